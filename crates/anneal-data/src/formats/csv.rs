@@ -1,0 +1,334 @@
+//! Delimited text tables: comma-separated (read with the `csv` crate) or whitespace-separated,
+//! optionally gzipped, with a header of column names, scikit-learn's count header, or none.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::formats::{maybe_gunzip, read_file};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delimiter {
+    #[default]
+    Comma,
+    Semicolon,
+    Tab,
+    /// Any run of spaces or tabs.
+    Whitespace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Header {
+    /// The first line names the columns.
+    #[default]
+    Names,
+    /// No header: every line is data.
+    None,
+    /// scikit-learn's bundled files: `n_samples,n_features,class name 0,class name 1,...`.
+    Sklearn,
+}
+
+/// Which column holds the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TargetColumn {
+    /// Zero-based column index.
+    Index(usize),
+    /// `"last"`, `"first"`, or a column name from the header.
+    Name(String),
+}
+
+impl Default for TargetColumn {
+    fn default() -> Self {
+        TargetColumn::Name("last".into())
+    }
+}
+
+/// A parsed table: numeric features plus the raw text of the target column (if any), so the
+/// caller decides whether targets are class labels or real values.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub feature_names: Vec<String>,
+    pub num_features: usize,
+    /// Row-major `rows × num_features`.
+    pub features: Vec<f32>,
+    /// `(line number, text)` of each row's target cell.
+    pub targets: Vec<(u64, String)>,
+    /// The target column's position, for error messages.
+    pub target_column: Option<usize>,
+    /// From a scikit-learn header: declared sample and feature counts and class names.
+    pub declared: Option<SklearnHeader>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SklearnHeader {
+    pub samples: usize,
+    pub features: usize,
+    pub class_names: Vec<String>,
+}
+
+impl Table {
+    pub fn rows(&self) -> usize {
+        self.features.len() / self.num_features.max(1)
+    }
+}
+
+/// Reads `path` (gzipped or not). With `target = None` every column is a feature (targets come
+/// from another file).
+pub fn read_table(
+    path: &Path,
+    delimiter: Delimiter,
+    header: Header,
+    target: Option<&TargetColumn>,
+) -> Result<Table> {
+    let bytes = maybe_gunzip(path, read_file(path)?)?;
+    parse_table(path, &bytes, delimiter, header, target)
+}
+
+pub fn parse_table(
+    path: &Path,
+    bytes: &[u8],
+    delimiter: Delimiter,
+    header: Header,
+    target: Option<&TargetColumn>,
+) -> Result<Table> {
+    let records = split_records(path, bytes, delimiter)?;
+    let mut records = records.into_iter();
+
+    let mut declared = None;
+    let mut names: Option<Vec<String>> = None;
+    match header {
+        Header::None => {}
+        Header::Names => {
+            let (_, cells) = records
+                .next()
+                .ok_or_else(|| DataError::format(path, "file is empty: expected a header line"))?;
+            names = Some(cells);
+        }
+        Header::Sklearn => {
+            let (line, cells) = records
+                .next()
+                .ok_or_else(|| DataError::format(path, "file is empty: expected a header line"))?;
+            declared = Some(parse_sklearn_header(path, line, &cells)?);
+        }
+    }
+
+    let mut records = records.peekable();
+    let width = match (&names, records.peek()) {
+        (Some(n), _) => n.len(),
+        (None, Some((_, cells))) => cells.len(),
+        (None, None) => return Err(DataError::format(path, "file has no data rows")),
+    };
+    let target_column = target
+        .map(|t| resolve_target(path, t, names.as_deref(), width))
+        .transpose()?;
+    let num_features = width - usize::from(target_column.is_some());
+    if num_features == 0 {
+        return Err(DataError::format(
+            path,
+            "no feature columns besides the target",
+        ));
+    }
+    let feature_names = match &names {
+        Some(n) => n
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != target_column)
+            .map(|(_, n)| n.clone())
+            .collect(),
+        None => (0..num_features).map(|i| format!("x{i}")).collect(),
+    };
+
+    let mut features = Vec::new();
+    let mut targets = Vec::new();
+    for (line, cells) in records {
+        if cells.len() != width {
+            return Err(DataError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                column: cells.len().min(width) + 1,
+                message: format!("row has {} columns, expected {width}", cells.len()),
+            });
+        }
+        for (column, cell) in cells.into_iter().enumerate() {
+            if Some(column) == target_column {
+                targets.push((line, cell));
+                continue;
+            }
+            let value: f32 = cell.parse().map_err(|_| DataError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                column: column + 1,
+                message: format!("'{cell}' is not a number"),
+            })?;
+            if !value.is_finite() {
+                return Err(DataError::Malformed {
+                    path: path.to_path_buf(),
+                    line,
+                    column: column + 1,
+                    message: format!("'{cell}' is not a finite number"),
+                });
+            }
+            features.push(value);
+        }
+    }
+
+    let table = Table {
+        feature_names,
+        num_features,
+        features,
+        targets,
+        target_column,
+        declared,
+    };
+    if let Some(declared) = &table.declared {
+        if declared.samples != table.rows() {
+            return Err(DataError::Count {
+                path: path.to_path_buf(),
+                what: "data rows (as its header declares)".into(),
+                expected: declared.samples,
+                found: table.rows(),
+            });
+        }
+        if declared.features != table.num_features {
+            return Err(DataError::Count {
+                path: path.to_path_buf(),
+                what: "feature columns (as its header declares)".into(),
+                expected: declared.features,
+                found: table.num_features,
+            });
+        }
+    }
+    Ok(table)
+}
+
+/// A file of one value per line (e.g. targets kept apart from the features): `(line, text)` pairs.
+pub fn parse_column(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, String)>> {
+    split_records(path, bytes, Delimiter::Whitespace)?
+        .into_iter()
+        .map(|(line, cells)| match cells.as_slice() {
+            [cell] => Ok((line, cell.clone())),
+            _ => Err(DataError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                column: 2,
+                message: format!("expected one value per line, found {}", cells.len()),
+            }),
+        })
+        .collect()
+}
+
+/// Splits the text into non-empty records with their 1-based line numbers.
+fn split_records(
+    path: &Path,
+    bytes: &[u8],
+    delimiter: Delimiter,
+) -> Result<Vec<(u64, Vec<String>)>> {
+    let byte = match delimiter {
+        Delimiter::Comma => b',',
+        Delimiter::Semicolon => b';',
+        Delimiter::Tab => b'\t',
+        Delimiter::Whitespace => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| DataError::format(path, format!("not UTF-8 text: {e}")))?;
+            return Ok(text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| {
+                    (
+                        i as u64 + 1,
+                        l.split_whitespace().map(str::to_string).collect(),
+                    )
+                })
+                .collect());
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(byte)
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            DataError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                column: 0,
+                message: e.to_string(),
+            }
+        })?;
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        out.push((line, record.iter().map(str::to_string).collect()));
+    }
+    Ok(out)
+}
+
+fn parse_sklearn_header(path: &Path, line: u64, cells: &[String]) -> Result<SklearnHeader> {
+    let count = |i: usize, what: &str| -> Result<usize> {
+        cells
+            .get(i)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| DataError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                column: i + 1,
+                message: format!("expected the {what} as an integer in scikit-learn's header"),
+            })
+    };
+    Ok(SklearnHeader {
+        samples: count(0, "number of samples")?,
+        features: count(1, "number of features")?,
+        class_names: cells[2..].to_vec(),
+    })
+}
+
+fn resolve_target(
+    path: &Path,
+    target: &TargetColumn,
+    names: Option<&[String]>,
+    width: usize,
+) -> Result<usize> {
+    let index = match target {
+        TargetColumn::Index(i) => *i,
+        TargetColumn::Name(n) if n == "last" => width - 1,
+        TargetColumn::Name(n) if n == "first" => 0,
+        TargetColumn::Name(n) => {
+            let names = names.ok_or_else(|| {
+                DataError::config(
+                    "target",
+                    format!("column '{n}' given by name, but {} has no header of names; use an index, \"first\" or \"last\"", path.display()),
+                )
+            })?;
+            names.iter().position(|c| c == n).ok_or_else(|| {
+                DataError::config(
+                    "target",
+                    format!(
+                        "no column named '{n}' in {}; columns are: {}",
+                        path.display(),
+                        names.join(", ")
+                    ),
+                )
+            })?
+        }
+    };
+    if index >= width {
+        return Err(DataError::config(
+            "target",
+            format!(
+                "column index {index} is out of range: {} has {width} columns",
+                path.display()
+            ),
+        ));
+    }
+    Ok(index)
+}

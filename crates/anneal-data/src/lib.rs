@@ -1,0 +1,26 @@
+//! anneal-data: the bundled datasets and everything that turns files into batches.
+//!
+//! The flow is: [`Catalog`] finds `datasets/*/manifest.toml` and loads a dataset (verifying
+//! checksums and counts) into a [`LoadedDataset`]; [`split()`] makes deterministic train /
+//! validation / test sets; a [`Preprocessor`] fitted on the training set transforms all three;
+//! a [`Loader`] shuffles, augments and batches them into Burn tensors.
+
+pub mod augment;
+pub mod batch;
+pub mod catalog;
+pub mod error;
+pub mod formats;
+pub mod manifest;
+pub mod preprocess;
+pub mod rng;
+pub mod samples;
+pub mod split;
+
+pub use augment::{AugmentConfig, Augmenter};
+pub use batch::{Batch, BatchTargets, HostBatch, Loader};
+pub use catalog::{Catalog, CsvSource, DataSource, IdxSource, load_csv, load_idx};
+pub use error::{DataError, Result};
+pub use manifest::Manifest;
+pub use preprocess::{FittedStep, PreprocessStep, Preprocessor, Scope};
+pub use samples::{DatasetInfo, LoadedDataset, Samples, Targets, Task};
+pub use split::{SplitConfig, Splits, split};

@@ -1,0 +1,150 @@
+//! Deterministic train / validation / test splits, stratified by class for classification.
+
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::rng::derive_rng;
+use crate::samples::{DatasetInfo, LoadedDataset, Samples, Targets};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SplitConfig {
+    /// Fraction of the training pool held out for validation.
+    pub validation: f64,
+    /// Fraction held out for test when the dataset has no official test split.
+    pub test: f64,
+    /// Seed of the split (independent of the training seed so trials can share one split).
+    pub seed: u64,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self {
+            validation: 0.1,
+            test: 0.2,
+            seed: 0,
+        }
+    }
+}
+
+impl SplitConfig {
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [
+            ("split.validation", self.validation),
+            ("split.test", self.test),
+        ] {
+            if !(value > 0.0 && value < 0.9) {
+                return Err(DataError::config(
+                    field,
+                    format!("{value} is not a fraction in (0, 0.9)"),
+                ));
+            }
+        }
+        if self.validation + self.test >= 0.95 {
+            return Err(DataError::config(
+                "split.validation",
+                format!(
+                    "validation {} + test {} leaves almost nothing to train on (must sum below 0.95)",
+                    self.validation, self.test
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The three sets a run works with.
+#[derive(Debug, Clone)]
+pub struct Splits {
+    pub info: DatasetInfo,
+    pub train: Samples,
+    pub validation: Samples,
+    pub test: Samples,
+    /// True when `test` is the dataset's official test split, false when it was held out.
+    pub official_test: bool,
+}
+
+/// Splits a loaded dataset: the official test split where there is one, otherwise a held-out
+/// (stratified) test set; then a (stratified) validation set from what is left for training.
+pub fn split(dataset: LoadedDataset, config: &SplitConfig) -> Result<Splits> {
+    config.validate()?;
+    let LoadedDataset { info, train, test } = dataset;
+    let official_test = test.is_some();
+    let (pool, test) = match test {
+        Some(test) => (train, test),
+        None => {
+            let (keep, held) =
+                stratified_holdout(&train.targets, config.test, config.seed, "split-test");
+            (train.select(&keep), train.select(&held))
+        }
+    };
+    let (keep, held) = stratified_holdout(
+        &pool.targets,
+        config.validation,
+        config.seed,
+        "split-validation",
+    );
+    let splits = Splits {
+        info,
+        train: pool.select(&keep),
+        validation: pool.select(&held),
+        test,
+        official_test,
+    };
+    for (name, set) in [
+        ("training", &splits.train),
+        ("validation", &splits.validation),
+        ("test", &splits.test),
+    ] {
+        if set.is_empty() {
+            return Err(DataError::config(
+                "split",
+                format!(
+                    "the {name} set of {} is empty; change the split fractions",
+                    splits.info.name
+                ),
+            ));
+        }
+    }
+    Ok(splits)
+}
+
+/// Indices `(kept, held out)`, both ascending. For class targets each class contributes
+/// `round(fraction × its count)` samples to the held-out set, so proportions are kept to within
+/// half a sample per class; real-valued targets are split uniformly at random.
+pub fn stratified_holdout(
+    targets: &Targets,
+    fraction: f64,
+    seed: u64,
+    purpose: &str,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = derive_rng(seed, purpose, 0);
+    let groups: Vec<Vec<usize>> = match targets {
+        Targets::Classes(classes) => {
+            let num_classes = classes.iter().max().map_or(0, |&m| m as usize + 1);
+            let mut groups = vec![Vec::new(); num_classes];
+            for (i, &c) in classes.iter().enumerate() {
+                groups[c as usize].push(i);
+            }
+            groups
+        }
+        Targets::Values(values) => vec![(0..values.len()).collect()],
+    };
+    let mut kept = Vec::with_capacity(targets.len());
+    let mut held = Vec::new();
+    for mut group in groups {
+        group.shuffle(&mut rng);
+        let n_held = holdout_size(group.len(), fraction);
+        held.extend_from_slice(&group[..n_held]);
+        kept.extend_from_slice(&group[n_held..]);
+    }
+    kept.sort_unstable();
+    held.sort_unstable();
+    (kept, held)
+}
+
+/// How many of `count` samples a fraction holds out.
+pub fn holdout_size(count: usize, fraction: f64) -> usize {
+    ((count as f64) * fraction).round() as usize
+}

@@ -1,0 +1,27 @@
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use anneal_data::Catalog;
+
+/// The repository's bundled datasets folder.
+pub fn data_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets")
+}
+
+pub fn catalog() -> Catalog {
+    Catalog::open(&data_root()).expect("bundled datasets open")
+}
+
+/// A scratch copy of one bundled dataset folder, for tests that damage files.
+pub fn scratch_copy(name: &str) -> (tempfile::TempDir, Catalog) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join(name);
+    std::fs::create_dir(&target).unwrap();
+    for entry in std::fs::read_dir(data_root().join(name)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
+    }
+    let catalog = Catalog::open(dir.path()).unwrap();
+    (dir, catalog)
+}

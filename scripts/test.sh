@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: every crate's unit and integration tests and the end-to-end tests of
+# the binary, in the single release profile (see scripts/env.sh for the shared target dir).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+source scripts/env.sh
+cargo test --release --locked --workspace --no-fail-fast "$@"

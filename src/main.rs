@@ -1,0 +1,53 @@
+//! The `anneal` command line: argument parsing and dispatch only; the work lives in the crates.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "anneal",
+    version,
+    about = "Train neural networks and tune their hyperparameters"
+)]
+struct Cli {
+    /// Folder of bundled datasets (default: $ANNEAL_DATA_DIR, ./datasets, or the source tree's).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the bundled datasets, show one, or check your own CSV / IDX files.
+    Datasets(commands::datasets::DatasetsArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ANNEAL_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Datasets(args) => commands::datasets::run(args, cli.data_dir.as_deref()),
+    }
+}
