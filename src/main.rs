@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// List the bundled datasets, show one, or check your own CSV / IDX files.
     Datasets(commands::datasets::DatasetsArgs),
+    /// Measure speed figures (data loading; training with the training issue).
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,5 +51,6 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Datasets(args) => commands::datasets::run(args, cli.data_dir.as_deref()),
+        Command::Bench(args) => commands::bench::run(args, cli.data_dir.as_deref()),
     }
 }
