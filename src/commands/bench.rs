@@ -37,7 +37,9 @@ fn bench_data(data_dir: Option<&Path>, name: &str, rounds: usize) -> Result<()> 
     let mut last = None;
     for _ in 0..rounds {
         let started = Instant::now();
-        let loaded = catalog.load(name).with_context(|| format!("loading {name}"))?;
+        let loaded = catalog
+            .load(name)
+            .with_context(|| format!("loading {name}"))?;
         seconds.push(started.elapsed().as_secs_f64());
         last = Some(loaded);
     }

@@ -1,0 +1,14 @@
+//! anneal-model: the networks anneal trains and tunes (MLP and CNN) and their losses, with every
+//! architecture choice a field of a serde config that validates before anything is built.
+
+pub mod config;
+pub mod error;
+pub mod loss;
+pub mod network;
+
+pub use config::{
+    Activation, CnnConfig, ConvPlan, Init, MlpConfig, ModelConfig, Padding, Pooling, Widths,
+};
+pub use error::ConfigError;
+pub use loss::{LossConfig, LossKind, predict_classes};
+pub use network::{DataShape, Model, initializer};
