@@ -149,18 +149,50 @@ enum NameWithParam {
 }
 
 impl NameWithParam {
-    fn into_parts(self) -> Result<(String, Option<f64>), String> {
-        match self {
-            NameWithParam::Name(name) => Ok((name, None)),
+    /// Splits into the name and optional parameter; `what` ("activation", "init") names the
+    /// field in errors.
+    fn into_parts(self, what: &'static str) -> Result<NamedChoice, String> {
+        let (name, param) = match self {
+            NameWithParam::Name(name) => (name, None),
             NameWithParam::WithParam(map) if map.len() == 1 => {
                 let (name, value) = map.into_iter().next().expect("one entry");
-                Ok((name, Some(value)))
+                (name, Some(value))
             }
-            NameWithParam::WithParam(map) => Err(format!(
-                "expected a name or one `name = parameter` pair, got {} keys",
-                map.len()
-            )),
+            NameWithParam::WithParam(map) => {
+                return Err(format!(
+                    "{what}: expected a name or one `name = parameter` pair, got {} keys",
+                    map.len()
+                ));
+            }
+        };
+        Ok(NamedChoice { what, name, param })
+    }
+}
+
+struct NamedChoice {
+    what: &'static str,
+    name: String,
+    param: Option<f64>,
+}
+
+impl NamedChoice {
+    /// `value`, provided no parameter was given (the choice takes none).
+    fn plain<T>(&self, value: T) -> Result<T, String> {
+        match self.param {
+            None => Ok(value),
+            Some(_) => Err(format!("{} '{}' takes no parameter", self.what, self.name)),
         }
+    }
+
+    fn param_or(&self, default: f64) -> f64 {
+        self.param.unwrap_or(default)
+    }
+
+    fn unknown<T>(&self, allowed: &str) -> Result<T, String> {
+        Err(format!(
+            "unknown {} '{}'; allowed: {allowed}",
+            self.what, self.name
+        ))
     }
 }
 
@@ -172,22 +204,16 @@ impl TryFrom<NameWithParam> for Activation {
     type Error = String;
 
     fn try_from(repr: NameWithParam) -> Result<Self, String> {
-        let (name, param) = repr.into_parts()?;
-        let no_param = |a: Activation| match param {
-            None => Ok(a),
-            Some(_) => Err(format!("activation '{name}' takes no parameter")),
-        };
-        match name.as_str() {
-            "relu" => no_param(Activation::Relu),
-            "gelu" => no_param(Activation::Gelu),
-            "tanh" => no_param(Activation::Tanh),
-            "sigmoid" => no_param(Activation::Sigmoid),
-            "selu" => no_param(Activation::Selu),
-            "leaky_relu" => Ok(Activation::LeakyRelu(param.unwrap_or(0.01))),
-            "elu" => Ok(Activation::Elu(param.unwrap_or(1.0))),
-            other => Err(format!(
-                "unknown activation '{other}'; allowed: {ACTIVATIONS}"
-            )),
+        let choice = repr.into_parts("activation")?;
+        match choice.name.as_str() {
+            "relu" => choice.plain(Activation::Relu),
+            "gelu" => choice.plain(Activation::Gelu),
+            "tanh" => choice.plain(Activation::Tanh),
+            "sigmoid" => choice.plain(Activation::Sigmoid),
+            "selu" => choice.plain(Activation::Selu),
+            "leaky_relu" => Ok(Activation::LeakyRelu(choice.param_or(0.01))),
+            "elu" => Ok(Activation::Elu(choice.param_or(1.0))),
+            _ => choice.unknown(ACTIVATIONS),
         }
     }
 }
@@ -196,19 +222,15 @@ impl TryFrom<NameWithParam> for Init {
     type Error = String;
 
     fn try_from(repr: NameWithParam) -> Result<Self, String> {
-        let (name, param) = repr.into_parts()?;
-        let no_param = |i: Init| match param {
-            None => Ok(i),
-            Some(_) => Err(format!("init '{name}' takes no parameter")),
-        };
-        match name.as_str() {
-            "xavier_uniform" | "glorot_uniform" => no_param(Init::XavierUniform),
-            "xavier_normal" | "glorot_normal" => no_param(Init::XavierNormal),
-            "he_uniform" | "kaiming_uniform" => no_param(Init::HeUniform),
-            "he_normal" | "kaiming_normal" => no_param(Init::HeNormal),
-            "normal" => Ok(Init::Normal(param.unwrap_or(0.01))),
-            "uniform" => Ok(Init::Uniform(param.unwrap_or(0.05))),
-            other => Err(format!("unknown init '{other}'; allowed: {INITS}")),
+        let choice = repr.into_parts("init")?;
+        match choice.name.as_str() {
+            "xavier_uniform" | "glorot_uniform" => choice.plain(Init::XavierUniform),
+            "xavier_normal" | "glorot_normal" => choice.plain(Init::XavierNormal),
+            "he_uniform" | "kaiming_uniform" => choice.plain(Init::HeUniform),
+            "he_normal" | "kaiming_normal" => choice.plain(Init::HeNormal),
+            "normal" => Ok(Init::Normal(choice.param_or(0.01))),
+            "uniform" => Ok(Init::Uniform(choice.param_or(0.05))),
+            _ => choice.unknown(INITS),
         }
     }
 }
