@@ -1,5 +1,6 @@
 //! The `anneal` command line: argument parsing and dispatch only; the work lives in the crates.
 
+mod backend;
 mod commands;
 
 use std::path::PathBuf;
@@ -26,7 +27,11 @@ struct Cli {
 enum Command {
     /// List the bundled datasets, show one, or check your own CSV / IDX files.
     Datasets(commands::datasets::DatasetsArgs),
-    /// Measure speed figures (data loading; training with the training issue).
+    /// Train a model from a run config into a new run folder.
+    Train(commands::train::TrainArgs),
+    /// Reload a finished run's checkpoint and recompute its test metrics.
+    Eval(commands::train::EvalArgs),
+    /// Measure speed figures (data loading, training throughput).
     Bench(commands::bench::BenchArgs),
 }
 
@@ -51,6 +56,8 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Datasets(args) => commands::datasets::run(args, cli.data_dir.as_deref()),
+        Command::Train(args) => commands::train::train(args, cli.data_dir.as_deref()),
+        Command::Eval(args) => commands::train::eval(args, cli.data_dir.as_deref()),
         Command::Bench(args) => commands::bench::run(args, cli.data_dir.as_deref()),
     }
 }

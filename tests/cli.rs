@@ -127,3 +127,146 @@ fn bad_data_dir_and_unknown_dataset_are_clear_errors() {
         "{err}"
     );
 }
+
+fn write_config(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+const IRIS_RUN: &str = r#"
+[data]
+dataset = "iris"
+preprocess = [{ kind = "standardize" }]
+[model]
+kind = "mlp"
+depth = 1
+units = 16
+[train]
+epochs = 4
+batch_size = 16
+lr = 0.01
+"#;
+
+#[test]
+fn train_writes_a_run_that_eval_reproduces() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "iris-quick.toml", IRIS_RUN);
+    let runs = dir.path().join("runs");
+    let runs = runs.to_str().unwrap();
+    let output = anneal(&[
+        "train",
+        "--config",
+        &config,
+        "--runs-dir",
+        runs,
+        "--json",
+        "--set",
+        "train.epochs=3",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(summary["status"], "completed");
+    assert_eq!(summary["epochs_run"], 3);
+    assert_eq!(summary["name"], "iris-quick");
+    assert_eq!(summary["backend"], "flex");
+    let accuracy = summary["test"]["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&accuracy));
+    assert!(summary["test"]["confusion"].is_array());
+
+    // Human output: one line per epoch with validation figures.
+    let output = anneal(&["train", "--config", &config, "--runs-dir", runs]);
+    let text = stdout(&output);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("epoch ")).count(),
+        4,
+        "{text}"
+    );
+    assert!(
+        text.contains("val loss") && text.contains("test: accuracy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("iris-quick-2"),
+        "a taken default name gets a suffix: {text}"
+    );
+
+    let run = dir.path().join("runs/iris-quick");
+    let output = anneal(&["eval", run.to_str().unwrap(), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["matches_recorded"], true);
+    assert_eq!(report["test"]["accuracy"].as_f64().unwrap(), accuracy);
+
+    // An explicit name that exists is refused.
+    let output = anneal(&[
+        "train",
+        "--config",
+        &config,
+        "--runs-dir",
+        runs,
+        "--name",
+        "iris-quick",
+        "--quiet",
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn train_rejects_bad_settings_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "iris.toml", IRIS_RUN);
+    let runs = dir.path().join("runs");
+    for (set, fragment) in [
+        ("train.optimizer.momentum=0.9", "unknown field `momentum`"),
+        ("train.lr=-1", "train.lr"),
+        ("loss.kind=bce", "loss.kind"),
+    ] {
+        let output = anneal(&[
+            "train",
+            "--config",
+            &config,
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "--set",
+            set,
+        ]);
+        assert!(!output.status.success(), "{set} accepted");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains(fragment), "{set}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(
+        !runs.join("iris").exists(),
+        "no run folder for a rejected config"
+    );
+}
+
+#[test]
+fn a_diverging_run_exits_non_zero_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "boom.toml", IRIS_RUN);
+    let runs = dir.path().join("runs");
+    let output = anneal(&[
+        "train",
+        "--config",
+        &config,
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "train.optimizer.kind=sgd",
+        "--set",
+        "train.lr=1e30",
+        "--set",
+        "model.depth=3",
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("diverged") && err.contains("epoch") && err.contains("batch"),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(runs.join("boom/summary.json")).unwrap();
+    assert!(summary.contains("\"status\": \"diverged\""), "{summary}");
+}

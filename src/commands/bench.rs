@@ -3,9 +3,16 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anneal_data::Catalog;
+use anneal_data::{BatchTargets, Catalog};
+use anneal_model::{DataShape, LossConfig, ModelConfig};
+use anneal_train::{TrainConfig, build_optimizer};
 use anyhow::{Context, Result};
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Distribution, Int, Tensor};
 use clap::{Args, Subcommand};
+
+use crate::backend::BackendArgs;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -23,11 +30,72 @@ enum BenchWhat {
         #[arg(long, default_value_t = 7)]
         rounds: usize,
     },
+    /// Training throughput (forward + backward + Adam step) on MNIST-shaped random batches:
+    /// the MLP 784-512-256-10 and the CNN conv3×3(32)-conv3×3(64)-maxpool2-fc128-fc10.
+    Train {
+        /// Which model(s) to time.
+        #[arg(long, value_enum, default_value_t = BenchModel::Both)]
+        model: BenchModel,
+        #[arg(long, default_value_t = 128)]
+        batch_size: usize,
+        /// Timed steps per round (after warm-up steps).
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Timed rounds (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BenchModel {
+    Mlp,
+    Cnn,
+    Both,
 }
 
 pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
     match args.what {
         BenchWhat::Data { dataset, rounds } => bench_data(data_dir, &dataset, rounds.max(1)),
+        BenchWhat::Train {
+            model,
+            batch_size,
+            steps,
+            warmup,
+            rounds,
+            backend,
+        } => {
+            let device = backend.device()?;
+            let shape = TrainShape {
+                batch_size: batch_size.max(1),
+                steps: steps.max(1),
+                warmup,
+                rounds: rounds.max(1),
+            };
+            if model != BenchModel::Cnn {
+                bench_train(
+                    "MLP 784-512-256-10",
+                    BENCH_MLP,
+                    &shape,
+                    &device,
+                    backend.name(),
+                )?;
+            }
+            if model != BenchModel::Mlp {
+                bench_train(
+                    "CNN conv3x3(32)-conv3x3(64)-maxpool2-fc128-fc10",
+                    BENCH_CNN,
+                    &shape,
+                    &device,
+                    backend.name(),
+                )?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -53,6 +121,94 @@ fn bench_data(data_dir: Option<&Path>, name: &str, rounds: usize) -> Result<()> 
         seconds[rounds / 2],
         seconds[0],
         seconds[rounds - 1],
+    );
+    Ok(())
+}
+
+const BENCH_MLP: &str = r#"
+kind = "mlp"
+depth = 2
+units = [512, 256]
+"#;
+
+const BENCH_CNN: &str = r#"
+kind = "cnn"
+blocks = 2
+filters = [32, 64]
+kernel_size = 3
+padding = "valid"
+pooling = "max"
+pool_every = 2
+head_depth = 1
+head_units = 128
+"#;
+
+struct TrainShape {
+    batch_size: usize,
+    steps: usize,
+    warmup: usize,
+    rounds: usize,
+}
+
+/// Times full training steps (forward, cross-entropy, backward, Adam update) on one fixed random
+/// batch, so only the model's compute is measured, not data loading.
+fn bench_train(
+    label: &str,
+    model_toml: &str,
+    shape: &TrainShape,
+    device: &Device,
+    backend: &str,
+) -> Result<()> {
+    let config: ModelConfig = toml::from_str(model_toml).context("benchmark model config")?;
+    let train_device = device.clone().autodiff();
+    device.seed(0);
+    let mut model = config.init(
+        &train_device,
+        &DataShape {
+            input: vec![1, 28, 28],
+            outputs: 10,
+        },
+    )?;
+    let mut optimizer = build_optimizer(&TrainConfig::default());
+    let loss = LossConfig::default();
+    let b = shape.batch_size;
+    let inputs = Tensor::<2>::random([b, 784], Distribution::Normal(0.0, 1.0), &train_device);
+    let labels = Tensor::<1, Int>::from_data(
+        burn::tensor::TensorData::new((0..b as i64).map(|i| i % 10).collect::<Vec<_>>(), [b]),
+        &train_device,
+    );
+    let targets = BatchTargets::Classes(labels);
+    let mut step = |model: anneal_model::Model| {
+        let logits = model.forward(inputs.clone());
+        let value = loss.compute(logits, &targets);
+        // Reading the loss waits for the step's work, as a training loop does every batch.
+        let _ = value.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(value.backward(), &model);
+        optimizer.step(1e-3, model, grads)
+    };
+    for _ in 0..shape.warmup {
+        model = step(model);
+    }
+    let mut rates = Vec::with_capacity(shape.rounds);
+    for _ in 0..shape.rounds {
+        let started = Instant::now();
+        for _ in 0..shape.steps {
+            model = step(model);
+        }
+        // Make sure queued work (GPU backends) is finished before the clock stops.
+        let _ = model.clone().valid().num_params();
+        let seconds = started.elapsed().as_secs_f64();
+        rates.push((shape.steps * b) as f64 / seconds);
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "train {label} [{backend}, batch {b}]: median {median:.0} samples/s ({:.1} ms/step), min {:.0}, max {:.0} over {} rounds of {} steps",
+        1000.0 * b as f64 / median,
+        rates[0],
+        rates[rates.len() - 1],
+        shape.rounds,
+        shape.steps
     );
     Ok(())
 }

@@ -49,7 +49,8 @@ impl AugmentConfig {
             (
                 "augment.shift",
                 self.shift,
-                shape.last().copied().unwrap_or(0) as f32 / 2.0,
+                // Half the shorter side: a larger shift can move the whole image out of frame.
+                shape.iter().skip(1).copied().min().unwrap_or(0) as f32 / 2.0,
             ),
             ("augment.rotation", self.rotation, 180.0),
             ("augment.noise", self.noise, f32::INFINITY),

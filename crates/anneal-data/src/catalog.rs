@@ -387,8 +387,9 @@ fn parse_class_ids(
         .collect()
 }
 
-/// Class labels of a user's file: integer ids `0..=max` as they are, any other text mapped to
-/// indices in sorted order of the distinct labels.
+/// Class labels of a user's file: the distinct labels in sorted order (numeric order when every
+/// label is an integer) become class indices `0..k`, named by their text. Labels `0..k` therefore
+/// keep their values, and sparse or huge integer labels cost no empty classes.
 fn user_classes(
     path: &Path,
     column: usize,
@@ -397,11 +398,21 @@ fn user_classes(
     if cells.is_empty() {
         return Err(DataError::format(path, "no data rows"));
     }
-    let ids: Option<Vec<u32>> = cells.iter().map(|(_, c)| c.parse::<u32>().ok()).collect();
-    let (classes, names) = match ids {
-        Some(ids) => {
-            let max = *ids.iter().max().expect("non-empty");
-            (ids, (0..=max).map(|c| c.to_string()).collect::<Vec<_>>())
+    let integers: Option<Vec<i64>> = cells.iter().map(|(_, c)| c.parse::<i64>().ok()).collect();
+    let (classes, names) = match integers {
+        Some(values) => {
+            let mut distinct = values.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let ids = values
+                .iter()
+                .map(|v| {
+                    distinct
+                        .binary_search(v)
+                        .expect("label is among the distinct") as u32
+                })
+                .collect();
+            (ids, distinct.iter().map(i64::to_string).collect::<Vec<_>>())
         }
         None => {
             let mut names: Vec<String> = cells.iter().map(|(_, c)| c.clone()).collect();
@@ -509,6 +520,15 @@ pub fn load_idx(source: &IdxSource) -> Result<LoadedDataset> {
         .flat_map(|c| c.iter().copied())
         .max()
         .unwrap_or(0);
+    let distinct_train = train.class_counts(max_label as usize + 1);
+    if distinct_train.iter().filter(|&&n| n > 0).count() < 2 {
+        return Err(DataError::format(
+            &source.train_labels,
+            format!(
+                "a classification target needs at least 2 classes; the training labels hold only one"
+            ),
+        ));
+    }
     let info = DatasetInfo {
         name: source
             .name

@@ -205,6 +205,53 @@ fn pca_on_iris_matches_published_explained_variance() {
     assert_eq!(by_variance.output_shape(&[4]), [2], "92.46% + 5.31% ≥ 95%");
 }
 
+/// Sample covariance of two columns of a two-column table.
+fn covariance_2d(samples: &Samples) -> [[f64; 2]; 2] {
+    let n = samples.len() as f64;
+    let rows: Vec<[f64; 2]> = samples
+        .features
+        .chunks_exact(2)
+        .map(|r| [r[0] as f64, r[1] as f64])
+        .collect();
+    let mean = [0, 1].map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n);
+    let mut cov = [[0.0; 2]; 2];
+    for r in &rows {
+        for i in 0..2 {
+            for j in 0..2 {
+                cov[i][j] += (r[i] - mean[i]) * (r[j] - mean[j]) / (n - 1.0);
+            }
+        }
+    }
+    cov
+}
+
+#[test]
+fn pca_projections_are_uncorrelated_and_whitening_gives_unit_variance() {
+    let iris = catalog().load("iris").unwrap();
+    let fit = |whiten| {
+        Preprocessor::fit(
+            &[PreprocessStep::Pca {
+                components: Some(2),
+                variance: None,
+                whiten,
+            }],
+            &iris.train,
+        )
+        .unwrap()
+    };
+    let plain = covariance_2d(&fit(false).apply(&iris.train));
+    // Off-diagonal covariance vanishes relative to the variances; iris's first two eigenvalues
+    // are 4.228 and 0.243 (sample covariance, all 150 samples).
+    assert!(plain[0][1].abs() < 1e-4 * plain[0][0], "{plain:?}");
+    assert!((plain[0][0] - 4.228).abs() < 0.01, "{plain:?}");
+    assert!((plain[1][1] - 0.243).abs() < 0.01, "{plain:?}");
+
+    let white = covariance_2d(&fit(true).apply(&iris.train));
+    assert!((white[0][0] - 1.0).abs() < 1e-3, "{white:?}");
+    assert!((white[1][1] - 1.0).abs() < 1e-3, "{white:?}");
+    assert!(white[0][1].abs() < 1e-3, "{white:?}");
+}
+
 #[test]
 fn invalid_pca_settings_are_clear_errors() {
     let iris = catalog().load("iris").unwrap();
@@ -291,7 +338,9 @@ fn same_seed_gives_identical_batches_other_seed_different() {
 }
 
 #[test]
-fn sequential_loader_is_never_augmented() {
+// Validation and test go through `Loader::sequential`, which takes no augmenter at all; this checks
+// it hands back exactly the stored samples, in order, across a partial last batch.
+fn sequential_loader_yields_the_stored_samples_in_order() {
     let s = split_of("digits", 0);
     let batches: Vec<_> = Loader::sequential(&s.validation, 50).epoch(0).collect();
     let features: Vec<f32> = batches.iter().flat_map(|b| b.features.clone()).collect();
@@ -328,10 +377,23 @@ fn one_pixel_shift_moves_the_image() {
     )
     .unwrap();
     let mut rng = anneal_data::rng::derive_rng(0, "test", 0);
-    // Pure flips of a symmetric image leave it unchanged; shifts move mass but keep it on-grid total.
-    let mut flipped = image.clone();
-    flip.apply(&mut flipped, &mut rng);
-    assert_eq!(flipped, image);
+    // A flip either leaves the image alone or mirrors it left-right; over 20 draws both happen.
+    let mut asymmetric = vec![0.0f32; 25];
+    asymmetric[2 * 5] = 1.0; // row 2, column 0
+    let mut mirrored = vec![0.0f32; 25];
+    mirrored[2 * 5 + 4] = 1.0; // row 2, column 4
+    let (mut kept, mut flipped) = (0, 0);
+    for _ in 0..20 {
+        let mut out = asymmetric.clone();
+        flip.apply(&mut out, &mut rng);
+        if out == asymmetric {
+            kept += 1;
+        } else {
+            assert_eq!(out, mirrored);
+            flipped += 1;
+        }
+    }
+    assert!(kept > 0 && flipped > 0, "kept {kept}, flipped {flipped}");
     let mut moved = false;
     for _ in 0..20 {
         let mut shifted = image.clone();

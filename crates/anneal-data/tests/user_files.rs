@@ -210,3 +210,127 @@ fn idx_errors_are_precise() {
         "{msg}"
     );
 }
+
+#[test]
+fn line_numbers_survive_crlf_blank_lines_and_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\u{feff}a,b,label\r\n1,2,0\r\n\r\n\r\n3,4,1\r\n5,x,0\r\n";
+    let path = write(dir.path(), "crlf.csv", text);
+    let err = load_csv(&csv(path, Task::Classification, TargetColumn::default())).unwrap_err();
+    match &err {
+        DataError::Malformed { line, column, .. } => assert_eq!((*line, *column), (6, 2), "{err}"),
+        other => panic!("expected a malformed-row error, got {other:?}"),
+    }
+
+    // The same file without the bad row loads, and the BOM is not part of the first name.
+    let path = write(
+        dir.path(),
+        "ok.csv",
+        "\u{feff}a,b,label\r\n1,2,0\r\n\r\n3,4,1\r\n",
+    );
+    let data = load_csv(&csv(
+        path,
+        Task::Classification,
+        TargetColumn::Name("label".into()),
+    ))
+    .unwrap();
+    assert_eq!(data.train.features, [1.0, 2.0, 3.0, 4.0]);
+    let table = anneal_data::formats::csv::parse_table(
+        Path::new("bom.csv"),
+        "\u{feff}a,b\n1,2\n".as_bytes(),
+        Delimiter::Comma,
+        Header::Names,
+        None,
+    )
+    .unwrap();
+    assert_eq!(table.feature_names, ["a", "b"]);
+}
+
+#[test]
+fn a_row_of_empty_cells_is_an_error_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "holes.csv", "a,b,label\n1,2,0\n,,\n3,4,1\n");
+    let msg = load_csv(&csv(path, Task::Classification, TargetColumn::default()))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("line 3, column 1"), "{msg}");
+}
+
+#[test]
+fn integer_labels_map_to_dense_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Labels 0..k keep their values.
+    let path = write(dir.path(), "dense.csv", "x,y\n1,0\n2,2\n3,1\n");
+    let data = load_csv(&csv(path, Task::Classification, TargetColumn::default())).unwrap();
+    assert_eq!(data.info.class_names, ["0", "1", "2"]);
+    assert_eq!(data.train.targets, Targets::Classes(vec![0, 2, 1]));
+
+    // One-based, negative and huge labels cost no empty classes (and no huge allocation).
+    let path = write(
+        dir.path(),
+        "sparse.csv",
+        "x,y\n1,4294967295\n2,-1\n3,7\n4,4294967295\n",
+    );
+    let data = load_csv(&csv(path, Task::Classification, TargetColumn::default())).unwrap();
+    assert_eq!(data.info.class_names, ["-1", "7", "4294967295"]);
+    assert_eq!(data.train.targets, Targets::Classes(vec![2, 0, 1, 2]));
+}
+
+#[test]
+fn concatenated_gzip_members_are_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = gzip(b"a,b,label\n1,2,0\n");
+    bytes.extend(gzip(b"3,4,1\n"));
+    let path = dir.path().join("two.csv.gz");
+    std::fs::write(&path, bytes).unwrap();
+    let data = load_csv(&csv(path, Task::Classification, TargetColumn::default())).unwrap();
+    assert_eq!(data.train.len(), 2);
+}
+
+#[test]
+fn degenerate_idx_files_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = |images: std::path::PathBuf, labels: std::path::PathBuf| IdxSource {
+        train_images: images,
+        train_labels: labels,
+        test_images: None,
+        test_labels: None,
+        flip_invariant: false,
+        name: None,
+    };
+    let labels = dir.path().join("lab.idx");
+    std::fs::write(&labels, idx_bytes(0x0801, &[2], &[0, 1])).unwrap();
+
+    let empty_axis = dir.path().join("zero.idx");
+    std::fs::write(&empty_axis, idx_bytes(0x0803, &[2, 0, 4], &[])).unwrap();
+    let msg = load_idx(&source(empty_axis, labels.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("zero.idx") && msg.contains("axis 1 is 0"),
+        "{msg}"
+    );
+
+    let huge = dir.path().join("huge.idx");
+    std::fs::write(
+        &huge,
+        idx_bytes(0x0804, &[u32::MAX, u32::MAX, u32::MAX, u32::MAX], &[]),
+    )
+    .unwrap();
+    let msg = load_idx(&source(huge, labels.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("more elements than can be addressed"), "{msg}");
+
+    let images = dir.path().join("img.idx");
+    std::fs::write(&images, idx_bytes(0x0803, &[2, 1, 1], &[5, 6])).unwrap();
+    let one_class = dir.path().join("one.idx");
+    std::fs::write(&one_class, idx_bytes(0x0801, &[2], &[3, 3])).unwrap();
+    let msg = load_idx(&source(images, one_class))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("one.idx") && msg.contains("at least 2 classes"),
+        "{msg}"
+    );
+}

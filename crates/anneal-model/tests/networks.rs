@@ -150,10 +150,10 @@ fn cnn_base_width_doubles_per_block() {
     assert_eq!(plan.flat_features, 32 * 3 * 3);
 }
 
-fn first_layer_weights(init: Init) -> (Vec<f32>, Vec<f32>) {
+fn first_layer_weights(init: Init, fan_in: usize, fan_out: usize) -> (Vec<f32>, Vec<f32>) {
     let config = ModelConfig::Mlp(MlpConfig {
         depth: 1,
-        units: Widths::Same(512),
+        units: Widths::Same(fan_out),
         init,
         ..MlpConfig::default()
     });
@@ -161,7 +161,7 @@ fn first_layer_weights(init: Init) -> (Vec<f32>, Vec<f32>) {
         .init(
             &Device::flex(),
             &DataShape {
-                input: vec![512],
+                input: vec![fan_in],
                 outputs: 2,
             },
         )
@@ -184,35 +184,39 @@ fn first_layer_weights(init: Init) -> (Vec<f32>, Vec<f32>) {
 
 #[test]
 fn initialisation_schemes_have_their_theoretical_spread() {
-    let (fan_in, fan_out) = (512.0f64, 512.0f64);
-    let cases = [
-        (Init::HeNormal, (2.0 / fan_in).sqrt()),
-        (Init::HeUniform, (2.0 / fan_in).sqrt()),
-        (Init::XavierNormal, (2.0 / (fan_in + fan_out)).sqrt()),
-        (Init::XavierUniform, (2.0 / (fan_in + fan_out)).sqrt()),
-        (Init::Normal(0.02), 0.02),
-        (Init::Uniform(0.1), 0.1 / 3f64.sqrt()),
-    ];
-    for (init, expected_std) in cases {
-        let (w, bias) = first_layer_weights(init);
-        assert_eq!(w.len(), 512 * 512);
-        let n = w.len() as f64;
-        let mean = w.iter().map(|&x| x as f64).sum::<f64>() / n;
-        let std = (w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-        assert!(mean.abs() < 0.05 * expected_std, "{init:?}: mean {mean}");
-        assert!(
-            (std / expected_std - 1.0).abs() < 0.05,
-            "{init:?}: std {std} vs {expected_std}"
-        );
-        assert!(
-            bias.iter().all(|&b| b == 0.0),
-            "{init:?}: biases start at zero"
-        );
+    // A square layer (the 512×512) and a 784→256 one, where fan_in ≠ fan_out tells the
+    // He and Xavier formulas apart (they differ by 15% there) and catches swapped fans.
+    for (fan_in, fan_out) in [(512usize, 512usize), (784, 256)] {
+        let (fi, fo) = (fan_in as f64, fan_out as f64);
+        let cases = [
+            (Init::HeNormal, (2.0 / fi).sqrt()),
+            (Init::HeUniform, (2.0 / fi).sqrt()),
+            (Init::XavierNormal, (2.0 / (fi + fo)).sqrt()),
+            (Init::XavierUniform, (2.0 / (fi + fo)).sqrt()),
+            (Init::Normal(0.02), 0.02),
+            (Init::Uniform(0.1), 0.1 / 3f64.sqrt()),
+        ];
+        for (init, expected_std) in cases {
+            let (w, bias) = first_layer_weights(init, fan_in, fan_out);
+            assert_eq!(w.len(), fan_in * fan_out);
+            let n = w.len() as f64;
+            let mean = w.iter().map(|&x| x as f64).sum::<f64>() / n;
+            let std = (w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+            assert!(mean.abs() < 0.05 * expected_std, "{init:?}: mean {mean}");
+            assert!(
+                (std / expected_std - 1.0).abs() < 0.05,
+                "{init:?} {fan_in}→{fan_out}: std {std} vs {expected_std}"
+            );
+            assert!(
+                bias.iter().all(|&b| b == 0.0),
+                "{init:?}: biases start at zero"
+            );
+        }
+        // Uniform schemes stay inside their bound: He √(6/fan_in).
+        let (w, _) = first_layer_weights(Init::HeUniform, fan_in, fan_out);
+        let bound = (6.0 / fi).sqrt() as f32;
+        assert!(w.iter().all(|x| x.abs() <= bound));
     }
-    // Uniform schemes stay inside their bound: He √(6/fan_in).
-    let (w, _) = first_layer_weights(Init::HeUniform);
-    let bound = (6.0 / fan_in).sqrt() as f32;
-    assert!(w.iter().all(|x| x.abs() <= bound));
 }
 
 #[test]

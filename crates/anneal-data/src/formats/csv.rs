@@ -95,6 +95,8 @@ pub fn parse_table(
     header: Header,
     target: Option<&TargetColumn>,
 ) -> Result<Table> {
+    // Spreadsheet exports often start with a UTF-8 byte-order mark; it is not part of the header.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let records = split_records(path, bytes, delimiter)?;
     let mut records = records.into_iter();
 
@@ -253,24 +255,66 @@ fn split_records(
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
+    // The csv crate's own line counter drifts on CRLF files and blank lines, so line numbers come
+    // from each record's byte offset instead.
+    let mut lines = LineCounter::new(bytes);
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
+            let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
+            let column = match e.kind() {
+                csv::ErrorKind::Utf8 { err, .. } => err.field() + 1,
+                _ => 1,
+            };
             DataError::Malformed {
                 path: path.to_path_buf(),
                 line,
-                column: 0,
+                column,
                 message: e.to_string(),
             }
         })?;
-        if record.iter().all(str::is_empty) {
+        // Only truly blank lines are skipped; a row of empty cells is an error further on.
+        if record.len() == 1 && record[0].is_empty() {
             continue;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         out.push((line, record.iter().map(str::to_string).collect()));
     }
     Ok(out)
+}
+
+/// 1-based line numbers from byte offsets, for offsets that only grow.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line where the text at `byte` starts; line breaks at `byte` itself (blank lines the
+    /// reader skipped before a record) are stepped over.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut end = (byte as usize).min(self.bytes.len());
+        while end < self.bytes.len() && matches!(self.bytes[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        if end > self.offset {
+            self.line += self.bytes[self.offset..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.offset = end;
+        }
+        self.line
+    }
 }
 
 fn parse_sklearn_header(path: &Path, line: u64, cells: &[String]) -> Result<SklearnHeader> {

@@ -59,7 +59,21 @@ pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<IdxArray> {
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let expected: usize = dims.iter().product();
+    if let Some(axis) = dims.iter().position(|&d| d == 0) {
+        return Err(DataError::format(
+            path,
+            format!("IDX header {dims:?} has an empty dimension (axis {axis} is 0)"),
+        ));
+    }
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            DataError::format(
+                path,
+                format!("IDX header {dims:?} declares more elements than can be addressed"),
+            )
+        })?;
     let found = bytes.len() - header_len;
     if found != expected {
         return Err(DataError::format(

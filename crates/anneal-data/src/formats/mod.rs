@@ -45,7 +45,8 @@ pub fn maybe_gunzip(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
     }
     // IDX files compress about 5:1; reserving up front avoids repeated reallocation.
     let mut out = Vec::with_capacity(bytes.len() * 5);
-    flate2::read::GzDecoder::new(bytes.as_slice())
+    // Multi-member streams (concatenated .gz files) are valid gzip; read every member.
+    flate2::read::MultiGzDecoder::new(bytes.as_slice())
         .read_to_end(&mut out)
         .map_err(|e| {
             DataError::format(

@@ -1,0 +1,516 @@
+//! The run config: one TOML file names the data, the model, the loss and every training
+//! setting. Unknown keys are errors; every default is filled in when the resolved config is
+//! written next to the run's results.
+
+use std::path::Path;
+
+use anneal_data::{AugmentConfig, CsvSource, DataSource, IdxSource, PreprocessStep, SplitConfig};
+use anneal_model::{LossConfig, ModelConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+use crate::schedule::{LrSchedule, ScheduleKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The run's folder name under the runs directory (default: the config file's stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    /// Defaults to the task's usual loss: cross-entropy for classes, MSE for regression.
+    #[serde(default)]
+    pub loss: Option<LossConfig>,
+    #[serde(default)]
+    pub train: TrainConfig,
+}
+
+/// Where the samples come from and how they are split, preprocessed and augmented.
+/// Exactly one of `dataset`, `csv` and `idx` names the source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// A bundled dataset by name (`anneal datasets` lists them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idx: Option<IdxSource>,
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// Steps fitted on the training split, in order.
+    #[serde(default)]
+    pub preprocess: Vec<PreprocessStep>,
+    #[serde(default)]
+    pub augment: AugmentConfig,
+    /// Regression only: train on z-scored targets (statistics from the training split) and report
+    /// MSE / MAE / R² back in the original units. Keeps the output layer's scale near 1.
+    #[serde(default = "yes")]
+    pub standardize_target: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl DataConfig {
+    pub fn source(&self) -> Result<DataSource> {
+        match (&self.dataset, &self.csv, &self.idx) {
+            (Some(name), None, None) => Ok(DataSource::Bundled(name.clone())),
+            (None, Some(csv), None) => Ok(DataSource::Csv(csv.clone())),
+            (None, None, Some(idx)) => Ok(DataSource::Idx(idx.clone())),
+            (None, None, None) => Err(TrainError::config(
+                "data",
+                "no data source: set `dataset` (a bundled dataset), `csv` or `idx`",
+            )),
+            _ => Err(TrainError::config(
+                "data",
+                "more than one data source: set exactly one of `dataset`, `csv` and `idx`",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Seeds weight initialisation, dropout, shuffling and augmentation.
+    pub seed: u64,
+    pub optimizer: OptimizerConfig,
+    /// Base learning rate.
+    pub lr: f64,
+    pub schedule: ScheduleKind,
+    /// Linear warm-up length in epochs (fractions allowed), before the schedule takes over.
+    pub warmup_epochs: f64,
+    /// Weight decay: decoupled for AdamW; for SGD, Adam and RMSprop it is the classic coupled
+    /// form (`weight_decay · w` added to every parameter's gradient, biases included).
+    pub weight_decay: f64,
+    /// `l1 · Σ|w|` added to the loss, over weight matrices and kernels (not biases or norms).
+    pub l1: f64,
+    /// `l2 · Σw²` added to the loss, over weight matrices and kernels (not biases or norms).
+    pub l2: f64,
+    /// Gradient clipping, applied to each parameter tensor's gradient (Burn's clipping).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grad_clip: Option<GradClip>,
+    pub early_stopping: EarlyStoppingConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 64,
+            seed: 0,
+            optimizer: OptimizerConfig::default(),
+            lr: 1e-3,
+            schedule: ScheduleKind::Constant,
+            warmup_epochs: 0.0,
+            weight_decay: 0.0,
+            l1: 0.0,
+            l2: 0.0,
+            grad_clip: None,
+            early_stopping: EarlyStoppingConfig::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn lr_schedule(&self) -> LrSchedule {
+        LrSchedule {
+            lr: self.lr,
+            schedule: self.schedule.clone(),
+            warmup_epochs: self.warmup_epochs,
+        }
+    }
+}
+
+/// The optimizer and its own settings; the learning rate and weight decay are in `train`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    Sgd {
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        dampening: f64,
+        #[serde(default)]
+        nesterov: bool,
+    },
+    Adam {
+        #[serde(default = "beta1")]
+        beta1: f64,
+        #[serde(default = "beta2")]
+        beta2: f64,
+        #[serde(default = "epsilon")]
+        epsilon: f64,
+        #[serde(default)]
+        amsgrad: bool,
+    },
+    #[serde(rename = "adamw")]
+    AdamW {
+        #[serde(default = "beta1")]
+        beta1: f64,
+        #[serde(default = "beta2")]
+        beta2: f64,
+        #[serde(default = "epsilon")]
+        epsilon: f64,
+        #[serde(default)]
+        amsgrad: bool,
+    },
+    #[serde(rename = "rmsprop")]
+    RmsProp {
+        #[serde(default = "alpha")]
+        alpha: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default = "epsilon")]
+        epsilon: f64,
+        #[serde(default)]
+        centered: bool,
+    },
+}
+
+fn beta1() -> f64 {
+    0.9
+}
+fn beta2() -> f64 {
+    0.999
+}
+fn epsilon() -> f64 {
+    1e-8
+}
+fn alpha() -> f64 {
+    0.99
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig::Adam {
+            beta1: beta1(),
+            beta2: beta2(),
+            epsilon: epsilon(),
+            amsgrad: false,
+        }
+    }
+}
+
+impl OptimizerConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Sgd { .. } => "sgd",
+            OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::AdamW { .. } => "adamw",
+            OptimizerConfig::RmsProp { .. } => "rmsprop",
+        }
+    }
+}
+
+/// `grad_clip = { norm = 1.0 }` or `grad_clip = { value = 0.5 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GradClip {
+    /// Rescale a gradient whose L2 norm exceeds this.
+    Norm(f64),
+    /// Clamp every gradient entry into `[-value, value]`.
+    Value(f64),
+}
+
+/// What "better" means for a run: the monitored validation metric picks the best epoch (its
+/// weights are the checkpoint) and, with `patience`, stops the run when it stops improving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EarlyStoppingConfig {
+    pub monitor: Monitor,
+    /// `min` or `max`; defaults to the monitor's natural direction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// Epochs without improvement before stopping; unset means train all epochs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
+    /// An improvement smaller than this does not count.
+    pub min_delta: f64,
+    /// End with the best epoch's weights rather than the last epoch's.
+    pub restore_best: bool,
+}
+
+impl Default for EarlyStoppingConfig {
+    fn default() -> Self {
+        Self {
+            monitor: Monitor::ValLoss,
+            mode: None,
+            patience: None,
+            min_delta: 0.0,
+            restore_best: true,
+        }
+    }
+}
+
+impl EarlyStoppingConfig {
+    pub fn mode(&self) -> Mode {
+        self.mode.unwrap_or_else(|| self.monitor.natural_mode())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    ValLoss,
+    ValAccuracy,
+    ValF1,
+    ValMse,
+    ValMae,
+    ValR2,
+}
+
+impl Monitor {
+    pub const ALL: [Monitor; 6] = [
+        Monitor::ValLoss,
+        Monitor::ValAccuracy,
+        Monitor::ValF1,
+        Monitor::ValMse,
+        Monitor::ValMae,
+        Monitor::ValR2,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Monitor::ValLoss => "val_loss",
+            Monitor::ValAccuracy => "val_accuracy",
+            Monitor::ValF1 => "val_f1",
+            Monitor::ValMse => "val_mse",
+            Monitor::ValMae => "val_mae",
+            Monitor::ValR2 => "val_r2",
+        }
+    }
+
+    pub fn natural_mode(self) -> Mode {
+        match self {
+            Monitor::ValAccuracy | Monitor::ValF1 | Monitor::ValR2 => Mode::Max,
+            Monitor::ValLoss | Monitor::ValMse | Monitor::ValMae => Mode::Min,
+        }
+    }
+
+    pub fn fits(self, task: anneal_data::Task) -> bool {
+        use anneal_data::Task;
+        match self {
+            Monitor::ValLoss => true,
+            Monitor::ValAccuracy | Monitor::ValF1 => task == Task::Classification,
+            Monitor::ValMse | Monitor::ValMae | Monitor::ValR2 => task == Task::Regression,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Min,
+    Max,
+}
+
+impl RunConfig {
+    /// Reads a run config, applying `key=value` overrides (dotted paths into the TOML, values in
+    /// TOML syntax, bare words taken as strings) before it is interpreted.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        Self::parse(path, &text, overrides)
+    }
+
+    pub fn parse(path: &Path, text: &str, overrides: &[String]) -> Result<Self> {
+        let parse_error = |message: String| TrainError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        if overrides.is_empty() {
+            // Straight from the text, so errors point at the offending line.
+            return toml::from_str(text).map_err(|e| parse_error(e.to_string()));
+        }
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        for item in overrides {
+            apply_override(&mut table, item)?;
+        }
+        // `--set train.optimizer.momentum=0.9` on a config that never named an optimizer
+        // refers to the default one (Adam), which then reports momentum as not its setting.
+        if let Some(optimizer) = table
+            .get_mut("train")
+            .and_then(|t| t.get_mut("optimizer"))
+            .and_then(|o| o.as_table_mut())
+        {
+            optimizer
+                .entry("kind")
+                .or_insert_with(|| toml::Value::String(OptimizerConfig::default().name().into()));
+        }
+        table.try_into().map_err(|e: toml::de::Error| {
+            parse_error(format!("{} (after --set overrides)", e.message()))
+        })
+    }
+
+    /// Checks everything that can be checked without the data; the rest (loss vs task, CNN vs
+    /// image size, augmentation vs shape) is checked once the dataset is loaded, still before
+    /// any training.
+    pub fn validate(&self) -> Result<()> {
+        self.data.source()?;
+        self.data.split.validate()?;
+        let t = &self.train;
+        if t.epochs == 0 {
+            return Err(TrainError::config("train.epochs", "must be at least 1"));
+        }
+        if t.batch_size == 0 {
+            return Err(TrainError::config("train.batch_size", "must be at least 1"));
+        }
+        t.lr_schedule().validate()?;
+        for (field, value) in [
+            ("train.weight_decay", t.weight_decay),
+            ("train.l1", t.l1),
+            ("train.l2", t.l2),
+            ("train.early_stopping.min_delta", t.early_stopping.min_delta),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(TrainError::config(
+                    field,
+                    format!("{value} must be a finite number ≥ 0"),
+                ));
+            }
+        }
+        if let Some(clip) = t.grad_clip {
+            let (field, value) = match clip {
+                GradClip::Norm(v) => ("train.grad_clip.norm", v),
+                GradClip::Value(v) => ("train.grad_clip.value", v),
+            };
+            if !(value.is_finite() && value > 0.0) {
+                return Err(TrainError::config(
+                    field,
+                    format!("{value} must be a finite number > 0"),
+                ));
+            }
+        }
+        if t.early_stopping.patience == Some(0) {
+            return Err(TrainError::config(
+                "train.early_stopping.patience",
+                "must be at least 1 epoch (leave it out to train every epoch)",
+            ));
+        }
+        validate_optimizer(&t.optimizer)
+    }
+}
+
+fn validate_optimizer(optimizer: &OptimizerConfig) -> Result<()> {
+    let unit = |field: &str, value: f64, closed_low: bool| -> Result<()> {
+        let ok = value < 1.0
+            && if closed_low {
+                value >= 0.0
+            } else {
+                value > 0.0
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(TrainError::config(
+                format!("train.optimizer.{field}"),
+                format!(
+                    "{value} is not in {}0, 1)",
+                    if closed_low { "[" } else { "(" }
+                ),
+            ))
+        }
+    };
+    let positive = |field: &str, value: f64| -> Result<()> {
+        if value.is_finite() && value > 0.0 {
+            Ok(())
+        } else {
+            Err(TrainError::config(
+                format!("train.optimizer.{field}"),
+                format!("{value} must be > 0"),
+            ))
+        }
+    };
+    match *optimizer {
+        OptimizerConfig::Sgd {
+            momentum,
+            dampening,
+            nesterov,
+        } => {
+            unit("momentum", momentum, true)?;
+            unit("dampening", dampening, true)?;
+            if nesterov && (momentum == 0.0 || dampening != 0.0) {
+                return Err(TrainError::config(
+                    "train.optimizer.nesterov",
+                    format!(
+                        "Nesterov momentum needs momentum > 0 and dampening = 0 (got momentum {momentum}, dampening {dampening})"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        OptimizerConfig::Adam {
+            beta1,
+            beta2,
+            epsilon,
+            ..
+        }
+        | OptimizerConfig::AdamW {
+            beta1,
+            beta2,
+            epsilon,
+            ..
+        } => {
+            unit("beta1", beta1, true)?;
+            unit("beta2", beta2, true)?;
+            positive("epsilon", epsilon)
+        }
+        OptimizerConfig::RmsProp {
+            alpha,
+            momentum,
+            epsilon,
+            ..
+        } => {
+            unit("alpha", alpha, true)?;
+            unit("momentum", momentum, true)?;
+            positive("epsilon", epsilon)
+        }
+    }
+}
+
+/// Sets `a.b.c=value` in a TOML table, creating intermediate tables.
+pub fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
+    let (key, raw) = item.split_once('=').ok_or_else(|| {
+        TrainError::config(
+            "--set",
+            format!("'{item}' is not key=value (e.g. train.lr=0.01)"),
+        )
+    })?;
+    let key = key.trim();
+    let raw = raw.trim();
+    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(TrainError::config(
+            "--set",
+            format!("'{key}' is not a dotted key path"),
+        ));
+    }
+    let mut current = table;
+    for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry.as_table_mut().ok_or_else(|| {
+            TrainError::config(
+                "--set",
+                format!(
+                    "'{}' is a value, not a table, so '{key}' cannot be set",
+                    parts[..=i].join(".")
+                ),
+            )
+        })?;
+    }
+    current.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}

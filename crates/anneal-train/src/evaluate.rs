@@ -1,0 +1,103 @@
+//! Evaluation of a model on a set of samples: mean loss and the task's metrics.
+
+use anneal_data::{Loader, Samples, Targets};
+use anneal_model::{Model, predict_classes};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Monitor;
+use crate::metrics::{ClassificationMetrics, RegressionMetrics};
+use crate::prepare::PreparedData;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TaskMetrics {
+    Classification(ClassificationMetrics),
+    Regression(RegressionMetrics),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Mean loss per sample (on standardized targets for regression).
+    pub loss: f64,
+    #[serde(flatten)]
+    pub metrics: TaskMetrics,
+}
+
+impl Evaluation {
+    /// The value an early-stopping monitor watches, or `None` when it does not apply.
+    pub fn monitored(&self, monitor: Monitor) -> Option<f64> {
+        match (&self.metrics, monitor) {
+            (_, Monitor::ValLoss) => Some(self.loss),
+            (TaskMetrics::Classification(m), Monitor::ValAccuracy) => Some(m.accuracy),
+            (TaskMetrics::Classification(m), Monitor::ValF1) => Some(m.macro_f1),
+            (TaskMetrics::Regression(m), Monitor::ValMse) => Some(m.mse),
+            (TaskMetrics::Regression(m), Monitor::ValMae) => Some(m.mae),
+            (TaskMetrics::Regression(m), Monitor::ValR2) => Some(m.r2),
+            _ => None,
+        }
+    }
+
+    pub fn accuracy(&self) -> Option<f64> {
+        match &self.metrics {
+            TaskMetrics::Classification(m) => Some(m.accuracy),
+            TaskMetrics::Regression(_) => None,
+        }
+    }
+}
+
+/// Evaluates `model` (in evaluation mode, on `device`) on `samples` in batches.
+pub fn evaluate(
+    model: &Model,
+    samples: &Samples,
+    data: &PreparedData,
+    batch_size: usize,
+    device: &Device,
+) -> Evaluation {
+    let mut loss_sum = 0.0f64;
+    let mut outputs: Vec<f32> = Vec::with_capacity(samples.len());
+    let mut classes: Vec<u32> = Vec::with_capacity(samples.len());
+    for host in Loader::sequential(samples, batch_size.max(1)).epoch(0) {
+        let batch = host.to_device(device);
+        let logits = model.forward(batch.inputs.clone());
+        let batch_loss: f32 = data
+            .loss
+            .compute(logits.clone(), &batch.targets)
+            .into_scalar();
+        loss_sum += batch_loss as f64 * host.len() as f64;
+        match &host.targets {
+            Targets::Classes(_) => classes.extend(
+                predict_classes(logits)
+                    .into_data()
+                    .convert::<i64>()
+                    .try_into_vec::<i64>()
+                    .expect("class predictions are integers")
+                    .into_iter()
+                    .map(|c| c as u32),
+            ),
+            Targets::Values(_) => outputs.extend(
+                logits
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .expect("predictions are floats"),
+            ),
+        }
+    }
+    let metrics =
+        match &samples.targets {
+            Targets::Classes(actual) => TaskMetrics::Classification(
+                ClassificationMetrics::compute(&classes, actual, data.info.num_classes()),
+            ),
+            Targets::Values(actual) => {
+                let unscale = |v: f32| data.target_scale.map_or(v, |s| s.unscale(v));
+                let predicted: Vec<f32> = outputs.into_iter().map(unscale).collect();
+                let actual: Vec<f32> = actual.iter().copied().map(unscale).collect();
+                TaskMetrics::Regression(RegressionMetrics::compute(&predicted, &actual))
+            }
+        };
+    Evaluation {
+        loss: loss_sum / samples.len().max(1) as f64,
+        metrics,
+    }
+}

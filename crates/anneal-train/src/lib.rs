@@ -1,0 +1,34 @@
+//! anneal-train: turns a run config into a trained model. [`prepare`] loads, splits and
+//! preprocesses the data and checks the config against it; [`train`] runs the loop (optimizer,
+//! per-iteration learning-rate schedule, penalties, clipping, early stopping), reporting every
+//! epoch to an [`Observer`] that may stop it; [`RunDir`] keeps a run's config, metrics,
+//! checkpoint, summary and curves on disk.
+
+pub mod config;
+pub mod early_stopping;
+pub mod error;
+pub mod evaluate;
+pub mod metrics;
+pub mod optimizer;
+pub mod plot;
+pub mod prepare;
+pub mod run_dir;
+pub mod runner;
+pub mod schedule;
+pub mod trainer;
+
+pub use config::{
+    DataConfig, EarlyStoppingConfig, GradClip, Mode, Monitor, OptimizerConfig, RunConfig,
+    TrainConfig,
+};
+pub use early_stopping::{BestTracker, Verdict};
+pub use error::{Result, TrainError};
+pub use evaluate::{Evaluation, TaskMetrics, evaluate};
+pub use metrics::{ClassScores, ClassificationMetrics, RegressionMetrics};
+pub use optimizer::build_optimizer;
+pub use plot::plot_curves;
+pub use prepare::{PreparedData, TargetScale, prepare};
+pub use run_dir::{MetricsWriter, RunDir, RunRecorder, Summary};
+pub use runner::{Both, LoadedRun, RunTarget, evaluate_run, load_run, run_recorded};
+pub use schedule::{LrSchedule, ScheduleError, ScheduleKind};
+pub use trainer::{Control, EpochRecord, Observer, RunStatus, Silent, TrainOutcome, train};

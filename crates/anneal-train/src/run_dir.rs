@@ -1,0 +1,237 @@
+//! A run's folder: the resolved config, `metrics.csv` (appended and flushed every epoch, so a
+//! killed run keeps its history), the checkpoint, `summary.json` and the learning-curve plot.
+//! `summary.json` is written last and only by a run that ended: a folder without one did not
+//! finish, and one whose status is `diverged` failed.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anneal_model::Model;
+use burn::module::Module;
+use serde::{Deserialize, Serialize};
+
+use crate::config::RunConfig;
+use crate::error::{Result, TrainError};
+use crate::evaluate::{Evaluation, TaskMetrics};
+use crate::trainer::{Control, EpochRecord, Observer, RunStatus};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const METRICS_FILE: &str = "metrics.csv";
+pub const CHECKPOINT_FILE: &str = "model.bpk";
+pub const SUMMARY_FILE: &str = "summary.json";
+pub const CURVES_FILE: &str = "curves.svg";
+
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `root/name`; an existing folder is an error, never overwritten.
+    pub fn create(root: &Path, name: &str) -> Result<Self> {
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(TrainError::config(
+                "name",
+                format!("'{name}' is not a folder name (no slashes)"),
+            ));
+        }
+        std::fs::create_dir_all(root).map_err(|e| TrainError::io(root, e))?;
+        let path = root.join(name);
+        match std::fs::create_dir(&path) {
+            Ok(()) => Ok(Self { path }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(TrainError::RunExists(path))
+            }
+            Err(e) => Err(TrainError::io(&path, e)),
+        }
+    }
+
+    /// An existing run folder (for `anneal eval`).
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.join(CONFIG_FILE).is_file() {
+            return Err(TrainError::io(
+                path.join(CONFIG_FILE),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a run folder (no config.toml)",
+                ),
+            ));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The config with every default filled in (and the loss resolved).
+    pub fn write_config(&self, config: &RunConfig) -> Result<()> {
+        let text = toml::to_string_pretty(config).map_err(|e| TrainError::Checkpoint {
+            path: self.file(CONFIG_FILE),
+            message: format!("cannot serialise the config: {e}"),
+        })?;
+        write_atomically(&self.file(CONFIG_FILE), text.as_bytes())
+    }
+
+    pub fn read_config(&self) -> Result<RunConfig> {
+        RunConfig::load(&self.file(CONFIG_FILE), &[])
+    }
+
+    /// Saves beside the old checkpoint, then renames over it: a kill mid-save leaves the
+    /// previous checkpoint intact.
+    pub fn save_checkpoint(&self, model: &Model) -> Result<()> {
+        let path = self.file(CHECKPOINT_FILE);
+        let temp = path.with_extension("partial");
+        model
+            .clone()
+            .save_file(&temp)
+            .map_err(|e| TrainError::Checkpoint {
+                path: path.clone(),
+                message: format!("cannot save the model: {e}"),
+            })?;
+        std::fs::rename(&temp, &path).map_err(|e| TrainError::io(&path, e))
+    }
+
+    /// Loads the checkpoint into a freshly built model of the same architecture.
+    pub fn load_checkpoint(&self, skeleton: Model) -> Result<Model> {
+        let path = self.file(CHECKPOINT_FILE);
+        skeleton
+            .try_load_file(&path)
+            .map_err(|e| TrainError::Checkpoint {
+                path: path.clone(),
+                message: format!("cannot load the model: {e}"),
+            })
+    }
+
+    pub fn write_summary(&self, summary: &Summary) -> Result<()> {
+        let text = serde_json::to_string_pretty(summary).expect("summaries serialise");
+        write_atomically(&self.file(SUMMARY_FILE), text.as_bytes())
+    }
+
+    pub fn read_summary(&self) -> Result<Summary> {
+        let path = self.file(SUMMARY_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::Parse {
+            path,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Writes to a temporary file beside `path`, then renames it into place, so a reader never sees
+/// half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = path.with_extension("partial");
+    std::fs::write(&temp, bytes).map_err(|e| TrainError::io(&temp, e))?;
+    std::fs::rename(&temp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// What `summary.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    #[serde(flatten)]
+    pub status: RunStatus,
+    pub message: String,
+    pub dataset: String,
+    /// Class names in class-index order (empty for regression).
+    pub class_names: Vec<String>,
+    pub backend: String,
+    pub epochs_run: usize,
+    pub best_epoch: Option<usize>,
+    pub monitor: String,
+    pub best_value: Option<f64>,
+    pub wall_seconds: f64,
+    pub train_seconds: f64,
+    pub train_samples_per_sec: f64,
+    pub parameter_count: usize,
+    pub train_samples: usize,
+    pub validation_samples: usize,
+    pub test_samples: usize,
+    pub official_test: bool,
+    /// Validation figures of the final model (`None` for a run that diverged).
+    pub validation: Option<Evaluation>,
+    /// Test figures of the final model (`None` for a run that diverged).
+    pub test: Option<Evaluation>,
+}
+
+/// Writes `metrics.csv` rows as epochs end.
+pub struct MetricsWriter {
+    file: File,
+    path: PathBuf,
+}
+
+impl MetricsWriter {
+    pub fn create(run: &RunDir, classification: bool) -> Result<Self> {
+        let path = run.file(METRICS_FILE);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| TrainError::io(&path, e))?;
+        let header = if classification {
+            "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_f1,seconds,samples_per_sec"
+        } else {
+            "epoch,lr,train_loss,val_loss,val_mse,val_mae,val_r2,seconds,samples_per_sec"
+        };
+        writeln!(file, "{header}").map_err(|e| TrainError::io(&path, e))?;
+        Ok(Self { file, path })
+    }
+
+    pub fn append(&mut self, record: &EpochRecord) -> Result<()> {
+        let row = csv_row(record);
+        writeln!(self.file, "{row}")
+            .and_then(|_| self.file.flush())
+            .map_err(|e| TrainError::io(&self.path, e))
+    }
+}
+
+/// One `metrics.csv` row. Values use Rust's shortest round-trip formatting, so identical runs
+/// give identical text.
+pub fn csv_row(r: &EpochRecord) -> String {
+    let head = format!("{},{},{}", r.epoch, r.lr, r.train_loss);
+    let tail = format!("{:.3},{:.1}", r.seconds, r.samples_per_sec);
+    match &r.validation.metrics {
+        TaskMetrics::Classification(m) => format!(
+            "{head},{},{},{},{},{tail}",
+            r.train_accuracy.unwrap_or(f64::NAN),
+            r.validation.loss,
+            m.accuracy,
+            m.macro_f1
+        ),
+        TaskMetrics::Regression(m) => format!(
+            "{head},{},{},{},{},{tail}",
+            r.validation.loss, m.mse, m.mae, m.r2
+        ),
+    }
+}
+
+/// An observer that records a run into its folder: metrics rows and best checkpoints as they
+/// happen. It never stops a run.
+pub struct RunRecorder<'a> {
+    pub run: &'a RunDir,
+    pub metrics: MetricsWriter,
+    /// Checkpoint each new best model (on when the best epoch's weights are restored at the end).
+    pub checkpoint_best: bool,
+}
+
+impl Observer for RunRecorder<'_> {
+    fn epoch_finished(
+        &mut self,
+        record: &EpochRecord,
+        new_best: Option<&Model>,
+    ) -> Result<Control> {
+        self.metrics.append(record)?;
+        if let (true, Some(model)) = (self.checkpoint_best, new_best) {
+            self.run.save_checkpoint(model)?;
+        }
+        Ok(Control::Continue)
+    }
+}

@@ -1,0 +1,316 @@
+//! The training loop: one pass over shuffled, augmented batches per epoch, then validation,
+//! with every epoch reported to an [`Observer`] that may also stop the run (the tuner prunes
+//! trials this way).
+
+use std::time::Instant;
+
+use anneal_data::{BatchTargets, Loader, Targets};
+use anneal_model::{DataShape, Model, predict_classes};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::config::RunConfig;
+use crate::early_stopping::BestTracker;
+use crate::error::Result;
+use crate::evaluate::{Evaluation, evaluate};
+use crate::optimizer::build_optimizer;
+use crate::prepare::PreparedData;
+
+/// One epoch's figures: a row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    /// Learning rate of the epoch's last batch.
+    pub lr: f64,
+    /// Mean data loss over the epoch's batches (without L1/L2 penalties; training mode, so with
+    /// dropout and augmentation).
+    pub train_loss: f64,
+    /// Accuracy of the training forward passes (classification only).
+    pub train_accuracy: Option<f64>,
+    pub validation: Evaluation,
+    /// Wall time of the training pass (not validation).
+    pub seconds: f64,
+    pub samples_per_sec: f64,
+}
+
+/// Whether an observer lets the run go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Stop,
+}
+
+/// Receives progress as training goes; the defaults ignore everything.
+pub trait Observer {
+    fn epoch_started(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
+    fn batch_finished(&mut self, _batch: usize, _loss: f64, _samples_per_sec: f64) {}
+    /// Called after validation. `new_best` is the evaluation-mode model when this epoch is the
+    /// best so far (a recorder checkpoints it). Returning `Control::Stop` ends the run.
+    fn epoch_finished(
+        &mut self,
+        _record: &EpochRecord,
+        _new_best: Option<&Model>,
+    ) -> Result<Control> {
+        Ok(Control::Continue)
+    }
+}
+
+/// An observer that watches nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every epoch ran.
+    Completed,
+    /// Early stopping ended the run after `epoch`.
+    EarlyStopped { epoch: usize },
+    /// An observer stopped the run after `epoch` (a pruned trial, an interrupt).
+    Stopped { epoch: usize },
+    /// The loss became NaN or infinite.
+    Diverged {
+        epoch: usize,
+        batch: usize,
+        lr: f64,
+        /// NaN or ±inf; JSON has no such numbers, so it is written as a string.
+        #[serde(with = "non_finite")]
+        loss: f64,
+    },
+}
+
+/// Serialises any f64, writing NaN and infinities as the strings "NaN", "inf" and "-inf".
+mod non_finite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f64(*value)
+        } else {
+            serializer.serialize_str(&value.to_string())
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Number(f64),
+            Text(String),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Number(v) => Ok(v),
+            Either::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl RunStatus {
+    pub fn is_success(&self) -> bool {
+        !matches!(self, RunStatus::Diverged { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            RunStatus::Completed => "completed".into(),
+            RunStatus::EarlyStopped { epoch } => format!("early stopped after epoch {epoch}"),
+            RunStatus::Stopped { epoch } => format!("stopped after epoch {epoch}"),
+            RunStatus::Diverged {
+                epoch,
+                batch,
+                lr,
+                loss,
+            } => format!(
+                "diverged: the training loss became {loss} at epoch {epoch}, batch {batch} (learning rate {lr:.3e}); lower the learning rate or clip gradients"
+            ),
+        }
+    }
+}
+
+pub struct TrainOutcome {
+    pub status: RunStatus,
+    pub history: Vec<EpochRecord>,
+    /// `(epoch, monitored value)` of the best epoch.
+    pub best: Option<(usize, f64)>,
+    /// The final model in evaluation mode: the best epoch's weights when `restore_best` is on.
+    pub model: Model,
+    pub parameter_count: usize,
+    pub train_seconds: f64,
+    /// Training samples per second over all epochs (training passes only).
+    pub samples_per_sec: f64,
+}
+
+/// Trains the model a config describes on prepared data. `device` is the plain device
+/// (validation runs there); training uses its autodiff wrapper.
+pub fn train(
+    config: &RunConfig,
+    data: &PreparedData,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<TrainOutcome> {
+    let t = &config.train;
+    device.seed(t.seed);
+    let train_device = device.clone().autodiff();
+    let shape = DataShape {
+        input: data.info.shape.clone(),
+        outputs: data.num_outputs(),
+    };
+    let mut model = config.model.init(&train_device, &shape)?;
+    let parameter_count = model.parameter_count();
+    let mut optimizer = build_optimizer(t);
+    let schedule = t.lr_schedule();
+    let loader = Loader::shuffled(&data.train, t.batch_size, t.seed, data.augmenter.clone());
+    let per_epoch = loader.num_batches();
+    let mut tracker = BestTracker::new(&t.early_stopping);
+    let monitor = t.early_stopping.monitor;
+    let mut best_model: Option<Model> = None;
+    let mut history = Vec::new();
+    let mut train_seconds = 0.0;
+    let mut status = RunStatus::Completed;
+
+    'epochs: for epoch in 1..=t.epochs {
+        observer.epoch_started(epoch, t.epochs, per_epoch);
+        let started = Instant::now();
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0u64, 0usize);
+        let mut lr = schedule.lr;
+        for (index, host) in loader.epoch(epoch as u64 - 1).enumerate() {
+            lr = schedule.lr_at((epoch - 1) * per_epoch + index, per_epoch, t.epochs);
+            let batch = host.to_device(&train_device);
+            let logits = model.forward(batch.inputs.clone());
+            let data_loss = data.loss.compute(logits.clone(), &batch.targets);
+            let loss = match penalty(&model, t.l1, t.l2) {
+                Some(p) => data_loss.clone() + p,
+                None => data_loss.clone(),
+            };
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                status = RunStatus::Diverged {
+                    epoch,
+                    batch: index + 1,
+                    lr,
+                    loss: value,
+                };
+                break 'epochs;
+            }
+            let data_value = data_loss.into_scalar::<f32>() as f64;
+            if let BatchTargets::Classes(targets) = &batch.targets {
+                let hits = predict_classes(logits.detach())
+                    .equal(targets.clone())
+                    .int()
+                    .sum()
+                    .into_scalar::<i64>();
+                correct += hits as u64;
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(lr, model, grads);
+            loss_sum += data_value * host.len() as f64;
+            seen += host.len();
+            let elapsed = started.elapsed().as_secs_f64();
+            observer.batch_finished(index + 1, data_value, seen as f64 / elapsed.max(1e-9));
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        train_seconds += seconds;
+
+        let eval_model = model.valid();
+        let validation = evaluate(
+            &eval_model,
+            &data.validation,
+            data,
+            t.batch_size.max(256),
+            device,
+        );
+        let value = validation
+            .monitored(monitor)
+            .expect("the monitor was checked against the task");
+        let verdict = tracker.observe(epoch, value);
+        let record = EpochRecord {
+            epoch,
+            lr,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: matches!(data.train.targets, Targets::Classes(_))
+                .then(|| correct as f64 / seen.max(1) as f64),
+            validation,
+            seconds,
+            samples_per_sec: seen as f64 / seconds.max(1e-9),
+        };
+        let control = observer.epoch_finished(&record, verdict.improved.then_some(&eval_model))?;
+        history.push(record);
+        if verdict.improved {
+            best_model = Some(eval_model);
+        }
+        if control == Control::Stop {
+            status = RunStatus::Stopped { epoch };
+            break;
+        }
+        if verdict.stop && epoch < t.epochs {
+            status = RunStatus::EarlyStopped { epoch };
+            break;
+        }
+    }
+
+    let last = model.valid();
+    let model = match best_model {
+        Some(best) if t.early_stopping.restore_best => best,
+        _ => last,
+    };
+    let trained: usize = history.len() * data.train.len();
+    Ok(TrainOutcome {
+        status,
+        best: tracker.best(),
+        history,
+        model,
+        parameter_count,
+        train_seconds,
+        samples_per_sec: trained as f64 / train_seconds.max(1e-9),
+    })
+}
+
+/// `l1 · Σ|w| + l2 · Σw²` over weight matrices and kernels (parameters of rank ≥ 2), or `None`
+/// when both are zero.
+fn penalty(model: &Model, l1: f64, l2: f64) -> Option<Tensor<1>> {
+    if l1 == 0.0 && l2 == 0.0 {
+        return None;
+    }
+    let mut visitor = PenaltyVisitor {
+        l1,
+        l2,
+        total: None,
+    };
+    model.visit(&mut visitor);
+    visitor.total
+}
+
+struct PenaltyVisitor {
+    l1: f64,
+    l2: f64,
+    total: Option<Tensor<1>>,
+}
+
+impl ModuleVisitor for PenaltyVisitor {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if D < 2 {
+            return;
+        }
+        let weights = param.val();
+        let mut term = None::<Tensor<1>>;
+        if self.l1 > 0.0 {
+            term = Some(weights.clone().abs().sum() * self.l1);
+        }
+        if self.l2 > 0.0 {
+            let l2 = weights.square().sum() * self.l2;
+            term = Some(match term {
+                Some(t) => t + l2,
+                None => l2,
+            });
+        }
+        if let Some(term) = term {
+            self.total = Some(match self.total.take() {
+                Some(total) => total + term,
+                None => term,
+            });
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Run configs: the ready files in configs/ load, overrides apply, and bad settings are clear
+//! errors naming the field before any training starts.
+
+use std::path::{Path, PathBuf};
+
+use anneal_data::Catalog;
+use anneal_train::{OptimizerConfig, RunConfig, ScheduleKind, prepare};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn catalog() -> Catalog {
+    Catalog::open(&repo().join("datasets")).unwrap()
+}
+
+const IRIS: &str = r#"
+[data]
+dataset = "iris"
+preprocess = [{ kind = "standardize" }]
+[model]
+kind = "mlp"
+[train]
+epochs = 3
+"#;
+
+#[test]
+fn every_ready_config_loads_and_fits_its_dataset() {
+    let catalog = catalog();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(repo().join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("[search") {
+            continue; // sweep files belong to the tuner
+        }
+        let config = RunConfig::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        config
+            .validate()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // The big image sets are only checked for config validity; loading them is the data
+        // crate's tested job, and prepare() on small sets covers the rest of the checks.
+        if !matches!(
+            config.data.dataset.as_deref(),
+            Some("mnist" | "fashion-mnist")
+        ) {
+            prepare(&config, &catalog).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        seen += 1;
+    }
+    assert!(
+        seen >= 10,
+        "expected the ten ready run configs, found {seen}"
+    );
+}
+
+#[test]
+fn defaults_are_filled_and_overrides_apply() {
+    let config = RunConfig::parse(
+        Path::new("iris.toml"),
+        IRIS,
+        &[
+            "train.lr=0.05".into(),
+            "train.optimizer.kind=sgd".into(),
+            "train.optimizer.momentum=0.9".into(),
+            "train.schedule={ kind = \"step_decay\", every = 2, gamma = 0.5 }".into(),
+            "model.activation=tanh".into(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.train.lr, 0.05);
+    assert_eq!(config.train.epochs, 3);
+    assert_eq!(config.train.batch_size, 64, "default filled in");
+    assert_eq!(
+        config.train.optimizer,
+        OptimizerConfig::Sgd {
+            momentum: 0.9,
+            dampening: 0.0,
+            nesterov: false
+        }
+    );
+    assert_eq!(
+        config.train.schedule,
+        ScheduleKind::StepDecay {
+            every: 2,
+            gamma: 0.5
+        }
+    );
+    // The resolved config round-trips through TOML unchanged.
+    let text = toml::to_string_pretty(&config).unwrap();
+    let again = RunConfig::parse(Path::new("resolved.toml"), &text, &[]).unwrap();
+    assert_eq!(again, config);
+}
+
+#[test]
+fn invalid_configs_name_the_field_before_training() {
+    let catalog = catalog();
+    // (overrides on the iris config, a fragment the error must contain)
+    let cases: &[(&[&str], &str)] = &[
+        (&["train.epochs=0"], "train.epochs"),
+        (&["train.batch_size=0"], "train.batch_size"),
+        (&["train.lr=-0.1"], "train.lr"),
+        (&["train.lr=0"], "train.lr"),
+        (
+            &["train.schedule={ kind = \"exponential\", gamma = 1.5 }"],
+            "train.schedule.gamma",
+        ),
+        (
+            &["train.schedule={ kind = \"step_decay\", every = 0, gamma = 0.5 }"],
+            "train.schedule.every",
+        ),
+        (
+            &["train.schedule={ kind = \"cosine\", min_lr = 1.0 }"],
+            "train.schedule.min_lr",
+        ),
+        (&["train.warmup_epochs=-1"], "train.warmup_epochs"),
+        (&["train.weight_decay=-1"], "train.weight_decay"),
+        (&["train.l1=-0.5"], "train.l1"),
+        (&["train.grad_clip={ norm = 0.0 }"], "train.grad_clip.norm"),
+        (
+            &["train.early_stopping.patience=0"],
+            "train.early_stopping.patience",
+        ),
+        (
+            &["train.optimizer.momentum=0.9"],
+            "unknown field `momentum`",
+        ),
+        (
+            &["train.optimizer.kind=sgd", "train.optimizer.nesterov=true"],
+            "train.optimizer.nesterov",
+        ),
+        (
+            &["train.optimizer.kind=sgd", "train.optimizer.momentum=1.5"],
+            "train.optimizer.momentum",
+        ),
+        (&["train.optimizer.kind=lbfgs"], "lbfgs"),
+        (&["train.optimiser.kind=sgd"], "unknown field `optimiser`"),
+        (
+            &["loss.kind=mse", "loss.label_smoothing=0.1"],
+            "loss.label_smoothing",
+        ),
+        (
+            &["data.dataset=diabetes", "loss.kind=cross_entropy"],
+            "loss.kind",
+        ),
+        (
+            &["train.early_stopping.monitor=val_r2"],
+            "train.early_stopping.monitor",
+        ),
+        (&["model.kind=cnn"], "model"),
+        (&["data.dataset=nope"], "nope"),
+        (&["data.split.validation=0.0"], "split.validation"),
+        (&["data.augment.shift=2.0"], "augment"),
+        (
+            &["data.csv={ path = \"x.csv\", task = \"classification\" }"],
+            "exactly one",
+        ),
+        (&["model.dropout=1.0"], "dropout"),
+    ];
+    assert!(cases.len() >= 10);
+    for (overrides, fragment) in cases {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        let message = match RunConfig::parse(Path::new("iris.toml"), IRIS, &overrides) {
+            Err(e) => e.to_string(),
+            Ok(config) => match prepare(&config, &catalog) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("{overrides:?} was accepted"),
+            },
+        };
+        assert!(
+            message.contains(fragment),
+            "{overrides:?}: '{message}' does not mention '{fragment}'"
+        );
+    }
+}
+
+#[test]
+fn toml_errors_point_at_the_line() {
+    let text = "[data]\ndataset = \"iris\"\n[model]\nkind = \"mlp\"\ndepht = 3\n";
+    let message = RunConfig::parse(Path::new("typo.toml"), text, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("typo.toml") && message.contains("depht") && message.contains("line 5"),
+        "{message}"
+    );
+}
