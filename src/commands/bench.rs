@@ -1,11 +1,13 @@
 //! `anneal bench`: measured figures, kept out of the timed test suite.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anneal_data::{BatchTargets, Catalog};
 use anneal_model::{DataShape, LossConfig, ModelConfig};
-use anneal_train::{TrainConfig, build_optimizer};
+use anneal_train::{
+    RunConfig, RunTarget, Silent, TaskMetrics, TrainConfig, build_optimizer, run_recorded,
+};
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -46,6 +48,16 @@ enum BenchWhat {
         /// Timed rounds (the median is reported).
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Train ready configs and print a table of their test figures (the README's accuracy table).
+    Accuracy {
+        /// Run configs to train (default: the MLP configs and digits-cnn in configs/).
+        configs: Vec<PathBuf>,
+        /// Where the run folders go (kept for inspection).
+        #[arg(long, default_value = "runs/bench-accuracy", value_name = "DIR")]
+        runs_dir: PathBuf,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -96,6 +108,11 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
             }
             Ok(())
         }
+        BenchWhat::Accuracy {
+            configs,
+            runs_dir,
+            backend,
+        } => bench_accuracy(data_dir, configs, &runs_dir, &backend),
     }
 }
 
@@ -210,5 +227,72 @@ fn bench_train(
         shape.rounds,
         shape.steps
     );
+    Ok(())
+}
+
+const DEFAULT_ACCURACY_CONFIGS: [&str; 8] = [
+    "configs/digits-mlp.toml",
+    "configs/iris-mlp.toml",
+    "configs/wine-mlp.toml",
+    "configs/breast_cancer-mlp.toml",
+    "configs/diabetes-mlp.toml",
+    "configs/mnist-mlp.toml",
+    "configs/fashion-mnist-mlp.toml",
+    "configs/digits-cnn.toml",
+];
+
+fn bench_accuracy(
+    data_dir: Option<&Path>,
+    configs: Vec<PathBuf>,
+    runs_dir: &Path,
+    backend: &BackendArgs,
+) -> Result<()> {
+    let catalog = Catalog::discover(data_dir)?;
+    let device = backend.device()?;
+    let configs = if configs.is_empty() {
+        DEFAULT_ACCURACY_CONFIGS.iter().map(PathBuf::from).collect()
+    } else {
+        configs
+    };
+    println!("| config | test figure | epochs (best) | wall | train samples/s |");
+    println!("|---|---|---|---|---|");
+    for path in configs {
+        let config = RunConfig::load(&path, &[])
+            .with_context(|| format!("cannot use run config {}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+        let name = (1..)
+            .map(|i| {
+                if i == 1 {
+                    stem.clone()
+                } else {
+                    format!("{stem}-{i}")
+                }
+            })
+            .find(|n| !runs_dir.join(n).exists())
+            .expect("a free name");
+        let target = RunTarget {
+            catalog: &catalog,
+            runs_root: runs_dir,
+            name: &name,
+            device: &device,
+            backend: backend.name(),
+        };
+        let (_, summary) = run_recorded(&config, &target, &mut Silent)
+            .with_context(|| format!("training {}", path.display()))?;
+        let figure = match summary.test.as_ref().map(|t| &t.metrics) {
+            Some(TaskMetrics::Classification(m)) => format!("accuracy {:.2}%", m.accuracy * 100.0),
+            Some(TaskMetrics::Regression(m)) => format!("R² {:.3}", m.r2),
+            None => summary.message.clone(),
+        };
+        println!(
+            "| {stem} | {figure} | {} ({}) | {:.1} s | {:.0} |",
+            summary.epochs_run,
+            summary.best_epoch.map_or("-".into(), |e| e.to_string()),
+            summary.wall_seconds,
+            summary.train_samples_per_sec
+        );
+    }
     Ok(())
 }

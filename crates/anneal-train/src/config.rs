@@ -140,27 +140,10 @@ pub enum OptimizerConfig {
         #[serde(default)]
         nesterov: bool,
     },
-    Adam {
-        #[serde(default = "beta1")]
-        beta1: f64,
-        #[serde(default = "beta2")]
-        beta2: f64,
-        #[serde(default = "epsilon")]
-        epsilon: f64,
-        #[serde(default)]
-        amsgrad: bool,
-    },
+    Adam(AdamSettings),
+    /// Adam with decoupled weight decay.
     #[serde(rename = "adamw")]
-    AdamW {
-        #[serde(default = "beta1")]
-        beta1: f64,
-        #[serde(default = "beta2")]
-        beta2: f64,
-        #[serde(default = "epsilon")]
-        epsilon: f64,
-        #[serde(default)]
-        amsgrad: bool,
-    },
+    AdamW(AdamSettings),
     #[serde(rename = "rmsprop")]
     RmsProp {
         #[serde(default = "alpha")]
@@ -172,6 +155,31 @@ pub enum OptimizerConfig {
         #[serde(default)]
         centered: bool,
     },
+}
+
+/// The moment estimates Adam and AdamW share.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdamSettings {
+    #[serde(default = "beta1")]
+    pub beta1: f64,
+    #[serde(default = "beta2")]
+    pub beta2: f64,
+    #[serde(default = "epsilon")]
+    pub epsilon: f64,
+    #[serde(default)]
+    pub amsgrad: bool,
+}
+
+impl Default for AdamSettings {
+    fn default() -> Self {
+        Self {
+            beta1: beta1(),
+            beta2: beta2(),
+            epsilon: epsilon(),
+            amsgrad: false,
+        }
+    }
 }
 
 fn beta1() -> f64 {
@@ -189,12 +197,7 @@ fn alpha() -> f64 {
 
 impl Default for OptimizerConfig {
     fn default() -> Self {
-        OptimizerConfig::Adam {
-            beta1: beta1(),
-            beta2: beta2(),
-            epsilon: epsilon(),
-            amsgrad: false,
-        }
+        OptimizerConfig::Adam(AdamSettings::default())
     }
 }
 
@@ -202,8 +205,8 @@ impl OptimizerConfig {
     pub fn name(&self) -> &'static str {
         match self {
             OptimizerConfig::Sgd { .. } => "sgd",
-            OptimizerConfig::Adam { .. } => "adam",
-            OptimizerConfig::AdamW { .. } => "adamw",
+            OptimizerConfig::Adam(_) => "adam",
+            OptimizerConfig::AdamW(_) => "adamw",
             OptimizerConfig::RmsProp { .. } => "rmsprop",
         }
     }
@@ -446,18 +449,18 @@ fn validate_optimizer(optimizer: &OptimizerConfig) -> Result<()> {
             }
             Ok(())
         }
-        OptimizerConfig::Adam {
+        OptimizerConfig::Adam(AdamSettings {
             beta1,
             beta2,
             epsilon,
             ..
-        }
-        | OptimizerConfig::AdamW {
+        })
+        | OptimizerConfig::AdamW(AdamSettings {
             beta1,
             beta2,
             epsilon,
             ..
-        } => {
+        }) => {
             unit("beta1", beta1, true)?;
             unit("beta2", beta2, true)?;
             positive("epsilon", epsilon)

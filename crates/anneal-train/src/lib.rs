@@ -18,8 +18,8 @@ pub mod schedule;
 pub mod trainer;
 
 pub use config::{
-    DataConfig, EarlyStoppingConfig, GradClip, Mode, Monitor, OptimizerConfig, RunConfig,
-    TrainConfig,
+    AdamSettings, DataConfig, EarlyStoppingConfig, GradClip, Mode, Monitor, OptimizerConfig,
+    RunConfig, TrainConfig,
 };
 pub use early_stopping::{BestTracker, Verdict};
 pub use error::{Result, TrainError};

@@ -30,29 +30,19 @@ pub fn build_optimizer(train: &TrainConfig) -> ModuleOptimizer {
             .with_weight_decay(coupled_decay)
             .with_gradient_clipping(clipping)
             .init(),
-        OptimizerConfig::Adam {
-            beta1,
-            beta2,
-            epsilon,
-            amsgrad,
-        } => AdamConfig::new()
-            .with_beta_1(beta1 as f32)
-            .with_beta_2(beta2 as f32)
-            .with_epsilon(epsilon as f32)
-            .with_amsgrad(amsgrad)
+        OptimizerConfig::Adam(a) => AdamConfig::new()
+            .with_beta_1(a.beta1 as f32)
+            .with_beta_2(a.beta2 as f32)
+            .with_epsilon(a.epsilon as f32)
+            .with_amsgrad(a.amsgrad)
             .with_weight_decay(coupled_decay)
             .with_grad_clipping(clipping)
             .init(),
-        OptimizerConfig::AdamW {
-            beta1,
-            beta2,
-            epsilon,
-            amsgrad,
-        } => AdamWConfig::new()
-            .with_beta_1(beta1 as f32)
-            .with_beta_2(beta2 as f32)
-            .with_epsilon(epsilon as f32)
-            .with_amsgrad(amsgrad)
+        OptimizerConfig::AdamW(a) => AdamWConfig::new()
+            .with_beta_1(a.beta1 as f32)
+            .with_beta_2(a.beta2 as f32)
+            .with_epsilon(a.epsilon as f32)
+            .with_amsgrad(a.amsgrad)
             .with_weight_decay(train.weight_decay as f32)
             .with_grad_clipping(clipping)
             .init(),

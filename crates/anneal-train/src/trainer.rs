@@ -143,6 +143,8 @@ pub struct TrainOutcome {
     pub samples_per_sec: f64,
 }
 
+static RNG_OWNER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Trains the model a config describes on prepared data. `device` is the plain device
 /// (validation runs there); training uses its autodiff wrapper.
 pub fn train(
@@ -152,6 +154,11 @@ pub fn train(
     observer: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
     let t = &config.train;
+    // Burn's backends keep one random generator per process, seeded by `device.seed`; weight
+    // initialisation and dropout draw from it. Two runs sharing it at once would interleave
+    // their draws and neither would be reproducible, so one run trains at a time per process
+    // (parallel trials use separate processes).
+    let _rng_guard = RNG_OWNER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(t.seed);
     let train_device = device.clone().autodiff();
     let shape = DataShape {
