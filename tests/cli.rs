@@ -270,3 +270,30 @@ fn a_diverging_run_exits_non_zero_and_says_so() {
     let summary = std::fs::read_to_string(runs.join("boom/summary.json")).unwrap();
     assert!(summary.contains("\"status\": \"diverged\""), "{summary}");
 }
+
+#[test]
+fn the_same_config_and_seed_write_the_same_metrics_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "repeat.toml", IRIS_RUN);
+    let runs = dir.path().join("runs");
+    let runs_arg = runs.to_str().unwrap();
+    for name in ["first", "second"] {
+        let output = anneal(&[
+            "train", "--config", &config, "--runs-dir", runs_arg, "--name", name, "--quiet",
+            "--set", "model.dropout=0.3", "--set", "data.augment.noise=0.1",
+        ]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(output.stdout.is_empty(), "--quiet prints nothing");
+    }
+    // Every column but the two wall-clock ones (seconds, samples_per_sec) must match.
+    let figures = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(runs.join(name).join("metrics.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplitn(3, ',').nth(2).unwrap().to_string())
+            .collect()
+    };
+    let (a, b) = (figures("first"), figures("second"));
+    assert_eq!(a.len(), 5, "header + 4 epochs");
+    assert_eq!(a, b);
+}

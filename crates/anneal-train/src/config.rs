@@ -93,7 +93,8 @@ pub struct TrainConfig {
     pub l1: f64,
     /// `l2 · Σw²` added to the loss, over weight matrices and kernels (not biases or norms).
     pub l2: f64,
-    /// Gradient clipping, applied to each parameter tensor's gradient (Burn's clipping).
+    /// Gradient clipping: `norm` rescales all gradients together when their global L2 norm
+    /// exceeds it (PyTorch's `clip_grad_norm_`); `value` clamps every entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grad_clip: Option<GradClip>,
     pub early_stopping: EarlyStoppingConfig,
@@ -216,7 +217,7 @@ impl OptimizerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum GradClip {
-    /// Rescale a gradient whose L2 norm exceeds this.
+    /// Rescale all gradients together when their global L2 norm exceeds this.
     Norm(f64),
     /// Clamp every gradient entry into `[-value, value]`.
     Value(f64),
@@ -327,28 +328,18 @@ impl RunConfig {
             path: path.to_path_buf(),
             message,
         };
-        if overrides.is_empty() {
-            // Straight from the text, so errors point at the offending line.
-            return toml::from_str(text).map_err(|e| parse_error(e.to_string()));
-        }
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
         for item in overrides {
             apply_override(&mut table, item)?;
         }
-        // `--set train.optimizer.momentum=0.9` on a config that never named an optimizer
-        // refers to the default one (Adam), which then reports momentum as not its setting.
-        if let Some(optimizer) = table
-            .get_mut("train")
-            .and_then(|t| t.get_mut("optimizer"))
-            .and_then(|o| o.as_table_mut())
-        {
-            optimizer
-                .entry("kind")
-                .or_insert_with(|| toml::Value::String(OptimizerConfig::default().name().into()));
+        let filled = fill_default_optimizer(&mut table);
+        if overrides.is_empty() && !filled {
+            // Straight from the text, so errors point at the offending line.
+            return toml::from_str(text).map_err(|e| parse_error(e.to_string()));
         }
         table.try_into().map_err(|e: toml::de::Error| {
-            parse_error(format!("{} (after --set overrides)", e.message()))
+            parse_error(format!("{} (after --set overrides and defaults)", e.message()))
         })
     }
 
@@ -390,6 +381,15 @@ impl RunConfig {
                     format!("{value} must be a finite number > 0"),
                 ));
             }
+        }
+        if t.warmup_epochs >= t.epochs as f64 {
+            return Err(TrainError::config(
+                "train.warmup_epochs",
+                format!(
+                    "{} warm-up epochs leave nothing of the {} epochs for the schedule; use fewer",
+                    t.warmup_epochs, t.epochs
+                ),
+            ));
         }
         if t.early_stopping.patience == Some(0) {
             return Err(TrainError::config(
@@ -439,6 +439,12 @@ fn validate_optimizer(optimizer: &OptimizerConfig) -> Result<()> {
         } => {
             unit("momentum", momentum, true)?;
             unit("dampening", dampening, true)?;
+            if momentum == 0.0 && dampening != 0.0 {
+                return Err(TrainError::config(
+                    "train.optimizer.dampening",
+                    "dampening only applies with momentum > 0",
+                ));
+            }
             if nesterov && (momentum == 0.0 || dampening != 0.0) {
                 return Err(TrainError::config(
                     "train.optimizer.nesterov",
@@ -476,6 +482,27 @@ fn validate_optimizer(optimizer: &OptimizerConfig) -> Result<()> {
             positive("epsilon", epsilon)
         }
     }
+}
+
+/// An optimizer table without `kind` (`optimizer = { beta1 = 0.8 }`, or `--set
+/// train.optimizer.momentum=0.9` on a config that never named one) means the default optimizer,
+/// Adam, which then judges the other keys. Returns whether a kind was filled in.
+fn fill_default_optimizer(table: &mut toml::Table) -> bool {
+    let Some(optimizer) = table
+        .get_mut("train")
+        .and_then(|t| t.get_mut("optimizer"))
+        .and_then(|o| o.as_table_mut())
+    else {
+        return false;
+    };
+    if optimizer.contains_key("kind") {
+        return false;
+    }
+    optimizer.insert(
+        "kind".into(),
+        toml::Value::String(OptimizerConfig::default().name().into()),
+    );
+    true
 }
 
 /// Sets `a.b.c=value` in a TOML table, creating intermediate tables.

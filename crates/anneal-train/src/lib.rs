@@ -4,6 +4,7 @@
 //! epoch to an [`Observer`] that may stop it; [`RunDir`] keeps a run's config, metrics,
 //! checkpoint, summary and curves on disk.
 
+pub mod clip;
 pub mod config;
 pub mod early_stopping;
 pub mod error;

@@ -12,10 +12,12 @@ use crate::config::{GradClip, OptimizerConfig, TrainConfig};
 pub fn build_optimizer(train: &TrainConfig) -> ModuleOptimizer {
     let coupled_decay =
         (train.weight_decay > 0.0).then(|| WeightDecayConfig::new(train.weight_decay as f32));
-    let clipping = train.grad_clip.map(|clip| match clip {
-        GradClip::Norm(v) => GradientClippingConfig::Norm(v as f32),
-        GradClip::Value(v) => GradientClippingConfig::Value(v as f32),
-    });
+    // Norm clipping is global over all parameters and done by the trainer (see `clip`);
+    // value clipping is element-wise, so Burn's per-tensor clipping is the same thing.
+    let clipping = match train.grad_clip {
+        Some(GradClip::Value(v)) => Some(GradientClippingConfig::Value(v as f32)),
+        Some(GradClip::Norm(_)) | None => None,
+    };
     match train.optimizer {
         OptimizerConfig::Sgd {
             momentum,

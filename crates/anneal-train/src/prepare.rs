@@ -122,6 +122,21 @@ pub fn prepare(config: &RunConfig, catalog: &Catalog) -> Result<PreparedData> {
     } else {
         None
     };
+    let batch_norm = match &config.model {
+        anneal_model::ModelConfig::Mlp(m) => m.batch_norm,
+        anneal_model::ModelConfig::Cnn(c) => c.batch_norm,
+    };
+    let batch_size = config.train.batch_size;
+    if batch_norm && (batch_size == 1 || train.len() % batch_size == 1) {
+        // A batch of one sample has no batch statistics (PyTorch refuses it too).
+        return Err(TrainError::config(
+            "train.batch_size",
+            format!(
+                "with batch_norm, {batch_size} leaves a batch of a single sample ({} training samples); choose another batch size",
+                train.len()
+            ),
+        ));
+    }
     if info.task == Task::Classification && validation.is_empty() {
         return Err(TrainError::config(
             "data.split.validation",

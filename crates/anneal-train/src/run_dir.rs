@@ -148,6 +148,8 @@ pub struct Summary {
     pub best_epoch: Option<usize>,
     pub monitor: String,
     pub best_value: Option<f64>,
+    /// Whether the final model (checkpoint, test figures) is the best epoch's or the last one's.
+    pub restored_best: bool,
     pub wall_seconds: f64,
     pub train_seconds: f64,
     pub train_samples_per_sec: f64,

@@ -15,7 +15,7 @@ use crate::evaluate::{Evaluation, evaluate};
 use crate::plot::plot_curves;
 use crate::prepare::{PreparedData, prepare};
 use crate::run_dir::{CURVES_FILE, MetricsWriter, RunDir, RunRecorder, Summary};
-use crate::trainer::{Control, EpochRecord, Observer, train};
+use crate::trainer::{Control, EpochRecord, Observer, RunStatus, TrainOutcome, train};
 
 /// Where and how a run executes.
 pub struct RunTarget<'a> {
@@ -45,70 +45,100 @@ pub fn run_recorded(
     let mut resolved = config.clone();
     resolved.name = Some(target.name.to_string());
     resolved.loss = Some(data.loss.clone());
+    let stopping = &mut resolved.train.early_stopping;
+    stopping.mode = Some(stopping.mode());
 
     let run = RunDir::create(target.runs_root, target.name)?;
-    run.write_config(&resolved)?;
+    match record(&run, &resolved, &data, target, observer, started) {
+        Ok(summary) => Ok((run, summary)),
+        Err(error) => {
+            // Leave a failure marker, so the folder does not look like a run still going or
+            // killed; what was recorded up to here (metrics, best checkpoint) stays.
+            let status = RunStatus::Failed {
+                error: error.to_string(),
+            };
+            let summary = summarize(&resolved, &data, target, status, started, None);
+            if let Err(marker) = run.write_summary(&summary) {
+                tracing::error!("could not mark {} as failed: {marker}", run.path().display());
+            }
+            Err(error)
+        }
+    }
+}
+
+fn record(
+    run: &RunDir,
+    config: &RunConfig,
+    data: &PreparedData,
+    target: &RunTarget,
+    observer: &mut dyn Observer,
+    started: Instant,
+) -> Result<Summary> {
+    run.write_config(config)?;
     let mut recorder = RunRecorder {
-        run: &run,
-        metrics: MetricsWriter::create(&run, data.info.num_classes() > 0)?,
+        run,
+        metrics: MetricsWriter::create(run, data.info.num_classes() > 0)?,
         checkpoint_best: config.train.early_stopping.restore_best,
     };
-    let outcome = train(
-        &resolved,
-        &data,
-        target.device,
-        &mut Both(&mut recorder, observer),
-    )?;
-
-    let (validation, test) = if outcome.status.is_success() {
+    let outcome = train(config, data, target.device, &mut Both(&mut recorder, observer))?;
+    if outcome.status.is_success() {
         run.save_checkpoint(&outcome.model)?;
+    }
+    let title = format!("{} on {}", target.name, data.info.name);
+    let history = outcome.history.clone();
+    let summary = summarize(config, data, target, outcome.status.clone(), started, Some(&outcome));
+    run.write_summary(&summary)?;
+    // The curves are a convenience: a drawing failure must not turn a good run into a bad one.
+    if let Err(e) = plot_curves(&history, &title, &run.file(CURVES_FILE)) {
+        tracing::warn!("{e}");
+    }
+    Ok(summary)
+}
+
+/// The summary of a run; `outcome` is `None` when the run failed before training finished.
+fn summarize(
+    config: &RunConfig,
+    data: &PreparedData,
+    target: &RunTarget,
+    status: RunStatus,
+    started: Instant,
+    outcome: Option<&TrainOutcome>,
+) -> Summary {
+    let es = &config.train.early_stopping;
+    let evaluated = outcome.filter(|o| o.status.is_success()).map(|o| {
         let batch = eval_batch(config);
         (
-            Some(evaluate(
-                &outcome.model,
-                &data.validation,
-                &data,
-                batch,
-                target.device,
-            )),
-            Some(evaluate(
-                &outcome.model,
-                &data.test,
-                &data,
-                batch,
-                target.device,
-            )),
+            evaluate(&o.model, &data.validation, data, batch, target.device),
+            evaluate(&o.model, &data.test, data, batch, target.device),
         )
-    } else {
-        (None, None)
+    });
+    let (validation, test) = match evaluated {
+        Some((v, t)) => (Some(v), Some(t)),
+        None => (None, None),
     };
-    let title = format!("{} on {}", target.name, data.info.name);
-    plot_curves(&outcome.history, &title, &run.file(CURVES_FILE))?;
-    let es = &config.train.early_stopping;
-    let summary = Summary {
+    Summary {
         name: target.name.to_string(),
-        message: outcome.status.describe(),
-        status: outcome.status,
+        message: status.describe(),
+        status,
         dataset: data.info.name.clone(),
         class_names: data.info.class_names.clone(),
         backend: target.backend.to_string(),
-        epochs_run: outcome.history.len(),
-        best_epoch: outcome.best.map(|b| b.0),
+        epochs_run: outcome.map_or(0, |o| o.history.len()),
+        best_epoch: outcome.and_then(|o| o.best.map(|b| b.0)),
         monitor: format!("{} ({:?})", es.monitor.name(), es.mode()).to_lowercase(),
-        best_value: outcome.best.map(|b| b.1),
+        best_value: outcome.and_then(|o| o.best.map(|b| b.1)),
+        restored_best: es.restore_best,
         wall_seconds: started.elapsed().as_secs_f64(),
-        train_seconds: outcome.train_seconds,
-        train_samples_per_sec: outcome.samples_per_sec,
-        parameter_count: outcome.parameter_count,
+        train_seconds: outcome.map_or(0.0, |o| o.train_seconds),
+        train_samples_per_sec: outcome.map_or(0.0, |o| o.samples_per_sec),
+        parameter_count: outcome.map_or(0, |o| o.parameter_count),
         train_samples: data.train.len(),
         validation_samples: data.validation.len(),
         test_samples: data.test.len(),
         official_test: data.official_test,
         validation,
         test,
-    };
-    run.write_summary(&summary)?;
-    Ok((run, summary))
+    }
 }
 
 /// A finished run reloaded: its config, data and checkpointed model.

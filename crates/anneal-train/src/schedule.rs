@@ -81,27 +81,38 @@ impl LrSchedule {
     }
 
     /// The learning rate for iteration `iteration` (0-based, counted over the whole run) of a
-    /// run of `epochs` epochs with `per_epoch` iterations each.
+    /// run of `epochs` epochs with `per_epoch` iterations each. Warm-up rises linearly to `lr`
+    /// over its iterations; the schedule then starts from its own beginning (as PyTorch's
+    /// `SequentialLR` of a linear warm-up and the decay does), so its epochs, and cosine's
+    /// horizon, count from the end of warm-up.
     pub fn lr_at(&self, iteration: usize, per_epoch: usize, epochs: usize) -> f64 {
         let per_epoch = per_epoch.max(1);
-        let epoch = iteration / per_epoch;
-        let scheduled = match self.schedule {
+        let warmup = self.warmup_iterations(per_epoch);
+        if iteration < warmup {
+            return self.lr * (iteration + 1) as f64 / warmup as f64;
+        }
+        let after = iteration - warmup;
+        let epoch = after / per_epoch;
+        match self.schedule {
             ScheduleKind::Constant => self.lr,
             ScheduleKind::StepDecay { every, gamma } => {
                 self.lr * gamma.powi((epoch / every.max(1)) as i32)
             }
             ScheduleKind::Exponential { gamma } => self.lr * gamma.powi(epoch as i32),
             ScheduleKind::Cosine { min_lr } => {
-                let total = (epochs.max(1) * per_epoch) as f64;
-                let progress = (iteration as f64 / total).min(1.0);
+                let total = (epochs.max(1) * per_epoch).saturating_sub(warmup).max(1) as f64;
+                let progress = (after as f64 / total).min(1.0);
                 min_lr + (self.lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
-        };
-        let warmup_iterations = (self.warmup_epochs * per_epoch as f64).round() as usize;
-        if iteration < warmup_iterations {
-            scheduled * (iteration + 1) as f64 / warmup_iterations as f64
+        }
+    }
+
+    /// Warm-up length in iterations; any warm-up lasts at least one iteration.
+    fn warmup_iterations(&self, per_epoch: usize) -> usize {
+        if self.warmup_epochs > 0.0 {
+            ((self.warmup_epochs * per_epoch as f64).round() as usize).max(1)
         } else {
-            scheduled
+            0
         }
     }
 }

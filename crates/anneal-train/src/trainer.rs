@@ -11,7 +11,8 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::config::RunConfig;
+use crate::clip::clip_global_norm;
+use crate::config::{GradClip, RunConfig};
 use crate::early_stopping::BestTracker;
 use crate::error::Result;
 use crate::evaluate::{Evaluation, evaluate};
@@ -23,7 +24,8 @@ use crate::prepare::PreparedData;
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
-    /// Learning rate of the epoch's last batch.
+    /// Learning rate at the start of the epoch (the epoch-boundary value a per-epoch schedule
+    /// names; within the epoch it may move, e.g. cosine or warm-up).
     pub lr: f64,
     /// Mean data loss over the epoch's batches (without L1/L2 penalties; training mode, so with
     /// dropout and augmentation).
@@ -71,6 +73,9 @@ pub enum RunStatus {
     EarlyStopped { epoch: usize },
     /// An observer stopped the run after `epoch` (a pruned trial, an interrupt).
     Stopped { epoch: usize },
+    /// Something outside training failed after the run folder was created (disk full, a
+    /// checkpoint that could not be written); the run's results up to then are kept.
+    Failed { error: String },
     /// The loss became NaN or infinite.
     Diverged {
         epoch: usize,
@@ -110,7 +115,7 @@ mod non_finite {
 
 impl RunStatus {
     pub fn is_success(&self) -> bool {
-        !matches!(self, RunStatus::Diverged { .. })
+        !matches!(self, RunStatus::Diverged { .. } | RunStatus::Failed { .. })
     }
 
     pub fn describe(&self) -> String {
@@ -118,6 +123,7 @@ impl RunStatus {
             RunStatus::Completed => "completed".into(),
             RunStatus::EarlyStopped { epoch } => format!("early stopped after epoch {epoch}"),
             RunStatus::Stopped { epoch } => format!("stopped after epoch {epoch}"),
+            RunStatus::Failed { error } => format!("failed: {error}"),
             RunStatus::Diverged {
                 epoch,
                 batch,
@@ -177,14 +183,15 @@ pub fn train(
     let mut history = Vec::new();
     let mut train_seconds = 0.0;
     let mut status = RunStatus::Completed;
+    let mut last_applied_lr: Option<f64> = None;
 
     'epochs: for epoch in 1..=t.epochs {
         observer.epoch_started(epoch, t.epochs, per_epoch);
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0u64, 0usize);
-        let mut lr = schedule.lr;
+        let epoch_lr = schedule.lr_at((epoch - 1) * per_epoch, per_epoch, t.epochs);
         for (index, host) in loader.epoch(epoch as u64 - 1).enumerate() {
-            lr = schedule.lr_at((epoch - 1) * per_epoch + index, per_epoch, t.epochs);
+            let lr = schedule.lr_at((epoch - 1) * per_epoch + index, per_epoch, t.epochs);
             let batch = host.to_device(&train_device);
             let logits = model.forward(batch.inputs.clone());
             let data_loss = data.loss.compute(logits.clone(), &batch.targets);
@@ -192,27 +199,38 @@ pub fn train(
                 Some(p) => data_loss.clone() + p,
                 None => data_loss.clone(),
             };
-            let value = loss.clone().into_scalar::<f32>() as f64;
+            // One host read per batch: total loss, data loss and correct predictions together.
+            let hits = match &batch.targets {
+                BatchTargets::Classes(targets) => predict_classes(logits.detach())
+                    .equal(targets.clone())
+                    .int()
+                    .sum()
+                    .float(),
+                BatchTargets::Values(_) => Tensor::zeros([1], &train_device),
+            };
+            let read = Tensor::cat(vec![loss.clone().detach(), data_loss.detach(), hits], 0)
+                .into_data()
+                .convert::<f64>()
+                .try_into_vec::<f64>()
+                .expect("three floats");
+            let (value, data_value) = (read[0], read[1]);
             if !value.is_finite() {
                 status = RunStatus::Diverged {
                     epoch,
                     batch: index + 1,
-                    lr,
+                    // The weights that produced this loss came from the previous step.
+                    lr: last_applied_lr.unwrap_or(lr),
                     loss: value,
                 };
                 break 'epochs;
             }
-            let data_value = data_loss.into_scalar::<f32>() as f64;
-            if let BatchTargets::Classes(targets) = &batch.targets {
-                let hits = predict_classes(logits.detach())
-                    .equal(targets.clone())
-                    .int()
-                    .sum()
-                    .into_scalar::<i64>();
-                correct += hits as u64;
+            correct += read[2] as u64;
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            if let Some(GradClip::Norm(max_norm)) = t.grad_clip {
+                grads = clip_global_norm(&model, grads, max_norm);
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
+            last_applied_lr = Some(lr);
             loss_sum += data_value * host.len() as f64;
             seen += host.len();
             let elapsed = started.elapsed().as_secs_f64();
@@ -235,7 +253,7 @@ pub fn train(
         let verdict = tracker.observe(epoch, value);
         let record = EpochRecord {
             epoch,
-            lr,
+            lr: epoch_lr,
             train_loss: loss_sum / seen.max(1) as f64,
             train_accuracy: matches!(data.train.targets, Targets::Classes(_))
                 .then(|| correct as f64 / seen.max(1) as f64),

@@ -186,7 +186,8 @@ fn a_diverging_run_stops_with_where_and_why() {
             lr,
             loss,
         } => {
-            assert!(epoch >= 1 && batch >= 1);
+            // The first step (lr 1e30) wrecks the weights; the second batch's loss shows it.
+            assert_eq!((epoch, batch), (1, 2));
             assert_eq!(lr, 1e30);
             assert!(!loss.is_finite());
         }
@@ -279,6 +280,61 @@ fn value_clipping_bounds_every_update() {
         moved <= steps * 1e-4 * 1.001,
         "moved {moved} > {steps} steps × 1e-4"
     );
+}
+
+#[test]
+fn norm_clipping_bounds_the_global_step() {
+    // SGD with lr 1 and the global gradient norm clipped to 1e-4: the whole parameter vector
+    // moves at most 1e-4 per step (biases included), however the norm is spread over tensors.
+    fn all_params(model: &Model) -> Vec<f32> {
+        struct Collect(Vec<f32>);
+        impl ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let v = param.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+                self.0.extend(v);
+            }
+        }
+        let mut c = Collect(Vec::new());
+        model.visit(&mut c);
+        c.0
+    }
+    let untrained = config(IRIS, &["train.optimizer.kind=sgd", "train.epochs=1", "train.lr=1e-30"]);
+    let initial = all_params(&fit(&untrained).model);
+    let c = config(
+        IRIS,
+        &["train.optimizer.kind=sgd", "train.epochs=1", "train.lr=1.0", "train.grad_clip={ norm = 1e-4 }"],
+    );
+    let data = prepare(&c, &catalog()).unwrap();
+    let steps = data.train.len().div_ceil(16) as f64;
+    let trained = all_params(&train(&c, &data, &device(), &mut Silent).unwrap().model);
+    let moved = initial
+        .iter()
+        .zip(&trained)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(moved > 0.5 * 1e-4, "training moved only {moved}");
+    assert!(moved <= steps * 1e-4 * 1.001, "moved {moved} > {steps} steps × 1e-4");
+}
+
+#[test]
+fn metrics_record_the_epoch_boundary_rate_with_warmup_and_cosine() {
+    let c = config(
+        IRIS,
+        &["train.epochs=6", "train.warmup_epochs=2", "train.schedule={ kind = \"cosine\", min_lr = 0.0 }"],
+    );
+    let data = prepare(&c, &catalog()).unwrap();
+    let per_epoch = data.train.len().div_ceil(16);
+    let outcome = train(&c, &data, &device(), &mut Silent).unwrap();
+    let schedule = c.train.lr_schedule();
+    assert_eq!(outcome.history.len(), 6);
+    for r in &outcome.history {
+        let expected = schedule.lr_at((r.epoch - 1) * per_epoch, per_epoch, 6);
+        assert_eq!(r.lr, expected, "epoch {}", r.epoch);
+    }
+    // Epoch 3 starts right after warm-up, at the base rate; cosine then falls.
+    assert_eq!(outcome.history[2].lr, 0.01);
+    assert!(outcome.history[5].lr < outcome.history[3].lr);
 }
 
 #[test]
