@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Checks what a fresh machine needs to build and test anneal. The Rust toolchain (cargo,
-# rustc ≥ 1.95) is expected; nothing else is needed by the CPU backends. Safe to rerun.
+# Prepares a fresh machine to build and test anneal. Safe to rerun.
+# - The Rust toolchain (cargo, rustc >= 1.95) is expected.
+# - The wgpu backend's tests need a Vulkan driver; on a machine without a GPU that is Mesa's
+#   software driver (lavapipe), installed here from Debian's packages when it is missing.
 set -euo pipefail
 if ! command -v cargo >/dev/null; then
     echo "anneal needs the Rust toolchain (cargo, rustc >= 1.95): see https://rustup.rs" >&2
@@ -10,4 +12,19 @@ rustc_minor=$(rustc --version | sed -E 's/rustc 1\.([0-9]+).*/\1/')
 if [ "$rustc_minor" -lt 95 ]; then
     echo "anneal needs rustc >= 1.95, found $(rustc --version)" >&2
     exit 1
+fi
+
+vulkan_ready() {
+    ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q libvulkan.so.1
+}
+if ! vulkan_ready; then
+    if command -v apt-get >/dev/null; then
+        echo "installing Mesa's Vulkan driver (mesa-vulkan-drivers libvulkan1) for the wgpu backend" >&2
+        sudo_cmd=""
+        [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+        $sudo_cmd apt-get update -q >/dev/null || true
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q mesa-vulkan-drivers libvulkan1 >/dev/null
+    else
+        echo "warning: no Vulkan driver found and no apt-get to install one; the wgpu tests will fail" >&2
+    fi
 fi

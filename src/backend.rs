@@ -37,13 +37,38 @@ impl BackendArgs {
             anyhow::bail!("--device selects a GPU and needs --backend wgpu");
         }
         #[allow(deprecated)] // ndarray is deprecated in Burn 0.22 but still offered for comparison.
-        Ok(match self.backend {
+        let device = match self.backend {
             Backend::Flex => Device::flex(),
             Backend::Ndarray => Device::ndarray(),
             Backend::Wgpu => Device::wgpu(match self.device {
                 Some(index) => DeviceKind::DiscreteGpu(index),
                 None => DeviceKind::DefaultDevice,
             }),
-        })
+        };
+        if self.backend == Backend::Wgpu {
+            probe_gpu(&device, self.device)?;
+        }
+        Ok(device)
     }
+}
+
+/// wgpu finds its adapter lazily and panics deep inside when there is none; try one tiny
+/// tensor first, so a missing GPU is a clear error before any run folder exists.
+fn probe_gpu(device: &Device, index: Option<usize>) -> anyhow::Result<()> {
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        burn::tensor::Tensor::<1>::zeros([1], device).into_data()
+    }));
+    std::panic::set_hook(quiet);
+    outcome.map(|_| ()).map_err(|_| {
+        let which = index.map_or("no usable GPU adapter".to_string(), |i| {
+            format!("GPU {i} is not available")
+        });
+        anyhow::anyhow!(
+            "--backend wgpu: {which}. Install a Vulkan driver (on Debian/Ubuntu \
+             without a GPU: `apt-get install mesa-vulkan-drivers libvulkan1`, Mesa's software \
+             Vulkan; scripts/setup.sh does this), or use a CPU backend: --backend flex"
+        )
+    })
 }

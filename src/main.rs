@@ -39,7 +39,8 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ANNEAL_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // cubecl and wgpu log their own (already handled) failures as warnings.
+                .unwrap_or_else(|_| "warn,cubecl=error,cubecl_common=error,wgpu=error,wgpu_core=error,wgpu_hal=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -279,10 +279,24 @@ fn the_same_config_and_seed_write_the_same_metrics_csv() {
     let runs_arg = runs.to_str().unwrap();
     for name in ["first", "second"] {
         let output = anneal(&[
-            "train", "--config", &config, "--runs-dir", runs_arg, "--name", name, "--quiet",
-            "--set", "model.dropout=0.3", "--set", "data.augment.noise=0.1",
+            "train",
+            "--config",
+            &config,
+            "--runs-dir",
+            runs_arg,
+            "--name",
+            name,
+            "--quiet",
+            "--set",
+            "model.dropout=0.3",
+            "--set",
+            "data.augment.noise=0.1",
         ]);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(output.stdout.is_empty(), "--quiet prints nothing");
     }
     // Every column but the two wall-clock ones (seconds, samples_per_sec) must match.
@@ -296,4 +310,80 @@ fn the_same_config_and_seed_write_the_same_metrics_csv() {
     let (a, b) = (figures("first"), figures("second"));
     assert_eq!(a.len(), 5, "header + 4 epochs");
     assert_eq!(a, b);
+}
+
+/// The GPU path end to end through Mesa's software Vulkan (scripts/setup.sh installs it): a small
+/// MLP and a small CNN train one epoch on digits with `--backend wgpu` and learn something.
+#[test]
+fn wgpu_backend_trains_mlp_and_cnn_on_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    for (config, floor) in [
+        ("configs/digits-mlp.toml", 0.6),
+        ("configs/digits-cnn.toml", 0.3),
+    ] {
+        let output = anneal(&[
+            "train",
+            "--config",
+            config,
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "--backend",
+            "wgpu",
+            "--json",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.warmup_epochs=0",
+        ]);
+        let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!(summary["backend"], "wgpu");
+        assert_eq!(summary["status"], "completed");
+        let accuracy = summary["test"]["accuracy"].as_f64().unwrap();
+        assert!(
+            accuracy >= floor,
+            "{config}: one epoch on wgpu reached only {accuracy}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_gpu_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let output = anneal(&[
+        "train",
+        "--config",
+        "configs/iris-mlp.toml",
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "--backend",
+        "wgpu",
+        "--device",
+        "7",
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("GPU 7 is not available") && err.contains("--backend flex"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        !runs.exists(),
+        "no run folder for a run that could not start"
+    );
+
+    let output = anneal(&[
+        "train",
+        "--config",
+        "configs/iris-mlp.toml",
+        "--device",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && err.contains("needs --backend wgpu"),
+        "{err}"
+    );
 }

@@ -18,7 +18,10 @@ pub fn clip_global_norm(model: &Model, grads: GradientsParams, max_norm: f64) ->
         return grads;
     };
     // 1e-6 keeps the division finite for a zero gradient, as in PyTorch.
-    let scale = (sum.sqrt() + 1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
+    let scale = (sum.sqrt() + 1e-6)
+        .recip()
+        .mul_scalar(max_norm)
+        .clamp_max(1.0);
     let mut rescale = Rescale { grads, scale };
     model.visit(&mut rescale);
     rescale.grads

@@ -339,7 +339,10 @@ impl RunConfig {
             return toml::from_str(text).map_err(|e| parse_error(e.to_string()));
         }
         table.try_into().map_err(|e: toml::de::Error| {
-            parse_error(format!("{} (after --set overrides and defaults)", e.message()))
+            parse_error(format!(
+                "{} (after --set overrides and defaults)",
+                e.message()
+            ))
         })
     }
 

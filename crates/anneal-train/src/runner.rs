@@ -59,7 +59,10 @@ pub fn run_recorded(
             };
             let summary = summarize(&resolved, &data, target, status, started, None);
             if let Err(marker) = run.write_summary(&summary) {
-                tracing::error!("could not mark {} as failed: {marker}", run.path().display());
+                tracing::error!(
+                    "could not mark {} as failed: {marker}",
+                    run.path().display()
+                );
             }
             Err(error)
         }
@@ -80,13 +83,25 @@ fn record(
         metrics: MetricsWriter::create(run, data.info.num_classes() > 0)?,
         checkpoint_best: config.train.early_stopping.restore_best,
     };
-    let outcome = train(config, data, target.device, &mut Both(&mut recorder, observer))?;
+    let outcome = train(
+        config,
+        data,
+        target.device,
+        &mut Both(&mut recorder, observer),
+    )?;
     if outcome.status.is_success() {
         run.save_checkpoint(&outcome.model)?;
     }
     let title = format!("{} on {}", target.name, data.info.name);
     let history = outcome.history.clone();
-    let summary = summarize(config, data, target, outcome.status.clone(), started, Some(&outcome));
+    let summary = summarize(
+        config,
+        data,
+        target,
+        outcome.status.clone(),
+        started,
+        Some(&outcome),
+    );
     run.write_summary(&summary)?;
     // The curves are a convenience: a drawing failure must not turn a good run into a bad one.
     if let Err(e) = plot_curves(&history, &title, &run.file(CURVES_FILE)) {

@@ -164,7 +164,9 @@ pub fn train(
     // initialisation and dropout draw from it. Two runs sharing it at once would interleave
     // their draws and neither would be reproducible, so one run trains at a time per process
     // (parallel trials use separate processes).
-    let _rng_guard = RNG_OWNER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _rng_guard = RNG_OWNER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(t.seed);
     let train_device = device.clone().autodiff();
     let shape = DataShape {

@@ -152,8 +152,14 @@ fn invalid_configs_name_the_field_before_training() {
         ),
         (&["model.kind=cnn"], "image"),
         (&["train.warmup_epochs=3"], "train.warmup_epochs"),
-        (&["train.optimizer.kind=sgd", "train.optimizer.dampening=0.5"], "train.optimizer.dampening"),
-        (&["model.batch_norm=true", "train.batch_size=1"], "train.batch_size"),
+        (
+            &["train.optimizer.kind=sgd", "train.optimizer.dampening=0.5"],
+            "train.optimizer.dampening",
+        ),
+        (
+            &["model.batch_norm=true", "train.batch_size=1"],
+            "train.batch_size",
+        ),
         (&["data.dataset=nope"], "nope"),
         (&["data.split.validation=0.0"], "split.validation"),
         (&["data.augment.shift=2.0"], "augment"),

@@ -187,21 +187,39 @@ fn best_tracker_counts_patience_from_the_last_real_improvement() {
 
 #[test]
 fn warmup_reaches_the_base_rate_and_the_schedule_starts_after_it() {
-    let s = LrSchedule { lr: 0.1, schedule: ScheduleKind::Cosine { min_lr: 0.0 }, warmup_epochs: 2.0 };
+    let s = LrSchedule {
+        lr: 0.1,
+        schedule: ScheduleKind::Cosine { min_lr: 0.0 },
+        warmup_epochs: 2.0,
+    };
     let warm = 2 * PER_EPOCH;
     // The last warm-up iteration is at the base rate, and cosine starts there.
     assert!(close(s.lr_at(warm - 1, PER_EPOCH, EPOCHS), 0.1));
     assert!(close(s.lr_at(warm, PER_EPOCH, EPOCHS), 0.1));
     // Cosine spans the 8 epochs after warm-up: halfway through them it is at half the rate.
-    assert!(close(s.lr_at(warm + 4 * PER_EPOCH, PER_EPOCH, EPOCHS), 0.05));
+    assert!(close(
+        s.lr_at(warm + 4 * PER_EPOCH, PER_EPOCH, EPOCHS),
+        0.05
+    ));
     assert!(s.lr_at(EPOCHS * PER_EPOCH - 1, PER_EPOCH, EPOCHS) < 0.001);
 
     // Step decay counts its epochs from the end of warm-up.
-    let step = LrSchedule { lr: 1.0, schedule: ScheduleKind::StepDecay { every: 2, gamma: 0.5 }, warmup_epochs: 1.0 };
+    let step = LrSchedule {
+        lr: 1.0,
+        schedule: ScheduleKind::StepDecay {
+            every: 2,
+            gamma: 0.5,
+        },
+        warmup_epochs: 1.0,
+    };
     let lrs: Vec<f64> = (1..6).map(|e| at_epoch(&step, e)).collect();
     assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5, 0.25]);
 
     // A warm-up shorter than one iteration still lasts one.
-    let tiny = LrSchedule { lr: 1.0, schedule: ScheduleKind::Constant, warmup_epochs: 0.01 };
+    let tiny = LrSchedule {
+        lr: 1.0,
+        schedule: ScheduleKind::Constant,
+        warmup_epochs: 0.01,
+    };
     assert!(close(tiny.lr_at(0, PER_EPOCH, EPOCHS), 1.0));
 }

@@ -290,7 +290,12 @@ fn norm_clipping_bounds_the_global_step() {
         struct Collect(Vec<f32>);
         impl ModuleVisitor for Collect {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let v = param.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+                let v = param
+                    .val()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .unwrap();
                 self.0.extend(v);
             }
         }
@@ -298,11 +303,23 @@ fn norm_clipping_bounds_the_global_step() {
         model.visit(&mut c);
         c.0
     }
-    let untrained = config(IRIS, &["train.optimizer.kind=sgd", "train.epochs=1", "train.lr=1e-30"]);
+    let untrained = config(
+        IRIS,
+        &[
+            "train.optimizer.kind=sgd",
+            "train.epochs=1",
+            "train.lr=1e-30",
+        ],
+    );
     let initial = all_params(&fit(&untrained).model);
     let c = config(
         IRIS,
-        &["train.optimizer.kind=sgd", "train.epochs=1", "train.lr=1.0", "train.grad_clip={ norm = 1e-4 }"],
+        &[
+            "train.optimizer.kind=sgd",
+            "train.epochs=1",
+            "train.lr=1.0",
+            "train.grad_clip={ norm = 1e-4 }",
+        ],
     );
     let data = prepare(&c, &catalog()).unwrap();
     let steps = data.train.len().div_ceil(16) as f64;
@@ -314,14 +331,21 @@ fn norm_clipping_bounds_the_global_step() {
         .sum::<f64>()
         .sqrt();
     assert!(moved > 0.5 * 1e-4, "training moved only {moved}");
-    assert!(moved <= steps * 1e-4 * 1.001, "moved {moved} > {steps} steps × 1e-4");
+    assert!(
+        moved <= steps * 1e-4 * 1.001,
+        "moved {moved} > {steps} steps × 1e-4"
+    );
 }
 
 #[test]
 fn metrics_record_the_epoch_boundary_rate_with_warmup_and_cosine() {
     let c = config(
         IRIS,
-        &["train.epochs=6", "train.warmup_epochs=2", "train.schedule={ kind = \"cosine\", min_lr = 0.0 }"],
+        &[
+            "train.epochs=6",
+            "train.warmup_epochs=2",
+            "train.schedule={ kind = \"cosine\", min_lr = 0.0 }",
+        ],
     );
     let data = prepare(&c, &catalog()).unwrap();
     let per_epoch = data.train.len().div_ceil(16);
