@@ -201,46 +201,51 @@ fn a_diverging_run_stops_with_where_and_why() {
     );
 }
 
-/// Sum of squares and largest magnitude over weight matrices (rank ≥ 2).
-fn weight_stats(model: &Model) -> (f64, Vec<f32>) {
-    struct Collect(f64, Vec<f32>);
+/// Every parameter value of tensors of rank ≥ `min_rank` (2: weight matrices and kernels only).
+fn parameters(model: &Model, min_rank: usize) -> Vec<f32> {
+    struct Collect(usize, Vec<f32>);
     impl ModuleVisitor for Collect {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if D >= 2 {
+            if D >= self.0 {
                 let values = param
                     .val()
                     .into_data()
                     .convert::<f32>()
-                    .try_into_vec::<f32>()
-                    .unwrap();
-                self.0 += values.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
-                self.1.extend(values);
+                    .try_into_vec::<f32>();
+                self.1.extend(values.unwrap());
             }
         }
     }
-    let mut c = Collect(0.0, Vec::new());
+    let mut c = Collect(min_rank, Vec::new());
     model.visit(&mut c);
-    (c.0, c.1)
+    c.1
+}
+
+/// Σw² over weight matrices and kernels.
+fn weight_square_sum(model: &Model) -> f64 {
+    parameters(model, 2)
+        .iter()
+        .map(|&v| (v as f64).powi(2))
+        .sum()
 }
 
 #[test]
 fn penalties_and_weight_decay_shrink_the_weights() {
-    let plain = weight_stats(&fit(&config(IRIS, &[])).model).0;
+    let plain = weight_square_sum(&fit(&config(IRIS, &[])).model);
     for extra in ["train.l2=0.05", "train.l1=0.01", "train.weight_decay=0.1"] {
-        let shrunk = weight_stats(&fit(&config(IRIS, &[extra])).model).0;
+        let shrunk = weight_square_sum(&fit(&config(IRIS, &[extra])).model);
         assert!(
             shrunk < 0.8 * plain,
             "{extra}: Σw² {shrunk} vs {plain} without"
         );
     }
-    let decoupled = weight_stats(
+    let decoupled = weight_square_sum(
         &fit(&config(
             IRIS,
             &["train.optimizer.kind=adamw", "train.weight_decay=1.0"],
         ))
         .model,
-    )
-    .0;
+    );
     assert!(decoupled < 0.8 * plain, "adamw: {decoupled} vs {plain}");
 }
 
@@ -257,7 +262,7 @@ fn value_clipping_bounds_every_update() {
             "train.lr=1e-30",
         ],
     );
-    let initial = weight_stats(&fit(&untrained).model).1;
+    let initial = parameters(&fit(&untrained).model, 2);
     let c = config(
         IRIS,
         &[
@@ -269,7 +274,7 @@ fn value_clipping_bounds_every_update() {
     );
     let data = prepare(&c, &catalog()).unwrap();
     let steps = data.train.len().div_ceil(16) as f32;
-    let trained = weight_stats(&train(&c, &data, &device(), &mut Silent).unwrap().model).1;
+    let trained = parameters(&train(&c, &data, &device(), &mut Silent).unwrap().model, 2);
     let moved = initial
         .iter()
         .zip(&trained)
@@ -286,23 +291,6 @@ fn value_clipping_bounds_every_update() {
 fn norm_clipping_bounds_the_global_step() {
     // SGD with lr 1 and the global gradient norm clipped to 1e-4: the whole parameter vector
     // moves at most 1e-4 per step (biases included), however the norm is spread over tensors.
-    fn all_params(model: &Model) -> Vec<f32> {
-        struct Collect(Vec<f32>);
-        impl ModuleVisitor for Collect {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let v = param
-                    .val()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_into_vec::<f32>()
-                    .unwrap();
-                self.0.extend(v);
-            }
-        }
-        let mut c = Collect(Vec::new());
-        model.visit(&mut c);
-        c.0
-    }
     let untrained = config(
         IRIS,
         &[
@@ -311,7 +299,7 @@ fn norm_clipping_bounds_the_global_step() {
             "train.lr=1e-30",
         ],
     );
-    let initial = all_params(&fit(&untrained).model);
+    let initial = parameters(&fit(&untrained).model, 0);
     let c = config(
         IRIS,
         &[
@@ -323,7 +311,7 @@ fn norm_clipping_bounds_the_global_step() {
     );
     let data = prepare(&c, &catalog()).unwrap();
     let steps = data.train.len().div_ceil(16) as f64;
-    let trained = all_params(&train(&c, &data, &device(), &mut Silent).unwrap().model);
+    let trained = parameters(&train(&c, &data, &device(), &mut Silent).unwrap().model, 0);
     let moved = initial
         .iter()
         .zip(&trained)
