@@ -19,6 +19,11 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 
+    /// CPU threads for the CPU backends' compute (default: all cores). With parallel trials or
+    /// several runs on one machine, 1 thread each avoids oversubscription.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -55,6 +60,14 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Some(threads) = cli.threads {
+        anyhow::ensure!(threads > 0, "--threads must be at least 1");
+        // Burn's CPU backends run their parallel loops on rayon's global pool.
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("cannot set up {threads} threads: {e}"))?;
+    }
     match cli.command {
         Command::Datasets(args) => commands::datasets::run(args, cli.data_dir.as_deref()),
         Command::Train(args) => commands::train::train(args, cli.data_dir.as_deref()),
