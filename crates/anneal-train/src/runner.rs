@@ -197,7 +197,12 @@ pub fn load_run(path: &Path, catalog: &Catalog, device: &Device) -> Result<Loade
         input: data.info.shape.clone(),
         outputs: data.num_outputs(),
     };
-    let skeleton = config.model.init(device, &shape)?;
+    let skeleton = {
+        // Initial weights are overwritten by the checkpoint, but drawing them still uses the
+        // shared generator a concurrent run may be relying on.
+        let _rng = crate::trainer::rng_owner();
+        config.model.init(device, &shape)?
+    };
     let model = run.load_checkpoint(skeleton)?;
     Ok(LoadedRun {
         run,

@@ -151,6 +151,14 @@ pub struct TrainOutcome {
 
 static RNG_OWNER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Exclusive use of Burn's process-wide random generator (see `train`); anything that
+/// initialises a model draws from it and takes this first.
+pub(crate) fn rng_owner() -> std::sync::MutexGuard<'static, ()> {
+    RNG_OWNER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Trains the model a config describes on prepared data. `device` is the plain device
 /// (validation runs there); training uses its autodiff wrapper.
 pub fn train(
