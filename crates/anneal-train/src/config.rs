@@ -338,12 +338,19 @@ impl RunConfig {
             // Straight from the text, so errors point at the offending line.
             return toml::from_str(text).map_err(|e| parse_error(e.to_string()));
         }
-        table.try_into().map_err(|e: toml::de::Error| {
-            parse_error(format!(
-                "{} (after --set overrides and defaults)",
-                e.message()
-            ))
-        })
+        Self::from_table(path, table)
+    }
+
+    /// Interprets an already-assembled TOML table (a base config with values set on it, as the
+    /// tuner builds one per trial).
+    pub fn from_table(path: &Path, mut table: toml::Table) -> Result<Self> {
+        fill_default_optimizer(&mut table);
+        table
+            .try_into()
+            .map_err(|e: toml::de::Error| TrainError::Parse {
+                path: path.to_path_buf(),
+                message: format!("{} (after --set overrides and defaults)", e.message()),
+            })
     }
 
     /// Checks everything that can be checked without the data; the rest (loss vs task, CNN vs
@@ -522,6 +529,12 @@ pub fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    set_path(table, key, value)
+}
+
+/// Sets the value at dotted path `key` (e.g. `train.optimizer.momentum`) in a TOML table,
+/// creating intermediate tables.
+pub fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<()> {
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(TrainError::config(

@@ -1,0 +1,22 @@
+//! anneal-tune: hyperparameter search. A sweep file names a base run config (or a synthetic
+//! test function), a [`SearchSpace`] over its fields, an objective and a budget; [`run_sweep`]
+//! asks a sampler (grid, random, TPE) for each trial's parameters, trains it, and records every
+//! trial in a SQLite [`Storage`] as it starts, reports each epoch and ends, so a killed sweep
+//! resumes where it stopped.
+
+pub mod error;
+pub mod sampler;
+pub mod space;
+pub mod storage;
+pub mod study;
+pub mod synthetic;
+
+pub use error::{Result, TuneError};
+pub use sampler::{Observation, SamplerConfig, gamma, grid};
+pub use space::{Assignment, Distribution, Param, ParamSpec, SearchSpace};
+pub use storage::{Storage, StudyRecord, TrialRecord, TrialState};
+pub use study::{
+    Objective, Quiet, Sweep, SweepFile, SweepOutcome, TrainingContext, TuneObserver, best_trial,
+    direction_name, run_sweep,
+};
+pub use synthetic::{Synthetic, branin, hartmann6};

@@ -1,0 +1,369 @@
+//! Samplers: grid, random and TPE (tree-structured Parzen estimators, with Optuna's defaults).
+//! Every sampler minimises: callers pass `loss` = value for minimised objectives and −value
+//! for maximised ones.
+
+use anneal_data::rng::SeededRng;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::space::{Assignment, Distribution, Param, SearchSpace};
+
+/// A finished trial as the samplers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub assignment: Assignment,
+    /// Lower is better.
+    pub loss: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SamplerConfig {
+    Random,
+    /// Every combination, in order; float ranges contribute `points` evenly spaced values
+    /// (log-spaced on log ranges), int ranges at most `points` values.
+    Grid {
+        #[serde(default = "grid_points")]
+        points: usize,
+    },
+    /// Optuna's TPE defaults: 10 random start-up trials, 24 expected-improvement candidates,
+    /// γ(n) = min(⌈0.1·n⌉, 25) trials in the "good" group, prior weight 1.
+    Tpe {
+        #[serde(default = "startup")]
+        startup_trials: usize,
+        #[serde(default = "candidates")]
+        candidates: usize,
+        #[serde(default = "prior_weight")]
+        prior_weight: f64,
+    },
+}
+
+fn grid_points() -> usize {
+    5
+}
+fn startup() -> usize {
+    10
+}
+fn candidates() -> usize {
+    24
+}
+fn prior_weight() -> f64 {
+    1.0
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig::Tpe {
+            startup_trials: startup(),
+            candidates: candidates(),
+            prior_weight: prior_weight(),
+        }
+    }
+}
+
+impl SamplerConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SamplerConfig::Random => "random",
+            SamplerConfig::Grid { .. } => "grid",
+            SamplerConfig::Tpe { .. } => "tpe",
+        }
+    }
+
+    /// The parameters of trial `number` (0-based), or `None` when a grid is exhausted.
+    pub fn suggest(
+        &self,
+        space: &SearchSpace,
+        history: &[Observation],
+        number: usize,
+        rng: &mut SeededRng,
+    ) -> Option<Assignment> {
+        match *self {
+            SamplerConfig::Random => Some(sample_each(space, |_, d, _| random_value(d, rng))),
+            SamplerConfig::Grid { points } => grid(space, points.max(1)).into_iter().nth(number),
+            SamplerConfig::Tpe {
+                startup_trials,
+                candidates,
+                prior_weight,
+            } => Some(if history.len() < startup_trials {
+                sample_each(space, |_, d, _| random_value(d, rng))
+            } else {
+                sample_each(space, |param, d, chosen| {
+                    tpe_value(
+                        param,
+                        d,
+                        chosen,
+                        history,
+                        candidates.max(1),
+                        prior_weight,
+                        rng,
+                    )
+                })
+            }),
+        }
+    }
+}
+
+/// Walks the space in order, choosing a value for each active parameter.
+fn sample_each(
+    space: &SearchSpace,
+    mut choose: impl FnMut(&Param, &Distribution, &Assignment) -> toml::Value,
+) -> Assignment {
+    let mut chosen: Assignment = Vec::with_capacity(space.params.len());
+    for param in &space.params {
+        if SearchSpace::is_active(param, &chosen) {
+            let value = choose(param, &param.distribution, &chosen);
+            chosen.push((param.name.clone(), value));
+        }
+    }
+    chosen
+}
+
+fn random_value(distribution: &Distribution, rng: &mut SeededRng) -> toml::Value {
+    match distribution {
+        Distribution::Fixed(v) => v.clone(),
+        Distribution::Categorical(choices) => choices[rng.random_range(0..choices.len())].clone(),
+        d => d.from_unit(rng.random::<f64>()),
+    }
+}
+
+/// The grid's points in order; conditional parameters appear only where active, and
+/// combinations that differ only in inactive parameters appear once.
+pub fn grid(space: &SearchSpace, points: usize) -> Vec<Assignment> {
+    let axes: Vec<Vec<toml::Value>> = space
+        .params
+        .iter()
+        .map(|p| match &p.distribution {
+            Distribution::Fixed(v) => vec![v.clone()],
+            Distribution::Categorical(choices) => choices.clone(),
+            Distribution::Int {
+                low, high, step, ..
+            } if ((high - low) / step + 1) as usize <= points => (0..=(high - low) / step)
+                .map(|k| toml::Value::Integer(low + k * step))
+                .collect(),
+            d => {
+                let mut values: Vec<toml::Value> = (0..points)
+                    .map(|k| {
+                        d.from_unit(if points == 1 {
+                            0.5
+                        } else {
+                            k as f64 / (points - 1) as f64
+                        })
+                    })
+                    .collect();
+                values.dedup();
+                values
+            }
+        })
+        .collect();
+    let mut out: Vec<Assignment> = Vec::new();
+    let mut index = vec![0usize; axes.len()];
+    loop {
+        let mut chosen: Assignment = Vec::new();
+        for (k, param) in space.params.iter().enumerate() {
+            if SearchSpace::is_active(param, &chosen) {
+                chosen.push((param.name.clone(), axes[k][index[k]].clone()));
+            }
+        }
+        if !out.contains(&chosen) {
+            out.push(chosen);
+        }
+        // Odometer increment, last parameter fastest.
+        let mut k = axes.len();
+        loop {
+            if k == 0 {
+                return out;
+            }
+            k -= 1;
+            index[k] += 1;
+            if index[k] < axes[k].len() {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+}
+
+/// γ(n) = min(⌈0.1·n⌉, 25): how many of the best trials form the "good" density.
+pub fn gamma(n: usize) -> usize {
+    n.div_ceil(10).min(25)
+}
+
+fn tpe_value(
+    param: &Param,
+    distribution: &Distribution,
+    chosen: &Assignment,
+    history: &[Observation],
+    candidates: usize,
+    prior_weight: f64,
+    rng: &mut SeededRng,
+) -> toml::Value {
+    if let Distribution::Fixed(v) = distribution {
+        return v.clone();
+    }
+    // Trials where this parameter was active (and consistent with the parents chosen now).
+    let mut seen: Vec<(&toml::Value, f64)> = history
+        .iter()
+        .filter(|o| {
+            param.when.keys().all(|parent| {
+                o.assignment
+                    .iter()
+                    .find(|(n, _)| n == parent)
+                    .map(|(_, v)| v)
+                    == chosen.iter().find(|(n, _)| n == parent).map(|(_, v)| v)
+            })
+        })
+        .filter_map(|o| {
+            o.assignment
+                .iter()
+                .find(|(n, _)| n == &param.name)
+                .map(|(_, v)| (v, o.loss))
+        })
+        .filter(|(_, loss)| loss.is_finite())
+        .collect();
+    if seen.len() < 2 {
+        return random_value(distribution, rng);
+    }
+    seen.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let n_good = gamma(seen.len()).max(1);
+    let (good, bad) = seen.split_at(n_good);
+    match distribution {
+        Distribution::Categorical(choices) => {
+            let weights = |group: &[(&toml::Value, f64)]| -> Vec<f64> {
+                let mut w = vec![prior_weight / choices.len() as f64; choices.len()];
+                for (v, _) in group {
+                    if let Some(i) = choices.iter().position(|c| c == *v) {
+                        w[i] += 1.0;
+                    }
+                }
+                let total: f64 = w.iter().sum();
+                w.iter().map(|x| x / total).collect()
+            };
+            let (l, g) = (weights(good), weights(bad));
+            let mut best = (f64::NEG_INFINITY, 0);
+            for _ in 0..candidates {
+                let i = sample_index(&l, rng);
+                let score = l[i].ln() - g[i].ln();
+                if score > best.0 {
+                    best = (score, i);
+                }
+            }
+            choices[best.1].clone()
+        }
+        d => {
+            let unit = |group: &[(&toml::Value, f64)]| -> Vec<f64> {
+                group.iter().filter_map(|(v, _)| d.to_unit(v)).collect()
+            };
+            let l = Parzen::fit(&unit(good), prior_weight);
+            let g = Parzen::fit(&unit(bad), prior_weight);
+            let mut best = (f64::NEG_INFINITY, 0.5);
+            for _ in 0..candidates {
+                let x = l.sample(rng);
+                let score = l.log_pdf(x) - g.log_pdf(x);
+                if score > best.0 {
+                    best = (score, x);
+                }
+            }
+            d.from_unit(best.1)
+        }
+    }
+}
+
+fn sample_index(weights: &[f64], rng: &mut SeededRng) -> usize {
+    let mut r = rng.random::<f64>();
+    for (i, w) in weights.iter().enumerate() {
+        if r < *w {
+            return i;
+        }
+        r -= w;
+    }
+    weights.len() - 1
+}
+
+/// A Parzen estimator on [0, 1]: truncated Gaussians at the observations plus a broad prior
+/// (centre 0.5, σ 1) of weight `prior_weight`. Bandwidths follow Optuna: the larger gap to a
+/// neighbour, clipped to [1 / min(100, n + 1), 1].
+struct Parzen {
+    mus: Vec<f64>,
+    sigmas: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+impl Parzen {
+    fn fit(points: &[f64], prior_weight: f64) -> Self {
+        let mut mus: Vec<f64> = points.to_vec();
+        mus.push(0.5);
+        let mut order: Vec<usize> = (0..mus.len()).collect();
+        order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
+        let n = points.len();
+        let min_sigma = 1.0 / (n as f64 + 1.0).min(100.0);
+        let mut sigmas = vec![1.0; mus.len()];
+        for (rank, &i) in order.iter().enumerate() {
+            if i == n {
+                continue; // the prior keeps σ = 1
+            }
+            let left = if rank == 0 {
+                mus[i]
+            } else {
+                mus[i] - mus[order[rank - 1]]
+            };
+            let right = if rank + 1 == order.len() {
+                1.0 - mus[i]
+            } else {
+                mus[order[rank + 1]] - mus[i]
+            };
+            sigmas[i] = left.max(right).clamp(min_sigma, 1.0);
+        }
+        let mut weights = vec![1.0; mus.len()];
+        weights[n] = prior_weight;
+        let total: f64 = weights.iter().sum();
+        weights.iter_mut().for_each(|w| *w /= total);
+        Self {
+            mus,
+            sigmas,
+            weights,
+        }
+    }
+
+    fn sample(&self, rng: &mut SeededRng) -> f64 {
+        let k = sample_index(&self.weights, rng);
+        // Rejection sampling of the truncated normal; the mass inside [0, 1] is at least ~34%.
+        for _ in 0..1000 {
+            let z = standard_normal(rng);
+            let x = self.mus[k] + self.sigmas[k] * z;
+            if (0.0..=1.0).contains(&x) {
+                return x;
+            }
+        }
+        self.mus[k].clamp(0.0, 1.0)
+    }
+
+    fn log_pdf(&self, x: f64) -> f64 {
+        let mut p = 0.0;
+        for ((&mu, &sigma), &w) in self.mus.iter().zip(&self.sigmas).zip(&self.weights) {
+            let mass = normal_cdf((1.0 - mu) / sigma) - normal_cdf((0.0 - mu) / sigma);
+            let z = (x - mu) / sigma;
+            p += w * (-0.5 * z * z).exp()
+                / (sigma * (2.0 * std::f64::consts::PI).sqrt() * mass.max(1e-12));
+        }
+        p.max(1e-300).ln()
+    }
+}
+
+fn standard_normal(rng: &mut SeededRng) -> f64 {
+    // Box–Muller.
+    let u1: f64 = rng.random::<f64>().max(1e-300);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// Φ(x) through erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
+fn normal_cdf(x: f64) -> f64 {
+    let z = x / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.3275911 * z.abs());
+    let poly = t
+        * (0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    let erf = 1.0 - poly * (-z * z).exp();
+    0.5 * (1.0 + if z >= 0.0 { erf } else { -erf })
+}

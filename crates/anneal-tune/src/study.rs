@@ -1,0 +1,459 @@
+//! A sweep: its file, its objective, and the loop that asks the sampler for parameters, runs
+//! each trial and records it in the study database. The loop keeps no state of its own beyond
+//! the database, so a sweep killed at any point resumes where it stopped.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use anneal_data::Catalog;
+use anneal_data::rng::derive_rng;
+use anneal_train::config::{Mode, Monitor, set_path};
+use anneal_train::{Control, EpochRecord, Observer, RunConfig, RunTarget, run_recorded};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TuneError};
+use crate::sampler::{Observation, SamplerConfig};
+use crate::space::{Assignment, ParamSpec, SearchSpace};
+use crate::storage::{Storage, StudyRecord, TrialRecord, TrialState};
+use crate::synthetic::Synthetic;
+
+/// A sweep file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// The study's name in the database; rerunning the sweep resumes it.
+    pub study: String,
+    /// The study database (SQLite), relative to the working directory.
+    #[serde(default = "default_storage")]
+    pub storage: PathBuf,
+    /// The run config every trial starts from (relative to the sweep file).
+    #[serde(default)]
+    pub base: Option<PathBuf>,
+    /// A built-in test function instead of training.
+    #[serde(default)]
+    pub synthetic: Option<Synthetic>,
+    /// What a trial's value is: the best of this validation metric over its epochs.
+    #[serde(default)]
+    pub metric: Option<Monitor>,
+    /// `minimize` or `maximize`; defaults to the metric's natural direction.
+    #[serde(default)]
+    pub direction: Option<Mode>,
+    /// Total trials of the study (finished ones of earlier runs count).
+    #[serde(default = "default_trials")]
+    pub trials: usize,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub sampler: SamplerConfig,
+    /// Stop, rather than burn the budget, when the study's first this-many trials all fail.
+    #[serde(default = "default_max_failures")]
+    pub max_failures: usize,
+    /// Where trials' run folders go: `<runs_dir>/<study>/trial-<n>`.
+    #[serde(default = "default_runs_dir")]
+    pub runs_dir: PathBuf,
+    #[serde(default)]
+    pub search: Vec<ParamSpec>,
+}
+
+fn default_storage() -> PathBuf {
+    PathBuf::from("studies/anneal.db")
+}
+fn default_trials() -> usize {
+    20
+}
+fn default_max_failures() -> usize {
+    5
+}
+fn default_runs_dir() -> PathBuf {
+    PathBuf::from("runs")
+}
+
+/// What a trial evaluates.
+#[derive(Debug)]
+pub enum Objective {
+    Synthetic(Synthetic),
+    Training {
+        base_path: PathBuf,
+        base: toml::Table,
+        metric: Monitor,
+    },
+}
+
+/// Where training trials run.
+pub struct TrainingContext<'a> {
+    pub catalog: &'a Catalog,
+    pub device: &'a Device,
+    pub backend: &'a str,
+}
+
+/// Progress of a sweep, for the terminal.
+pub trait TuneObserver {
+    fn trial_started(&mut self, _number: usize, _params: &Assignment) {}
+    fn trial_finished(&mut self, _trial: &TrialRecord, _best: Option<&TrialRecord>) {}
+}
+
+pub struct Quiet;
+impl TuneObserver for Quiet {}
+
+#[derive(Debug)]
+pub struct Sweep {
+    pub file: SweepFile,
+    pub path: PathBuf,
+    pub space: SearchSpace,
+    pub objective: Objective,
+    pub direction: Mode,
+    pub text: String,
+}
+
+impl Sweep {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| TuneError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let file: SweepFile = toml::from_str(text).map_err(|e| TuneError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if file.study.is_empty() || file.study.contains(['/', '\\']) {
+            return Err(TuneError::config("study", "needs a name without slashes"));
+        }
+        if file.trials == 0 {
+            return Err(TuneError::config("trials", "must be at least 1"));
+        }
+        let (objective, natural, specs) = match (&file.synthetic, &file.base) {
+            (Some(f), None) => {
+                if file.metric.is_some() {
+                    return Err(TuneError::config(
+                        "metric",
+                        "a synthetic objective has no metric",
+                    ));
+                }
+                let specs = if file.search.is_empty() {
+                    f.space()
+                } else {
+                    file.search.clone()
+                };
+                (Objective::Synthetic(*f), Mode::Min, specs)
+            }
+            (None, Some(base)) => {
+                let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
+                let base_text =
+                    std::fs::read_to_string(&base_path).map_err(|source| TuneError::Io {
+                        path: base_path.clone(),
+                        source,
+                    })?;
+                let table: toml::Table =
+                    toml::from_str(&base_text).map_err(|e| TuneError::Parse {
+                        path: base_path.clone(),
+                        message: e.to_string(),
+                    })?;
+                let metric = file.metric.unwrap_or(Monitor::ValLoss);
+                if file.search.is_empty() {
+                    return Err(TuneError::config(
+                        "search",
+                        "a training sweep needs at least one [[search]] parameter",
+                    ));
+                }
+                (
+                    Objective::Training {
+                        base_path,
+                        base: table,
+                        metric,
+                    },
+                    metric.natural_mode(),
+                    file.search.clone(),
+                )
+            }
+            _ => {
+                return Err(TuneError::config(
+                    "base",
+                    "set exactly one of `base` (a run config to tune) and `synthetic` (a test function)",
+                ));
+            }
+        };
+        let space = SearchSpace::from_specs(&specs)?;
+        let direction = file.direction.unwrap_or(natural);
+        Ok(Self {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            space,
+            objective,
+            direction,
+            file,
+        })
+    }
+
+    fn record(&self) -> StudyRecord {
+        StudyRecord {
+            id: 0,
+            name: self.file.study.clone(),
+            direction: direction_name(self.direction).into(),
+            objective: match &self.objective {
+                Objective::Synthetic(f) => format!("synthetic:{}", f.name()),
+                Objective::Training {
+                    base_path, metric, ..
+                } => {
+                    format!("{} of {}", metric.name(), base_path.display())
+                }
+            },
+            sampler: serde_json::to_string(&self.file.sampler).expect("sampler serialises"),
+            sweep: self.text.clone(),
+            seed: self.file.seed,
+            created: 0.0,
+        }
+    }
+
+    /// Lower-is-better form of a value.
+    pub fn loss(&self, value: f64) -> f64 {
+        match self.direction {
+            Mode::Min => value,
+            Mode::Max => -value,
+        }
+    }
+}
+
+pub fn direction_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Min => "minimize",
+        Mode::Max => "maximize",
+    }
+}
+
+/// The best complete trial (for `direction`).
+pub fn best_trial<'t>(trials: &'t [TrialRecord], direction: &str) -> Option<&'t TrialRecord> {
+    let maximize = direction == "maximize";
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter(|t| t.value.is_some_and(f64::is_finite))
+        .min_by(|a, b| {
+            let (x, y) = (a.value.unwrap(), b.value.unwrap());
+            if maximize {
+                y.total_cmp(&x)
+            } else {
+                x.total_cmp(&y)
+            }
+        })
+}
+
+/// How a sweep run ended.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    pub study: StudyRecord,
+    pub trials: Vec<TrialRecord>,
+    /// Trials left running by a dead process, marked failed when this run started.
+    pub interrupted: usize,
+    /// A grid with fewer points than the budget.
+    pub grid_exhausted: bool,
+}
+
+/// Runs (or resumes) a sweep until the study holds `trials` trials.
+pub fn run_sweep(
+    sweep: &Sweep,
+    storage: &mut Storage,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn TuneObserver,
+) -> Result<SweepOutcome> {
+    let study = storage.create_or_resume(&sweep.record())?;
+    let interrupted = storage.fail_interrupted(study.id)?;
+    let mut grid_exhausted = false;
+    loop {
+        let trials = storage.trials(study.id)?;
+        if trials.len() >= sweep.file.trials {
+            break;
+        }
+        check_not_all_failing(&trials, sweep.file.max_failures)?;
+        let history: Vec<Observation> = trials
+            .iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .filter_map(|t| {
+                t.value.map(|v| Observation {
+                    assignment: t.params.clone(),
+                    loss: sweep.loss(v),
+                })
+            })
+            .collect();
+        let number = trials.len();
+        let mut rng = derive_rng(sweep.file.seed, "sampler", number as u64);
+        let Some(params) = sweep
+            .file
+            .sampler
+            .suggest(&sweep.space, &history, number, &mut rng)
+        else {
+            grid_exhausted = true;
+            break;
+        };
+        let seed = derive_seed(sweep.file.seed, number);
+        let number = storage.start_trial(study.id, &params, seed)?;
+        observer.trial_started(number, &params);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            evaluate(sweep, &study, storage, training, number, &params, seed)
+        }))
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("panicked: {message}"))
+        });
+        match result {
+            Ok(value) => {
+                storage.finish_trial(study.id, number, TrialState::Complete, Some(value), None)?
+            }
+            Err(message) => {
+                storage.finish_trial(study.id, number, TrialState::Failed, None, Some(&message))?
+            }
+        }
+        let trials = storage.trials(study.id)?;
+        observer.trial_finished(&trials[number], best_trial(&trials, &study.direction));
+    }
+    Ok(SweepOutcome {
+        trials: storage.trials(study.id)?,
+        study,
+        interrupted,
+        grid_exhausted,
+    })
+}
+
+fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize) -> Result<()> {
+    let finished: Vec<&TrialRecord> = trials
+        .iter()
+        .filter(|t| t.state != TrialState::Running)
+        .collect();
+    if max_failures > 0
+        && finished.len() >= max_failures
+        && finished
+            .iter()
+            .take(max_failures)
+            .all(|t| t.state == TrialState::Failed)
+        && !finished.iter().any(|t| t.state == TrialState::Complete)
+    {
+        let last = finished[max_failures - 1].error.clone().unwrap_or_default();
+        return Err(TuneError::AllFailing(format!(
+            "the study's first {max_failures} trials all failed, so its settings are likely broken rather than unlucky; the last error: {last}"
+        )));
+    }
+    Ok(())
+}
+
+/// Each trial's own seed, from the study seed and its number.
+fn derive_seed(study_seed: u64, number: usize) -> u64 {
+    use rand::RngExt;
+    derive_rng(study_seed, "trial seed", number as u64).random::<u64>() >> 1
+}
+
+/// Runs one trial: `Ok(value)` or `Err(why it failed)`.
+fn evaluate(
+    sweep: &Sweep,
+    study: &StudyRecord,
+    storage: &Storage,
+    training: Option<&TrainingContext>,
+    number: usize,
+    params: &Assignment,
+    seed: u64,
+) -> std::result::Result<f64, String> {
+    match &sweep.objective {
+        Objective::Synthetic(f) => f.evaluate(params),
+        Objective::Training {
+            base_path,
+            base,
+            metric,
+        } => {
+            let context = training.ok_or("a training sweep needs a device")?;
+            let mut table = base.clone();
+            set_path(&mut table, "train.seed", toml::Value::Integer(seed as i64))
+                .map_err(|e| e.to_string())?;
+            for (name, value) in params {
+                set_path(&mut table, name, value.clone()).map_err(|e| e.to_string())?;
+            }
+            let config = RunConfig::from_table(base_path, table).map_err(|e| e.to_string())?;
+            let root = sweep.file.runs_dir.join(&sweep.file.study);
+            let name = free_name(&root, &format!("trial-{number}"));
+            storage
+                .set_run_dir(study.id, number, &root.join(&name).to_string_lossy())
+                .map_err(|e| e.to_string())?;
+            let mut reporter = Reporter {
+                storage,
+                study: study.id,
+                number,
+                metric: *metric,
+                failure: None,
+            };
+            let target = RunTarget {
+                catalog: context.catalog,
+                runs_root: &root,
+                name: &name,
+                device: context.device,
+                backend: context.backend,
+            };
+            let (_, summary) =
+                run_recorded(&config, &target, &mut reporter).map_err(|e| e.to_string())?;
+            if let Some(failure) = reporter.failure {
+                return Err(failure);
+            }
+            if !summary.status.is_success() {
+                return Err(summary.message);
+            }
+            let values = reporter_values(storage, study.id, number).map_err(|e| e.to_string())?;
+            let best = values.into_iter().reduce(|a, b| match sweep.direction {
+                Mode::Min => a.min(b),
+                Mode::Max => a.max(b),
+            });
+            best.ok_or_else(|| "the trial finished no epoch".into())
+        }
+    }
+}
+
+fn reporter_values(storage: &Storage, study: i64, number: usize) -> Result<Vec<f64>> {
+    Ok(storage
+        .trials(study)?
+        .into_iter()
+        .find(|t| t.number == number)
+        .map(|t| t.intermediate.into_iter().map(|(_, v)| v).collect())
+        .unwrap_or_default())
+}
+
+fn free_name(root: &Path, base: &str) -> String {
+    if !root.join(base).exists() {
+        return base.to_string();
+    }
+    (2..)
+        .map(|i| format!("{base}-{i}"))
+        .find(|n| !root.join(n).exists())
+        .expect("a free name")
+}
+
+/// Writes each epoch's metric into the study as the trial runs.
+struct Reporter<'a> {
+    storage: &'a Storage,
+    study: i64,
+    number: usize,
+    metric: Monitor,
+    failure: Option<String>,
+}
+
+impl Observer for Reporter<'_> {
+    fn epoch_finished(
+        &mut self,
+        record: &EpochRecord,
+        _: Option<&anneal_model::Model>,
+    ) -> anneal_train::Result<Control> {
+        if let Some(value) = record.validation.monitored(self.metric) {
+            if let Err(e) = self
+                .storage
+                .report(self.study, self.number, record.epoch, value)
+            {
+                self.failure = Some(e.to_string());
+                return Ok(Control::Stop);
+            }
+        }
+        Ok(Control::Continue)
+    }
+}

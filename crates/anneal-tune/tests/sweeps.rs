@@ -1,0 +1,293 @@
+//! Sweeps on the synthetic objectives: samplers, search spaces, and durable, resumable studies.
+
+use std::path::Path;
+
+use anneal_tune::{
+    Quiet, SamplerConfig, SearchSpace, Storage, Sweep, Synthetic, TrialState, best_trial, branin,
+    gamma, grid, hartmann6, run_sweep,
+};
+
+fn sweep(text: &str) -> Sweep {
+    Sweep::parse(Path::new("sweep.toml"), text).unwrap()
+}
+
+fn run(text: &str, db: &Path) -> anneal_tune::SweepOutcome {
+    let mut storage = Storage::open(db).unwrap();
+    run_sweep(&sweep(text), &mut storage, None, &mut Quiet).unwrap()
+}
+
+#[test]
+fn test_functions_have_their_published_minima() {
+    assert!((branin(std::f64::consts::PI, 2.275) - 0.397887).abs() < 1e-6);
+    assert!((branin(-std::f64::consts::PI, 12.275) - 0.397887).abs() < 1e-6);
+    let optimum = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573];
+    assert!(
+        (hartmann6(&optimum) - -3.32237).abs() < 1e-4,
+        "{}",
+        hartmann6(&optimum)
+    );
+    assert_eq!(Synthetic::Branin.minimum(), 0.397887);
+    assert_eq!(
+        [gamma(1), gamma(10), gamma(11), gamma(100), gamma(500)],
+        [1, 1, 2, 10, 25]
+    );
+}
+
+#[test]
+fn invalid_search_spaces_are_clear_errors() {
+    let cases = [
+        ("name = \"a\"\nfloat = [1.0, 0.5]", "low < high"),
+        ("name = \"a\"\nfloat = [0.0, 1.0]\nlog = true", "low > 0"),
+        ("name = \"a\"\nint = [5, 1]", "low ≤ high"),
+        ("name = \"a\"\nchoices = []", "choices is empty"),
+        (
+            "name = \"a\"\nfloat = [0.0, 1.0]\nchoices = [1]",
+            "exactly one",
+        ),
+        (
+            "name = \"a\"\nchoices = [1, 2]\nstep = 2",
+            "step applies to int",
+        ),
+        (
+            "name = \"a\"\nfloat = [0.0, 1.0]\nwhen = { b = [1] }",
+            "not an earlier parameter",
+        ),
+        (
+            "name = \"a\"\nfloat = [0.0, 1.0]\nspread = 3",
+            "unknown field `spread`",
+        ),
+    ];
+    for (spec, fragment) in cases {
+        let text = format!("study = \"s\"\nsynthetic = \"branin\"\n[[search]]\n{spec}\n");
+        let message = match Sweep::parse(Path::new("bad.toml"), &text) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted: {spec}"),
+        };
+        assert!(message.contains(fragment), "{spec}: {message}");
+    }
+    let both = "study = \"s\"\nsynthetic = \"branin\"\nbase = \"x.toml\"\n";
+    assert!(
+        Sweep::parse(Path::new("b.toml"), both)
+            .unwrap_err()
+            .to_string()
+            .contains("exactly one")
+    );
+}
+
+#[test]
+fn grid_covers_every_combination_once_with_conditions() {
+    let s = sweep(
+        r#"
+study = "g"
+synthetic = "mixed"
+[[search]]
+name = "kind"
+choices = ["sgd", "adam"]
+[[search]]
+name = "momentum"
+float = [0.0, 0.9]
+when = { kind = ["sgd"] }
+[[search]]
+name = "depth"
+int = [1, 3]
+"#,
+    );
+    let points = grid(&s.space, 4);
+    // sgd: 4 momenta × 3 depths; adam: 3 depths (momentum inactive, not repeated).
+    assert_eq!(points.len(), 4 * 3 + 3);
+    let adam: Vec<_> = points
+        .iter()
+        .filter(|p| p[0].1.as_str() == Some("adam"))
+        .collect();
+    assert!(
+        adam.iter().all(|p| p.len() == 2),
+        "no momentum for adam: {adam:?}"
+    );
+    let momenta: Vec<f64> = points
+        .iter()
+        .filter_map(|p| {
+            p.iter()
+                .find(|(n, _)| n == "momentum")
+                .and_then(|(_, v)| v.as_float())
+        })
+        .collect();
+    assert!(momenta.contains(&0.0) && momenta.contains(&0.9) && momenta.contains(&0.3));
+}
+
+#[test]
+fn log_and_stepped_ranges_stay_on_their_grid() {
+    let s = sweep(
+        r#"
+study = "r"
+synthetic = "mixed"
+sampler = { kind = "random" }
+[[search]]
+name = "lr"
+float = [1e-5, 1e-1]
+log = true
+[[search]]
+name = "units"
+int = [16, 256]
+step = 16
+[[search]]
+name = "layers"
+int = [1, 64]
+log = true
+"#,
+    );
+    let mut rng = anneal_data::rng::derive_rng(0, "t", 0);
+    let mut below_1e3 = 0;
+    for n in 0..400 {
+        let a = SamplerConfig::Random
+            .suggest(&s.space, &[], n, &mut rng)
+            .unwrap();
+        let lr = a[0].1.as_float().unwrap();
+        let units = a[1].1.as_integer().unwrap();
+        let layers = a[2].1.as_integer().unwrap();
+        assert!((1e-5..=1e-1).contains(&lr));
+        assert!(units % 16 == 0 && (16..=256).contains(&units), "{units}");
+        assert!((1..=64).contains(&layers));
+        below_1e3 += usize::from(lr < 1e-3);
+    }
+    // Log-uniform: half the draws fall below 1e-3 (uniform would give 1%).
+    assert!(
+        (150..250).contains(&below_1e3),
+        "{below_1e3} of 400 below 1e-3"
+    );
+}
+
+const BRANIN: &str = "study = \"b\"\nsynthetic = \"branin\"\ntrials = 50\n";
+
+fn regret(sampler: &str, seed: u64, dir: &Path) -> f64 {
+    let text = format!("{BRANIN}seed = {seed}\nsampler = {{ kind = \"{sampler}\" }}\n");
+    let outcome = run(&text, &dir.join(format!("{sampler}-{seed}.db")));
+    let best = best_trial(&outcome.trials, "minimize")
+        .unwrap()
+        .value
+        .unwrap();
+    best - Synthetic::Branin.minimum()
+}
+
+#[test]
+fn tpe_beats_random_search_on_branin() {
+    let dir = tempfile::tempdir().unwrap();
+    let median = |sampler: &str| {
+        let mut r: Vec<f64> = (0..9).map(|s| regret(sampler, s, dir.path())).collect();
+        r.sort_by(f64::total_cmp);
+        r[r.len() / 2]
+    };
+    let (random, tpe) = (median("random"), median("tpe"));
+    assert!(
+        tpe < random,
+        "median simple regret: TPE {tpe} vs random {random}"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "study = \"m\"\nsynthetic = \"mixed\"\ntrials = 15\nseed = 7\n";
+    let a = run(text, &dir.path().join("a.db"));
+    let b = run(text, &dir.path().join("b.db"));
+    let params = |o: &anneal_tune::SweepOutcome| {
+        o.trials
+            .iter()
+            .map(|t| t.params.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(params(&a), params(&b));
+    let c = run(
+        &text.replace("seed = 7", "seed = 8"),
+        &dir.path().join("c.db"),
+    );
+    assert_ne!(params(&a), params(&c));
+    // Mixed-space values round-trip through the database with their types.
+    let t = &a.trials[0];
+    assert!(t.params[0].1.is_float() && t.params[1].1.is_integer() && t.params[2].1.is_str());
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_losing_or_repeating_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let five =
+        "study = \"k\"\nsynthetic = \"branin\"\ntrials = 5\nsampler = { kind = \"random\" }\n";
+    let first = run(five, &db);
+    assert_eq!(first.trials.len(), 5);
+    // A process dies mid-trial: its trial stays `running` in the database.
+    {
+        let mut storage = Storage::open(&db).unwrap();
+        let study = storage.study("k").unwrap().unwrap();
+        storage.start_trial(study.id, &vec![], 0).unwrap();
+    }
+    // Rerun with a larger budget (a different definition is refused, so only the budget line
+    // differs... which is part of the text: use the same text and raise the budget by --trials).
+    let mut storage = Storage::open(&db).unwrap();
+    let mut s = sweep(five);
+    s.file.trials = 9;
+    let second = run_sweep(&s, &mut storage, None, &mut Quiet).unwrap();
+    assert_eq!(second.interrupted, 1);
+    assert_eq!(second.trials.len(), 9, "the budget counts every trial");
+    assert_eq!(
+        second.trials[..5],
+        first.trials[..5],
+        "completed trials are kept as they were"
+    );
+    assert_eq!(second.trials[5].state, TrialState::Failed);
+    assert!(
+        second.trials[5]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("interrupted")
+    );
+    let numbers: Vec<usize> = second.trials.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, (0..9).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_study_whose_first_trials_all_fail_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    // Branin needs x1 and x2; searching only "y" makes every trial fail.
+    let text = "study = \"f\"\nsynthetic = \"branin\"\ntrials = 50\nmax_failures = 3\n[[search]]\nname = \"y\"\nfloat = [0.0, 1.0]\n";
+    let mut storage = Storage::open(&dir.path().join("f.db")).unwrap();
+    let err = run_sweep(&sweep(text), &mut storage, None, &mut Quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("first 3 trials all failed") && err.contains("x1"),
+        "{err}"
+    );
+    let study = storage.study("f").unwrap().unwrap();
+    assert_eq!(
+        storage.trials(study.id).unwrap().len(),
+        3,
+        "the budget is not burnt"
+    );
+}
+
+#[test]
+fn a_redefined_study_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    run("study = \"x\"\nsynthetic = \"branin\"\ntrials = 2\n", &db);
+    let mut storage = Storage::open(&db).unwrap();
+    let other = sweep("study = \"x\"\nsynthetic = \"hartmann6\"\ntrials = 2\n");
+    let err = run_sweep(&other, &mut storage, None, &mut Quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("different definition"), "{err}");
+}
+
+#[test]
+fn spaces_check_conditions_against_choices() {
+    let specs: Vec<anneal_tune::ParamSpec> = toml::from_str::<toml::Table>(
+        "[[s]]\nname = \"k\"\nchoices = [\"a\"]\n[[s]]\nname = \"m\"\nfloat = [0.0, 1.0]\nwhen = { k = [\"z\"] }\n",
+    )
+    .unwrap()["s"]
+        .clone()
+        .try_into()
+        .unwrap();
+    let err = SearchSpace::from_specs(&specs).unwrap_err().to_string();
+    assert!(err.contains("not one of 'k' choices"), "{err}");
+}
