@@ -36,6 +36,10 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Reload a finished run's checkpoint and recompute its test metrics.
     Eval(commands::train::EvalArgs),
+    /// Run (or resume) a hyperparameter sweep into its study database.
+    Tune(commands::tune::TuneArgs),
+    /// Inspect studies: list, show, best, export.
+    Study(commands::tune::StudyArgs),
     /// Measure speed figures (data loading, training throughput).
     Bench(commands::bench::BenchArgs),
 }
@@ -72,6 +76,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Datasets(args) => commands::datasets::run(args, cli.data_dir.as_deref()),
         Command::Train(args) => commands::train::train(args, cli.data_dir.as_deref()),
         Command::Eval(args) => commands::train::eval(args, cli.data_dir.as_deref()),
+        Command::Tune(args) => commands::tune::tune(args, cli.data_dir.as_deref()),
+        Command::Study(args) => commands::tune::study(args),
         Command::Bench(args) => commands::bench::run(args, cli.data_dir.as_deref()),
     }
 }

@@ -387,3 +387,228 @@ fn a_missing_gpu_is_a_clear_error_not_a_panic() {
         "{err}"
     );
 }
+
+const IRIS_SWEEP: &str = r#"
+study = "iris-sweep"
+base = "iris-quick.toml"
+metric = "val_accuracy"
+trials = 4
+seed = 1
+sampler = { kind = "random" }
+
+[[search]]
+name = "train.lr"
+float = [1e-3, 3e-2]
+log = true
+
+[[search]]
+name = "train.optimizer.kind"
+choices = ["adam", "sgd"]
+
+[[search]]
+name = "train.optimizer.momentum"
+float = [0.5, 0.95]
+when = { "train.optimizer.kind" = ["sgd"] }
+
+[[search]]
+name = "model.units"
+int = [4, 32]
+"#;
+
+#[test]
+fn tune_records_a_study_that_study_commands_read_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "iris-quick.toml", IRIS_RUN);
+    let sweep = write_config(dir.path(), "iris.sweep.toml", IRIS_SWEEP);
+    let db = dir.path().join("studies.db");
+    let db = db.to_str().unwrap();
+    let runs = dir.path().join("runs");
+    let output = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["tune", &sweep, "--storage", db])
+        .current_dir(dir.path())
+        .env(
+            "ANNEAL_DATA_DIR",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"),
+        )
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("trial ")).count(),
+        4,
+        "{text}"
+    );
+    assert!(text.contains("4 trials (4 complete"), "{text}");
+    assert!(runs.join("iris-sweep/trial-3/summary.json").is_file());
+
+    let show = stdout(&anneal(&["study", "--storage", db, "show", "iris-sweep"]));
+    assert_eq!(
+        show.lines().filter(|l| l.contains("complete ")).count(),
+        4,
+        "{show}"
+    );
+    let list = stdout(&anneal(&["study", "--storage", db, "list"]));
+    assert!(
+        list.contains("iris-sweep") && list.contains("maximize"),
+        "{list}"
+    );
+    let best = stdout(&anneal(&["study", "--storage", db, "best", "iris-sweep"]));
+    assert!(
+        best.contains("train.lr = ") && best.contains("run folder"),
+        "{best}"
+    );
+
+    // The exported best config trains as it is and reproduces the trial's validation figures.
+    let best_toml = dir.path().join("best.toml");
+    let csv = dir.path().join("trials.csv");
+    stdout(&anneal(&[
+        "study",
+        "--storage",
+        db,
+        "export",
+        "iris-sweep",
+        "--config",
+        best_toml.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]));
+    let table = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(table.lines().count(), 5, "{table}");
+    assert!(
+        table.starts_with("number,state,value,seconds,train.lr,train.optimizer.kind"),
+        "{table}"
+    );
+    let output = anneal(&[
+        "train",
+        "--config",
+        best_toml.to_str().unwrap(),
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "--name",
+        "retrained",
+        "--json",
+        "--quiet",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let study = anneal_tune::Storage::open(std::path::Path::new(db)).unwrap();
+    let record = study.study("iris-sweep").unwrap().unwrap();
+    let trials = study.trials(record.id).unwrap();
+    let best = anneal_tune::best_trial(&trials, "maximize").unwrap();
+    let trial_summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(best.run_dir.as_ref().unwrap()).join("summary.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["validation"], trial_summary["validation"],
+        "retraining the export reproduces the trial"
+    );
+}
+
+#[test]
+fn a_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "iris-quick.toml",
+        &IRIS_RUN.replace("epochs = 4", "epochs = 40"),
+    );
+    let sweep = write_config(
+        dir.path(),
+        "iris.sweep.toml",
+        &IRIS_SWEEP.replace("trials = 4", "trials = 8"),
+    );
+    let db = dir.path().join("studies.db");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_anneal"))
+            .args(["tune", &sweep, "--storage", db.to_str().unwrap(), "--quiet"])
+            .current_dir(dir.path())
+            .env(
+                "ANNEAL_DATA_DIR",
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let count = |state: anneal_tune::TrialState| -> usize {
+        let Ok(storage) = anneal_tune::Storage::open(&db) else {
+            return 0;
+        };
+        let Ok(Some(study)) = storage.study("iris-sweep") else {
+            return 0;
+        };
+        storage
+            .trials(study.id)
+            .unwrap()
+            .iter()
+            .filter(|t| t.state == state)
+            .count()
+    };
+    let mut child = spawn();
+    // Kill it while a trial is running, after at least two have completed.
+    let started = std::time::Instant::now();
+    while !(count(anneal_tune::TrialState::Complete) >= 2
+        && count(anneal_tune::TrialState::Running) == 1)
+    {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the sweep made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let storage = anneal_tune::Storage::open(&db).unwrap();
+    let study = storage.study("iris-sweep").unwrap().unwrap();
+    let before = storage.trials(study.id).unwrap();
+    let completed_before: Vec<_> = before
+        .iter()
+        .filter(|t| t.state == anneal_tune::TrialState::Complete)
+        .cloned()
+        .collect();
+    drop(storage);
+
+    assert!(spawn().wait().unwrap().success());
+    let storage = anneal_tune::Storage::open(&db).unwrap();
+    let after = storage.trials(study.id).unwrap();
+    assert_eq!(after.len(), 8, "the total matches the budget");
+    let numbers: Vec<usize> = after.iter().map(|t| t.number).collect();
+    assert_eq!(
+        numbers,
+        (0..8).collect::<Vec<_>>(),
+        "no number lost or repeated"
+    );
+    for done in &completed_before {
+        assert_eq!(
+            &after[done.number], done,
+            "completed trial {} kept as it was",
+            done.number
+        );
+    }
+    let interrupted: Vec<_> = after
+        .iter()
+        .filter(|t| {
+            t.error
+                .as_deref()
+                .is_some_and(|e| e.contains("interrupted"))
+        })
+        .collect();
+    assert_eq!(
+        interrupted.len(),
+        1,
+        "exactly the killed trial is marked failed"
+    );
+    assert!(
+        after
+            .iter()
+            .all(|t| t.state != anneal_tune::TrialState::Running)
+    );
+}

@@ -1,3 +1,4 @@
 pub mod bench;
 pub mod datasets;
 pub mod train;
+pub mod tune;

@@ -376,8 +376,10 @@ fn evaluate(
             let config = RunConfig::from_table(base_path, table).map_err(|e| e.to_string())?;
             let root = sweep.file.runs_dir.join(&sweep.file.study);
             let name = free_name(&root, &format!("trial-{number}"));
+            // Absolute, so `anneal study` finds the folder from any working directory.
+            let folder = std::path::absolute(root.join(&name)).map_err(|e| e.to_string())?;
             storage
-                .set_run_dir(study.id, number, &root.join(&name).to_string_lossy())
+                .set_run_dir(study.id, number, &folder.to_string_lossy())
                 .map_err(|e| e.to_string())?;
             let mut reporter = Reporter {
                 storage,

@@ -291,3 +291,21 @@ fn spaces_check_conditions_against_choices() {
     let err = SearchSpace::from_specs(&specs).unwrap_err().to_string();
     assert!(err.contains("not one of 'k' choices"), "{err}");
 }
+
+#[test]
+fn every_ready_sweep_file_loads() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&configs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().ends_with(".sweep.toml") {
+            let sweep = Sweep::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!sweep.space.params.is_empty(), "{}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(
+        seen >= 4,
+        "branin, digits, fashion-mnist and grid sweeps: found {seen}"
+    );
+}

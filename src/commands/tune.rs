@@ -1,0 +1,386 @@
+//! `anneal tune` and `anneal study`: running sweeps and reading their studies.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anneal_data::Catalog;
+use anneal_tune::{
+    Assignment, Storage, StudyRecord, Sweep, TrainingContext, TrialRecord, TrialState,
+    TuneObserver, best_trial, run_sweep,
+};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+
+use crate::backend::BackendArgs;
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Sweep file (TOML): study name, base run config or synthetic objective, search space,
+    /// sampler, budget. Rerunning it resumes the study.
+    sweep: PathBuf,
+    /// Total number of trials (overrides the sweep file's `trials`).
+    #[arg(long)]
+    trials: Option<usize>,
+    /// Study database (overrides the sweep file's `storage`).
+    #[arg(long, value_name = "FILE")]
+    storage: Option<PathBuf>,
+    /// Parallel trials. Only 1 so far: parallel workers come with the next tuner step.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// Only the final summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// Study database.
+    #[arg(
+        long,
+        global = true,
+        default_value = "studies/anneal.db",
+        value_name = "FILE"
+    )]
+    storage: PathBuf,
+    #[command(subcommand)]
+    what: StudyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum StudyCommand {
+    /// Every study in the database with its trial counts and best value.
+    List,
+    /// A study's trials table.
+    Show { study: String },
+    /// The best trial: value, parameters, run folder.
+    Best { study: String },
+    /// Export the best trial's run config (`--config`) or all trials (`--csv`, `--json`).
+    Export {
+        study: String,
+        /// Write the best trial's resolved run config here (`anneal train --config` reproduces it).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+}
+
+pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
+    if args.jobs != 1 {
+        bail!(
+            "--jobs {} is not available yet: trials run one at a time (--jobs 1)",
+            args.jobs
+        );
+    }
+    let mut sweep = Sweep::load(&args.sweep)
+        .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
+    if let Some(trials) = args.trials {
+        anyhow::ensure!(trials > 0, "--trials must be at least 1");
+        sweep.file.trials = trials;
+    }
+    let storage_path = args
+        .storage
+        .clone()
+        .unwrap_or_else(|| sweep.file.storage.clone());
+    let mut storage = Storage::open(&storage_path)?;
+    let training = matches!(sweep.objective, anneal_tune::Objective::Training { .. });
+    let catalog = if training {
+        Some(Catalog::discover(data_dir)?)
+    } else {
+        None
+    };
+    let device = if training {
+        Some(args.backend.device()?)
+    } else {
+        None
+    };
+    let context = match (&catalog, &device) {
+        (Some(catalog), Some(device)) => Some(TrainingContext {
+            catalog,
+            device,
+            backend: args.backend.name(),
+        }),
+        _ => None,
+    };
+    if !args.quiet {
+        println!(
+            "study '{}' in {}: {} trials, {} sampler, {} {}",
+            sweep.file.study,
+            storage_path.display(),
+            sweep.file.trials,
+            sweep.file.sampler.name(),
+            anneal_tune::direction_name(sweep.direction),
+            match &sweep.objective {
+                anneal_tune::Objective::Synthetic(f) => f.name().to_string(),
+                anneal_tune::Objective::Training { metric, .. } => metric.name().to_string(),
+            }
+        );
+    }
+    let mut progress = Progress { quiet: args.quiet };
+    let outcome = run_sweep(&sweep, &mut storage, context.as_ref(), &mut progress)?;
+    if outcome.interrupted > 0 && !args.quiet {
+        println!(
+            "resumed: {} trial(s) left running by a stopped process were marked failed",
+            outcome.interrupted
+        );
+    }
+    if outcome.grid_exhausted {
+        println!("the grid has fewer points than the budget: every grid point has been tried");
+    }
+    print_counts(&outcome.study, &outcome.trials);
+    if let Some(best) = best_trial(&outcome.trials, &outcome.study.direction) {
+        println!(
+            "best: trial {} value {} with {}",
+            best.number,
+            fmt_value(best.value),
+            fmt_params(&best.params)
+        );
+        if let Some(run) = &best.run_dir {
+            println!("best run folder: {run}");
+        }
+    }
+    Ok(())
+}
+
+struct Progress {
+    quiet: bool,
+}
+
+impl TuneObserver for Progress {
+    fn trial_finished(&mut self, trial: &TrialRecord, best: Option<&TrialRecord>) {
+        if self.quiet {
+            return;
+        }
+        let outcome = match trial.state {
+            TrialState::Complete => format!("value {}", fmt_value(trial.value)),
+            _ => format!(
+                "{}: {}",
+                trial.state.as_str(),
+                trial.error.as_deref().unwrap_or("")
+            ),
+        };
+        println!(
+            "trial {:>3}  {outcome}  ({:.1}s)  {}  | best {}",
+            trial.number,
+            trial.seconds().unwrap_or(0.0),
+            fmt_params(&trial.params),
+            best.map_or("-".into(), |b| format!(
+                "{} (trial {})",
+                fmt_value(b.value),
+                b.number
+            ))
+        );
+        let _ = std::io::stdout().flush();
+    }
+}
+
+fn fmt_value(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.6}"))
+}
+
+fn fmt_params(params: &Assignment) -> String {
+    params
+        .iter()
+        .map(|(n, v)| match v {
+            toml::Value::Float(f) => format!("{n}={f:.4e}"),
+            other => format!("{n}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn print_counts(study: &StudyRecord, trials: &[TrialRecord]) {
+    let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    println!(
+        "study '{}': {} trials ({} complete, {} pruned, {} failed, {} running)",
+        study.name,
+        trials.len(),
+        count(TrialState::Complete),
+        count(TrialState::Pruned),
+        count(TrialState::Failed),
+        count(TrialState::Running)
+    );
+}
+
+pub fn study(args: StudyArgs) -> Result<()> {
+    if !args.storage.exists() {
+        bail!(
+            "no study database at {} (run `anneal tune` first, or pass --storage)",
+            args.storage.display()
+        );
+    }
+    let storage = Storage::open(&args.storage)?;
+    let find = |name: &str| -> Result<(StudyRecord, Vec<TrialRecord>)> {
+        let study = storage.study(name)?.with_context(|| {
+            let names: Vec<String> = storage
+                .studies()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            format!(
+                "no study '{name}' in {}; studies: {}",
+                args.storage.display(),
+                names.join(", ")
+            )
+        })?;
+        let trials = storage.trials(study.id)?;
+        Ok((study, trials))
+    };
+    match args.what {
+        StudyCommand::List => {
+            println!(
+                "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} best       objective",
+                "study", "trials", "complete", "pruned", "failed", "direction"
+            );
+            for study in storage.studies()? {
+                let trials = storage.trials(study.id)?;
+                let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+                let best = best_trial(&trials, &study.direction).and_then(|t| t.value);
+                println!(
+                    "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} {:<10} {}",
+                    study.name,
+                    trials.len(),
+                    count(TrialState::Complete),
+                    count(TrialState::Pruned),
+                    count(TrialState::Failed),
+                    study.direction,
+                    fmt_value(best),
+                    study.objective
+                );
+            }
+        }
+        StudyCommand::Show { study } => {
+            let (study, trials) = find(&study)?;
+            print_counts(&study, &trials);
+            println!(
+                "{:>5}  {:<8}  {:>12}  {:>8}  params",
+                "trial", "state", "value", "seconds"
+            );
+            for t in &trials {
+                println!(
+                    "{:>5}  {:<8}  {:>12}  {:>8.1}  {}{}",
+                    t.number,
+                    t.state.as_str(),
+                    fmt_value(t.value),
+                    t.seconds().unwrap_or(0.0),
+                    fmt_params(&t.params),
+                    t.error
+                        .as_deref()
+                        .map(|e| format!("  [{e}]"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        StudyCommand::Best { study } => {
+            let (study, trials) = find(&study)?;
+            let best = best_trial(&trials, &study.direction)
+                .context("the study has no complete trial yet")?;
+            println!(
+                "best trial {} of '{}': value {} ({})",
+                best.number,
+                study.name,
+                fmt_value(best.value),
+                study.direction
+            );
+            for (name, value) in &best.params {
+                println!("  {name} = {value}");
+            }
+            if let Some(run) = &best.run_dir {
+                println!("run folder: {run}");
+            }
+        }
+        StudyCommand::Export {
+            study,
+            config,
+            csv,
+            json,
+        } => {
+            let (study, trials) = find(&study)?;
+            if config.is_none() && csv.is_none() && json.is_none() {
+                bail!("say what to export: --config FILE, --csv FILE and/or --json FILE");
+            }
+            if let Some(path) = config {
+                let best = best_trial(&trials, &study.direction)
+                    .context("the study has no complete trial yet")?;
+                let run = best
+                    .run_dir
+                    .as_ref()
+                    .context("the best trial has no run folder (a synthetic objective)")?;
+                let source = Path::new(run).join("config.toml");
+                let text = std::fs::read_to_string(&source).with_context(|| {
+                    format!("reading the best trial's config {}", source.display())
+                })?;
+                let header = format!(
+                    "# Best trial {} of study '{}' ({} = {}), exported by `anneal study export`.\n",
+                    best.number,
+                    study.name,
+                    study.direction,
+                    fmt_value(best.value)
+                );
+                // The run name is the trial's; a new training run picks its own.
+                let body: String = text
+                    .lines()
+                    .filter(|l| !l.starts_with("name = "))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                std::fs::write(&path, header + &body)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            if let Some(path) = csv {
+                let mut names: Vec<String> = Vec::new();
+                for t in &trials {
+                    for (n, _) in &t.params {
+                        if !names.contains(n) {
+                            names.push(n.clone());
+                        }
+                    }
+                }
+                let mut out = format!("number,state,value,seconds,{},error\n", names.join(","));
+                for t in &trials {
+                    let cells: Vec<String> = names
+                        .iter()
+                        .map(|n| {
+                            t.params
+                                .iter()
+                                .find(|(p, _)| p == n)
+                                .map_or(String::new(), |(_, v)| csv_cell(&v.to_string()))
+                        })
+                        .collect();
+                    out += &format!(
+                        "{},{},{},{},{},{}\n",
+                        t.number,
+                        t.state.as_str(),
+                        t.value.map_or(String::new(), |v| v.to_string()),
+                        t.seconds().map_or(String::new(), |s| format!("{s:.3}")),
+                        cells.join(","),
+                        csv_cell(t.error.as_deref().unwrap_or(""))
+                    );
+                }
+                std::fs::write(&path, out)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            if let Some(path) = json {
+                let report = serde_json::json!({ "study": study, "trials": trials });
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
