@@ -51,6 +51,13 @@ enum BenchWhat {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Sampler quality (median simple regret over seeds on Branin and Hartmann-6) and the time
+    /// one TPE suggestion takes with a large history.
+    Sampler {
+        /// Seeds per sampler and function.
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
+    },
     /// Train ready configs and print a table of their test figures (the README's accuracy table).
     Accuracy {
         /// Run configs to train (default: the MLP configs and digits-cnn in configs/).
@@ -108,6 +115,7 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
             }
             Ok(())
         }
+        BenchWhat::Sampler { seeds } => bench_sampler(seeds.max(1)),
         BenchWhat::Accuracy {
             configs,
             runs_dir,
@@ -294,5 +302,66 @@ fn bench_accuracy(
             summary.train_samples_per_sec
         );
     }
+    Ok(())
+}
+
+fn bench_sampler(seeds: u64) -> Result<()> {
+    use anneal_tune::{Quiet, Storage, Sweep, Synthetic, best_trial, run_sweep};
+    let dir = std::env::temp_dir().join(format!("anneal-bench-sampler-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    println!("| function | evaluations | sampler | median simple regret | min | max |");
+    println!("|---|---|---|---|---|---|");
+    for (function, evaluations) in [(Synthetic::Branin, 50), (Synthetic::Hartmann6, 100)] {
+        for sampler in ["random", "tpe"] {
+            let mut regrets = Vec::with_capacity(seeds as usize);
+            for seed in 0..seeds {
+                let text = format!(
+                    "study = \"bench\"\nsynthetic = \"{}\"\ntrials = {evaluations}\nseed = {seed}\nsampler = {{ kind = \"{sampler}\" }}\n",
+                    function.name()
+                );
+                let sweep = Sweep::parse(Path::new("bench.sweep.toml"), &text)?;
+                let db = dir.join(format!("{}-{sampler}-{seed}.db", function.name()));
+                let _ = std::fs::remove_file(&db);
+                let mut storage = Storage::open(&db)?;
+                let outcome = run_sweep(&sweep, &mut storage, None, &mut Quiet)?;
+                let best = best_trial(&outcome.trials, "minimize").and_then(|t| t.value);
+                regrets.push(best.map_or(f64::INFINITY, |b| b - function.minimum()));
+            }
+            regrets.sort_by(f64::total_cmp);
+            println!(
+                "| {} | {evaluations} | {sampler} | {:.4} | {:.4} | {:.4} |",
+                function.name(),
+                regrets[regrets.len() / 2],
+                regrets[0],
+                regrets[regrets.len() - 1]
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Suggestion overhead: TPE with 500 completed trials on a 6-parameter space.
+    let sweep = Sweep::parse(
+        Path::new("overhead.sweep.toml"),
+        "study = \"o\"\nsynthetic = \"hartmann6\"\nsampler = { kind = \"tpe\" }\n",
+    )?;
+    let mut rng = anneal_data::rng::derive_rng(0, "bench", 0);
+    let history: Vec<anneal_tune::Observation> = (0..500)
+        .map(|i| {
+            let assignment = anneal_tune::SamplerConfig::Random
+                .suggest(&sweep.space, &[], i, &mut rng)
+                .expect("random always suggests");
+            let loss = Synthetic::Hartmann6.evaluate(&assignment).expect("hartmann inputs");
+            anneal_tune::Observation { assignment, loss }
+        })
+        .collect();
+    let rounds = 50;
+    let started = Instant::now();
+    for i in 0..rounds {
+        let _ = sweep.file.sampler.suggest(&sweep.space, &history, 500 + i, &mut rng);
+    }
+    println!(
+        "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of {rounds})",
+        started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+    );
     Ok(())
 }
