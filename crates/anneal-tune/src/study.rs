@@ -368,6 +368,14 @@ fn evaluate(
         } => {
             let context = training.ok_or("a training sweep needs a device")?;
             let mut table = base.clone();
+            // Another model kind starts the model table afresh: the base's keys for its own
+            // kind (an MLP's depth and units, say) do not apply to the other.
+            if let Some((_, kind)) = params.iter().find(|(n, _)| n == "model.kind") {
+                let base_kind = table.get("model").and_then(|m| m.get("kind"));
+                if base_kind != Some(kind) {
+                    table.insert("model".into(), toml::Value::Table(toml::Table::new()));
+                }
+            }
             set_path(&mut table, "train.seed", toml::Value::Integer(seed as i64))
                 .map_err(|e| e.to_string())?;
             for (name, value) in params {

@@ -309,3 +309,30 @@ fn every_ready_sweep_file_loads() {
         "branin, digits, fashion-mnist and grid sweeps: found {seen}"
     );
 }
+
+#[test]
+fn switching_the_model_kind_drops_the_base_models_other_keys() {
+    // The digits MLP base has depth/units; a CNN trial must not inherit them.
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let sweep_path = configs.join("kind-switch.sweep.toml.test");
+    let text = format!(
+        "study = \"k\"\nbase = \"{}\"\nmetric = \"val_accuracy\"\ntrials = 1\nruns_dir = \"{}\"\n\
+         [[search]]\nname = \"model.kind\"\nvalue = \"cnn\"\n\
+         [[search]]\nname = \"model.filters\"\nvalue = 4\n\
+         [[search]]\nname = \"model.blocks\"\nvalue = 1\n\
+         [[search]]\nname = \"train.epochs\"\nvalue = 1\n\
+         [[search]]\nname = \"train.warmup_epochs\"\nvalue = 0\n",
+        configs.join("digits-mlp.toml").display(),
+        dir.path().join("runs").display()
+    );
+    let sweep = Sweep::parse(&sweep_path, &text).unwrap();
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let context = anneal_tune::TrainingContext { catalog: &catalog, device: &device, backend: "flex" };
+    let mut storage = Storage::open(&dir.path().join("k.db")).unwrap();
+    let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap();
+    let trial = &outcome.trials[0];
+    assert_eq!(trial.state, TrialState::Complete, "{:?}", trial.error);
+    assert_eq!(trial.intermediate.len(), 1, "one epoch reported");
+}
