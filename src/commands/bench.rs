@@ -350,14 +350,19 @@ fn bench_sampler(seeds: u64) -> Result<()> {
             let assignment = anneal_tune::SamplerConfig::Random
                 .suggest(&sweep.space, &[], i, &mut rng)
                 .expect("random always suggests");
-            let loss = Synthetic::Hartmann6.evaluate(&assignment).expect("hartmann inputs");
+            let loss = Synthetic::Hartmann6
+                .evaluate(&assignment)
+                .expect("hartmann inputs");
             anneal_tune::Observation { assignment, loss }
         })
         .collect();
     let rounds = 50;
     let started = Instant::now();
     for i in 0..rounds {
-        let _ = sweep.file.sampler.suggest(&sweep.space, &history, 500 + i, &mut rng);
+        let _ = sweep
+            .file
+            .sampler
+            .suggest(&sweep.space, &history, 500 + i, &mut rng);
     }
     println!(
         "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of {rounds})",

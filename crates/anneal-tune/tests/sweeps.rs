@@ -329,7 +329,11 @@ fn switching_the_model_kind_drops_the_base_models_other_keys() {
     let sweep = Sweep::parse(&sweep_path, &text).unwrap();
     let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
     let device = burn::tensor::Device::flex();
-    let context = anneal_tune::TrainingContext { catalog: &catalog, device: &device, backend: "flex" };
+    let context = anneal_tune::TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: "flex",
+    };
     let mut storage = Storage::open(&dir.path().join("k.db")).unwrap();
     let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap();
     let trial = &outcome.trials[0];
