@@ -612,3 +612,32 @@ fn a_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_trials() {
             .all(|t| t.state != anneal_tune::TrialState::Running)
     );
 }
+
+#[test]
+fn parallel_workers_share_a_study_without_exceeding_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = write_config(
+        dir.path(),
+        "branin.sweep.toml",
+        "study = \"par\"\nsynthetic = \"branin\"\ntrials = 60\nsampler = { kind = \"tpe\" }\n",
+    );
+    let db = dir.path().join("par.db");
+    let text = stdout(&anneal(&[
+        "tune",
+        &sweep,
+        "--storage",
+        db.to_str().unwrap(),
+        "--jobs",
+        "3",
+    ]));
+    assert!(text.contains("60 trials (60 complete"), "{text}");
+    let storage = anneal_tune::Storage::open(&db).unwrap();
+    let study = storage.study("par").unwrap().unwrap();
+    let trials = storage.trials(study.id).unwrap();
+    let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, (0..60).collect::<Vec<_>>());
+    assert!(
+        trials.iter().all(|t| t.params.len() == 2),
+        "every trial got its parameters"
+    );
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anneal_data::Catalog;
 use anneal_tune::{
     Assignment, Storage, StudyRecord, Sweep, TrainingContext, TrialRecord, TrialState,
-    TuneObserver, best_trial, run_sweep,
+    TuneObserver, best_trial,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -24,9 +24,14 @@ pub struct TuneArgs {
     /// Study database (overrides the sweep file's `storage`).
     #[arg(long, value_name = "FILE")]
     storage: Option<PathBuf>,
-    /// Parallel trials. Only 1 so far: parallel workers come with the next tuner step.
+    /// Parallel trials: this process and N-1 worker processes share the study database, each
+    /// with one CPU thread (processes rather than threads because Burn's random generator is
+    /// per process: trials in one process would disturb each other's reproducibility).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// Internal: run as an extra worker of a `--jobs` sweep.
+    #[arg(long, hide = true)]
+    worker: bool,
     #[command(flatten)]
     backend: BackendArgs,
     /// Only the final summary.
@@ -70,11 +75,10 @@ enum StudyCommand {
 }
 
 pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
-    if args.jobs != 1 {
-        bail!(
-            "--jobs {} is not available yet: trials run one at a time (--jobs 1)",
-            args.jobs
-        );
+    anyhow::ensure!(args.jobs >= 1, "--jobs must be at least 1");
+    if args.jobs > 1 || args.worker {
+        // One core per trial; ignored when --threads already sized the pool.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(1).build_global();
     }
     let mut sweep = Sweep::load(&args.sweep)
         .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
@@ -120,13 +124,33 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             }
         );
     }
-    let mut progress = Progress { quiet: args.quiet };
-    let outcome = run_sweep(&sweep, &mut storage, context.as_ref(), &mut progress)?;
-    if outcome.interrupted > 0 && !args.quiet {
+    let mut progress = Progress {
+        quiet: args.quiet || args.worker,
+    };
+    if args.worker {
+        anneal_tune::run_sweep_worker(&sweep, &mut storage, context.as_ref(), &mut progress)?;
+        return Ok(());
+    }
+    let (_, interrupted) = anneal_tune::resume_study(&sweep, &storage)?;
+    if interrupted > 0 && !args.quiet {
         println!(
-            "resumed: {} trial(s) left running by a stopped process were marked failed",
-            outcome.interrupted
+            "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"
         );
+    }
+    let workers = spawn_workers(&args, &storage_path, data_dir, sweep.file.trials)?;
+    let result =
+        anneal_tune::run_sweep_worker(&sweep, &mut storage, context.as_ref(), &mut progress);
+    let mut worker_errors = Vec::new();
+    for mut worker in workers {
+        match worker.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => worker_errors.push(format!("a worker exited with {status}")),
+            Err(e) => worker_errors.push(format!("a worker could not be waited for: {e}")),
+        }
+    }
+    let outcome = result?;
+    if !worker_errors.is_empty() {
+        bail!("{}", worker_errors.join("; "));
     }
     if outcome.grid_exhausted {
         println!("the grid has fewer points than the budget: every grid point has been tried");
@@ -383,4 +407,33 @@ fn csv_cell(text: &str) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// Starts `jobs - 1` copies of this program as extra workers on the same study.
+fn spawn_workers(
+    args: &TuneArgs,
+    storage: &Path,
+    data_dir: Option<&Path>,
+    trials: usize,
+) -> Result<Vec<std::process::Child>> {
+    let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
+    (1..args.jobs)
+        .map(|_| {
+            let mut command = std::process::Command::new(&exe);
+            if let Some(dir) = data_dir {
+                command.arg("--data-dir").arg(dir);
+            }
+            command
+                .args(["--threads", "1", "tune"])
+                .arg(&args.sweep)
+                .arg("--storage")
+                .arg(storage)
+                .args(["--trials", &trials.to_string(), "--worker", "--quiet"])
+                .args(["--backend", args.backend.name()]);
+            if let Some(device) = args.backend.device {
+                command.args(["--device", &device.to_string()]);
+            }
+            command.spawn().context("starting a worker process")
+        })
+        .collect()
 }

@@ -17,6 +17,6 @@ pub use space::{Assignment, Distribution, Param, ParamSpec, SearchSpace};
 pub use storage::{Storage, StudyRecord, TrialRecord, TrialState};
 pub use study::{
     Objective, Quiet, Sweep, SweepFile, SweepOutcome, TrainingContext, TuneObserver, best_trial,
-    direction_name, run_sweep,
+    direction_name, resume_study, run_sweep, run_sweep_worker,
 };
 pub use synthetic::{Synthetic, branin, hartmann6};

@@ -232,6 +232,62 @@ impl Storage {
         Ok(number as usize)
     }
 
+    /// Claims the next trial number for a new running trial, unless the study already holds
+    /// `budget` trials. Atomic across processes sharing the database (an immediate
+    /// transaction), so parallel workers never exceed the budget or share a number.
+    pub fn claim_trial(&mut self, study: i64, budget: usize) -> Result<Option<usize>> {
+        let path = self.path.clone();
+        let tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| storage_error(&path, e))?;
+        let (count, next): (i64, i64) = tx
+            .query_row(
+                "SELECT COUNT(*), COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
+                params![study],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(|e| storage_error(&path, e))?;
+        if count as usize >= budget {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO trials (study_id, number, state, params, seed, started) VALUES (?1, ?2, 'running', '[]', 0, ?3)",
+            params![study, next, now()],
+        )
+        .map_err(|e| storage_error(&path, e))?;
+        tx.commit().map_err(|e| storage_error(&path, e))?;
+        Ok(Some(next as usize))
+    }
+
+    /// Records the parameters and seed chosen for a claimed trial.
+    pub fn set_trial_params(
+        &self,
+        study: i64,
+        number: usize,
+        params: &Assignment,
+        seed: u64,
+    ) -> Result<()> {
+        self.connection
+            .execute(
+                "UPDATE trials SET params = ?3, seed = ?4 WHERE study_id = ?1 AND number = ?2",
+                params![study, number as i64, params_json(params), seed as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Gives back a claimed trial that will not run (an exhausted grid).
+    pub fn release_trial(&self, study: i64, number: usize) -> Result<()> {
+        self.connection
+            .execute(
+                "DELETE FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                params![study, number as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
     pub fn set_run_dir(&self, study: i64, number: usize, run_dir: &str) -> Result<()> {
         self.connection
             .execute(

@@ -253,44 +253,61 @@ pub struct SweepOutcome {
     pub grid_exhausted: bool,
 }
 
-/// Runs (or resumes) a sweep until the study holds `trials` trials.
+/// Runs (or resumes) a sweep until the study holds `trials` trials. Trials left running by a
+/// dead process are marked failed first: call this from the one process that starts a sweep,
+/// and [`run_sweep_worker`] from extra workers started alongside it.
 pub fn run_sweep(
     sweep: &Sweep,
     storage: &mut Storage,
     training: Option<&TrainingContext>,
     observer: &mut dyn TuneObserver,
 ) -> Result<SweepOutcome> {
-    let study = storage.create_or_resume(&sweep.record())?;
-    let interrupted = storage.fail_interrupted(study.id)?;
+    sweep_loop(sweep, storage, training, observer, true)
+}
+
+/// An extra worker on a study another process started (`anneal tune --jobs N`): the same loop,
+/// without touching the other workers' running trials.
+pub fn run_sweep_worker(
+    sweep: &Sweep,
+    storage: &mut Storage,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn TuneObserver,
+) -> Result<SweepOutcome> {
+    sweep_loop(sweep, storage, training, observer, false)
+}
+
+fn sweep_loop(
+    sweep: &Sweep,
+    storage: &mut Storage,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn TuneObserver,
+    mark_interrupted: bool,
+) -> Result<SweepOutcome> {
+    let (study, interrupted) = if mark_interrupted {
+        resume_study(sweep, storage)?
+    } else {
+        (storage.create_or_resume(&sweep.record())?, 0)
+    };
     let mut grid_exhausted = false;
     loop {
-        let trials = storage.trials(study.id)?;
-        if trials.len() >= sweep.file.trials {
+        check_not_all_failing(&storage.trials(study.id)?, sweep.file.max_failures)?;
+        let Some(number) = storage.claim_trial(study.id, sweep.file.trials)? else {
             break;
-        }
-        check_not_all_failing(&trials, sweep.file.max_failures)?;
-        let history: Vec<Observation> = trials
-            .iter()
-            .filter(|t| t.state == TrialState::Complete)
-            .filter_map(|t| {
-                t.value.map(|v| Observation {
-                    assignment: t.params.clone(),
-                    loss: sweep.loss(v),
-                })
-            })
-            .collect();
-        let number = trials.len();
+        };
+        let trials = storage.trials(study.id)?;
+        let history = sampler_history(sweep, &trials, number);
         let mut rng = derive_rng(sweep.file.seed, "sampler", number as u64);
         let Some(params) = sweep
             .file
             .sampler
             .suggest(&sweep.space, &history, number, &mut rng)
         else {
+            storage.release_trial(study.id, number)?;
             grid_exhausted = true;
             break;
         };
         let seed = derive_seed(sweep.file.seed, number);
-        let number = storage.start_trial(study.id, &params, seed)?;
+        storage.set_trial_params(study.id, number, &params, seed)?;
         observer.trial_started(number, &params);
         let result = catch_unwind(AssertUnwindSafe(|| {
             evaluate(sweep, &study, storage, training, number, &params, seed)
@@ -312,7 +329,9 @@ pub fn run_sweep(
             }
         }
         let trials = storage.trials(study.id)?;
-        observer.trial_finished(&trials[number], best_trial(&trials, &study.direction));
+        if let Some(trial) = trials.iter().find(|t| t.number == number) {
+            observer.trial_finished(trial, best_trial(&trials, &study.direction));
+        }
     }
     Ok(SweepOutcome {
         trials: storage.trials(study.id)?,
@@ -320,6 +339,43 @@ pub fn run_sweep(
         interrupted,
         grid_exhausted,
     })
+}
+
+/// Creates the study or reopens it, marking trials left running by a dead process as failed;
+/// returns the study and how many trials were marked. Call it once, before any worker starts.
+pub fn resume_study(sweep: &Sweep, storage: &Storage) -> Result<(StudyRecord, usize)> {
+    let study = storage.create_or_resume(&sweep.record())?;
+    let interrupted = storage.fail_interrupted(study.id)?;
+    Ok((study, interrupted))
+}
+
+/// What the sampler learns from: completed trials, plus trials other workers are running now
+/// with a "constant liar" value (the worst loss seen), so parallel suggestions spread out
+/// instead of piling onto the same promising point.
+fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Observation> {
+    let complete: Vec<Observation> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter_map(|t| {
+            t.value.map(|v| Observation {
+                assignment: t.params.clone(),
+                loss: sweep.loss(v),
+            })
+        })
+        .collect();
+    let worst = complete
+        .iter()
+        .map(|o| o.loss)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let running = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Running && t.number != own && !t.params.is_empty())
+        .filter(|_| worst.is_finite())
+        .map(|t| Observation {
+            assignment: t.params.clone(),
+            loss: worst,
+        });
+    complete.into_iter().chain(running).collect()
 }
 
 fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize) -> Result<()> {
