@@ -346,23 +346,24 @@ fn bench_sampler(seeds: u64) -> Result<()> {
     )?;
     let mut rng = anneal_data::rng::derive_rng(0, "bench", 0);
     let history: Vec<anneal_tune::Observation> = (0..500)
-        .map(|i| {
+        .map(|_| {
             let assignment = anneal_tune::SamplerConfig::Random
-                .suggest(&sweep.space, &[], i, &mut rng)
+                .suggest(&sweep.space, &[], &mut rng)
                 .expect("random always suggests");
             let loss = Synthetic::Hartmann6
                 .evaluate(&assignment)
                 .expect("hartmann inputs");
-            anneal_tune::Observation { assignment, loss }
+            anneal_tune::Observation {
+                assignment,
+                loss,
+                pending: false,
+            }
         })
         .collect();
     let rounds = 50;
     let started = Instant::now();
-    for i in 0..rounds {
-        let _ = sweep
-            .file
-            .sampler
-            .suggest(&sweep.space, &history, 500 + i, &mut rng);
+    for _ in 0..rounds {
+        let _ = sweep.file.sampler.suggest(&sweep.space, &history, &mut rng);
     }
     println!(
         "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of {rounds})",

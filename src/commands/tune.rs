@@ -29,6 +29,10 @@ pub struct TuneArgs {
     /// per process: trials in one process would disturb each other's reproducibility).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// After the sweep, retrain the best trial's config on train + validation for as many
+    /// epochs as its best epoch, and report its test metrics (`runs/<study>/best-retrained`).
+    #[arg(long)]
+    retrain_best: bool,
     /// Internal: run as an extra worker of a `--jobs` sweep.
     #[arg(long, hide = true)]
     worker: bool,
@@ -78,7 +82,9 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     anyhow::ensure!(args.jobs >= 1, "--jobs must be at least 1");
     if args.jobs > 1 || args.worker {
         // One core per trial; ignored when --threads already sized the pool.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(1).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build_global();
     }
     let mut sweep = Sweep::load(&args.sweep)
         .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
@@ -128,6 +134,11 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         quiet: args.quiet || args.worker,
     };
     if args.worker {
+        // Exit with the process that started this worker (its end closes our stdin).
+        std::thread::spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            std::process::exit(130);
+        });
         anneal_tune::run_sweep_worker(&sweep, &mut storage, context.as_ref(), &mut progress)?;
         return Ok(());
     }
@@ -137,7 +148,10 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"
         );
     }
-    let workers = spawn_workers(&args, &storage_path, data_dir, sweep.file.trials)?;
+    let mut workers = spawn_workers(&args, &storage_path, data_dir, sweep.file.trials)?;
+    // Each worker exits when its stdin closes, which happens when this process ends however it
+    // ends (even `kill -9`): hold the write ends open until every worker is done.
+    let lifelines: Vec<_> = workers.iter_mut().filter_map(|w| w.stdin.take()).collect();
     let result =
         anneal_tune::run_sweep_worker(&sweep, &mut storage, context.as_ref(), &mut progress);
     let mut worker_errors = Vec::new();
@@ -148,10 +162,20 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             Err(e) => worker_errors.push(format!("a worker could not be waited for: {e}")),
         }
     }
-    let outcome = result?;
+    drop(lifelines);
+    // A worker that died mid-trial left it running: record it as interrupted now.
+    let (_, dead) = anneal_tune::resume_study(&sweep, &storage)?;
+    if dead > 0 {
+        worker_errors.push(format!(
+            "{dead} trial(s) of a failed worker were marked interrupted"
+        ));
+    }
+    let mut outcome = result?;
     if !worker_errors.is_empty() {
         bail!("{}", worker_errors.join("; "));
     }
+    // The workers may have finished trials after this process's loop ended.
+    outcome.trials = storage.trials(outcome.study.id)?;
     if outcome.grid_exhausted {
         println!("the grid has fewer points than the budget: every grid point has been tried");
     }
@@ -166,6 +190,83 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         if let Some(run) = &best.run_dir {
             println!("best run folder: {run}");
         }
+    }
+    if args.retrain_best {
+        let (Some(catalog), Some(device)) = (&catalog, &device) else {
+            bail!(
+                "--retrain-best needs a training sweep (a synthetic objective has nothing to retrain)"
+            );
+        };
+        let best = best_trial(&outcome.trials, &outcome.study.direction)
+            .context("no complete trial to retrain")?;
+        retrain(best, &sweep, catalog, device, args.backend.name())?;
+    }
+    Ok(())
+}
+
+/// Retrains a trial's resolved config on train + validation for its best epoch count and
+/// prints the test figures.
+fn retrain(
+    best: &TrialRecord,
+    sweep: &Sweep,
+    catalog: &Catalog,
+    device: &burn::tensor::Device,
+    backend: &str,
+) -> Result<()> {
+    let folder = PathBuf::from(
+        best.run_dir
+            .as_ref()
+            .context("the best trial has no run folder")?,
+    );
+    let run = anneal_train::RunDir::open(&folder)?;
+    let summary = run.read_summary()?;
+    let epochs = summary.best_epoch.unwrap_or(summary.epochs_run).max(1);
+    let overrides = [
+        "data.train_on_validation=true".to_string(),
+        format!("train.epochs={epochs}"),
+        "train.early_stopping.restore_best=false".to_string(),
+    ];
+    let mut config = anneal_train::RunConfig::load(&folder.join("config.toml"), &overrides)?;
+    config.train.early_stopping.patience = None;
+    if config.train.warmup_epochs >= epochs as f64 {
+        config.train.warmup_epochs = 0.0;
+    }
+    let root = sweep.file.runs_dir.join(&sweep.file.study);
+    let name = (1..)
+        .map(|i| {
+            if i == 1 {
+                "best-retrained".to_string()
+            } else {
+                format!("best-retrained-{i}")
+            }
+        })
+        .find(|n| !root.join(n).exists())
+        .expect("a free name");
+    println!(
+        "retraining trial {} on train + validation for {epochs} epochs → {}",
+        best.number,
+        root.join(&name).display()
+    );
+    let target = anneal_train::RunTarget {
+        catalog,
+        runs_root: &root,
+        name: &name,
+        device,
+        backend,
+    };
+    let (_, retrained) = anneal_train::run_recorded(&config, &target, &mut anneal_train::Silent)?;
+    match retrained.test.as_ref().map(|t| &t.metrics) {
+        Some(anneal_train::TaskMetrics::Classification(m)) => println!(
+            "test ({} samples): accuracy {:.2}%  macro-F1 {:.4}",
+            retrained.test_samples,
+            m.accuracy * 100.0,
+            m.macro_f1
+        ),
+        Some(anneal_train::TaskMetrics::Regression(m)) => println!(
+            "test ({} samples): R² {:.4}  MSE {:.2}  MAE {:.2}",
+            retrained.test_samples, m.r2, m.mse, m.mae
+        ),
+        None => bail!("retraining did not finish: {}", retrained.message),
     }
     Ok(())
 }
@@ -433,7 +534,10 @@ fn spawn_workers(
             if let Some(device) = args.backend.device {
                 command.args(["--device", &device.to_string()]);
             }
-            command.spawn().context("starting a worker process")
+            command
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .context("starting a worker process")
         })
         .collect()
 }

@@ -49,6 +49,11 @@ pub struct DataConfig {
     /// MSE / MAE / R² back in the original units. Keeps the output layer's scale near 1.
     #[serde(default = "yes")]
     pub standardize_target: bool,
+    /// Train on the training and validation splits together (retraining a tuned config for its
+    /// final test figures). The validation figures are then not held out, so run a fixed number
+    /// of epochs rather than early-stopping on them.
+    #[serde(default)]
+    pub train_on_validation: bool,
 }
 
 fn yes() -> bool {

@@ -69,7 +69,10 @@ impl PreparedData {
 pub fn prepare(config: &RunConfig, catalog: &Catalog) -> Result<PreparedData> {
     config.validate()?;
     let dataset = catalog.load_source(&config.data.source()?)?;
-    let splits = split(dataset, &config.data.split)?;
+    let mut splits = split(dataset, &config.data.split)?;
+    if config.data.train_on_validation {
+        splits.train = splits.train.concat(&splits.validation);
+    }
     let preprocessor = Preprocessor::fit(&config.data.preprocess, &splits.train)?;
     let mut train = preprocessor.apply(&splits.train);
     let mut validation = preprocessor.apply(&splits.validation);

@@ -14,6 +14,8 @@ pub struct Observation {
     pub assignment: Assignment,
     /// Lower is better.
     pub loss: f64,
+    /// A trial still running elsewhere, entered with a made-up ("constant liar") loss.
+    pub pending: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,36 +72,51 @@ impl SamplerConfig {
         }
     }
 
-    /// The parameters of trial `number` (0-based), or `None` when a grid is exhausted.
+    /// The parameters of the next trial, or `None` when a grid is exhausted.
     pub fn suggest(
         &self,
         space: &SearchSpace,
         history: &[Observation],
-        number: usize,
         rng: &mut SeededRng,
     ) -> Option<Assignment> {
         match *self {
             SamplerConfig::Random => Some(sample_each(space, |_, d, _| random_value(d, rng))),
-            SamplerConfig::Grid { points } => grid(space, points.max(1)).into_iter().nth(number),
+            // The first point no finished or running trial holds: points of failed or
+            // interrupted trials are tried again, and parallel workers take different points.
+            SamplerConfig::Grid { points } => grid(space, points.max(1))
+                .into_iter()
+                .find(|point| !history.iter().any(|o| &o.assignment == point)),
             SamplerConfig::Tpe {
                 startup_trials,
                 candidates,
                 prior_weight,
-            } => Some(if history.len() < startup_trials {
-                sample_each(space, |_, d, _| random_value(d, rng))
-            } else {
-                sample_each(space, |param, d, chosen| {
-                    tpe_value(
-                        param,
-                        d,
-                        chosen,
-                        history,
-                        candidates.max(1),
-                        prior_weight,
-                        rng,
-                    )
-                })
-            }),
+            } => {
+                let completed = history.iter().filter(|o| !o.pending).count();
+                if completed < startup_trials {
+                    return Some(sample_each(space, |_, d, _| random_value(d, rng)));
+                }
+                // One split of all trials into the best γ(n) and the rest (history is in
+                // trial order, which the split keeps for the age weights).
+                let mut ranked: Vec<usize> = (0..history.len()).collect();
+                ranked.sort_by(|&a, &b| history[a].loss.total_cmp(&history[b].loss));
+                let n_good = gamma(history.len()).max(1);
+                let mut good_flags = vec![false; history.len()];
+                for &i in &ranked[..n_good] {
+                    good_flags[i] = true;
+                }
+                let group = |want: bool| -> Vec<&Observation> {
+                    history
+                        .iter()
+                        .zip(&good_flags)
+                        .filter(|(_, g)| **g == want)
+                        .map(|(o, _)| o)
+                        .collect()
+                };
+                let (good, bad) = (group(true), group(false));
+                Some(sample_each(space, |param, d, _| {
+                    tpe_value(param, d, &good, &bad, candidates.max(1), prior_weight, rng)
+                }))
+            }
         }
     }
 }
@@ -157,6 +174,7 @@ pub fn grid(space: &SearchSpace, points: usize) -> Vec<Assignment> {
         })
         .collect();
     let mut out: Vec<Assignment> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut index = vec![0usize; axes.len()];
     loop {
         let mut chosen: Assignment = Vec::new();
@@ -165,7 +183,7 @@ pub fn grid(space: &SearchSpace, points: usize) -> Vec<Assignment> {
                 chosen.push((param.name.clone(), axes[k][index[k]].clone()));
             }
         }
-        if !out.contains(&chosen) {
+        if seen.insert(format!("{chosen:?}")) {
             out.push(chosen);
         }
         // Odometer increment, last parameter fastest.
@@ -192,8 +210,8 @@ pub fn gamma(n: usize) -> usize {
 fn tpe_value(
     param: &Param,
     distribution: &Distribution,
-    chosen: &Assignment,
-    history: &[Observation],
+    good: &[&Observation],
+    bad: &[&Observation],
     candidates: usize,
     prior_weight: f64,
     rng: &mut SeededRng,
@@ -201,45 +219,29 @@ fn tpe_value(
     if let Distribution::Fixed(v) = distribution {
         return v.clone();
     }
-    // Trials where this parameter was active (and consistent with the parents chosen now).
-    let mut seen: Vec<(&toml::Value, f64)> = history
-        .iter()
-        .filter(|o| {
-            param.when.keys().all(|parent| {
-                o.assignment
-                    .iter()
-                    .find(|(n, _)| n == parent)
-                    .map(|(_, v)| v)
-                    == chosen.iter().find(|(n, _)| n == parent).map(|(_, v)| v)
-            })
-        })
-        .filter_map(|o| {
-            o.assignment
-                .iter()
-                .find(|(n, _)| n == &param.name)
-                .map(|(_, v)| (v, o.loss))
-        })
-        .filter(|(_, loss)| loss.is_finite())
-        .collect();
-    if seen.len() < 2 {
-        return random_value(distribution, rng);
-    }
-    seen.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let n_good = gamma(seen.len()).max(1);
-    let (good, bad) = seen.split_at(n_good);
+    // Each group's values of this parameter, from the trials where it was active.
+    let values = |group: &[&Observation]| -> Vec<toml::Value> {
+        group
+            .iter()
+            .filter_map(|o| o.assignment.iter().find(|(n, _)| n == &param.name))
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let (good, bad) = (values(good), values(bad));
     match distribution {
         Distribution::Categorical(choices) => {
-            let weights = |group: &[(&toml::Value, f64)]| -> Vec<f64> {
+            let weights = |group: &[toml::Value]| -> Vec<f64> {
+                let ages = age_weights(group.len());
                 let mut w = vec![prior_weight / choices.len() as f64; choices.len()];
-                for (v, _) in group {
-                    if let Some(i) = choices.iter().position(|c| c == *v) {
-                        w[i] += 1.0;
+                for (v, age) in group.iter().zip(ages) {
+                    if let Some(i) = choices.iter().position(|c| c == v) {
+                        w[i] += age;
                     }
                 }
                 let total: f64 = w.iter().sum();
                 w.iter().map(|x| x / total).collect()
             };
-            let (l, g) = (weights(good), weights(bad));
+            let (l, g) = (weights(&good), weights(&bad));
             let mut best = (f64::NEG_INFINITY, 0);
             for _ in 0..candidates {
                 let i = sample_index(&l, rng);
@@ -251,11 +253,11 @@ fn tpe_value(
             choices[best.1].clone()
         }
         d => {
-            let unit = |group: &[(&toml::Value, f64)]| -> Vec<f64> {
-                group.iter().filter_map(|(v, _)| d.to_unit(v)).collect()
+            let unit = |group: &[toml::Value]| -> Vec<f64> {
+                group.iter().filter_map(|v| d.to_unit(v)).collect()
             };
-            let l = Parzen::fit(&unit(good), prior_weight);
-            let g = Parzen::fit(&unit(bad), prior_weight);
+            let l = Parzen::fit(&unit(&good), prior_weight);
+            let g = Parzen::fit(&unit(&bad), prior_weight);
             let mut best = (f64::NEG_INFINITY, 0.5);
             for _ in 0..candidates {
                 let x = l.sample(rng);
@@ -267,6 +269,26 @@ fn tpe_value(
             d.from_unit(best.1)
         }
     }
+}
+
+/// Optuna's default observation weights, oldest first: equal up to 25 observations, beyond
+/// that a ramp from 1/n up to 1 over the older ones and 1 for the newest 25.
+fn age_weights(n: usize) -> Vec<f64> {
+    if n < 25 {
+        return vec![1.0; n];
+    }
+    let ramp = n - 25;
+    let mut w: Vec<f64> = (0..ramp)
+        .map(|i| {
+            if ramp == 1 {
+                1.0 / n as f64
+            } else {
+                1.0 / n as f64 + (1.0 - 1.0 / n as f64) * i as f64 / (ramp - 1) as f64
+            }
+        })
+        .collect();
+    w.extend(std::iter::repeat_n(1.0, 25));
+    w
 }
 
 fn sample_index(weights: &[f64], rng: &mut SeededRng) -> usize {
@@ -291,31 +313,30 @@ struct Parzen {
 
 impl Parzen {
     fn fit(points: &[f64], prior_weight: f64) -> Self {
+        let n = points.len();
         let mut mus: Vec<f64> = points.to_vec();
-        mus.push(0.5);
+        mus.push(0.5); // the prior
         let mut order: Vec<usize> = (0..mus.len()).collect();
         order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
-        let n = points.len();
-        let min_sigma = 1.0 / (n as f64 + 1.0).min(100.0);
+        // Bandwidth: the larger gap to a neighbour (an end kernel has only its inner one),
+        // clipped to [1 / min(100, n + 2), 1] (the count includes the prior).
+        let min_sigma = 1.0 / (n as f64 + 2.0).min(100.0);
         let mut sigmas = vec![1.0; mus.len()];
         for (rank, &i) in order.iter().enumerate() {
             if i == n {
                 continue; // the prior keeps σ = 1
             }
-            let left = if rank == 0 {
-                mus[i]
-            } else {
-                mus[i] - mus[order[rank - 1]]
+            let left = (rank > 0).then(|| mus[i] - mus[order[rank - 1]]);
+            let right = (rank + 1 < order.len()).then(|| mus[order[rank + 1]] - mus[i]);
+            let gap = match (left, right) {
+                (Some(l), Some(r)) => l.max(r),
+                (Some(g), None) | (None, Some(g)) => g,
+                (None, None) => 1.0,
             };
-            let right = if rank + 1 == order.len() {
-                1.0 - mus[i]
-            } else {
-                mus[order[rank + 1]] - mus[i]
-            };
-            sigmas[i] = left.max(right).clamp(min_sigma, 1.0);
+            sigmas[i] = gap.clamp(min_sigma, 1.0);
         }
-        let mut weights = vec![1.0; mus.len()];
-        weights[n] = prior_weight;
+        let mut weights = age_weights(n);
+        weights.push(prior_weight);
         let total: f64 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= total);
         Self {

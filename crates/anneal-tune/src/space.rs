@@ -197,8 +197,13 @@ impl Distribution {
                     .or_else(|| value.as_integer().map(|i| i as f64))?;
                 Some(scale(v, *low, *high, *log))
             }
-            Distribution::Int { low, high, log, .. } => {
-                let (lo, hi) = int_bounds(*low, *high, *log);
+            Distribution::Int {
+                low,
+                high,
+                log,
+                step,
+            } => {
+                let (lo, hi) = int_bounds(*low, *high, *log, *step);
                 let v = value.as_integer()? as f64;
                 let x = if *log { v.ln() } else { v };
                 Some(((x - lo) / (hi - lo)).clamp(0.0, 1.0))
@@ -224,7 +229,7 @@ impl Distribution {
                 log,
                 step,
             } => {
-                let (lo, hi) = int_bounds(*low, *high, *log);
+                let (lo, hi) = int_bounds(*low, *high, *log, *step);
                 let x = lo + u * (hi - lo);
                 let v = if *log { x.exp() } else { x };
                 let top = high - (high - low) % step; // the largest value on the step grid
@@ -249,11 +254,14 @@ fn scale(v: f64, low: f64, high: f64, log: bool) -> f64 {
     ((v - low) / (high - low)).clamp(0.0, 1.0)
 }
 
-/// Integers own equal intervals `[v - 0.5, v + 0.5]`; the unit scale spans them all.
-fn int_bounds(low: i64, high: i64, log: bool) -> (f64, f64) {
+/// Each value on the step grid owns an equal interval `[v - step/2, v + step/2]` (step 1 on
+/// log ranges); the unit scale spans them all, so every value is equally likely uniformly.
+fn int_bounds(low: i64, high: i64, log: bool, step: i64) -> (f64, f64) {
+    let top = high - (high - low) % step;
+    let half = step as f64 / 2.0;
     if log {
-        ((low as f64 - 0.5).max(0.5).ln(), (high as f64 + 0.5).ln())
+        ((low as f64 - 0.5).max(0.5).ln(), (top as f64 + 0.5).ln())
     } else {
-        (low as f64 - 0.5, high as f64 + 0.5)
+        (low as f64 - half, top as f64 + half)
     }
 }

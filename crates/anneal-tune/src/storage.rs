@@ -104,8 +104,8 @@ impl Storage {
         storage
             .connection
             .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA busy_timeout = 10000;
+                "PRAGMA busy_timeout = 10000;
+                 PRAGMA journal_mode = WAL;
                  CREATE TABLE IF NOT EXISTS studies (
                      id INTEGER PRIMARY KEY,
                      name TEXT NOT NULL UNIQUE,
@@ -190,11 +190,12 @@ impl Storage {
         }
         self.connection
             .execute(
-                "INSERT INTO studies (name, direction, objective, sampler, sweep, seed, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR IGNORE INTO studies (name, direction, objective, sampler, sweep, seed, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![new.name, new.direction, new.objective, new.sampler, new.sweep, new.seed as i64, now()],
             )
             .map_err(|e| self.fail(e))?;
-        Ok(self.study(&new.name)?.expect("just inserted"))
+        // Another process may have created it in between: check it the same way.
+        self.create_or_resume(new)
     }
 
     /// Marks trials left `running` by a process that died as failed; returns how many.
@@ -270,7 +271,7 @@ impl Storage {
     ) -> Result<()> {
         self.connection
             .execute(
-                "UPDATE trials SET params = ?3, seed = ?4 WHERE study_id = ?1 AND number = ?2",
+                "UPDATE trials SET params = ?3, seed = ?4 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
                 params![study, number as i64, params_json(params), seed as i64],
             )
             .map(|_| ())
@@ -312,7 +313,7 @@ impl Storage {
         values.push((epoch, value));
         self.connection
             .execute(
-                "UPDATE trials SET intermediate = ?3 WHERE study_id = ?1 AND number = ?2",
+                "UPDATE trials SET intermediate = ?3 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
                 params![
                     study,
                     number as i64,
@@ -333,7 +334,7 @@ impl Storage {
     ) -> Result<()> {
         self.connection
             .execute(
-                "UPDATE trials SET state = ?3, value = ?4, error = ?5, finished = ?6 WHERE study_id = ?1 AND number = ?2",
+                "UPDATE trials SET state = ?3, value = ?4, error = ?5, finished = ?6 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
                 params![study, number as i64, state.as_str(), value, error, now()],
             )
             .map(|_| ())

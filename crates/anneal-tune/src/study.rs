@@ -203,10 +203,20 @@ impl Sweep {
                 }
             },
             sampler: serde_json::to_string(&self.file.sampler).expect("sampler serialises"),
-            sweep: self.text.clone(),
+            sweep: self.definition(),
             seed: self.file.seed,
             created: 0.0,
         }
+    }
+
+    /// What identifies the study: the parsed sweep without its budget and file locations, so
+    /// raising `trials` or editing comments resumes the same study.
+    fn definition(&self) -> String {
+        let mut file = self.file.clone();
+        file.trials = 0;
+        file.storage = PathBuf::new();
+        file.runs_dir = PathBuf::new();
+        serde_json::to_string(&file).expect("sweep files serialise")
     }
 
     /// Lower-is-better form of a value.
@@ -297,11 +307,7 @@ fn sweep_loop(
         let trials = storage.trials(study.id)?;
         let history = sampler_history(sweep, &trials, number);
         let mut rng = derive_rng(sweep.file.seed, "sampler", number as u64);
-        let Some(params) = sweep
-            .file
-            .sampler
-            .suggest(&sweep.space, &history, number, &mut rng)
-        else {
+        let Some(params) = sweep.file.sampler.suggest(&sweep.space, &history, &mut rng) else {
             storage.release_trial(study.id, number)?;
             grid_exhausted = true;
             break;
@@ -319,6 +325,13 @@ fn sweep_loop(
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
             Err(format!("panicked: {message}"))
+        });
+        let result = result.and_then(|value| {
+            if value.is_finite() {
+                Ok(value)
+            } else {
+                Err(format!("diverged: the objective value is {value}"))
+            }
         });
         match result {
             Ok(value) => {
@@ -360,6 +373,7 @@ fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Obs
             t.value.map(|v| Observation {
                 assignment: t.params.clone(),
                 loss: sweep.loss(v),
+                pending: false,
             })
         })
         .collect();
@@ -374,14 +388,21 @@ fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Obs
         .map(|t| Observation {
             assignment: t.params.clone(),
             loss: worst,
+            pending: true,
         });
     complete.into_iter().chain(running).collect()
 }
 
 fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize) -> Result<()> {
+    // Trials killed with their process say nothing about the settings.
     let finished: Vec<&TrialRecord> = trials
         .iter()
         .filter(|t| t.state != TrialState::Running)
+        .filter(|t| {
+            !t.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(INTERRUPTED))
+        })
         .collect();
     if max_failures > 0
         && finished.len() >= max_failures
@@ -398,6 +419,9 @@ fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize) -> Result<
     }
     Ok(())
 }
+
+/// How a trial left running by a dead process is recorded (storage writes it).
+pub const INTERRUPTED: &str = "interrupted";
 
 /// Each trial's own seed, from the study seed and its number.
 fn derive_seed(study_seed: u64, number: usize) -> u64 {

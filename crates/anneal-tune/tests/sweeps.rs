@@ -137,9 +137,9 @@ log = true
     );
     let mut rng = anneal_data::rng::derive_rng(0, "t", 0);
     let mut below_1e3 = 0;
-    for n in 0..400 {
+    for _ in 0..400 {
         let a = SamplerConfig::Random
-            .suggest(&s.space, &[], n, &mut rng)
+            .suggest(&s.space, &[], &mut rng)
             .unwrap();
         let lr = a[0].1.as_float().unwrap();
         let units = a[1].1.as_integer().unwrap();
@@ -153,6 +153,27 @@ log = true
     assert!(
         (150..250).contains(&below_1e3),
         "{below_1e3} of 400 below 1e-3"
+    );
+}
+
+#[test]
+fn every_value_of_a_stepped_int_range_is_equally_likely() {
+    let s = sweep(
+        "study = \"u\"\nsynthetic = \"mixed\"\n[[search]]\nname = \"units\"\nint = [16, 256]\nstep = 16\n",
+    );
+    let mut rng = anneal_data::rng::derive_rng(1, "t", 0);
+    let mut counts = std::collections::BTreeMap::new();
+    for _ in 0..3200 {
+        let a = SamplerConfig::Random
+            .suggest(&s.space, &[], &mut rng)
+            .unwrap();
+        *counts.entry(a[0].1.as_integer().unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 16, "{counts:?}");
+    // 200 expected each; the end values (16, 256) are not short-changed.
+    assert!(
+        counts.values().all(|&c| (140..=260).contains(&c)),
+        "{counts:?}"
     );
 }
 
