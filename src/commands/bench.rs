@@ -270,16 +270,7 @@ fn bench_accuracy(
         let stem = path
             .file_stem()
             .map_or("run".into(), |s| s.to_string_lossy().into_owned());
-        let name = (1..)
-            .map(|i| {
-                if i == 1 {
-                    stem.clone()
-                } else {
-                    format!("{stem}-{i}")
-                }
-            })
-            .find(|n| !runs_dir.join(n).exists())
-            .expect("a free name");
+        let name = anneal_train::free_run_name(runs_dir, &stem);
         let target = RunTarget {
             catalog: &catalog,
             runs_root: runs_dir,

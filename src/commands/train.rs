@@ -60,7 +60,7 @@ pub fn train(args: TrainArgs, data_dir: Option<&Path>) -> Result<()> {
     let device = args.backend.device()?;
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => free_name(&args.runs_dir, &default_name(&config, &args.config)),
+        None => anneal_train::free_run_name(&args.runs_dir, &default_name(&config, &args.config)),
     };
     let mut out = Output::new(args.json, args.quiet);
     out.line(format_args!(
@@ -164,17 +164,6 @@ fn default_name(config: &RunConfig, path: &Path) -> String {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "run".into())
     })
-}
-
-/// `base`, or `base-2`, `base-3`… whichever folder does not exist yet.
-fn free_name(root: &Path, base: &str) -> String {
-    if !root.join(base).exists() {
-        return base.to_string();
-    }
-    (2..)
-        .map(|i| format!("{base}-{i}"))
-        .find(|n| !root.join(n).exists())
-        .expect("some suffix is free")
 }
 
 fn model_label(config: &RunConfig) -> String {

@@ -232,16 +232,7 @@ fn retrain(
         config.train.warmup_epochs = 0.0;
     }
     let root = sweep.file.runs_dir.join(&sweep.file.study);
-    let name = (1..)
-        .map(|i| {
-            if i == 1 {
-                "best-retrained".to_string()
-            } else {
-                format!("best-retrained-{i}")
-            }
-        })
-        .find(|n| !root.join(n).exists())
-        .expect("a free name");
+    let name = anneal_train::free_run_name(&root, "best-retrained");
     println!(
         "retraining trial {} on train + validation for {epochs} epochs → {}",
         best.number,

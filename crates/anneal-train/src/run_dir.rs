@@ -125,6 +125,18 @@ impl RunDir {
     }
 }
 
+/// `base`, or `base-2`, `base-3`… whichever folder under `root` does not exist yet: a default
+/// run name that never collides with (and so never overwrites) an earlier run.
+pub fn free_run_name(root: &Path, base: &str) -> String {
+    if !root.join(base).exists() {
+        return base.to_string();
+    }
+    (2..)
+        .map(|i| format!("{base}-{i}"))
+        .find(|n| !root.join(n).exists())
+        .expect("some suffix is free")
+}
+
 /// Writes to a temporary file beside `path`, then renames it into place, so a reader never sees
 /// half a file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

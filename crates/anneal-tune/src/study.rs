@@ -463,7 +463,7 @@ fn evaluate(
             }
             let config = RunConfig::from_table(base_path, table).map_err(|e| e.to_string())?;
             let root = sweep.file.runs_dir.join(&sweep.file.study);
-            let name = free_name(&root, &format!("trial-{number}"));
+            let name = anneal_train::free_run_name(&root, &format!("trial-{number}"));
             // Absolute, so `anneal study` finds the folder from any working directory.
             let folder = std::path::absolute(root.join(&name)).map_err(|e| e.to_string())?;
             storage
@@ -508,16 +508,6 @@ fn reporter_values(storage: &Storage, study: i64, number: usize) -> Result<Vec<f
         .find(|t| t.number == number)
         .map(|t| t.intermediate.into_iter().map(|(_, v)| v).collect())
         .unwrap_or_default())
-}
-
-fn free_name(root: &Path, base: &str) -> String {
-    if !root.join(base).exists() {
-        return base.to_string();
-    }
-    (2..)
-        .map(|i| format!("{base}-{i}"))
-        .find(|n| !root.join(n).exists())
-        .expect("a free name")
 }
 
 /// Writes each epoch's metric into the study as the trial runs.
