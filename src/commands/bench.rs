@@ -303,7 +303,7 @@ fn bench_sampler(seeds: u64) -> Result<()> {
     println!("| function | evaluations | sampler | median simple regret | min | max |");
     println!("|---|---|---|---|---|---|");
     for (function, evaluations) in [(Synthetic::Branin, 50), (Synthetic::Hartmann6, 100)] {
-        for sampler in ["random", "tpe"] {
+        for sampler in ["random", "tpe", "gp"] {
             let mut regrets = Vec::with_capacity(seeds as usize);
             for seed in 0..seeds {
                 let text = format!(
@@ -358,6 +358,19 @@ fn bench_sampler(seeds: u64) -> Result<()> {
     }
     println!(
         "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of {rounds})",
+        started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+    );
+    let gp = anneal_tune::SamplerConfig::Gp {
+        startup_trials: 10,
+        candidates: 500,
+    };
+    let rounds = 10;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let _ = gp.suggest(&sweep.space, &history[..200], &mut rng);
+    }
+    println!(
+        "GP suggestion with 200 completed trials (6 parameters): {:.1} ms (mean of {rounds})",
         started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
     );
     Ok(())

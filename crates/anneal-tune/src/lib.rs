@@ -5,6 +5,7 @@
 //! resumes where it stopped.
 
 pub mod error;
+pub mod gp;
 pub mod sampler;
 pub mod space;
 pub mod storage;

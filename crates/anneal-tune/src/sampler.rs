@@ -28,6 +28,14 @@ pub enum SamplerConfig {
         #[serde(default = "grid_points")]
         points: usize,
     },
+    /// Gaussian-process Bayesian optimisation (Matérn-5/2, ARD length scales fitted by marginal
+    /// likelihood, expected improvement over `candidates` random points plus local search).
+    Gp {
+        #[serde(default = "startup")]
+        startup_trials: usize,
+        #[serde(default = "gp_candidates")]
+        candidates: usize,
+    },
     /// Optuna's TPE defaults: 10 random start-up trials, 24 expected-improvement candidates,
     /// γ(n) = min(⌈0.1·n⌉, 25) trials in the "good" group, prior weight 1.
     Tpe {
@@ -49,6 +57,9 @@ fn startup() -> usize {
 fn candidates() -> usize {
     24
 }
+fn gp_candidates() -> usize {
+    500
+}
 fn prior_weight() -> f64 {
     1.0
 }
@@ -69,6 +80,7 @@ impl SamplerConfig {
             SamplerConfig::Random => "random",
             SamplerConfig::Grid { .. } => "grid",
             SamplerConfig::Tpe { .. } => "tpe",
+            SamplerConfig::Gp { .. } => "gp",
         }
     }
 
@@ -80,7 +92,20 @@ impl SamplerConfig {
         rng: &mut SeededRng,
     ) -> Option<Assignment> {
         match *self {
-            SamplerConfig::Random => Some(sample_each(space, |_, d, _| random_value(d, rng))),
+            SamplerConfig::Random => Some(random_assignment(space, rng)),
+            SamplerConfig::Gp {
+                startup_trials,
+                candidates,
+            } => {
+                let completed = history.iter().filter(|o| !o.pending).count();
+                if completed < startup_trials.max(2) {
+                    return Some(random_assignment(space, rng));
+                }
+                Some(
+                    crate::gp::suggest(space, history, candidates.max(1), rng)
+                        .unwrap_or_else(|| random_assignment(space, rng)),
+                )
+            }
             // The first point no finished or running trial holds: points of failed or
             // interrupted trials are tried again, and parallel workers take different points.
             SamplerConfig::Grid { points } => grid(space, points.max(1))
@@ -119,6 +144,11 @@ impl SamplerConfig {
             }
         }
     }
+}
+
+/// A uniformly random point of the space (conditional parameters only where active).
+pub(crate) fn random_assignment(space: &SearchSpace, rng: &mut SeededRng) -> Assignment {
+    sample_each(space, |_, d, _| random_value(d, rng))
 }
 
 /// Walks the space in order, choosing a value for each active parameter.
@@ -371,7 +401,7 @@ impl Parzen {
     }
 }
 
-fn standard_normal(rng: &mut SeededRng) -> f64 {
+pub(crate) fn standard_normal(rng: &mut SeededRng) -> f64 {
     // Box–Muller.
     let u1: f64 = rng.random::<f64>().max(1e-300);
     let u2: f64 = rng.random();
@@ -379,7 +409,7 @@ fn standard_normal(rng: &mut SeededRng) -> f64 {
 }
 
 /// Φ(x) through erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
-fn normal_cdf(x: f64) -> f64 {
+pub(crate) fn normal_cdf(x: f64) -> f64 {
     let z = x / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.3275911 * z.abs());
     let poly = t

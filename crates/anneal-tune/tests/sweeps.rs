@@ -361,3 +361,35 @@ fn switching_the_model_kind_drops_the_base_models_other_keys() {
     assert_eq!(trial.state, TrialState::Complete, "{:?}", trial.error);
     assert_eq!(trial.intermediate.len(), 1, "one epoch reported");
 }
+
+#[test]
+fn gp_beats_tpe_on_branin_and_proposes_valid_mixed_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let median = |sampler: &str| {
+        let mut r: Vec<f64> = (0..5).map(|s| regret(sampler, s, dir.path())).collect();
+        r.sort_by(f64::total_cmp);
+        r[r.len() / 2]
+    };
+    let (tpe, gp) = (median("tpe"), median("gp"));
+    assert!(gp < tpe, "median simple regret: GP {gp} vs TPE {tpe}");
+
+    // On the mixed space every GP proposal is a valid integer and a listed category.
+    let outcome = run(
+        "study = \"gm\"\nsynthetic = \"mixed\"\ntrials = 25\nsampler = { kind = \"gp\" }\n",
+        &dir.path().join("gm.db"),
+    );
+    for t in &outcome.trials {
+        assert_eq!(t.state, TrialState::Complete, "{:?}", t.error);
+        let n = t.params[1].1.as_integer().unwrap();
+        assert!((0..=10).contains(&n));
+        assert!(["a", "b", "c"].contains(&t.params[2].1.as_str().unwrap()));
+    }
+    let best = best_trial(&outcome.trials, "minimize")
+        .unwrap()
+        .value
+        .unwrap();
+    assert!(
+        best < 0.05,
+        "GP found {best} on the mixed space (minimum 0)"
+    );
+}
