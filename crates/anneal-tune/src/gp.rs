@@ -8,7 +8,7 @@ use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use rand::RngExt;
 
 use crate::sampler::{Observation, random_assignment};
-use crate::space::{Assignment, Distribution, SearchSpace};
+use crate::space::{Assignment, Distribution, SearchSpace, lookup};
 
 /// Inputs as the GP sees them: numeric parameters on their unit scale, categories one-hot,
 /// inactive parameters at a neutral value.
@@ -210,23 +210,14 @@ pub fn suggest(
 /// Moves every numeric parameter by a Gaussian step on its unit scale (snapped to valid
 /// values); re-draws a category with probability `step`.
 fn perturb(space: &SearchSpace, from: &Assignment, step: f64, rng: &mut SeededRng) -> Assignment {
-    let mut chosen: Assignment = Vec::new();
-    for param in &space.params {
-        if !SearchSpace::is_active(param, &chosen) {
-            continue;
-        }
-        let old = from
-            .iter()
-            .find(|(n, _)| n == &param.name)
-            .map(|(_, v)| v.clone());
-        let value = match (&param.distribution, old) {
+    crate::sampler::sample_each(space, |param, distribution, _| {
+        let old = lookup(from, &param.name).cloned();
+        match (distribution, old) {
             (Distribution::Fixed(v), _) => v.clone(),
-            (Distribution::Categorical(choices), Some(v)) if rng.random::<f64>() >= step * 5.0 => {
-                if choices.contains(&v) {
-                    v
-                } else {
-                    choices[0].clone()
-                }
+            (Distribution::Categorical(choices), Some(v))
+                if rng.random::<f64>() >= step * 5.0 && choices.contains(&v) =>
+            {
+                v
             }
             (Distribution::Categorical(choices), _) => {
                 choices[rng.random_range(0..choices.len())].clone()
@@ -236,8 +227,6 @@ fn perturb(space: &SearchSpace, from: &Assignment, step: f64, rng: &mut SeededRn
                 d.from_unit(u)
             }
             (d, None) => d.from_unit(rng.random::<f64>()),
-        };
-        chosen.push((param.name.clone(), value));
-    }
-    chosen
+        }
+    })
 }

@@ -14,10 +14,10 @@ pub mod synthetic;
 
 pub use error::{Result, TuneError};
 pub use sampler::{Observation, SamplerConfig, gamma, grid};
-pub use space::{Assignment, Distribution, Param, ParamSpec, SearchSpace};
+pub use space::{Assignment, Distribution, Param, ParamSpec, SearchSpace, lookup};
 pub use storage::{Storage, StudyRecord, TrialRecord, TrialState};
 pub use study::{
     Objective, Quiet, Sweep, SweepFile, SweepOutcome, TrainingContext, TuneObserver, best_trial,
-    direction_name, resume_study, run_sweep, run_sweep_worker,
+    direction_name, resume_study, run_sweep, run_sweep_worker, trial_config,
 };
 pub use synthetic::{Synthetic, branin, hartmann6};

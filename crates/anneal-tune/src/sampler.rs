@@ -6,7 +6,7 @@ use anneal_data::rng::SeededRng;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use crate::space::{Assignment, Distribution, Param, SearchSpace};
+use crate::space::{Assignment, Distribution, Param, SearchSpace, lookup};
 
 /// A finished trial as the samplers see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,16 +152,37 @@ pub(crate) fn random_assignment(space: &SearchSpace, rng: &mut SeededRng) -> Ass
 }
 
 /// Walks the space in order, choosing a value for each active parameter.
-fn sample_each(
+pub(crate) fn sample_each(
     space: &SearchSpace,
     mut choose: impl FnMut(&Param, &Distribution, &Assignment) -> toml::Value,
 ) -> Assignment {
     let mut chosen: Assignment = Vec::with_capacity(space.params.len());
     for param in &space.params {
-        if SearchSpace::is_active(param, &chosen) {
-            let value = choose(param, &param.distribution, &chosen);
-            chosen.push((param.name.clone(), value));
+        if !SearchSpace::is_active(param, &chosen) {
+            continue;
         }
+        let value = match &param.per_layer {
+            None => choose(param, &param.distribution, &chosen),
+            Some(size) => {
+                let layers = lookup(&chosen, size)
+                    .and_then(toml::Value::as_integer)
+                    .unwrap_or(1)
+                    .max(1);
+                let entries = (0..layers)
+                    .map(|i| {
+                        let layer = Param {
+                            name: format!("{}[{i}]", param.name),
+                            distribution: param.distribution.clone(),
+                            when: Default::default(),
+                            per_layer: None,
+                        };
+                        choose(&layer, &layer.distribution, &chosen)
+                    })
+                    .collect();
+                toml::Value::Array(entries)
+            }
+        };
+        chosen.push((param.name.clone(), value));
     }
     chosen
 }
@@ -210,7 +231,19 @@ pub fn grid(space: &SearchSpace, points: usize) -> Vec<Assignment> {
         let mut chosen: Assignment = Vec::new();
         for (k, param) in space.params.iter().enumerate() {
             if SearchSpace::is_active(param, &chosen) {
-                chosen.push((param.name.clone(), axes[k][index[k]].clone()));
+                let value = axes[k][index[k]].clone();
+                // A per-layer list on a grid: one value for every layer.
+                let value = match &param.per_layer {
+                    Some(size) => {
+                        let layers = lookup(&chosen, size)
+                            .and_then(toml::Value::as_integer)
+                            .unwrap_or(1)
+                            .max(1);
+                        toml::Value::Array(vec![value; layers as usize])
+                    }
+                    None => value,
+                };
+                chosen.push((param.name.clone(), value));
             }
         }
         if seen.insert(format!("{chosen:?}")) {
@@ -253,8 +286,8 @@ fn tpe_value(
     let values = |group: &[&Observation]| -> Vec<toml::Value> {
         group
             .iter()
-            .filter_map(|o| o.assignment.iter().find(|(n, _)| n == &param.name))
-            .map(|(_, v)| v.clone())
+            .filter_map(|o| lookup(&o.assignment, &param.name))
+            .cloned()
             .collect()
     };
     let (good, bad) = (values(good), values(bad));

@@ -50,6 +50,10 @@ pub struct ParamSpec {
     /// Only active when each named earlier parameter takes one of the listed values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub when: BTreeMap<String, Vec<toml::Value>>,
+    /// A list with one value per layer, as long as the earlier int parameter named here
+    /// (e.g. `per_layer = "model.depth"` for `model.units`); each entry is searched on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_layer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +78,8 @@ pub struct Param {
     pub name: String,
     pub distribution: Distribution,
     pub when: BTreeMap<String, Vec<toml::Value>>,
+    /// Sized by this earlier int parameter: the value is a list, one entry per layer.
+    pub per_layer: Option<String>,
 }
 
 /// Values of the active parameters of one trial, in space order.
@@ -167,10 +173,31 @@ impl SearchSpace {
                     }
                 }
             }
+            if let Some(size) = &spec.per_layer {
+                match params
+                    .iter()
+                    .find(|p| &p.name == size)
+                    .map(|p| &p.distribution)
+                {
+                    Some(Distribution::Int { low, .. }) if *low >= 1 => {}
+                    Some(Distribution::Fixed(toml::Value::Integer(n))) if *n >= 1 => {}
+                    _ => {
+                        return fail(format!(
+                            "per_layer needs an earlier int parameter ≥ 1 to size the list, and '{size}' is not one"
+                        ));
+                    }
+                }
+                if matches!(distribution, Distribution::Fixed(_)) {
+                    return fail(
+                        "per_layer needs a range or choices to search, not a fixed value".into(),
+                    );
+                }
+            }
             params.push(Param {
                 name: spec.name.clone(),
                 distribution,
                 when: spec.when.clone(),
+                per_layer: spec.per_layer.clone(),
             });
         }
         Ok(Self { params })
@@ -185,6 +212,16 @@ impl SearchSpace {
                 .is_some_and(|(_, v)| allowed.contains(v))
         })
     }
+}
+
+/// The value of `name` in an assignment; `name[i]` is entry `i` of a per-layer list.
+pub fn lookup<'a>(assignment: &'a Assignment, name: &str) -> Option<&'a toml::Value> {
+    if let Some((_, v)) = assignment.iter().find(|(n, _)| n == name) {
+        return Some(v);
+    }
+    let (base, index) = name.strip_suffix(']')?.rsplit_once('[')?;
+    let index: usize = index.parse().ok()?;
+    lookup(assignment, base)?.as_array()?.get(index)
 }
 
 /// A distribution's value as a number in [0, 1] (for the samplers' models), and back.

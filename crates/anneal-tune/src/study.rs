@@ -447,21 +447,7 @@ fn evaluate(
             metric,
         } => {
             let context = training.ok_or("a training sweep needs a device")?;
-            let mut table = base.clone();
-            // Another model kind starts the model table afresh: the base's keys for its own
-            // kind (an MLP's depth and units, say) do not apply to the other.
-            if let Some((_, kind)) = params.iter().find(|(n, _)| n == "model.kind") {
-                let base_kind = table.get("model").and_then(|m| m.get("kind"));
-                if base_kind != Some(kind) {
-                    table.insert("model".into(), toml::Value::Table(toml::Table::new()));
-                }
-            }
-            set_path(&mut table, "train.seed", toml::Value::Integer(seed as i64))
-                .map_err(|e| e.to_string())?;
-            for (name, value) in params {
-                set_path(&mut table, name, value.clone()).map_err(|e| e.to_string())?;
-            }
-            let config = RunConfig::from_table(base_path, table).map_err(|e| e.to_string())?;
+            let config = trial_config(base_path, base, params, seed)?;
             let root = sweep.file.runs_dir.join(&sweep.file.study);
             let name = anneal_train::free_run_name(&root, &format!("trial-{number}"));
             // Absolute, so `anneal study` finds the folder from any working directory.
@@ -499,6 +485,30 @@ fn evaluate(
             best.ok_or_else(|| "the trial finished no epoch".into())
         }
     }
+}
+
+/// A training trial's run config: the base with the trial's seed and parameters set.
+pub fn trial_config(
+    base_path: &Path,
+    base: &toml::Table,
+    params: &Assignment,
+    seed: u64,
+) -> std::result::Result<RunConfig, String> {
+    let mut table = base.clone();
+    // Another model kind starts the model table afresh: the base's keys for its own kind (an
+    // MLP's depth and units, say) do not apply to the other.
+    if let Some((_, kind)) = params.iter().find(|(n, _)| n == "model.kind") {
+        let base_kind = table.get("model").and_then(|m| m.get("kind"));
+        if base_kind != Some(kind) {
+            table.insert("model".into(), toml::Value::Table(toml::Table::new()));
+        }
+    }
+    set_path(&mut table, "train.seed", toml::Value::Integer(seed as i64))
+        .map_err(|e| e.to_string())?;
+    for (name, value) in params {
+        set_path(&mut table, name, value.clone()).map_err(|e| e.to_string())?;
+    }
+    RunConfig::from_table(base_path, table).map_err(|e| e.to_string())
 }
 
 fn reporter_values(storage: &Storage, study: i64, number: usize) -> Result<Vec<f64>> {

@@ -44,6 +44,7 @@ impl Synthetic {
             log: false,
             step: None,
             when: Default::default(),
+            per_layer: None,
         };
         match self {
             Synthetic::Branin => vec![float("x1", -5.0, 10.0), float("x2", 0.0, 15.0)],

@@ -322,6 +322,24 @@ fn every_ready_sweep_file_loads() {
         if path.to_string_lossy().ends_with(".sweep.toml") {
             let sweep = Sweep::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(!sweep.space.params.is_empty(), "{}", path.display());
+            // Random points of a training sweep make valid run configs (a wrong key would
+            // otherwise fail every trial at run time).
+            if let anneal_tune::Objective::Training {
+                base_path, base, ..
+            } = &sweep.objective
+            {
+                let mut rng = anneal_data::rng::derive_rng(0, "check", 0);
+                for _ in 0..20 {
+                    let params = SamplerConfig::Random
+                        .suggest(&sweep.space, &[], &mut rng)
+                        .unwrap();
+                    let config = anneal_tune::trial_config(base_path, base, &params, 0)
+                        .unwrap_or_else(|e| panic!("{}: {params:?}: {e}", path.display()));
+                    config
+                        .validate()
+                        .unwrap_or_else(|e| panic!("{}: {params:?}: {e}", path.display()));
+                }
+            }
             seen += 1;
         }
     }
@@ -391,5 +409,81 @@ fn gp_beats_tpe_on_branin_and_proposes_valid_mixed_values() {
     assert!(
         best < 0.05,
         "GP found {best} on the mixed space (minimum 0)"
+    );
+}
+
+const PER_LAYER: &str = r#"
+study = "layers"
+synthetic = "mixed"
+trials = 24
+[[search]]
+name = "x"
+float = [0.0, 1.0]
+[[search]]
+name = "n"
+int = [0, 10]
+[[search]]
+name = "c"
+choices = ["a", "b", "c"]
+[[search]]
+name = "model.depth"
+int = [1, 4]
+[[search]]
+name = "model.units"
+int = [16, 256]
+log = true
+per_layer = "model.depth"
+"#;
+
+#[test]
+fn per_layer_units_follow_the_sampled_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    for sampler in ["random", "tpe", "gp"] {
+        let text = PER_LAYER.replacen(
+            "trials = 24\n",
+            &format!("trials = 24\nsampler = {{ kind = \"{sampler}\" }}\n"),
+            1,
+        );
+        let outcome = run(&text, &dir.path().join(format!("{sampler}.db")));
+        let mut depths = std::collections::BTreeSet::new();
+        for t in &outcome.trials {
+            let depth = anneal_tune::lookup(&t.params, "model.depth")
+                .unwrap()
+                .as_integer()
+                .unwrap();
+            let units = anneal_tune::lookup(&t.params, "model.units")
+                .unwrap()
+                .as_array()
+                .unwrap();
+            assert_eq!(units.len() as i64, depth, "{sampler}: {:?}", t.params);
+            assert!(
+                units
+                    .iter()
+                    .all(|u| (16..=256).contains(&u.as_integer().unwrap()))
+            );
+            let first = anneal_tune::lookup(&t.params, "model.units[0]").unwrap();
+            assert_eq!(first, &units[0]);
+            depths.insert(depth);
+        }
+        assert!(depths.len() >= 2, "{sampler}: depth varied: {depths:?}");
+    }
+    // A grid repeats one width over the layers.
+    let s = sweep(PER_LAYER);
+    let points = grid(&s.space, 2);
+    assert!(points.iter().all(|p| {
+        let units = anneal_tune::lookup(p, "model.units")
+            .unwrap()
+            .as_array()
+            .unwrap();
+        units.windows(2).all(|w| w[0] == w[1])
+    }));
+    // per_layer must name an earlier int parameter.
+    let bad = PER_LAYER.replace("per_layer = \"model.depth\"", "per_layer = \"c\"");
+    let err = Sweep::parse(Path::new("bad.toml"), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("per_layer needs an earlier int parameter"),
+        "{err}"
     );
 }
