@@ -303,15 +303,27 @@ fn bench_sampler(seeds: u64) -> Result<()> {
     println!("| function | evaluations | sampler | median simple regret | min | max |");
     println!("|---|---|---|---|---|---|");
     for (function, evaluations) in [(Synthetic::Branin, 50), (Synthetic::Hartmann6, 100)] {
-        for sampler in ["random", "tpe", "gp"] {
+        for (sampler, setting) in [
+            ("random", "{ kind = \"random\" }"),
+            ("tpe", "{ kind = \"tpe\" }"),
+            (
+                "tpe multivariate",
+                "{ kind = \"tpe\", multivariate = true }",
+            ),
+            ("gp", "{ kind = \"gp\" }"),
+        ] {
             let mut regrets = Vec::with_capacity(seeds as usize);
             for seed in 0..seeds {
                 let text = format!(
-                    "study = \"bench\"\nsynthetic = \"{}\"\ntrials = {evaluations}\nseed = {seed}\nsampler = {{ kind = \"{sampler}\" }}\n",
+                    "study = \"bench\"\nsynthetic = \"{}\"\ntrials = {evaluations}\nseed = {seed}\nsampler = {setting}\n",
                     function.name()
                 );
                 let sweep = Sweep::parse(Path::new("bench.sweep.toml"), &text)?;
-                let db = dir.join(format!("{}-{sampler}-{seed}.db", function.name()));
+                let db = dir.join(format!(
+                    "{}-{}-{seed}.db",
+                    function.name(),
+                    sampler.replace(' ', "-")
+                ));
                 let _ = std::fs::remove_file(&db);
                 let mut storage = Storage::open(&db)?;
                 let outcome = run_sweep(&sweep, &mut storage, None, &mut Quiet)?;

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod gp;
+pub mod multivariate;
 pub mod sampler;
 pub mod space;
 pub mod storage;

@@ -45,6 +45,11 @@ pub enum SamplerConfig {
         candidates: usize,
         #[serde(default = "prior_weight")]
         prior_weight: f64,
+        /// Model the unconditional parameters jointly (Optuna's `multivariate=True`), so
+        /// interactions such as learning rate × batch size are learnt; conditional and
+        /// per-layer parameters are still modelled one by one.
+        #[serde(default)]
+        multivariate: bool,
     },
 }
 
@@ -70,6 +75,7 @@ impl Default for SamplerConfig {
             startup_trials: startup(),
             candidates: candidates(),
             prior_weight: prior_weight(),
+            multivariate: false,
         }
     }
 }
@@ -115,6 +121,7 @@ impl SamplerConfig {
                 startup_trials,
                 candidates,
                 prior_weight,
+                multivariate,
             } => {
                 let completed = history.iter().filter(|o| !o.pending).count();
                 if completed < startup_trials {
@@ -138,8 +145,25 @@ impl SamplerConfig {
                         .collect()
                 };
                 let (good, bad) = (group(true), group(false));
+                let joint = if multivariate {
+                    crate::multivariate::suggest_joint(
+                        space,
+                        &good,
+                        &bad,
+                        candidates.max(1),
+                        prior_weight,
+                        rng,
+                    )
+                } else {
+                    Vec::new()
+                };
                 Some(sample_each(space, |param, d, _| {
-                    tpe_value(param, d, &good, &bad, candidates.max(1), prior_weight, rng)
+                    match lookup(&joint, &param.name) {
+                        Some(v) => v.clone(),
+                        None => {
+                            tpe_value(param, d, &good, &bad, candidates.max(1), prior_weight, rng)
+                        }
+                    }
                 }))
             }
         }
@@ -336,7 +360,7 @@ fn tpe_value(
 
 /// Optuna's default observation weights, oldest first: equal up to 25 observations, beyond
 /// that a ramp from 1/n up to 1 over the older ones and 1 for the newest 25.
-fn age_weights(n: usize) -> Vec<f64> {
+pub(crate) fn age_weights(n: usize) -> Vec<f64> {
     if n < 25 {
         return vec![1.0; n];
     }
@@ -354,7 +378,7 @@ fn age_weights(n: usize) -> Vec<f64> {
     w
 }
 
-fn sample_index(weights: &[f64], rng: &mut SeededRng) -> usize {
+pub(crate) fn sample_index(weights: &[f64], rng: &mut SeededRng) -> usize {
     let mut r = rng.random::<f64>();
     for (i, w) in weights.iter().enumerate() {
         if r < *w {

@@ -180,7 +180,11 @@ fn every_value_of_a_stepped_int_range_is_equally_likely() {
 const BRANIN: &str = "study = \"b\"\nsynthetic = \"branin\"\ntrials = 50\n";
 
 fn regret(sampler: &str, seed: u64, dir: &Path) -> f64 {
-    let text = format!("{BRANIN}seed = {seed}\nsampler = {{ kind = \"{sampler}\" }}\n");
+    let setting = match sampler {
+        "tpe-mv" => "{ kind = \"tpe\", multivariate = true }".to_string(),
+        kind => format!("{{ kind = \"{kind}\" }}"),
+    };
+    let text = format!("{BRANIN}seed = {seed}\nsampler = {setting}\n");
     let outcome = run(&text, &dir.join(format!("{sampler}-{seed}.db")));
     let best = best_trial(&outcome.trials, "minimize")
         .unwrap()
@@ -438,10 +442,15 @@ per_layer = "model.depth"
 #[test]
 fn per_layer_units_follow_the_sampled_depth() {
     let dir = tempfile::tempdir().unwrap();
-    for sampler in ["random", "tpe", "gp"] {
+    for (sampler, setting) in [
+        ("random", "{ kind = \"random\" }"),
+        ("tpe", "{ kind = \"tpe\" }"),
+        ("tpe-mv", "{ kind = \"tpe\", multivariate = true }"),
+        ("gp", "{ kind = \"gp\" }"),
+    ] {
         let text = PER_LAYER.replacen(
             "trials = 24\n",
-            &format!("trials = 24\nsampler = {{ kind = \"{sampler}\" }}\n"),
+            &format!("trials = 24\nsampler = {setting}\n"),
             1,
         );
         let outcome = run(&text, &dir.path().join(format!("{sampler}.db")));
