@@ -6,7 +6,7 @@
 use anneal_data::rng::SeededRng;
 use rand::RngExt;
 
-use crate::sampler::{Observation, age_weights, normal_cdf, sample_index, standard_normal};
+use crate::sampler::{Observation, age_weights, sample_index, sample_unit_normal, unit_normal_pdf};
 use crate::space::{Assignment, Distribution, Param, SearchSpace, lookup};
 
 /// One observation (or the prior) as a kernel: per dimension a unit-scale centre, or a
@@ -83,13 +83,7 @@ impl<'a> Joint<'a> {
                 (Some(k), _) => rng.random_range(0..k) as f64,
                 (None, centre) => {
                     let (mu, sigma) = centre.map_or((0.5, 1.0), |c| (c, self.sigma));
-                    for _ in 0..1000 {
-                        let x = mu + sigma * standard_normal(rng);
-                        if (0.0..=1.0).contains(&x) {
-                            return x;
-                        }
-                    }
-                    mu.clamp(0.0, 1.0)
+                    sample_unit_normal(mu, sigma, rng)
                 }
             })
             .collect()
@@ -111,10 +105,7 @@ impl<'a> Joint<'a> {
                     (Some(k), None) => 1.0 / k as f64,
                     (None, centre) => {
                         let (mu, sigma) = centre.map_or((0.5, 1.0), |c| (c, self.sigma));
-                        let mass = normal_cdf((1.0 - mu) / sigma) - normal_cdf(-mu / sigma);
-                        let z = (xi - mu) / sigma;
-                        (-0.5 * z * z).exp()
-                            / (sigma * (2.0 * std::f64::consts::PI).sqrt() * mass.max(1e-12))
+                        unit_normal_pdf(xi, mu, sigma)
                     }
                 };
             }

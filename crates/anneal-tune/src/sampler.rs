@@ -435,27 +435,38 @@ impl Parzen {
 
     fn sample(&self, rng: &mut SeededRng) -> f64 {
         let k = sample_index(&self.weights, rng);
-        // Rejection sampling of the truncated normal; the mass inside [0, 1] is at least ~34%.
-        for _ in 0..1000 {
-            let z = standard_normal(rng);
-            let x = self.mus[k] + self.sigmas[k] * z;
-            if (0.0..=1.0).contains(&x) {
-                return x;
-            }
-        }
-        self.mus[k].clamp(0.0, 1.0)
+        sample_unit_normal(self.mus[k], self.sigmas[k], rng)
     }
 
     fn log_pdf(&self, x: f64) -> f64 {
-        let mut p = 0.0;
-        for ((&mu, &sigma), &w) in self.mus.iter().zip(&self.sigmas).zip(&self.weights) {
-            let mass = normal_cdf((1.0 - mu) / sigma) - normal_cdf((0.0 - mu) / sigma);
-            let z = (x - mu) / sigma;
-            p += w * (-0.5 * z * z).exp()
-                / (sigma * (2.0 * std::f64::consts::PI).sqrt() * mass.max(1e-12));
-        }
+        let p: f64 = self
+            .mus
+            .iter()
+            .zip(&self.sigmas)
+            .zip(&self.weights)
+            .map(|((&mu, &sigma), &w)| w * unit_normal_pdf(x, mu, sigma))
+            .sum();
         p.max(1e-300).ln()
     }
+}
+
+/// A draw from N(mu, sigma²) truncated to [0, 1], by rejection (the kernels used here keep at
+/// least ~34% of their mass inside).
+pub(crate) fn sample_unit_normal(mu: f64, sigma: f64, rng: &mut SeededRng) -> f64 {
+    for _ in 0..1000 {
+        let x = mu + sigma * standard_normal(rng);
+        if (0.0..=1.0).contains(&x) {
+            return x;
+        }
+    }
+    mu.clamp(0.0, 1.0)
+}
+
+/// The density of N(mu, sigma²) truncated to [0, 1].
+pub(crate) fn unit_normal_pdf(x: f64, mu: f64, sigma: f64) -> f64 {
+    let mass = normal_cdf((1.0 - mu) / sigma) - normal_cdf(-mu / sigma);
+    let z = (x - mu) / sigma;
+    (-0.5 * z * z).exp() / (sigma * (2.0 * std::f64::consts::PI).sqrt() * mass.max(1e-12))
 }
 
 pub(crate) fn standard_normal(rng: &mut SeededRng) -> f64 {
