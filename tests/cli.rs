@@ -671,3 +671,34 @@ fn parallel_workers_share_a_study_without_exceeding_the_budget() {
         "every trial got its parameters"
     );
 }
+
+#[test]
+fn devices_need_the_gpu_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = write_config(
+        dir.path(),
+        "b.sweep.toml",
+        "study = \"d\"\nsynthetic = \"branin\"\ntrials = 2\n",
+    );
+    let output = anneal(&["tune", &sweep, "--devices", "0,1"]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && err.contains("needs --backend wgpu"),
+        "{err}"
+    );
+    let output = anneal(&[
+        "tune",
+        &sweep,
+        "--backend",
+        "wgpu",
+        "--devices",
+        "0,1",
+        "--device",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && err.contains("not both"),
+        "{err}"
+    );
+}

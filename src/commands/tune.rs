@@ -33,6 +33,10 @@ pub struct TuneArgs {
     /// epochs as its best epoch, and report its test metrics (`runs/<study>/best-retrained`).
     #[arg(long)]
     retrain_best: bool,
+    /// GPUs to place parallel trials on, round-robin (with `--backend wgpu` and `--jobs N`),
+    /// e.g. `--devices 0,1`.
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    devices: Vec<usize>,
     /// Internal: run as an extra worker of a `--jobs` sweep.
     #[arg(long, hide = true)]
     worker: bool,
@@ -80,6 +84,21 @@ enum StudyCommand {
 
 pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     anyhow::ensure!(args.jobs >= 1, "--jobs must be at least 1");
+    if !args.devices.is_empty() {
+        anyhow::ensure!(
+            args.backend.backend == crate::backend::Backend::Wgpu,
+            "--devices places trials on GPUs and needs --backend wgpu"
+        );
+        anyhow::ensure!(
+            args.backend.device.is_none(),
+            "give either --device N or --devices N,N,..., not both"
+        );
+    }
+    // This process takes the first device of the list; worker k takes entry k (round-robin).
+    let mut args = args;
+    if let Some(&first) = args.devices.first() {
+        args.backend.device = Some(first);
+    }
     if args.jobs > 1 || args.worker {
         // One core per trial; ignored when --threads already sized the pool.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -510,7 +529,7 @@ fn spawn_workers(
 ) -> Result<Vec<std::process::Child>> {
     let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
     (1..args.jobs)
-        .map(|_| {
+        .map(|worker| {
             let mut command = std::process::Command::new(&exe);
             if let Some(dir) = data_dir {
                 command.arg("--data-dir").arg(dir);
@@ -522,7 +541,11 @@ fn spawn_workers(
                 .arg(storage)
                 .args(["--trials", &trials.to_string(), "--worker", "--quiet"])
                 .args(["--backend", args.backend.name()]);
-            if let Some(device) = args.backend.device {
+            let device = match args.devices.as_slice() {
+                [] => args.backend.device,
+                list => Some(list[worker % list.len()]),
+            };
+            if let Some(device) = device {
                 command.args(["--device", &device.to_string()]);
             }
             command
