@@ -7,6 +7,7 @@
 pub mod error;
 pub mod gp;
 pub mod multivariate;
+pub mod pruner;
 pub mod sampler;
 pub mod space;
 pub mod storage;
@@ -14,6 +15,7 @@ pub mod study;
 pub mod synthetic;
 
 pub use error::{Result, TuneError};
+pub use pruner::PrunerConfig;
 pub use sampler::{Observation, SamplerConfig, gamma, grid};
 pub use space::{Assignment, Distribution, Param, ParamSpec, SearchSpace, lookup};
 pub use storage::{Storage, StudyRecord, TrialRecord, TrialState};

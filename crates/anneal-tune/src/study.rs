@@ -13,6 +13,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TuneError};
+use crate::pruner::PrunerConfig;
 use crate::sampler::{Observation, SamplerConfig};
 use crate::space::{Assignment, ParamSpec, SearchSpace};
 use crate::storage::{Storage, StudyRecord, TrialRecord, TrialState};
@@ -46,6 +47,9 @@ pub struct SweepFile {
     pub seed: u64,
     #[serde(default)]
     pub sampler: SamplerConfig,
+    /// Stop unpromising training trials early (`{ kind = "median" }`).
+    #[serde(default)]
+    pub pruner: PrunerConfig,
     /// Stop, rather than burn the budget, when the study's first this-many trials all fail.
     #[serde(default = "default_max_failures")]
     pub max_failures: usize,
@@ -326,17 +330,25 @@ fn sweep_loop(
                 .unwrap_or_else(|| "unknown panic".into());
             Err(format!("panicked: {message}"))
         });
-        let result = result.and_then(|value| {
+        let result = result.and_then(|(value, pruned)| {
             if value.is_finite() {
-                Ok(value)
+                Ok((value, pruned))
             } else {
                 Err(format!("diverged: the objective value is {value}"))
             }
         });
         match result {
-            Ok(value) => {
+            Ok((value, None)) => {
                 storage.finish_trial(study.id, number, TrialState::Complete, Some(value), None)?
             }
+            // A pruned trial keeps its value so far and says where it stopped.
+            Ok((value, Some(epoch))) => storage.finish_trial(
+                study.id,
+                number,
+                TrialState::Pruned,
+                Some(value),
+                Some(&format!("pruned after epoch {epoch}")),
+            )?,
             Err(message) => {
                 storage.finish_trial(study.id, number, TrialState::Failed, None, Some(&message))?
             }
@@ -429,7 +441,8 @@ fn derive_seed(study_seed: u64, number: usize) -> u64 {
     derive_rng(study_seed, "trial seed", number as u64).random::<u64>() >> 1
 }
 
-/// Runs one trial: `Ok(value)` or `Err(why it failed)`.
+/// Runs one trial: `Ok((value, None))`, `Ok((value so far, Some(epoch)))` when pruned after
+/// `epoch`, or `Err(why it failed)`.
 fn evaluate(
     sweep: &Sweep,
     study: &StudyRecord,
@@ -438,9 +451,9 @@ fn evaluate(
     number: usize,
     params: &Assignment,
     seed: u64,
-) -> std::result::Result<f64, String> {
+) -> std::result::Result<(f64, Option<usize>), String> {
     match &sweep.objective {
-        Objective::Synthetic(f) => f.evaluate(params),
+        Objective::Synthetic(f) => f.evaluate(params).map(|v| (v, None)),
         Objective::Training {
             base_path,
             base,
@@ -455,12 +468,23 @@ fn evaluate(
             storage
                 .set_run_dir(study.id, number, &folder.to_string_lossy())
                 .map_err(|e| e.to_string())?;
+            let completed: Vec<Vec<(usize, f64)>> = storage
+                .trials(study.id)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|t| t.state == TrialState::Complete)
+                .map(|t| t.intermediate)
+                .collect();
             let mut reporter = Reporter {
                 storage,
                 study: study.id,
                 number,
                 metric: *metric,
                 failure: None,
+                pruner: &sweep.file.pruner,
+                direction: sweep.direction,
+                completed,
+                pruned_at: None,
             };
             let target = RunTarget {
                 catalog: context.catalog,
@@ -482,7 +506,8 @@ fn evaluate(
                 Mode::Min => a.min(b),
                 Mode::Max => a.max(b),
             });
-            best.ok_or_else(|| "the trial finished no epoch".into())
+            best.map(|v| (v, reporter.pruned_at))
+                .ok_or_else(|| "the trial finished no epoch".into())
         }
     }
 }
@@ -527,6 +552,11 @@ struct Reporter<'a> {
     number: usize,
     metric: Monitor,
     failure: Option<String>,
+    pruner: &'a PrunerConfig,
+    direction: Mode,
+    /// Intermediate values of the trials complete when this one started.
+    completed: Vec<Vec<(usize, f64)>>,
+    pruned_at: Option<usize>,
 }
 
 impl Observer for Reporter<'_> {
@@ -541,6 +571,13 @@ impl Observer for Reporter<'_> {
                 .report(self.study, self.number, record.epoch, value)
             {
                 self.failure = Some(e.to_string());
+                return Ok(Control::Stop);
+            }
+            if self
+                .pruner
+                .should_prune(record.epoch, value, &self.completed, self.direction)
+            {
+                self.pruned_at = Some(record.epoch);
                 return Ok(Control::Stop);
             }
         }

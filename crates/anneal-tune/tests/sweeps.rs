@@ -496,3 +496,84 @@ fn per_layer_units_follow_the_sampled_depth() {
         "{err}"
     );
 }
+
+#[test]
+fn the_median_pruner_stops_trials_below_the_median_after_warm_up() {
+    use anneal_train::config::Mode;
+    let pruner = anneal_tune::PrunerConfig::Median {
+        warmup_epochs: 1,
+        min_trials: 3,
+    };
+    let completed = vec![
+        vec![(1, 0.2), (2, 0.5), (3, 0.8)],
+        vec![(1, 0.3), (2, 0.6), (3, 0.8)],
+        vec![(1, 0.1), (2, 0.7), (3, 0.9)],
+    ];
+    // Epoch 2 median of (0.5, 0.6, 0.7) is 0.6: for a maximised metric 0.55 is pruned, 0.65 not.
+    assert!(pruner.should_prune(2, 0.55, &completed, Mode::Max));
+    assert!(!pruner.should_prune(2, 0.65, &completed, Mode::Max));
+    // Minimised: the other way round.
+    assert!(pruner.should_prune(2, 0.65, &completed, Mode::Min));
+    // Not during warm-up, nor with fewer completed trials than asked for, nor at an epoch the
+    // completed trials never reached.
+    assert!(!pruner.should_prune(1, 0.0, &completed, Mode::Max));
+    assert!(!pruner.should_prune(2, 0.0, &completed[..2], Mode::Max));
+    assert!(!pruner.should_prune(4, 0.0, &completed, Mode::Max));
+    assert!(!anneal_tune::PrunerConfig::None.should_prune(3, -1.0, &completed, Mode::Max));
+}
+
+#[test]
+fn pruned_training_trials_are_recorded_with_the_epoch_they_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let text = format!(
+        "study = \"p\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 10\nseed = 3\nruns_dir = \"{}\"\n\
+         sampler = {{ kind = \"random\" }}\npruner = {{ kind = \"median\", warmup_epochs = 1, min_trials = 2 }}\n\
+         [[search]]\nname = \"train.lr\"\nfloat = [1e-6, 1e-1]\nlog = true\n\
+         [[search]]\nname = \"train.epochs\"\nvalue = 8\n",
+        configs.join("iris-mlp.toml").display(),
+        dir.path().join("runs").display()
+    );
+    let sweep = Sweep::parse(&configs.join("p.sweep.toml"), &text).unwrap();
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let context = anneal_tune::TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: "flex",
+    };
+    let mut storage = Storage::open(&dir.path().join("p.db")).unwrap();
+    let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap();
+    let pruned: Vec<_> = outcome
+        .trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .collect();
+    assert!(
+        !pruned.is_empty(),
+        "tiny learning rates fall below the median: {:?}",
+        outcome
+            .trials
+            .iter()
+            .map(|t| (t.state, t.intermediate.len()))
+            .collect::<Vec<_>>()
+    );
+    for t in &pruned {
+        let reached = t.intermediate.len();
+        assert!(
+            (2..8).contains(&reached),
+            "pruned after warm-up, before the end: {reached}"
+        );
+        assert_eq!(
+            t.error.as_deref(),
+            Some(format!("pruned after epoch {reached}").as_str())
+        );
+        assert!(t.value.is_some());
+    }
+    let best = best_trial(&outcome.trials, "minimize").unwrap();
+    assert_eq!(
+        best.state,
+        TrialState::Complete,
+        "the best trial is a complete one"
+    );
+}
