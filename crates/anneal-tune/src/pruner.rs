@@ -1,6 +1,6 @@
-//! Pruners: stop a training trial early when its per-epoch values show it will not win.
-//! So far the median rule (Optuna's `MedianPruner`); successive halving and Hyperband come with
-//! the multi-fidelity issue and plug in at the same place.
+//! Pruners: stop a training trial early when its per-epoch values show it will not win, with
+//! epochs as the resource: the median rule (Optuna's `MedianPruner`), asynchronous successive
+//! halving (ASHA) and Hyperband (successive halving in brackets of different aggressiveness).
 
 use anneal_train::config::Mode;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,100 @@ pub enum PrunerConfig {
         #[serde(default = "min_trials")]
         min_trials: usize,
     },
+    /// Asynchronous successive halving: rungs at `min_resource · η^k` epochs; a trial reaching a
+    /// rung continues only if it is in the best 1/η of the trials that reached that rung so far.
+    Asha {
+        #[serde(default = "min_resource")]
+        min_resource: usize,
+        #[serde(default = "eta")]
+        reduction_factor: usize,
+    },
+    /// Hyperband: ⌊log_η(max/min)⌋ + 1 brackets, each an ASHA whose first rung sits η^s times
+    /// later; a trial's bracket follows from the study seed and its number.
+    Hyperband {
+        #[serde(default = "min_resource")]
+        min_resource: usize,
+        /// The most epochs a trial can get (its config's `train.epochs`).
+        max_resource: usize,
+        #[serde(default = "eta")]
+        reduction_factor: usize,
+    },
+}
+
+fn min_resource() -> usize {
+    1
+}
+fn eta() -> usize {
+    3
+}
+
+/// Hyperband's brackets for resources `[min, max]` and reduction factor η: for bracket
+/// `s = s_max … 0`, `(configurations it starts, epochs of its first rung)`, with
+/// `n = ⌈(s_max + 1) / (s + 1) · η^s⌉` and first rung `max · η^(−s)` (Li et al., 2018).
+pub fn hyperband_brackets(min: usize, max: usize, eta: usize) -> Vec<(usize, usize)> {
+    let eta = eta.max(2);
+    let ratio = (max.max(1) / min.max(1)).max(1);
+    let mut s_max = 0;
+    while eta.pow(s_max + 1) <= ratio {
+        s_max += 1;
+    }
+    (0..=s_max)
+        .rev()
+        .map(|s| {
+            let n = ((s_max + 1) as f64 / (s + 1) as f64 * eta.pow(s) as f64).ceil() as usize;
+            (n, (max / eta.pow(s)).max(1))
+        })
+        .collect()
+}
+
+/// The bracket (index into [`hyperband_brackets`]) of trial `number`, drawn with probability
+/// proportional to each bracket's number of configurations, from the study seed: the same trial
+/// always lands in the same bracket, across resumes and workers.
+pub fn hyperband_bracket(study_seed: u64, number: usize, brackets: &[(usize, usize)]) -> usize {
+    use rand::RngExt;
+    let total: usize = brackets.iter().map(|b| b.0).sum();
+    let mut pick = anneal_data::rng::derive_rng(study_seed, "hyperband bracket", number as u64)
+        .random_range(0..total.max(1));
+    for (i, (n, _)) in brackets.iter().enumerate() {
+        if pick < *n {
+            return i;
+        }
+        pick -= n;
+    }
+    brackets.len() - 1
+}
+
+/// Successive-halving decision at `epoch`: `Some(true)` prune, `Some(false)` promote, `None`
+/// when `epoch` is not a rung. `others` are the values other trials reported at that epoch.
+pub fn successive_halving(
+    epoch: usize,
+    value: f64,
+    others: &[f64],
+    first_rung: usize,
+    eta: usize,
+    direction: Mode,
+) -> Option<bool> {
+    let eta = eta.max(2);
+    let mut rung = first_rung.max(1);
+    while rung < epoch {
+        rung *= eta;
+    }
+    if rung != epoch {
+        return None;
+    }
+    // Rank among every trial that reached this rung, itself included: promoted if in the best
+    // ⌊n/η⌋ (at least the best one).
+    let better = others
+        .iter()
+        .filter(|v| v.is_finite())
+        .filter(|&&v| match direction {
+            Mode::Min => v < value,
+            Mode::Max => v > value,
+        })
+        .count();
+    let reached = others.iter().filter(|v| v.is_finite()).count() + 1;
+    let promoted = (reached / eta).max(1);
+    Some(better >= promoted)
 }
 
 fn warmup() -> usize {
@@ -39,8 +133,67 @@ impl PrunerConfig {
         completed: &[Vec<(usize, f64)>],
         direction: Mode,
     ) -> bool {
+        let reached: Vec<(usize, Vec<(usize, f64)>)> =
+            completed.iter().cloned().enumerate().collect();
+        self.decide(epoch, value, completed, &reached, direction, 0, usize::MAX)
+    }
+
+    /// The pruning decision for trial `number` of a study seeded `study_seed`: `completed` are
+    /// the complete trials' intermediate values (median rule), `reached` every other trial's
+    /// (complete, pruned or running, with their numbers: successive halving ranks all that
+    /// reached a rung; Hyperband only those of the same bracket).
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide(
+        &self,
+        epoch: usize,
+        value: f64,
+        completed: &[Vec<(usize, f64)>],
+        reached: &[(usize, Vec<(usize, f64)>)],
+        direction: Mode,
+        study_seed: u64,
+        number: usize,
+    ) -> bool {
+        let at = |epoch: usize, keep: &dyn Fn(usize) -> bool| -> Vec<f64> {
+            reached
+                .iter()
+                .filter(|(n, _)| *n != number && keep(*n))
+                .filter_map(|(_, values)| values.iter().find(|(e, _)| *e == epoch).map(|(_, v)| *v))
+                .collect()
+        };
         match *self {
             PrunerConfig::None => false,
+            PrunerConfig::Asha {
+                min_resource,
+                reduction_factor,
+            } => successive_halving(
+                epoch,
+                value,
+                &at(epoch, &|_| true),
+                min_resource,
+                reduction_factor,
+                direction,
+            )
+            .unwrap_or(false),
+            PrunerConfig::Hyperband {
+                min_resource,
+                max_resource,
+                reduction_factor,
+            } => {
+                let brackets = hyperband_brackets(min_resource, max_resource, reduction_factor);
+                let bracket = hyperband_bracket(study_seed, number, &brackets);
+                let first_rung = brackets[bracket].1;
+                // Only trials of the same bracket compete with each other.
+                let same = |n: usize| hyperband_bracket(study_seed, n, &brackets) == bracket;
+                successive_halving(
+                    epoch,
+                    value,
+                    &at(epoch, &same),
+                    first_rung,
+                    reduction_factor,
+                    direction,
+                )
+                .unwrap_or(false)
+            }
             PrunerConfig::Median {
                 warmup_epochs,
                 min_trials,

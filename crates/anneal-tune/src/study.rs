@@ -485,6 +485,7 @@ fn evaluate(
                 direction: sweep.direction,
                 completed,
                 pruned_at: None,
+                seed: sweep.file.seed,
             };
             let target = RunTarget {
                 catalog: context.catalog,
@@ -557,6 +558,8 @@ struct Reporter<'a> {
     /// Intermediate values of the trials complete when this one started.
     completed: Vec<Vec<(usize, f64)>>,
     pruned_at: Option<usize>,
+    /// The study seed (Hyperband's bracket assignment).
+    seed: u64,
 }
 
 impl Observer for Reporter<'_> {
@@ -573,10 +576,29 @@ impl Observer for Reporter<'_> {
                 self.failure = Some(e.to_string());
                 return Ok(Control::Stop);
             }
-            if self
-                .pruner
-                .should_prune(record.epoch, value, &self.completed, self.direction)
-            {
+            let reached: Vec<(usize, Vec<(usize, f64)>)> = match self.pruner {
+                PrunerConfig::None | PrunerConfig::Median { .. } => Vec::new(),
+                // Rungs rank every trial that reached them so far, running ones included.
+                _ => match self.storage.trials(self.study) {
+                    Ok(trials) => trials
+                        .into_iter()
+                        .map(|t| (t.number, t.intermediate))
+                        .collect(),
+                    Err(e) => {
+                        self.failure = Some(e.to_string());
+                        return Ok(Control::Stop);
+                    }
+                },
+            };
+            if self.pruner.decide(
+                record.epoch,
+                value,
+                &self.completed,
+                &reached,
+                self.direction,
+                self.seed,
+                self.number,
+            ) {
                 self.pruned_at = Some(record.epoch);
                 return Ok(Control::Stop);
             }

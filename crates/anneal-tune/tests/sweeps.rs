@@ -577,3 +577,98 @@ fn pruned_training_trials_are_recorded_with_the_epoch_they_reached() {
         "the best trial is a complete one"
     );
 }
+
+#[test]
+fn hyperband_brackets_for_81_epochs_and_eta_3() {
+    let brackets = anneal_tune::hyperband_brackets(1, 81, 3);
+    assert_eq!(brackets, [(81, 1), (34, 3), (15, 9), (8, 27), (5, 81)]);
+    // Bracket assignment is fixed by the study seed and trial number, and proportional to the
+    // brackets' sizes.
+    let mut counts = [0usize; 5];
+    for n in 0..1430 {
+        let b = anneal_tune::hyperband_bracket(7, n, &brackets);
+        assert_eq!(b, anneal_tune::hyperband_bracket(7, n, &brackets));
+        counts[b] += 1;
+    }
+    for (count, (size, _)) in counts.iter().zip(&brackets) {
+        let expected = 1430.0 * *size as f64 / 143.0;
+        assert!(
+            (*count as f64 - expected).abs() < 0.35 * expected + 10.0,
+            "{counts:?}"
+        );
+    }
+}
+
+#[test]
+fn successive_halving_promotes_the_best_third_of_each_rung() {
+    use anneal_train::config::Mode;
+    // η = 3, first rung at epoch 1: rungs at 1, 3, 9; other epochs decide nothing.
+    assert_eq!(
+        anneal_tune::successive_halving(2, 0.5, &[], 1, 3, Mode::Max),
+        None
+    );
+    assert_eq!(
+        anneal_tune::successive_halving(4, 0.5, &[], 1, 3, Mode::Max),
+        None
+    );
+    // Trials reach rung 1 one after another (maximising); expected: promote, prune, …
+    let arrivals = [0.5, 0.4, 0.7, 0.6, 0.8, 0.3, 0.75];
+    let expected = [false, true, false, true, false, true, false];
+    for (k, (&value, &prune)) in arrivals.iter().zip(&expected).enumerate() {
+        let others = &arrivals[..k];
+        assert_eq!(
+            anneal_tune::successive_halving(1, value, others, 1, 3, Mode::Max),
+            Some(prune),
+            "arrival {k} ({value}) with {others:?}"
+        );
+    }
+    // The same at rung 3 (and minimising flips the order).
+    assert_eq!(
+        anneal_tune::successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Mode::Min),
+        Some(false)
+    );
+    assert_eq!(
+        anneal_tune::successive_halving(3, 0.35, &[0.3, 0.4], 1, 3, Mode::Min),
+        Some(true)
+    );
+}
+
+#[test]
+fn asha_prunes_training_trials_only_at_rungs() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let text = format!(
+        "study = \"a\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 9\nseed = 5\nruns_dir = \"{}\"\n\
+         sampler = {{ kind = \"random\" }}\npruner = {{ kind = \"asha\", min_resource = 1, reduction_factor = 3 }}\n\
+         [[search]]\nname = \"train.lr\"\nfloat = [1e-6, 1e-1]\nlog = true\n\
+         [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
+        configs.join("iris-mlp.toml").display(),
+        dir.path().join("runs").display()
+    );
+    let sweep = Sweep::parse(&configs.join("a.sweep.toml"), &text).unwrap();
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let context = anneal_tune::TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: "flex",
+    };
+    let mut storage = Storage::open(&dir.path().join("a.db")).unwrap();
+    let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap();
+    let pruned: Vec<usize> = outcome
+        .trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .map(|t| t.intermediate.len())
+        .collect();
+    assert!(!pruned.is_empty(), "some trials are stopped at a rung");
+    assert!(
+        pruned.iter().all(|&e| e == 1 || e == 3),
+        "pruned only at rungs 1 and 3: {pruned:?}"
+    );
+    let epochs: usize = outcome.trials.iter().map(|t| t.intermediate.len()).sum();
+    assert!(
+        epochs < 9 * 9,
+        "ASHA used {epochs} epochs of the 81 a full search would"
+    );
+}
