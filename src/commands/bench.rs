@@ -58,6 +58,18 @@ enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         seeds: u64,
     },
+    /// Pruner comparison: full-budget random search against random + median, ASHA, Hyperband
+    /// and TPE + Hyperband on a training sweep (epochs used, wall time, best value; median over
+    /// seeds).
+    Pruning {
+        /// A training sweep; its sampler and pruner are replaced by each variant.
+        #[arg(long, default_value = "configs/digits-prune.sweep.toml")]
+        sweep: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// Train ready configs and print a table of their test figures (the README's accuracy table).
     Accuracy {
         /// Run configs to train (default: the MLP configs and digits-cnn in configs/).
@@ -116,6 +128,11 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
             Ok(())
         }
         BenchWhat::Sampler { seeds } => bench_sampler(seeds.max(1)),
+        BenchWhat::Pruning {
+            sweep,
+            seeds,
+            backend,
+        } => bench_pruning(data_dir, &sweep, seeds.max(1), &backend),
         BenchWhat::Accuracy {
             configs,
             runs_dir,
@@ -386,4 +403,134 @@ fn bench_sampler(seeds: u64) -> Result<()> {
         started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
     );
     Ok(())
+}
+
+fn bench_pruning(
+    data_dir: Option<&Path>,
+    sweep_path: &Path,
+    seeds: u64,
+    backend: &BackendArgs,
+) -> Result<()> {
+    use anneal_tune::{Quiet, Storage, Sweep, TrainingContext, best_trial, run_sweep};
+    let base = std::fs::read_to_string(sweep_path)
+        .with_context(|| format!("reading {}", sweep_path.display()))?;
+    let catalog = Catalog::discover(data_dir)?;
+    let device = backend.device()?;
+    let context = TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: backend.name(),
+    };
+    let epochs = Sweep::parse(sweep_path, &base)?
+        .space
+        .params
+        .iter()
+        .find(|p| p.name == "train.epochs")
+        .and_then(|p| match &p.distribution {
+            anneal_tune::Distribution::Fixed(v) => v.as_integer(),
+            _ => None,
+        })
+        .context("the pruning bench needs a fixed train.epochs in the sweep")?
+        as usize;
+    let variants = [
+        (
+            "random (full budget)",
+            "{ kind = \"random\" }".to_string(),
+            "{ kind = \"none\" }".to_string(),
+        ),
+        (
+            "random + median",
+            "{ kind = \"random\" }".into(),
+            "{ kind = \"median\", warmup_epochs = 3, min_trials = 5 }".into(),
+        ),
+        (
+            "random + ASHA",
+            "{ kind = \"random\" }".into(),
+            "{ kind = \"asha\", min_resource = 3, reduction_factor = 3 }".into(),
+        ),
+        (
+            "random + Hyperband",
+            "{ kind = \"random\" }".into(),
+            format!(
+                "{{ kind = \"hyperband\", min_resource = 1, max_resource = {epochs}, reduction_factor = 3 }}"
+            ),
+        ),
+        (
+            "TPE + Hyperband",
+            "{ kind = \"tpe\" }".into(),
+            format!(
+                "{{ kind = \"hyperband\", min_resource = 1, max_resource = {epochs}, reduction_factor = 3 }}"
+            ),
+        ),
+    ];
+    let scratch = std::env::temp_dir().join(format!("anneal-bench-pruning-{}", std::process::id()));
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("| variant | epochs trained | of full budget | wall | best value | pruned trials |");
+    println!("|---|---|---|---|---|---|");
+    let mut full_epochs = None;
+    for (label, sampler, pruner) in variants {
+        let (mut used, mut walls, mut bests, mut pruned) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for seed in 0..seeds {
+            // The variant's top-level keys first, then the sweep without its own.
+            let text =
+                format!(
+                    "seed = {seed}\nsampler = {sampler}\npruner = {pruner}\nruns_dir = \"{}\"\n",
+                    scratch.join("runs").display()
+                ) + &strip_keys(&base, &["seed", "sampler", "pruner", "runs_dir", "storage"]);
+            let sweep = Sweep::parse(sweep_path, &text)?;
+            let db = scratch.join(format!(
+                "{}-{seed}.db",
+                label.replace([' ', '+', '(', ')'], "")
+            ));
+            let mut storage = Storage::open(&db)?;
+            let started = Instant::now();
+            let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet)?;
+            walls.push(started.elapsed().as_secs_f64());
+            used.push(
+                outcome
+                    .trials
+                    .iter()
+                    .map(|t| t.intermediate.len())
+                    .sum::<usize>() as f64,
+            );
+            pruned.push(
+                outcome
+                    .trials
+                    .iter()
+                    .filter(|t| t.state == anneal_tune::TrialState::Pruned)
+                    .count() as f64,
+            );
+            bests.push(
+                best_trial(&outcome.trials, &outcome.study.direction)
+                    .and_then(|t| t.value)
+                    .unwrap_or(f64::NAN),
+            );
+        }
+        let epochs_used = median(used);
+        let full = *full_epochs.get_or_insert(epochs_used);
+        println!(
+            "| {label} | {epochs_used:.0} | {:.0}% | {:.1} s | {:.4} | {:.0} |",
+            100.0 * epochs_used / full,
+            median(walls),
+            median(bests),
+            median(pruned)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// The sweep text without the given top-level `key = ...` lines.
+fn strip_keys(text: &str, keys: &[&str]) -> String {
+    text.lines()
+        .filter(|line| {
+            let key = line.split('=').next().unwrap_or("").trim();
+            !keys.contains(&key) || line.starts_with(' ')
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
 }

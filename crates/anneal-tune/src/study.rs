@@ -374,9 +374,10 @@ pub fn resume_study(sweep: &Sweep, storage: &Storage) -> Result<(StudyRecord, us
     Ok((study, interrupted))
 }
 
-/// What the sampler learns from: completed trials, plus trials other workers are running now
-/// with a "constant liar" value (the worst loss seen), so parallel suggestions spread out
-/// instead of piling onto the same promising point.
+/// What the sampler learns from: completed trials; pruned trials, ranked as the worst seen (they
+/// stopped because they were losing, and TPE counts them in its "bad" group as Optuna does);
+/// and trials other workers are running now with a "constant liar" value (the worst loss seen),
+/// so parallel suggestions spread out instead of piling onto the same promising point.
 fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Observation> {
     let complete: Vec<Observation> = trials
         .iter()
@@ -393,6 +394,16 @@ fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Obs
         .iter()
         .map(|o| o.loss)
         .fold(f64::NEG_INFINITY, f64::max);
+    // With no complete trial yet, a pruned one still tells the sampler where not to look.
+    let floor = if worst.is_finite() { worst } else { 0.0 };
+    let pruned = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .map(|t| Observation {
+            assignment: t.params.clone(),
+            loss: floor.max(t.value.map_or(floor, |v| sweep.loss(v))) + 1e-9,
+            pending: false,
+        });
     let running = trials
         .iter()
         .filter(|t| t.state == TrialState::Running && t.number != own && !t.params.is_empty())
@@ -402,7 +413,10 @@ fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Obs
             loss: worst,
             pending: true,
         });
-    complete.into_iter().chain(running).collect()
+    let mut history: Vec<Observation> = complete;
+    history.extend(pruned);
+    history.extend(running);
+    history
 }
 
 fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize) -> Result<()> {
