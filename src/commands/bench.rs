@@ -475,13 +475,23 @@ fn bench_pruning(
         let (mut used, mut walls, mut bests, mut pruned) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for seed in 0..seeds {
-            // The variant's top-level keys first, then the sweep without its own.
-            let text =
-                format!(
-                    "seed = {seed}\nsampler = {sampler}\npruner = {pruner}\nruns_dir = \"{}\"\n",
-                    scratch.join("runs").display()
-                ) + &strip_keys(&base, &["seed", "sampler", "pruner", "runs_dir", "storage"]);
-            let sweep = Sweep::parse(sweep_path, &text)?;
+            // The sweep with the variant's sampler, pruner, seed and scratch folder.
+            let mut table: toml::Table = toml::from_str(&base)
+                .with_context(|| format!("parsing {}", sweep_path.display()))?;
+            for (key, value) in [
+                ("seed", seed.to_string()),
+                ("sampler", sampler.clone()),
+                ("pruner", pruner.clone()),
+                (
+                    "runs_dir",
+                    format!("{:?}", scratch.join("runs").display().to_string()),
+                ),
+            ] {
+                let parsed: toml::Table = toml::from_str(&format!("v = {value}"))?;
+                table.insert(key.into(), parsed["v"].clone());
+            }
+            table.remove("storage");
+            let sweep = Sweep::parse(sweep_path, &toml::to_string(&table)?)?;
             let db = scratch.join(format!(
                 "{}-{seed}.db",
                 label.replace([' ', '+', '(', ')'], "")
@@ -514,7 +524,7 @@ fn bench_pruning(
         let full = *full_epochs.get_or_insert(epochs_used);
         println!(
             "| {label} | {epochs_used:.0} | {:.0}% | {:.1} s | {:.4} | {:.0} |",
-            100.0 * epochs_used / full,
+            100.0 * epochs_used / full.max(1.0),
             median(walls),
             median(bests),
             median(pruned)
@@ -522,15 +532,4 @@ fn bench_pruning(
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
-}
-
-/// The sweep text without the given top-level `key = ...` lines.
-fn strip_keys(text: &str, keys: &[&str]) -> String {
-    text.lines()
-        .filter(|line| {
-            let key = line.split('=').next().unwrap_or("").trim();
-            !keys.contains(&key) || line.starts_with(' ')
-        })
-        .map(|l| format!("{l}\n"))
-        .collect()
 }

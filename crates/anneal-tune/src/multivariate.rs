@@ -79,8 +79,13 @@ impl<'a> Joint<'a> {
             .iter()
             .zip(&kernel.centres)
             .map(|(p, centre)| match (categories(p), centre) {
-                (Some(k), Some(c)) if rng.random::<f64>() < self.keep(k) => *c,
-                (Some(k), _) => rng.random_range(0..k) as f64,
+                (Some(k), Some(c)) if k < 2 || rng.random::<f64>() < self.keep(k) => *c,
+                // Otherwise one of the other k − 1 categories, as `log_pdf` assumes.
+                (Some(k), Some(c)) => {
+                    let other = rng.random_range(0..k - 1) as f64;
+                    if other >= *c { other + 1.0 } else { other }
+                }
+                (Some(k), None) => rng.random_range(0..k) as f64,
                 (None, centre) => {
                     let (mu, sigma) = centre.map_or((0.5, 1.0), |c| (c, self.sigma));
                     sample_unit_normal(mu, sigma, rng)

@@ -379,44 +379,37 @@ pub fn resume_study(sweep: &Sweep, storage: &Storage) -> Result<(StudyRecord, us
 /// and trials other workers are running now with a "constant liar" value (the worst loss seen),
 /// so parallel suggestions spread out instead of piling onto the same promising point.
 fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Observation> {
-    let complete: Vec<Observation> = trials
+    let worst = trials
         .iter()
         .filter(|t| t.state == TrialState::Complete)
-        .filter_map(|t| {
-            t.value.map(|v| Observation {
-                assignment: t.params.clone(),
-                loss: sweep.loss(v),
-                pending: false,
-            })
-        })
-        .collect();
-    let worst = complete
-        .iter()
-        .map(|o| o.loss)
+        .filter_map(|t| t.value.map(|v| sweep.loss(v)))
         .fold(f64::NEG_INFINITY, f64::max);
     // With no complete trial yet, a pruned one still tells the sampler where not to look.
     let floor = if worst.is_finite() { worst } else { 0.0 };
-    let pruned = trials
+    // In trial order: TPE weighs older observations less.
+    trials
         .iter()
-        .filter(|t| t.state == TrialState::Pruned)
-        .map(|t| Observation {
-            assignment: t.params.clone(),
-            loss: floor.max(t.value.map_or(floor, |v| sweep.loss(v))) + 1e-9,
-            pending: false,
-        });
-    let running = trials
-        .iter()
-        .filter(|t| t.state == TrialState::Running && t.number != own && !t.params.is_empty())
-        .filter(|_| worst.is_finite())
-        .map(|t| Observation {
-            assignment: t.params.clone(),
-            loss: worst,
-            pending: true,
-        });
-    let mut history: Vec<Observation> = complete;
-    history.extend(pruned);
-    history.extend(running);
-    history
+        .filter_map(|t| {
+            let (loss, pending) = match t.state {
+                TrialState::Complete => (sweep.loss(t.value?), false),
+                TrialState::Pruned => (
+                    floor.max(t.value.map_or(floor, |v| sweep.loss(v))) + 1e-9,
+                    false,
+                ),
+                TrialState::Running
+                    if t.number != own && !t.params.is_empty() && worst.is_finite() =>
+                {
+                    (worst, true)
+                }
+                _ => return None,
+            };
+            Some(Observation {
+                assignment: t.params.clone(),
+                loss,
+                pending,
+            })
+        })
+        .collect()
 }
 
 fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize) -> Result<()> {
@@ -500,6 +493,7 @@ fn evaluate(
                 completed,
                 pruned_at: None,
                 seed: sweep.file.seed,
+                epochs: usize::MAX,
             };
             let target = RunTarget {
                 catalog: context.catalog,
@@ -574,9 +568,15 @@ struct Reporter<'a> {
     pruned_at: Option<usize>,
     /// The study seed (Hyperband's bracket assignment).
     seed: u64,
+    /// The trial's epoch budget: its last epoch ends the trial, it is never a pruning point.
+    epochs: usize,
 }
 
 impl Observer for Reporter<'_> {
+    fn epoch_started(&mut self, _epoch: usize, epochs: usize, _batches: usize) {
+        self.epochs = epochs;
+    }
+
     fn epoch_finished(
         &mut self,
         record: &EpochRecord,
@@ -604,15 +604,17 @@ impl Observer for Reporter<'_> {
                     }
                 },
             };
-            if self.pruner.decide(
-                record.epoch,
-                value,
-                &self.completed,
-                &reached,
-                self.direction,
-                self.seed,
-                self.number,
-            ) {
+            if record.epoch < self.epochs
+                && self.pruner.decide(
+                    record.epoch,
+                    value,
+                    &self.completed,
+                    &reached,
+                    self.direction,
+                    self.seed,
+                    self.number,
+                )
+            {
                 self.pruned_at = Some(record.epoch);
                 return Ok(Control::Stop);
             }
