@@ -492,6 +492,7 @@ fn evaluate(
                 direction: sweep.direction,
                 completed,
                 pruned_at: None,
+                values: Vec::new(),
                 seed: sweep.file.seed,
                 epochs: usize::MAX,
             };
@@ -510,11 +511,14 @@ fn evaluate(
             if !summary.status.is_success() {
                 return Err(summary.message);
             }
-            let values = reporter_values(storage, study.id, number).map_err(|e| e.to_string())?;
-            let best = values.into_iter().reduce(|a, b| match sweep.direction {
-                Mode::Min => a.min(b),
-                Mode::Max => a.max(b),
-            });
+            let best = reporter
+                .values
+                .iter()
+                .copied()
+                .reduce(|a, b| match sweep.direction {
+                    Mode::Min => a.min(b),
+                    Mode::Max => a.max(b),
+                });
             best.map(|v| (v, reporter.pruned_at))
                 .ok_or_else(|| "the trial finished no epoch".into())
         }
@@ -545,15 +549,6 @@ pub fn trial_config(
     RunConfig::from_table(base_path, table).map_err(|e| e.to_string())
 }
 
-fn reporter_values(storage: &Storage, study: i64, number: usize) -> Result<Vec<f64>> {
-    Ok(storage
-        .trials(study)?
-        .into_iter()
-        .find(|t| t.number == number)
-        .map(|t| t.intermediate.into_iter().map(|(_, v)| v).collect())
-        .unwrap_or_default())
-}
-
 /// Writes each epoch's metric into the study as the trial runs.
 struct Reporter<'a> {
     storage: &'a Storage,
@@ -566,6 +561,8 @@ struct Reporter<'a> {
     /// Intermediate values of the trials complete when this one started.
     completed: Vec<Vec<(usize, f64)>>,
     pruned_at: Option<usize>,
+    /// The values this trial reported (also written to the study), for its final value.
+    values: Vec<f64>,
     /// The study seed (Hyperband's bracket assignment).
     seed: u64,
     /// The trial's epoch budget: its last epoch ends the trial, it is never a pruning point.
@@ -590,6 +587,7 @@ impl Observer for Reporter<'_> {
                 self.failure = Some(e.to_string());
                 return Ok(Control::Stop);
             }
+            self.values.push(value);
             let reached: Vec<(usize, Vec<(usize, f64)>)> = match self.pruner {
                 PrunerConfig::None | PrunerConfig::Median { .. } => Vec::new(),
                 // Rungs rank every trial that reached them so far, running ones included.

@@ -353,6 +353,21 @@ fn every_ready_sweep_file_loads() {
     );
 }
 
+/// Runs a training sweep (on the flex backend, bundled datasets) into a fresh database.
+fn run_training_sweep(path: &Path, text: &str, db: &Path) -> anneal_tune::SweepOutcome {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let sweep = Sweep::parse(path, text).unwrap();
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let context = anneal_tune::TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: "flex",
+    };
+    let mut storage = Storage::open(db).unwrap();
+    run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap()
+}
+
 #[test]
 fn switching_the_model_kind_drops_the_base_models_other_keys() {
     // The digits MLP base has depth/units; a CNN trial must not inherit them.
@@ -369,16 +384,7 @@ fn switching_the_model_kind_drops_the_base_models_other_keys() {
         configs.join("digits-mlp.toml").display(),
         dir.path().join("runs").display()
     );
-    let sweep = Sweep::parse(&sweep_path, &text).unwrap();
-    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
-    let device = burn::tensor::Device::flex();
-    let context = anneal_tune::TrainingContext {
-        catalog: &catalog,
-        device: &device,
-        backend: "flex",
-    };
-    let mut storage = Storage::open(&dir.path().join("k.db")).unwrap();
-    let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap();
+    let outcome = run_training_sweep(&sweep_path, &text, &dir.path().join("k.db"));
     let trial = &outcome.trials[0];
     assert_eq!(trial.state, TrialState::Complete, "{:?}", trial.error);
     assert_eq!(trial.intermediate.len(), 1, "one epoch reported");
@@ -534,16 +540,11 @@ fn pruned_training_trials_are_recorded_with_the_epoch_they_reached() {
         configs.join("iris-mlp.toml").display(),
         dir.path().join("runs").display()
     );
-    let sweep = Sweep::parse(&configs.join("p.sweep.toml"), &text).unwrap();
-    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
-    let device = burn::tensor::Device::flex();
-    let context = anneal_tune::TrainingContext {
-        catalog: &catalog,
-        device: &device,
-        backend: "flex",
-    };
-    let mut storage = Storage::open(&dir.path().join("p.db")).unwrap();
-    let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap();
+    let outcome = run_training_sweep(
+        &configs.join("p.sweep.toml"),
+        &text,
+        &dir.path().join("p.db"),
+    );
     let pruned: Vec<_> = outcome
         .trials
         .iter()
@@ -645,16 +646,11 @@ fn asha_prunes_training_trials_only_at_rungs() {
         configs.join("iris-mlp.toml").display(),
         dir.path().join("runs").display()
     );
-    let sweep = Sweep::parse(&configs.join("a.sweep.toml"), &text).unwrap();
-    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
-    let device = burn::tensor::Device::flex();
-    let context = anneal_tune::TrainingContext {
-        catalog: &catalog,
-        device: &device,
-        backend: "flex",
-    };
-    let mut storage = Storage::open(&dir.path().join("a.db")).unwrap();
-    let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap();
+    let outcome = run_training_sweep(
+        &configs.join("a.sweep.toml"),
+        &text,
+        &dir.path().join("a.db"),
+    );
     let pruned: Vec<usize> = outcome
         .trials
         .iter()
