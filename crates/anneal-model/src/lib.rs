@@ -2,6 +2,7 @@
 //! architecture choice a field of a serde config that validates before anything is built.
 
 pub mod config;
+pub mod conv;
 pub mod error;
 pub mod loss;
 pub mod network;

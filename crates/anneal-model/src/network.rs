@@ -10,6 +10,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig,
     PaddingConfig2d,
 };
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::config::{Activation, CnnConfig, Init, MlpConfig, ModelConfig, Padding, Pooling};
@@ -183,7 +184,7 @@ pub struct ConvBlock {
 
 impl ConvBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.conv.forward(x);
+        let x = conv_forward(&self.conv, x);
         let x = match &self.norm {
             Some(norm) => norm.forward(x),
             None => x,
@@ -196,6 +197,27 @@ impl ConvBlock {
         };
         self.dropout.forward(x)
     }
+}
+
+/// `Conv2d::forward`, but through [`crate::conv::conv2d`] (im2col + GEMM on flex).
+fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    // Burn's own padding arithmetic is crate-private; "same" splits the padding as Burn does.
+    let same = |kernel: usize, stride: usize, size: usize| {
+        let needed = (size.div_ceil(stride).max(1) - 1) * stride + kernel;
+        let total = needed.saturating_sub(size);
+        (total / 2, total - total / 2)
+    };
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Same => [
+            same(conv.kernel_size[0], conv.stride[0], height),
+            same(conv.kernel_size[1], conv.stride[1], width),
+        ],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+    };
+    let options = ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups);
+    crate::conv::conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|bias| bias.val()), options)
 }
 
 #[derive(Module, Debug)]
