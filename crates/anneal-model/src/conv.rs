@@ -13,10 +13,12 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Flex;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
+
+use crate::flex::{self, FlexAutodiff};
 
 /// Sizes of one convolution: input `[batch, in_channels, in_height, in_width]`, weight
 /// `[out_channels, in_channels, kernel_height, kernel_width]`, output
@@ -165,8 +167,12 @@ impl ConvGeometry {
                 let from = &patches[row * pixels + out_y * out_width..][columns.clone()];
                 let first_input = (columns.start * stride) as isize + offset;
                 let input = &mut image[start + first_input as usize..];
-                for (i, value) in from.iter().enumerate() {
-                    input[i * stride] += value;
+                if stride == 1 {
+                    input.iter_mut().zip(from).for_each(|(sum, value)| *sum += value);
+                } else {
+                    for (i, value) in from.iter().enumerate() {
+                        input[i * stride] += value;
+                    }
                 }
             }
         });
@@ -395,17 +401,6 @@ pub fn conv2d_routed(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, o
     (burn::tensor::module::conv2d(x, weight, bias, options), ConvPath::Burn)
 }
 
-fn contiguous_f32(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match tensor.as_slice::<f32>() {
-        Some(values) if tensor.is_contiguous() => std::borrow::Cow::Borrowed(values),
-        _ => std::borrow::Cow::Owned(tensor.to_contiguous().as_slice::<f32>().expect("contiguous").to_vec()),
-    }
-}
-
-fn flex_tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
-}
-
 fn output_shape(g: &ConvGeometry) -> Vec<usize> {
     vec![g.batch, g.out_channels, g.out_height, g.out_width]
 }
@@ -418,12 +413,10 @@ fn flex_untracked(g: &ConvGeometry, x: &Tensor<4>, weight: &Tensor<4>, bias: Opt
         Some(bias) => Some(bias.clone().try_into_primitive::<Flex>().ok()?),
         None => None,
     };
-    let bias_values = bias.as_ref().map(contiguous_f32);
-    let output = forward(g, &contiguous_f32(&x), &contiguous_f32(&weight), bias_values.as_deref());
-    Some(Tensor::from_primitive::<Flex>(flex_tensor(output, output_shape(g))))
+    let bias_values = bias.as_ref().map(flex::values);
+    let output = forward(g, &flex::values(&x), &flex::values(&weight), bias_values.as_deref());
+    Some(Tensor::from_primitive::<Flex>(flex::tensor(output, output_shape(g))))
 }
-
-type FlexAutodiff = Autodiff<Flex, NoCheckpointing>;
 
 /// Training on flex: the forward result is registered with a backward step that computes
 /// the three gradients with [`backward`].
@@ -435,9 +428,9 @@ fn flex_tracked(g: &ConvGeometry, x: &Tensor<4>, weight: &Tensor<4>, bias: Optio
         None => None,
     };
     let forward_output = |x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>| {
-        let bias_values = bias.map(contiguous_f32);
-        let output = forward(g, &contiguous_f32(x), &contiguous_f32(weight), bias_values.as_deref());
-        flex_tensor(output, output_shape(g))
+        let bias_values = bias.map(flex::values);
+        let output = forward(g, &flex::values(x), &flex::values(weight), bias_values.as_deref());
+        flex::tensor(output, output_shape(g))
     };
     let state = ConvState { geometry: *g, x: x.primitive().clone(), weight: weight.primitive().clone() };
     let output = match bias {
@@ -482,15 +475,15 @@ impl<const PARENTS: usize> Backward<Flex, PARENTS> for ConvBackward<PARENTS> {
         if node_x.is_none() && node_weight.is_none() && node_bias.is_none() {
             return;
         }
-        let computed = backward(&geometry, &contiguous_f32(&x), &contiguous_f32(&weight), &contiguous_f32(&output_grad), node_x.is_some());
+        let computed = backward(&geometry, &flex::values(&x), &flex::values(&weight), &flex::values(&output_grad), node_x.is_some());
         if let (Some(node), Some(values)) = (node_x, computed.input) {
-            grads.register::<Flex>(node.id, flex_tensor(values, vec![geometry.batch, geometry.in_channels, geometry.in_height, geometry.in_width]));
+            grads.register::<Flex>(node.id, flex::tensor(values, vec![geometry.batch, geometry.in_channels, geometry.in_height, geometry.in_width]));
         }
         if let Some(node) = node_weight {
-            grads.register::<Flex>(node.id, flex_tensor(computed.weight, vec![geometry.out_channels, geometry.in_channels, geometry.kernel[0], geometry.kernel[1]]));
+            grads.register::<Flex>(node.id, flex::tensor(computed.weight, vec![geometry.out_channels, geometry.in_channels, geometry.kernel[0], geometry.kernel[1]]));
         }
         if let Some(node) = node_bias {
-            grads.register::<Flex>(node.id, flex_tensor(computed.bias, vec![geometry.out_channels]));
+            grads.register::<Flex>(node.id, flex::tensor(computed.bias, vec![geometry.out_channels]));
         }
     }
 }

@@ -4,8 +4,10 @@
 pub mod config;
 pub mod conv;
 pub mod error;
+mod flex;
 pub mod loss;
 pub mod network;
+pub mod pool;
 
 pub use config::{
     Activation, CnnConfig, ConvPlan, Init, MlpConfig, ModelConfig, Padding, Pooling, Widths,

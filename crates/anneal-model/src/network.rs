@@ -191,7 +191,7 @@ impl ConvBlock {
         };
         let x = self.activation.forward(x);
         let x = match &self.pool {
-            Some(Pool::Max(pool)) => pool.forward(x),
+            Some(Pool::Max(pool)) => max_pool_forward(pool, x),
             Some(Pool::Avg(pool)) => pool.forward(x),
             None => x,
         };
@@ -218,6 +218,17 @@ fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     };
     let options = ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups);
     crate::conv::conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|bias| bias.val()), options)
+}
+
+/// `MaxPool2d::forward`, but through [`crate::pool::max_pool2d`] when there is no padding,
+/// dilation or ceiling rounding (what the CNN config builds).
+fn max_pool_forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let plain = pool.padding == PaddingConfig2d::Valid && pool.dilation == [1, 1] && !pool.ceil_mode;
+    if plain {
+        crate::pool::max_pool2d(x, pool.kernel_size, pool.stride)
+    } else {
+        pool.forward(x)
+    }
 }
 
 #[derive(Module, Debug)]

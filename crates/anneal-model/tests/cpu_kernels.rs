@@ -1,10 +1,11 @@
-//! The im2col + GEMM convolution computes what Burn's own `conv2d` computes: outputs and the
-//! gradients of input, weight and bias agree to a relative error of 1e-4 over strides,
-//! paddings (symmetric, asymmetric, "same"), dilation, 1×1 kernels, batches that do not split
-//! evenly across threads, and with or without a bias.
+//! The hand-written CPU kernels compute what Burn's own ops compute. The im2col + GEMM
+//! convolution: outputs and the gradients of input, weight and bias agree to a relative error
+//! of 1e-4 over strides, paddings (symmetric, asymmetric, "same"), dilation, 1×1 kernels,
+//! batches that do not split evenly across threads, and with or without a bias. Max pooling:
+//! outputs and input gradients are equal, overlapping windows included.
 
 use anneal_model::conv::{conv2d_routed, ConvPath};
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -141,4 +142,27 @@ fn other_backends_and_grouped_convolutions_fall_back_to_burn() {
     let (output, path) = conv2d_routed(x, weight, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 2));
     assert_eq!(path, ConvPath::Burn);
     assert_eq!(output.dims(), [1, 4, 3, 3]);
+}
+
+#[test]
+fn max_pooling_matches_burn_forward_and_backward() {
+    let device = Device::flex().autodiff();
+    // (input, kernel, stride): the CNN's 2×2/2, overlapping 3×3/2, odd sizes that drop an edge.
+    for (input, kernel, stride) in [
+        ([3, 4, 8, 8], [2, 2], [2, 2]),
+        ([2, 3, 9, 7], [3, 3], [2, 2]),
+        ([1, 2, 7, 5], [2, 2], [2, 2]),
+        ([2, 1, 6, 6], [2, 3], [1, 2]),
+    ] {
+        let x = Tensor::<4>::from_data(TensorData::new(pattern(input.iter().product(), 8), input), &device).require_grad();
+        let expected = burn::tensor::module::max_pool2d(x.clone(), MaxPoolOptions::new(kernel).with_stride(stride));
+        let actual = anneal_model::pool::max_pool2d(x.clone(), kernel, stride);
+        assert_eq!(expected.dims(), actual.dims());
+        let upstream = Tensor::<4>::from_data(TensorData::new(pattern(expected.shape().num_elements(), 9), expected.dims()), &device);
+        let expected_grad = x.grad(&(expected.clone() * upstream.clone()).sum().backward()).unwrap();
+        let actual_grad = x.grad(&(actual.clone() * upstream).sum().backward()).unwrap();
+        assert_eq!(values(expected.detach()), values(actual.detach()), "{input:?} {kernel:?}/{stride:?} output");
+        let error = relative_error(&values(expected_grad), &values(actual_grad));
+        assert!(error <= 1e-6, "{input:?} {kernel:?}/{stride:?}: input gradient differs by {error:e}");
+    }
 }
