@@ -255,7 +255,7 @@ fn images_per_task(batch: usize) -> usize {
 pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let g = *geometry;
     let (input_len, output_len, pixels, patch_len) = (g.input_len(), g.output_len(), g.pixels(), g.patch_len());
-    let mut output = vec![0.0f32; g.batch * output_len];
+    let mut output = flex::zeroed::<f32>(g.batch * output_len);
     let chunk = images_per_task(g.batch);
     output
         .par_chunks_mut(chunk * output_len)
@@ -302,7 +302,7 @@ pub fn backward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], output_g
     let (input_len, output_len, pixels, patch_len) = (g.input_len(), g.output_len(), g.pixels(), g.patch_len());
     let weight_len = g.out_channels * patch_len;
     let chunk = images_per_task(g.batch);
-    let mut input_grad = if want_input { vec![0.0f32; g.batch * input_len] } else { Vec::new() };
+    let mut input_grad = if want_input { flex::zeroed::<f32>(g.batch * input_len) } else { Vec::new() };
     // One task per thread: each returns its partial weight and bias gradients.
     let task = |inputs: &[f32], grads: &[f32], mut input_grads: Option<&mut [f32]>| {
         let mut weight_grad = vec![0.0f32; weight_len];

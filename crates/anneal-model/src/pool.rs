@@ -63,8 +63,8 @@ impl PoolGeometry {
 /// Window maxima and, for each, the position (within its input plane) it came from; the
 /// first maximum wins ties, a NaN wins over numbers.
 pub fn forward(g: &PoolGeometry, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
-    let mut output = vec![0.0f32; g.planes() * g.out_plane()];
-    let mut argmax = vec![0u32; g.planes() * g.out_plane()];
+    let mut output = flex::zeroed::<f32>(g.planes() * g.out_plane());
+    let mut argmax = flex::zeroed::<u32>(g.planes() * g.out_plane());
     output
         .par_chunks_mut(g.out_plane())
         .zip(argmax.par_chunks_mut(g.out_plane()))
@@ -97,7 +97,7 @@ pub fn forward(g: &PoolGeometry, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
 
 /// The input gradient: each output's gradient goes to the position its maximum came from.
 pub fn backward(g: &PoolGeometry, argmax: &[u32], output_grad: &[f32]) -> Vec<f32> {
-    let mut input_grad = vec![0.0f32; g.planes() * g.in_plane()];
+    let mut input_grad = flex::zeroed::<f32>(g.planes() * g.in_plane());
     input_grad
         .par_chunks_mut(g.in_plane())
         .zip(argmax.par_chunks(g.out_plane()))
