@@ -668,3 +668,50 @@ fn asha_prunes_training_trials_only_at_rungs() {
         "ASHA used {epochs} epochs of the 81 a full search would"
     );
 }
+
+#[test]
+fn a_hyperband_study_resumed_midway_prunes_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let text = |study: &str| {
+        format!(
+            "study = \"{study}\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 14\nseed = 11\nruns_dir = \"{}\"\n\
+             sampler = {{ kind = \"random\" }}\n\
+             pruner = {{ kind = \"hyperband\", min_resource = 1, max_resource = 9, reduction_factor = 3 }}\n\
+             [[search]]\nname = \"train.lr\"\nfloat = [1e-6, 1e-1]\nlog = true\n\
+             [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
+            configs.join("iris-mlp.toml").display(),
+            dir.path().join(study).display()
+        )
+    };
+    let path = configs.join("h.sweep.toml");
+    let whole = run_training_sweep(&path, &text("whole"), &dir.path().join("whole.db"));
+
+    // The same study stopped after 6 trials, then resumed with the full budget.
+    let db = dir.path().join("halves.db");
+    let mut first_half = Sweep::parse(&path, &text("halves")).unwrap();
+    first_half.file.trials = 6;
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let context = anneal_tune::TrainingContext { catalog: &catalog, device: &device, backend: "flex" };
+    run_sweep(&first_half, &mut Storage::open(&db).unwrap(), Some(&context), &mut Quiet).unwrap();
+    let resumed = run_training_sweep(&path, &text("halves"), &db);
+
+    let summary = |outcome: &anneal_tune::SweepOutcome| {
+        outcome
+            .trials
+            .iter()
+            .map(|t| (t.number, t.state, t.intermediate.len(), t.value.map(|v| (v * 1e9).round())))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(resumed.trials.len(), 14);
+    assert!(
+        whole.trials.iter().any(|t| t.state == TrialState::Pruned),
+        "the study prunes something, so the comparison tests the rungs"
+    );
+    assert_eq!(
+        summary(&resumed),
+        summary(&whole),
+        "brackets, rung decisions and values do not depend on where the study was stopped"
+    );
+}
