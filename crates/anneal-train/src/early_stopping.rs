@@ -10,7 +10,7 @@ pub struct Verdict {
     pub stop: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BestTracker {
     mode: Mode,
     min_delta: f64,

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod optimizer;
 pub mod plot;
 pub mod prepare;
+pub mod resume;
 pub mod run_dir;
 pub mod runner;
 pub mod schedule;
@@ -32,4 +33,6 @@ pub use prepare::{PreparedData, TargetScale, prepare};
 pub use run_dir::{MetricsWriter, RunDir, RunRecorder, Summary, free_run_name};
 pub use runner::{Both, LoadedRun, RunTarget, evaluate_run, load_run, run_recorded};
 pub use schedule::{LrSchedule, ScheduleError, ScheduleKind};
-pub use trainer::{Control, EpochRecord, Observer, RunStatus, Silent, TrainOutcome, train};
+pub use trainer::{
+    Control, EpochRecord, Observer, RunStatus, Silent, TrainOutcome, train, train_resumable,
+};

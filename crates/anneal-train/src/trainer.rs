@@ -2,6 +2,7 @@
 //! with every epoch reported to an [`Observer`] that may also stop the run (the tuner prunes
 //! trials this way).
 
+use std::path::Path;
 use std::time::Instant;
 
 use anneal_data::{BatchTargets, Loader, Targets};
@@ -18,6 +19,7 @@ use crate::error::Result;
 use crate::evaluate::{Evaluation, evaluate};
 use crate::optimizer::build_optimizer;
 use crate::prepare::PreparedData;
+use crate::resume::{self, PausedState};
 
 /// One epoch's figures: a row of `metrics.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +45,9 @@ pub struct EpochRecord {
 pub enum Control {
     Continue,
     Stop,
+    /// Stop, keeping what is needed to continue later from this epoch (the tuner's
+    /// successive-halving rungs). Only runs given a state folder can pause; others stop.
+    Pause,
 }
 
 /// Receives progress as training goes; the defaults ignore everything.
@@ -73,6 +78,8 @@ pub enum RunStatus {
     EarlyStopped { epoch: usize },
     /// An observer stopped the run after `epoch` (a pruned trial, an interrupt).
     Stopped { epoch: usize },
+    /// An observer paused the run after `epoch`; its state folder lets it continue.
+    Paused { epoch: usize },
     /// Something outside training failed after the run folder was created (disk full, a
     /// checkpoint that could not be written); the run's results up to then are kept.
     Failed { error: String },
@@ -123,6 +130,7 @@ impl RunStatus {
             RunStatus::Completed => "completed".into(),
             RunStatus::EarlyStopped { epoch } => format!("early stopped after epoch {epoch}"),
             RunStatus::Stopped { epoch } => format!("stopped after epoch {epoch}"),
+            RunStatus::Paused { epoch } => format!("paused after epoch {epoch}"),
             RunStatus::Failed { error } => format!("failed: {error}"),
             RunStatus::Diverged {
                 epoch,
@@ -167,6 +175,20 @@ pub fn train(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
+    train_resumable(config, data, device, observer, None)
+}
+
+/// [`train`] that can pause and continue: with `state_dir`, a run paused by its observer
+/// ([`Control::Pause`]) saves its state there (see [`crate::resume`]), and a run started with
+/// a state there continues from it: same weights, optimizer state, early-stopping tracker and
+/// history, at the next epoch. Without `state_dir`, a pause is a stop.
+pub fn train_resumable(
+    config: &RunConfig,
+    data: &PreparedData,
+    device: &Device,
+    observer: &mut dyn Observer,
+    state_dir: Option<&Path>,
+) -> Result<TrainOutcome> {
     let t = &config.train;
     // Burn's backends keep one random generator per process, seeded by `device.seed`; weight
     // initialisation and dropout draw from it. Two runs sharing it at once would interleave
@@ -194,8 +216,24 @@ pub fn train(
     let mut train_seconds = 0.0;
     let mut status = RunStatus::Completed;
     let mut last_applied_lr: Option<f64> = None;
+    let mut first_epoch = 1;
+    if let Some(dir) = state_dir.filter(|dir| dir.join(resume::STATE_FILE).is_file()) {
+        let skeleton = config.model.init(device, &shape)?;
+        let paused = resume::load(dir, model, optimizer, skeleton)?;
+        model = paused.model;
+        optimizer = paused.optimizer;
+        best_model = paused.best_model;
+        tracker = paused.state.tracker;
+        history = paused.state.history;
+        train_seconds = paused.state.train_seconds;
+        last_applied_lr = paused.state.last_applied_lr;
+        first_epoch = paused.state.epoch + 1;
+        // Dropout draws continue from a generator seeded for this epoch: the weights,
+        // optimizer and data order are exactly those of an unpaused run, dropout masks not.
+        device.seed(t.seed.wrapping_add(paused.state.epoch as u64));
+    }
 
-    'epochs: for epoch in 1..=t.epochs {
+    'epochs: for epoch in first_epoch..=t.epochs {
         observer.epoch_started(epoch, t.epochs, per_epoch);
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0u64, 0usize);
@@ -276,9 +314,30 @@ pub fn train(
         if verdict.improved {
             best_model = Some(eval_model);
         }
-        if control == Control::Stop {
-            status = RunStatus::Stopped { epoch };
-            break;
+        // After the last epoch there is nothing left to pause.
+        let control = match control {
+            Control::Pause if epoch == t.epochs => Control::Continue,
+            other => other,
+        };
+        match (control, state_dir) {
+            (Control::Continue, _) => {}
+            (Control::Pause, Some(dir)) => {
+                let state = PausedState {
+                    epoch,
+                    history: history.clone(),
+                    tracker: tracker.clone(),
+                    train_seconds,
+                    last_applied_lr,
+                    has_best_model: best_model.is_some(),
+                };
+                resume::save(dir, &state, &model, &optimizer, best_model.as_ref())?;
+                status = RunStatus::Paused { epoch };
+                break;
+            }
+            (Control::Pause | Control::Stop, _) => {
+                status = RunStatus::Stopped { epoch };
+                break;
+            }
         }
         if verdict.stop && epoch < t.epochs {
             status = RunStatus::EarlyStopped { epoch };

@@ -483,3 +483,53 @@ fn config_errors_leave_no_run_folder() {
     assert!(run_recorded(&c, &target, &mut Silent).is_err());
     assert!(!runs.join("bad").exists());
 }
+
+/// Pauses the run once, after `epoch`.
+struct PauseAfter(usize);
+impl Observer for PauseAfter {
+    fn epoch_finished(&mut self, record: &EpochRecord, _: Option<&Model>) -> anneal_train::Result<Control> {
+        Ok(if record.epoch == self.0 { Control::Pause } else { Control::Continue })
+    }
+}
+
+#[test]
+fn a_paused_run_continues_exactly_where_an_unpaused_one_would_be() {
+    // Adam (moments and step count to carry over), a cosine schedule (the step position),
+    // early stopping restoring the best weights (the tracker and best model), no dropout (its
+    // masks are the one thing a resumed run draws afresh).
+    let c = config(
+        IRIS,
+        &[
+            "train.epochs=12",
+            "train.schedule.kind=cosine",
+            "train.early_stopping.patience=50",
+            "train.early_stopping.restore_best=true",
+        ],
+    );
+    let data = prepare(&c, &catalog()).unwrap();
+    let straight = train(&c, &data, &device(), &mut Silent).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(anneal_train::resume::RESUME_DIR);
+    let first = anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(5), Some(&state)).unwrap();
+    assert_eq!(first.status, RunStatus::Paused { epoch: 5 });
+    assert_eq!(first.history.len(), 5);
+    assert_eq!(anneal_train::resume::read_state(&state).unwrap().unwrap().epoch, 5);
+
+    let resumed = anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
+    assert_eq!(resumed.status, RunStatus::Completed);
+    assert_eq!(resumed.history.len(), 12, "the history runs on from the paused epochs");
+    // Every epoch trained after the pause is bit-identical to the unpaused run's.
+    assert_eq!(figures(&resumed.history[5..]), figures(&straight.history[5..]));
+    // The paused epochs come back from JSON (to within the last bit of an f64).
+    for (a, b) in resumed.history[..5].iter().zip(&straight.history[..5]) {
+        assert_eq!(a.epoch, b.epoch);
+        assert!((a.train_loss - b.train_loss).abs() <= 1e-12 * b.train_loss.abs());
+        assert!((a.validation.loss - b.validation.loss).abs() <= 1e-12 * b.validation.loss.abs());
+    }
+    assert_eq!(resumed.best, straight.best);
+
+    // Without a state folder a pause is a stop, and there is nothing to continue from.
+    let stopped = train(&c, &data, &device(), &mut PauseAfter(3)).unwrap();
+    assert_eq!(stopped.status, RunStatus::Stopped { epoch: 3 });
+}

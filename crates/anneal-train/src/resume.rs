@@ -1,0 +1,136 @@
+//! A paused run's state on disk, so training can continue from where it stopped instead of
+//! starting over: the tuner pauses trials at successive-halving rungs and promotes some later.
+//!
+//! The folder holds the training-mode weights, the optimizer state (Adam's moments and step
+//! count, momentum buffers), the best epoch's weights when early stopping restores them, and
+//! `state.json` with the epoch counters, history and early-stopping tracker. It is written
+//! beside the old one and renamed into place, so a kill mid-save leaves the previous state.
+
+use std::path::{Path, PathBuf};
+
+use anneal_model::Model;
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use serde::{Deserialize, Serialize};
+
+use crate::early_stopping::BestTracker;
+use crate::error::{Result, TrainError};
+use crate::trainer::EpochRecord;
+
+/// The folder, inside a run folder, where a paused run keeps its state.
+pub const RESUME_DIR: &str = "resume";
+const MODEL_FILE: &str = "model.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const BEST_FILE: &str = "best.bpk";
+pub(crate) const STATE_FILE: &str = "state.json";
+
+/// Everything of a paused run but its tensors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PausedState {
+    /// The last epoch trained (1-based); training continues at the next.
+    pub epoch: usize,
+    pub history: Vec<EpochRecord>,
+    pub tracker: BestTracker,
+    pub train_seconds: f64,
+    pub last_applied_lr: Option<f64>,
+    pub has_best_model: bool,
+}
+
+/// A paused run's tensors and counters, as the trainer continues from them.
+pub struct Paused {
+    pub state: PausedState,
+    pub model: Model,
+    pub optimizer: ModuleOptimizer,
+    pub best_model: Option<Model>,
+}
+
+fn checkpoint_error(path: &Path, what: &str, e: impl std::fmt::Display) -> TrainError {
+    TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("cannot {what}: {e}"),
+    }
+}
+
+/// Writes the state into `dir` (replacing what was there).
+pub fn save(
+    dir: &Path,
+    state: &PausedState,
+    model: &Model,
+    optimizer: &ModuleOptimizer,
+    best_model: Option<&Model>,
+) -> Result<()> {
+    let partial = dir.with_extension("partial");
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(|e| TrainError::io(&partial, e))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(|e| TrainError::io(&partial, e))?;
+    let file = |name: &str| partial.join(name);
+    model
+        .clone()
+        .save_file(file(MODEL_FILE))
+        .map_err(|e| checkpoint_error(&file(MODEL_FILE), "save the model", e))?;
+    optimizer
+        .save(file(OPTIMIZER_FILE))
+        .map_err(|e| checkpoint_error(&file(OPTIMIZER_FILE), "save the optimizer state", e))?;
+    if let Some(best) = best_model {
+        best.clone()
+            .save_file(file(BEST_FILE))
+            .map_err(|e| checkpoint_error(&file(BEST_FILE), "save the best model", e))?;
+    }
+    let text = serde_json::to_string(state).expect("paused states serialise");
+    std::fs::write(file(STATE_FILE), text).map_err(|e| TrainError::io(&file(STATE_FILE), e))?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    }
+    std::fs::rename(&partial, dir).map_err(|e| TrainError::io(dir, e))
+}
+
+/// The counters of the paused run in `dir`, or `None` when there is none.
+pub fn read_state(dir: &Path) -> Result<Option<PausedState>> {
+    let path = dir.join(STATE_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| checkpoint_error(&path, "read the paused state", e))
+}
+
+/// Loads the paused run in `dir` into freshly built skeletons: `model` on the training device,
+/// `best_model` (evaluation mode) on the plain device, `optimizer` as the config builds it.
+pub fn load(dir: &Path, model: Model, optimizer: ModuleOptimizer, best_model: Model) -> Result<Paused> {
+    let state = read_state(dir)?.ok_or_else(|| {
+        checkpoint_error(&dir.join(STATE_FILE), "resume", "the paused state is missing")
+    })?;
+    let file = |name: &str| -> PathBuf { dir.join(name) };
+    let model = model
+        .try_load_file(file(MODEL_FILE))
+        .map_err(|e| checkpoint_error(&file(MODEL_FILE), "load the model", e))?;
+    let optimizer = optimizer
+        .load(file(OPTIMIZER_FILE))
+        .map_err(|e| checkpoint_error(&file(OPTIMIZER_FILE), "load the optimizer state", e))?;
+    let best_model = if state.has_best_model {
+        Some(
+            best_model
+                .try_load_file(file(BEST_FILE))
+                .map_err(|e| checkpoint_error(&file(BEST_FILE), "load the best model", e))?,
+        )
+    } else {
+        None
+    };
+    Ok(Paused {
+        state,
+        model,
+        optimizer,
+        best_model,
+    })
+}
+
+/// Removes a paused state that is no longer needed (the run finished).
+pub fn discard(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    }
+    Ok(())
+}
