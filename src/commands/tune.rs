@@ -331,12 +331,13 @@ fn fmt_params(params: &Assignment) -> String {
 fn print_counts(study: &StudyRecord, trials: &[TrialRecord]) {
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
     println!(
-        "study '{}': {} trials ({} complete, {} pruned, {} failed, {} running)",
+        "study '{}': {} trials ({} complete, {} pruned, {} failed, {} paused, {} running)",
         study.name,
         trials.len(),
         count(TrialState::Complete),
         count(TrialState::Pruned),
         count(TrialState::Failed),
+        count(TrialState::Paused),
         count(TrialState::Running)
     );
 }

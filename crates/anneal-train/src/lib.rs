@@ -31,7 +31,9 @@ pub use optimizer::build_optimizer;
 pub use plot::plot_curves;
 pub use prepare::{PreparedData, TargetScale, prepare};
 pub use run_dir::{MetricsWriter, RunDir, RunRecorder, Summary, free_run_name};
-pub use runner::{Both, LoadedRun, RunTarget, evaluate_run, load_run, run_recorded};
+pub use runner::{
+    Both, LoadedRun, RunTarget, evaluate_run, load_run, resume_recorded, run_recorded,
+};
 pub use schedule::{LrSchedule, ScheduleError, ScheduleKind};
 pub use trainer::{
     Control, EpochRecord, Observer, RunStatus, Silent, TrainOutcome, train, train_resumable,

@@ -190,12 +190,25 @@ impl MetricsWriter {
             .create_new(true)
             .open(&path)
             .map_err(|e| TrainError::io(&path, e))?;
-        let header = if classification {
-            "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_f1,seconds,samples_per_sec"
-        } else {
-            "epoch,lr,train_loss,val_loss,val_mse,val_mae,val_r2,seconds,samples_per_sec"
-        };
-        writeln!(file, "{header}").map_err(|e| TrainError::io(&path, e))?;
+        writeln!(file, "{}", metrics_header(classification)).map_err(|e| TrainError::io(&path, e))?;
+        Ok(Self { file, path })
+    }
+
+    /// Reopens the metrics of a paused run that continues: the file is rewritten with the
+    /// epochs the paused state holds (dropping rows of a continuation that was killed), then
+    /// appended to.
+    pub fn resume(run: &RunDir, classification: bool, history: &[EpochRecord]) -> Result<Self> {
+        let path = run.file(METRICS_FILE);
+        let mut text = format!("{}\n", metrics_header(classification));
+        for record in history {
+            text.push_str(&csv_row(record));
+            text.push('\n');
+        }
+        write_atomically(&path, text.as_bytes())?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| TrainError::io(&path, e))?;
         Ok(Self { file, path })
     }
 
@@ -204,6 +217,14 @@ impl MetricsWriter {
         writeln!(self.file, "{row}")
             .and_then(|_| self.file.flush())
             .map_err(|e| TrainError::io(&self.path, e))
+    }
+}
+
+fn metrics_header(classification: bool) -> &'static str {
+    if classification {
+        "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_f1,seconds,samples_per_sec"
+    } else {
+        "epoch,lr,train_loss,val_loss,val_mse,val_mae,val_r2,seconds,samples_per_sec"
     }
 }
 

@@ -15,7 +15,8 @@ use crate::evaluate::{Evaluation, evaluate};
 use crate::plot::plot_curves;
 use crate::prepare::{PreparedData, prepare};
 use crate::run_dir::{CURVES_FILE, MetricsWriter, RunDir, RunRecorder, Summary};
-use crate::trainer::{Control, EpochRecord, Observer, RunStatus, TrainOutcome, train};
+use crate::resume::{self, RESUME_DIR};
+use crate::trainer::{Control, EpochRecord, Observer, RunStatus, TrainOutcome, train_resumable};
 
 /// Where and how a run executes.
 pub struct RunTarget<'a> {
@@ -49,7 +50,35 @@ pub fn run_recorded(
     stopping.mode = Some(stopping.mode());
 
     let run = RunDir::create(target.runs_root, target.name)?;
-    match record(&run, &resolved, &data, target, observer, started) {
+    finish_recorded(run, &resolved, &data, target, observer, started, None)
+}
+
+/// Continues the paused run in `runs_root/name` (see [`crate::resume`]) from the epoch after
+/// its pause, appending to its metrics; it may pause again. The folder's own config is used.
+pub fn resume_recorded(target: &RunTarget, observer: &mut dyn Observer) -> Result<(RunDir, Summary)> {
+    let started = Instant::now();
+    let run = RunDir::open(&target.runs_root.join(target.name))?;
+    let config = run.read_config()?;
+    let state_dir = run.file(RESUME_DIR);
+    let paused = resume::read_state(&state_dir)?.ok_or_else(|| {
+        TrainError::config("run", format!("{} is not paused: nothing to continue", run.path().display()))
+    })?;
+    let data = prepare(&config, target.catalog)?;
+    finish_recorded(run, &config, &data, target, observer, started, Some(&paused.history))
+}
+
+/// Trains into `run` (created, or reopened to continue when `paused_history` is given) and
+/// writes the summary, marking the folder failed if anything goes wrong on the way.
+fn finish_recorded(
+    run: RunDir,
+    resolved: &RunConfig,
+    data: &PreparedData,
+    target: &RunTarget,
+    observer: &mut dyn Observer,
+    started: Instant,
+    paused_history: Option<&[EpochRecord]>,
+) -> Result<(RunDir, Summary)> {
+    match record(&run, resolved, data, target, observer, started, paused_history) {
         Ok(summary) => Ok((run, summary)),
         Err(error) => {
             // Leave a failure marker, so the folder does not look like a run still going or
@@ -57,7 +86,7 @@ pub fn run_recorded(
             let status = RunStatus::Failed {
                 error: error.to_string(),
             };
-            let summary = summarize(&resolved, &data, target, status, started, None);
+            let summary = summarize(resolved, data, target, status, started, None);
             if let Err(marker) = run.write_summary(&summary) {
                 tracing::error!(
                     "could not mark {} as failed: {marker}",
@@ -76,21 +105,34 @@ fn record(
     target: &RunTarget,
     observer: &mut dyn Observer,
     started: Instant,
+    paused_history: Option<&[EpochRecord]>,
 ) -> Result<Summary> {
-    run.write_config(config)?;
+    let classification = data.info.num_classes() > 0;
+    let metrics = match paused_history {
+        Some(history) => MetricsWriter::resume(run, classification, history)?,
+        None => {
+            run.write_config(config)?;
+            MetricsWriter::create(run, classification)?
+        }
+    };
     let mut recorder = RunRecorder {
         run,
-        metrics: MetricsWriter::create(run, data.info.num_classes() > 0)?,
+        metrics,
         checkpoint_best: config.train.early_stopping.restore_best,
     };
-    let outcome = train(
+    let state_dir = run.file(RESUME_DIR);
+    let outcome = train_resumable(
         config,
         data,
         target.device,
         &mut Both(&mut recorder, observer),
+        Some(&state_dir),
     )?;
     if outcome.status.is_success() {
         run.save_checkpoint(&outcome.model)?;
+    }
+    if !matches!(outcome.status, RunStatus::Paused { .. }) {
+        resume::discard(&state_dir)?;
     }
     let title = format!("{} on {}", target.name, data.info.name);
     let history = outcome.history.clone();
@@ -224,7 +266,7 @@ pub fn evaluate_run(loaded: &LoadedRun, device: &Device) -> Evaluation {
     )
 }
 
-/// Two observers in turn; the run stops if either asks.
+/// Two observers in turn; the run stops if either asks, else pauses if either asks.
 pub struct Both<'a, 'b>(pub &'a mut dyn Observer, pub &'b mut dyn Observer);
 
 impl Observer for Both<'_, '_> {
@@ -245,10 +287,10 @@ impl Observer for Both<'_, '_> {
     ) -> Result<Control> {
         let a = self.0.epoch_finished(record, new_best)?;
         let b = self.1.epoch_finished(record, new_best)?;
-        Ok(if a == Control::Stop || b == Control::Stop {
-            Control::Stop
-        } else {
-            Control::Continue
+        Ok(match (a, b) {
+            (Control::Stop, _) | (_, Control::Stop) => Control::Stop,
+            (Control::Pause, _) | (_, Control::Pause) => Control::Pause,
+            _ => Control::Continue,
         })
     }
 }

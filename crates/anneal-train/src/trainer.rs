@@ -121,8 +121,12 @@ mod non_finite {
 }
 
 impl RunStatus {
+    /// The run finished training (a paused run has not).
     pub fn is_success(&self) -> bool {
-        !matches!(self, RunStatus::Diverged { .. } | RunStatus::Failed { .. })
+        !matches!(
+            self,
+            RunStatus::Diverged { .. } | RunStatus::Failed { .. } | RunStatus::Paused { .. }
+        )
     }
 
     pub fn describe(&self) -> String {

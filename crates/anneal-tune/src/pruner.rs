@@ -30,6 +30,10 @@ pub enum PrunerConfig {
     },
     /// Hyperband: ⌊log_η(max/min)⌋ + 1 brackets, each an ASHA whose first rung sits η^s times
     /// later; a trial's bracket follows from the study seed and its number.
+    ///
+    /// ASHA and Hyperband pause a trial at a rung where it is not promotable yet, saving its
+    /// training state; the sweep continues it from there when later trials make it promotable,
+    /// and prunes the ones still paused when the study's budget is spent.
     Hyperband {
         #[serde(default = "min_resource")]
         min_resource: usize,
@@ -83,8 +87,11 @@ pub fn hyperband_bracket(study_seed: u64, number: usize, brackets: &[(usize, usi
     brackets.len() - 1
 }
 
-/// Successive-halving decision at `epoch`: `Some(true)` prune, `Some(false)` promote, `None`
-/// when `epoch` is not a rung. `others` are the values other trials reported at that epoch.
+/// Successive-halving decision at `epoch`: `Some(false)` promote, `Some(true)` not (yet)
+/// promotable, `None` when `epoch` is not a rung. `others` are the values other trials
+/// reported at that epoch. A trial is promotable when it ranks in the best ⌊n/η⌋ of the `n`
+/// trials at the rung, itself included (ASHA's rule): the first η − 1 arrivals never are, so
+/// they wait (paused) until later arrivals show whether they belong to the best third.
 pub fn successive_halving(
     epoch: usize,
     value: f64,
@@ -101,8 +108,8 @@ pub fn successive_halving(
     if rung != epoch {
         return None;
     }
-    // Rank among every trial that reached this rung, itself included: promoted if in the best
-    // ⌊n/η⌋ (at least the best one).
+    // Rank among every trial that reached this rung, itself included: promotable if in the
+    // best ⌊n/η⌋.
     let better = others
         .iter()
         .filter(|v| v.is_finite())
@@ -112,7 +119,7 @@ pub fn successive_halving(
         })
         .count();
     let reached = others.iter().filter(|v| v.is_finite()).count() + 1;
-    let promoted = (reached / eta).max(1);
+    let promoted = reached / eta;
     Some(better >= promoted)
 }
 
@@ -121,6 +128,16 @@ fn warmup() -> usize {
 }
 fn min_trials() -> usize {
     5
+}
+
+/// What a pruner says about a trial after an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Continue,
+    /// Stop for good (the median rule).
+    Prune,
+    /// Stop for now, keeping the training state: not promotable from this rung yet.
+    Pause,
 }
 
 impl PrunerConfig {
@@ -135,7 +152,7 @@ impl PrunerConfig {
     ) -> bool {
         let reached: Vec<(usize, Vec<(usize, f64)>)> =
             completed.iter().cloned().enumerate().collect();
-        self.decide(epoch, value, completed, &reached, direction, 0, usize::MAX)
+        self.decide(epoch, value, completed, &reached, direction, 0, usize::MAX) != Decision::Continue
     }
 
     /// The pruning decision for trial `number` of a study seeded `study_seed`: `completed` are
@@ -152,7 +169,11 @@ impl PrunerConfig {
         direction: Mode,
         study_seed: u64,
         number: usize,
-    ) -> bool {
+    ) -> Decision {
+        let pause_unless_promoted = |not_promotable: Option<bool>| match not_promotable {
+            Some(true) => Decision::Pause,
+            _ => Decision::Continue,
+        };
         let at = |epoch: usize, keep: &dyn Fn(usize) -> bool| -> Vec<f64> {
             reached
                 .iter()
@@ -161,19 +182,18 @@ impl PrunerConfig {
                 .collect()
         };
         match *self {
-            PrunerConfig::None => false,
+            PrunerConfig::None => Decision::Continue,
             PrunerConfig::Asha {
                 min_resource,
                 reduction_factor,
-            } => successive_halving(
+            } => pause_unless_promoted(successive_halving(
                 epoch,
                 value,
                 &at(epoch, &|_| true),
                 min_resource,
                 reduction_factor,
                 direction,
-            )
-            .unwrap_or(false),
+            )),
             PrunerConfig::Hyperband {
                 min_resource,
                 max_resource,
@@ -184,22 +204,21 @@ impl PrunerConfig {
                 let first_rung = brackets[bracket].1;
                 // Only trials of the same bracket compete with each other.
                 let same = |n: usize| hyperband_bracket(study_seed, n, &brackets) == bracket;
-                successive_halving(
+                pause_unless_promoted(successive_halving(
                     epoch,
                     value,
                     &at(epoch, &same),
                     first_rung,
                     reduction_factor,
                     direction,
-                )
-                .unwrap_or(false)
+                ))
             }
             PrunerConfig::Median {
                 warmup_epochs,
                 min_trials,
             } => {
                 if epoch <= warmup_epochs || completed.len() < min_trials.max(1) {
-                    return false;
+                    return Decision::Continue;
                 }
                 let mut at_epoch: Vec<f64> = completed
                     .iter()
@@ -207,7 +226,7 @@ impl PrunerConfig {
                     .filter(|v| v.is_finite())
                     .collect();
                 if at_epoch.len() < min_trials.max(1) {
-                    return false;
+                    return Decision::Continue;
                 }
                 at_epoch.sort_by(f64::total_cmp);
                 let n = at_epoch.len();
@@ -216,10 +235,11 @@ impl PrunerConfig {
                 } else {
                     0.5 * (at_epoch[n / 2 - 1] + at_epoch[n / 2])
                 };
-                match direction {
+                let below = match direction {
                     Mode::Min => value > median,
                     Mode::Max => value < median,
-                }
+                };
+                if below { Decision::Prune } else { Decision::Continue }
             }
         }
     }

@@ -18,6 +18,10 @@ pub enum TrialState {
     Complete,
     Pruned,
     Failed,
+    /// Stopped at a successive-halving rung with its training state saved; it continues if it
+    /// ranks well enough once more trials reach the rung, and is pruned at the study's end
+    /// otherwise.
+    Paused,
 }
 
 impl TrialState {
@@ -27,6 +31,7 @@ impl TrialState {
             TrialState::Complete => "complete",
             TrialState::Pruned => "pruned",
             TrialState::Failed => "failed",
+            TrialState::Paused => "paused",
         }
     }
 
@@ -35,6 +40,7 @@ impl TrialState {
             "running" => TrialState::Running,
             "complete" => TrialState::Complete,
             "pruned" => TrialState::Pruned,
+            "paused" => TrialState::Paused,
             _ => TrialState::Failed,
         }
     }
@@ -207,6 +213,78 @@ impl Storage {
                  WHERE study_id = ?1 AND state = 'running'",
                 params![study, now()],
             )
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Takes a paused trial back to running to continue it; `false` when it is no longer
+    /// paused (another worker took it first).
+    pub fn claim_paused(&self, study: i64, number: usize) -> Result<bool> {
+        self.connection
+            .execute(
+                "UPDATE trials SET state = 'running', finished = NULL, error = NULL
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
+                params![study, number as i64],
+            )
+            .map(|changed| changed == 1)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Records a running trial as paused after `epoch` with its value so far.
+    pub fn pause_trial(&self, study: i64, number: usize, epoch: usize, value: f64) -> Result<()> {
+        self.connection
+            .execute(
+                "UPDATE trials SET state = 'paused', value = ?3, error = ?4, finished = ?5
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                params![study, number as i64, value, format!("paused after epoch {epoch}"), now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Ends a paused trial that will not be promoted: pruned where it paused.
+    pub fn prune_paused(&self, study: i64, number: usize, epoch: usize) -> Result<bool> {
+        self.connection
+            .execute(
+                "UPDATE trials SET state = 'pruned', error = ?3, finished = ?4
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
+                params![
+                    study,
+                    number as i64,
+                    format!("pruned after epoch {epoch} (paused at a rung, never promoted)"),
+                    now()
+                ],
+            )
+            .map(|changed| changed == 1)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// A trial whose continuation died with its process goes back to where it was paused:
+    /// paused after `epoch` with value `value`, its later intermediate values dropped.
+    pub fn revert_to_paused(&self, study: i64, number: usize, epoch: usize, value: f64) -> Result<()> {
+        let current: String = self
+            .connection
+            .query_row(
+                "SELECT intermediate FROM trials WHERE study_id = ?1 AND number = ?2",
+                params![study, number as i64],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.fail(e))?;
+        let mut values: Vec<(usize, f64)> = serde_json::from_str(&current).unwrap_or_default();
+        values.retain(|(e, _)| *e <= epoch);
+        self.connection
+            .execute(
+                "UPDATE trials SET state = 'paused', value = ?3, intermediate = ?4, error = ?5, finished = ?6
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                params![
+                    study,
+                    number as i64,
+                    value,
+                    serde_json::to_string(&values).expect("numbers serialise"),
+                    format!("paused after epoch {epoch}"),
+                    now()
+                ],
+            )
+            .map(|_| ())
             .map_err(|e| self.fail(e))
     }
 

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use anneal_data::Catalog;
 use anneal_data::rng::derive_rng;
 use anneal_train::config::{Mode, Monitor, set_path};
-use anneal_train::{Control, EpochRecord, Observer, RunConfig, RunTarget, run_recorded};
+use anneal_train::{
+    Control, EpochRecord, Observer, RunConfig, RunStatus, RunTarget, resume_recorded, run_recorded,
+};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TuneError};
-use crate::pruner::PrunerConfig;
+use crate::pruner::{Decision, PrunerConfig};
 use crate::sampler::{Observation, SamplerConfig};
 use crate::space::{Assignment, ParamSpec, SearchSpace};
 use crate::storage::{Storage, StudyRecord, TrialRecord, TrialState};
@@ -304,9 +306,36 @@ fn sweep_loop(
     };
     let mut grid_exhausted = false;
     loop {
-        check_not_all_failing(&storage.trials(study.id)?, sweep.file.max_failures)?;
+        let trials = storage.trials(study.id)?;
+        check_not_all_failing(&trials, sweep.file.max_failures)?;
+        // Promotions come before new trials (ASHA): a paused trial that now ranks in the best
+        // 1/η of its rung continues from its saved state.
+        if let Some(trial) = next_promotion(sweep, &trials) {
+            if storage.claim_paused(study.id, trial.number)? {
+                let trial = trial.clone();
+                run_trial(sweep, &study, storage, training, observer, &trial, true)?;
+            }
+            continue;
+        }
         let Some(number) = storage.claim_trial(study.id, sweep.file.trials)? else {
-            break;
+            // The budget is spent. Paused trials still waiting may be promoted by trials
+            // other workers are running; once none runs, the rest are pruned where they stopped.
+            let paused: Vec<&TrialRecord> =
+                trials.iter().filter(|t| t.state == TrialState::Paused).collect();
+            if paused.is_empty() {
+                break;
+            }
+            if trials.iter().any(|t| t.state == TrialState::Running) {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                continue;
+            }
+            for trial in paused {
+                let epoch = trial.intermediate.last().map_or(0, |(e, _)| *e);
+                if storage.prune_paused(study.id, trial.number, epoch)? {
+                    report_finished(storage, &study, observer, trial.number)?;
+                }
+            }
+            continue;
         };
         let trials = storage.trials(study.id)?;
         let history = sampler_history(sweep, &trials, number);
@@ -318,45 +347,19 @@ fn sweep_loop(
         };
         let seed = derive_seed(sweep.file.seed, number);
         storage.set_trial_params(study.id, number, &params, seed)?;
-        observer.trial_started(number, &params);
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            evaluate(sweep, &study, storage, training, number, &params, seed)
-        }))
-        .unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(format!("panicked: {message}"))
-        });
-        let result = result.and_then(|(value, pruned)| {
-            if value.is_finite() {
-                Ok((value, pruned))
-            } else {
-                Err(format!("diverged: the objective value is {value}"))
-            }
-        });
-        match result {
-            Ok((value, None)) => {
-                storage.finish_trial(study.id, number, TrialState::Complete, Some(value), None)?
-            }
-            // A pruned trial keeps its value so far and says where it stopped.
-            Ok((value, Some(epoch))) => storage.finish_trial(
-                study.id,
-                number,
-                TrialState::Pruned,
-                Some(value),
-                Some(&format!("pruned after epoch {epoch}")),
-            )?,
-            Err(message) => {
-                storage.finish_trial(study.id, number, TrialState::Failed, None, Some(&message))?
-            }
-        }
-        let trials = storage.trials(study.id)?;
-        if let Some(trial) = trials.iter().find(|t| t.number == number) {
-            observer.trial_finished(trial, best_trial(&trials, &study.direction));
-        }
+        let trial = TrialRecord {
+            number,
+            state: TrialState::Running,
+            params,
+            value: None,
+            intermediate: Vec::new(),
+            seed,
+            started: 0.0,
+            finished: None,
+            error: None,
+            run_dir: None,
+        };
+        run_trial(sweep, &study, storage, training, observer, &trial, false)?;
     }
     Ok(SweepOutcome {
         trials: storage.trials(study.id)?,
@@ -366,12 +369,131 @@ fn sweep_loop(
     })
 }
 
+/// The paused trial to continue now, if any is promotable: from the highest rung first, then
+/// the best value.
+fn next_promotion<'t>(sweep: &Sweep, trials: &'t [TrialRecord]) -> Option<&'t TrialRecord> {
+    let reached: Vec<(usize, Vec<(usize, f64)>)> = trials
+        .iter()
+        .map(|t| (t.number, t.intermediate.clone()))
+        .collect();
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Paused)
+        .filter_map(|t| {
+            let &(epoch, value) = t.intermediate.last()?;
+            let decision = sweep.file.pruner.decide(
+                epoch,
+                value,
+                &[],
+                &reached,
+                sweep.direction,
+                sweep.file.seed,
+                t.number,
+            );
+            (decision == Decision::Continue).then_some((epoch, sweep.loss(value), t))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, t)| t)
+}
+
+/// Runs a claimed trial (new, or a paused one continued when `resume`) and records how it
+/// ended.
+fn run_trial(
+    sweep: &Sweep,
+    study: &StudyRecord,
+    storage: &Storage,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn TuneObserver,
+    trial: &TrialRecord,
+    resume: bool,
+) -> Result<()> {
+    let number = trial.number;
+    observer.trial_started(number, &trial.params);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        evaluate(sweep, study, storage, training, trial, resume)
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(format!("panicked: {message}"))
+    });
+    let result = result.and_then(|end| {
+        if end.value().is_finite() {
+            Ok(end)
+        } else {
+            Err(format!("diverged: the objective value is {}", end.value()))
+        }
+    });
+    match result {
+        Ok(TrialEnd::Complete(value)) => {
+            storage.finish_trial(study.id, number, TrialState::Complete, Some(value), None)?
+        }
+        // A pruned trial keeps its value so far and says where it stopped.
+        Ok(TrialEnd::Pruned { value, epoch }) => storage.finish_trial(
+            study.id,
+            number,
+            TrialState::Pruned,
+            Some(value),
+            Some(&format!("pruned after epoch {epoch}")),
+        )?,
+        Ok(TrialEnd::Paused { value, epoch }) => {
+            storage.pause_trial(study.id, number, epoch, value)?
+        }
+        Err(message) => {
+            storage.finish_trial(study.id, number, TrialState::Failed, None, Some(&message))?
+        }
+    }
+    report_finished(storage, study, observer, number)
+}
+
+fn report_finished(
+    storage: &Storage,
+    study: &StudyRecord,
+    observer: &mut dyn TuneObserver,
+    number: usize,
+) -> Result<()> {
+    let trials = storage.trials(study.id)?;
+    if let Some(trial) = trials.iter().find(|t| t.number == number) {
+        observer.trial_finished(trial, best_trial(&trials, &study.direction));
+    }
+    Ok(())
+}
+
 /// Creates the study or reopens it, marking trials left running by a dead process as failed;
 /// returns the study and how many trials were marked. Call it once, before any worker starts.
+/// A trial that was continuing from a pause when its process died goes back to that pause
+/// (its saved state is still there) rather than failing.
 pub fn resume_study(sweep: &Sweep, storage: &Storage) -> Result<(StudyRecord, usize)> {
     let study = storage.create_or_resume(&sweep.record())?;
+    for trial in storage.trials(study.id)? {
+        let Some(run_dir) = trial.run_dir.as_deref().filter(|_| trial.state == TrialState::Running) else {
+            continue;
+        };
+        let state_dir = Path::new(run_dir).join(anneal_train::resume::RESUME_DIR);
+        if let Ok(Some(paused)) = anneal_train::resume::read_state(&state_dir) {
+            let value = trial
+                .intermediate
+                .iter()
+                .filter(|(e, _)| *e <= paused.epoch)
+                .map(|(_, v)| *v)
+                .reduce(|a, b| best_of(sweep.direction, a, b));
+            if let Some(value) = value {
+                storage.revert_to_paused(study.id, trial.number, paused.epoch, value)?;
+            }
+        }
+    }
     let interrupted = storage.fail_interrupted(study.id)?;
     Ok((study, interrupted))
+}
+
+fn best_of(direction: Mode, a: f64, b: f64) -> f64 {
+    match direction {
+        Mode::Min => a.min(b),
+        Mode::Max => a.max(b),
+    }
 }
 
 /// What the sampler learns from: completed trials; pruned trials, ranked as the worst seen (they
@@ -392,7 +514,8 @@ fn sampler_history(sweep: &Sweep, trials: &[TrialRecord], own: usize) -> Vec<Obs
         .filter_map(|t| {
             let (loss, pending) = match t.state {
                 TrialState::Complete => (sweep.loss(t.value?), false),
-                TrialState::Pruned => (
+                // A paused trial has not been promoted: so far, it counts as pruned.
+                TrialState::Pruned | TrialState::Paused => (
                     floor.max(t.value.map_or(floor, |v| sweep.loss(v))) + 1e-9,
                     false,
                 ),
@@ -448,33 +571,59 @@ fn derive_seed(study_seed: u64, number: usize) -> u64 {
     derive_rng(study_seed, "trial seed", number as u64).random::<u64>() >> 1
 }
 
-/// Runs one trial: `Ok((value, None))`, `Ok((value so far, Some(epoch)))` when pruned after
-/// `epoch`, or `Err(why it failed)`.
+/// How a trial's run ended.
+enum TrialEnd {
+    Complete(f64),
+    /// Stopped for good after `epoch` (the median rule); `value` is its best so far.
+    Pruned { value: f64, epoch: usize },
+    /// Paused at a rung after `epoch`, its training state saved.
+    Paused { value: f64, epoch: usize },
+}
+
+impl TrialEnd {
+    fn value(&self) -> f64 {
+        match *self {
+            TrialEnd::Complete(value)
+            | TrialEnd::Pruned { value, .. }
+            | TrialEnd::Paused { value, .. } => value,
+        }
+    }
+}
+
+/// Runs one trial, or continues a paused one (`resume`), to its end, a prune or a pause;
+/// `Err(why it failed)` otherwise.
 fn evaluate(
     sweep: &Sweep,
     study: &StudyRecord,
     storage: &Storage,
     training: Option<&TrainingContext>,
-    number: usize,
-    params: &Assignment,
-    seed: u64,
-) -> std::result::Result<(f64, Option<usize>), String> {
+    trial: &TrialRecord,
+    resume: bool,
+) -> std::result::Result<TrialEnd, String> {
+    let number = trial.number;
     match &sweep.objective {
-        Objective::Synthetic(f) => f.evaluate(params).map(|v| (v, None)),
+        Objective::Synthetic(f) => f.evaluate(&trial.params).map(TrialEnd::Complete),
         Objective::Training {
             base_path,
             base,
             metric,
         } => {
             let context = training.ok_or("a training sweep needs a device")?;
-            let config = trial_config(base_path, base, params, seed)?;
-            let root = sweep.file.runs_dir.join(&sweep.file.study);
-            let name = anneal_train::free_run_name(&root, &format!("trial-{number}"));
-            // Absolute, so `anneal study` finds the folder from any working directory.
-            let folder = std::path::absolute(root.join(&name)).map_err(|e| e.to_string())?;
-            storage
-                .set_run_dir(study.id, number, &folder.to_string_lossy())
-                .map_err(|e| e.to_string())?;
+            let (root, name) = if resume {
+                // The trial's own folder, wherever the study's runs were when it started.
+                let folder = PathBuf::from(trial.run_dir.as_deref().ok_or("a paused trial without a run folder")?);
+                let name = folder.file_name().ok_or("a run folder without a name")?.to_string_lossy().into_owned();
+                (folder.parent().unwrap_or(Path::new(".")).to_path_buf(), name)
+            } else {
+                let root = sweep.file.runs_dir.join(&sweep.file.study);
+                let name = anneal_train::free_run_name(&root, &format!("trial-{number}"));
+                // Absolute, so `anneal study` finds the folder from any working directory.
+                let folder = std::path::absolute(root.join(&name)).map_err(|e| e.to_string())?;
+                storage
+                    .set_run_dir(study.id, number, &folder.to_string_lossy())
+                    .map_err(|e| e.to_string())?;
+                (root, name)
+            };
             let completed: Vec<Vec<(usize, f64)>> = storage
                 .trials(study.id)
                 .map_err(|e| e.to_string())?
@@ -492,7 +641,7 @@ fn evaluate(
                 direction: sweep.direction,
                 completed,
                 pruned_at: None,
-                values: Vec::new(),
+                values: trial.intermediate.iter().map(|(_, v)| *v).collect(),
                 seed: sweep.file.seed,
                 epochs: usize::MAX,
             };
@@ -503,24 +652,28 @@ fn evaluate(
                 device: context.device,
                 backend: context.backend,
             };
-            let (_, summary) =
-                run_recorded(&config, &target, &mut reporter).map_err(|e| e.to_string())?;
+            let (_, summary) = if resume {
+                resume_recorded(&target, &mut reporter)
+            } else {
+                let config = trial_config(base_path, base, &trial.params, trial.seed)?;
+                run_recorded(&config, &target, &mut reporter)
+            }
+            .map_err(|e| e.to_string())?;
             if let Some(failure) = reporter.failure {
                 return Err(failure);
-            }
-            if !summary.status.is_success() {
-                return Err(summary.message);
             }
             let best = reporter
                 .values
                 .iter()
                 .copied()
-                .reduce(|a, b| match sweep.direction {
-                    Mode::Min => a.min(b),
-                    Mode::Max => a.max(b),
-                });
-            best.map(|v| (v, reporter.pruned_at))
-                .ok_or_else(|| "the trial finished no epoch".into())
+                .reduce(|a, b| best_of(sweep.direction, a, b))
+                .ok_or("the trial finished no epoch")?;
+            match (summary.status, reporter.pruned_at) {
+                (RunStatus::Paused { epoch }, _) => Ok(TrialEnd::Paused { value: best, epoch }),
+                (status, _) if !status.is_success() => Err(summary.message),
+                (_, Some(epoch)) => Ok(TrialEnd::Pruned { value: best, epoch }),
+                (_, None) => Ok(TrialEnd::Complete(best)),
+            }
         }
     }
 }
@@ -602,8 +755,8 @@ impl Observer for Reporter<'_> {
                     }
                 },
             };
-            if record.epoch < self.epochs
-                && self.pruner.decide(
+            if record.epoch < self.epochs {
+                match self.pruner.decide(
                     record.epoch,
                     value,
                     &self.completed,
@@ -611,10 +764,14 @@ impl Observer for Reporter<'_> {
                     self.direction,
                     self.seed,
                     self.number,
-                )
-            {
-                self.pruned_at = Some(record.epoch);
-                return Ok(Control::Stop);
+                ) {
+                    Decision::Continue => {}
+                    Decision::Prune => {
+                        self.pruned_at = Some(record.epoch);
+                        return Ok(Control::Stop);
+                    }
+                    Decision::Pause => return Ok(Control::Pause),
+                }
             }
         }
         Ok(Control::Continue)

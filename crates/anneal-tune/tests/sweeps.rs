@@ -612,17 +612,26 @@ fn successive_halving_promotes_the_best_third_of_each_rung() {
         anneal_tune::successive_halving(4, 0.5, &[], 1, 3, Mode::Max),
         None
     );
-    // Trials reach rung 1 one after another (maximising); expected: promote, prune, …
+    // Trials reach rung 1 one after another (maximising). Promotable means in the best ⌊n/3⌋
+    // of the n trials there so far, itself included: the first two never are (they pause),
+    // the third is if it leads, and so on. `true` = not promotable (yet).
     let arrivals = [0.5, 0.4, 0.7, 0.6, 0.8, 0.3, 0.75];
-    let expected = [false, true, false, true, false, true, false];
-    for (k, (&value, &prune)) in arrivals.iter().zip(&expected).enumerate() {
+    let expected = [true, true, false, true, false, true, false];
+    for (k, (&value, &held)) in arrivals.iter().zip(&expected).enumerate() {
         let others = &arrivals[..k];
         assert_eq!(
             anneal_tune::successive_halving(1, value, others, 1, 3, Mode::Max),
-            Some(prune),
+            Some(held),
             "arrival {k} ({value}) with {others:?}"
         );
     }
+    // Re-checked once all seven are in, the paused ones stay paused: 0.5 and 0.6 are not in
+    // the best two (0.8, 0.75)... but with two more weak arrivals (n = 9, best three) 0.7 is.
+    let all = |except: f64| arrivals.iter().copied().filter(|&v| v != except).collect::<Vec<_>>();
+    assert_eq!(anneal_tune::successive_halving(1, 0.6, &all(0.6), 1, 3, Mode::Max), Some(true));
+    let mut nine = all(0.7);
+    nine.extend([0.1, 0.2]);
+    assert_eq!(anneal_tune::successive_halving(1, 0.7, &nine, 1, 3, Mode::Max), Some(false));
     // The same at rung 3 (and minimising flips the order).
     assert_eq!(
         anneal_tune::successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Mode::Min),
@@ -669,8 +678,25 @@ fn asha_prunes_training_trials_only_at_rungs() {
     );
 }
 
+/// Dies (panics out of the sweep loop, leaving the database as a kill would) when a paused
+/// trial is about to continue for the `nth` time.
+struct DieOnPromotion {
+    seen: std::collections::HashSet<usize>,
+    promotions: usize,
+    nth: usize,
+}
+
+impl anneal_tune::TuneObserver for DieOnPromotion {
+    fn trial_started(&mut self, number: usize, _: &anneal_tune::Assignment) {
+        if !self.seen.insert(number) {
+            self.promotions += 1;
+            assert!(self.promotions < self.nth, "killed while continuing trial {number}");
+        }
+    }
+}
+
 #[test]
-fn a_hyperband_study_resumed_midway_prunes_as_an_uninterrupted_one() {
+fn a_hyperband_study_killed_midway_resumes_into_the_same_rungs() {
     let dir = tempfile::tempdir().unwrap();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let text = |study: &str| {
@@ -686,16 +712,30 @@ fn a_hyperband_study_resumed_midway_prunes_as_an_uninterrupted_one() {
     };
     let path = configs.join("h.sweep.toml");
     let whole = run_training_sweep(&path, &text("whole"), &dir.path().join("whole.db"));
+    let promoted = whole
+        .trials
+        .iter()
+        .filter(|t| t.state != TrialState::Failed && t.intermediate.len() > 1)
+        .count();
+    assert!(
+        whole.trials.iter().any(|t| t.state == TrialState::Pruned) && promoted >= 2,
+        "the study pauses, promotes and prunes, so the comparison tests the rungs"
+    );
 
-    // The same study stopped after 6 trials, then resumed with the full budget.
-    let db = dir.path().join("halves.db");
-    let mut first_half = Sweep::parse(&path, &text("halves")).unwrap();
-    first_half.file.trials = 6;
+    // The same study killed as its second promotion starts, then rerun.
+    let db = dir.path().join("killed.db");
+    let sweep = Sweep::parse(&path, &text("killed")).unwrap();
     let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
     let device = burn::tensor::Device::flex();
     let context = anneal_tune::TrainingContext { catalog: &catalog, device: &device, backend: "flex" };
-    run_sweep(&first_half, &mut Storage::open(&db).unwrap(), Some(&context), &mut Quiet).unwrap();
-    let resumed = run_training_sweep(&path, &text("halves"), &db);
+    let mut dying = DieOnPromotion { seen: Default::default(), promotions: 0, nth: 2 };
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_sweep(&sweep, &mut Storage::open(&db).unwrap(), Some(&context), &mut dying)
+    }));
+    assert!(killed.is_err(), "the first run dies at its second promotion");
+    let before = Storage::open(&db).unwrap().trials(1).unwrap();
+    assert!(before.iter().any(|t| t.state == TrialState::Running), "the continuing trial was left running");
+    let resumed = run_training_sweep(&path, &text("killed"), &db);
 
     let summary = |outcome: &anneal_tune::SweepOutcome| {
         outcome
@@ -704,14 +744,10 @@ fn a_hyperband_study_resumed_midway_prunes_as_an_uninterrupted_one() {
             .map(|t| (t.number, t.state, t.intermediate.len(), t.value.map(|v| (v * 1e9).round())))
             .collect::<Vec<_>>()
     };
-    assert_eq!(resumed.trials.len(), 14);
-    assert!(
-        whole.trials.iter().any(|t| t.state == TrialState::Pruned),
-        "the study prunes something, so the comparison tests the rungs"
-    );
+    assert_eq!(resumed.interrupted, 0, "the continuing trial went back to its pause, not to failed");
     assert_eq!(
         summary(&resumed),
         summary(&whole),
-        "brackets, rung decisions and values do not depend on where the study was stopped"
+        "brackets, pauses, promotions and values do not depend on the kill"
     );
 }
