@@ -179,6 +179,25 @@ impl ConvGeometry {
     }
 }
 
+/// One task's unfolding buffer, reused image after image.
+struct Unfolder(Vec<f32>);
+
+impl Unfolder {
+    fn new(g: &ConvGeometry) -> Self {
+        Self(if g.is_pointwise() { Vec::new() } else { vec![0.0; g.patch_len() * g.pixels()] })
+    }
+
+    /// The image as a `patch_len × pixels` matrix (the image itself for a pointwise kernel).
+    fn unfold<'a>(&'a mut self, g: &ConvGeometry, image: &'a [f32]) -> &'a [f32] {
+        if g.is_pointwise() {
+            image
+        } else {
+            g.im2col(image, &mut self.0);
+            &self.0
+        }
+    }
+}
+
 /// A row-major or transposed view of a matrix in a slice.
 #[derive(Clone, Copy)]
 struct MatrixView {
@@ -261,14 +280,9 @@ pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], bias: Opt
         .par_chunks_mut(chunk * output_len)
         .zip(input.par_chunks(chunk * input_len))
         .for_each(|(outputs, inputs)| {
-            let mut patches = if g.is_pointwise() { Vec::new() } else { vec![0.0f32; patch_len * pixels] };
+            let mut patches = Unfolder::new(&g);
             for (out, image) in outputs.chunks_mut(output_len).zip(inputs.chunks(input_len)) {
-                let unfolded: &[f32] = if g.is_pointwise() {
-                    image
-                } else {
-                    g.im2col(image, &mut patches);
-                    &patches
-                };
+                let unfolded = patches.unfold(&g, image);
                 matmul(
                     out,
                     MatrixView::row_major(g.out_channels, pixels),
@@ -307,15 +321,10 @@ pub fn backward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], output_g
     let task = |inputs: &[f32], grads: &[f32], mut input_grads: Option<&mut [f32]>| {
         let mut weight_grad = vec![0.0f32; weight_len];
         let mut bias_grad = vec![0.0f32; g.out_channels];
-        let mut patches = if g.is_pointwise() { Vec::new() } else { vec![0.0f32; patch_len * pixels] };
+        let mut patches = Unfolder::new(&g);
         let mut patch_grads = if want_input && !g.is_pointwise() { vec![0.0f32; patch_len * pixels] } else { Vec::new() };
         for (index, (image, grad)) in inputs.chunks(input_len).zip(grads.chunks(output_len)).enumerate() {
-            let unfolded: &[f32] = if g.is_pointwise() {
-                image
-            } else {
-                g.im2col(image, &mut patches);
-                &patches
-            };
+            let unfolded = patches.unfold(&g, image);
             // dW += dY · patchesᵀ
             matmul(
                 &mut weight_grad,

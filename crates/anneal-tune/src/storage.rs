@@ -261,15 +261,7 @@ impl Storage {
     /// A trial whose continuation died with its process goes back to where it was paused:
     /// paused after `epoch` with value `value`, its later intermediate values dropped.
     pub fn revert_to_paused(&self, study: i64, number: usize, epoch: usize, value: f64) -> Result<()> {
-        let current: String = self
-            .connection
-            .query_row(
-                "SELECT intermediate FROM trials WHERE study_id = ?1 AND number = ?2",
-                params![study, number as i64],
-                |row| row.get(0),
-            )
-            .map_err(|e| self.fail(e))?;
-        let mut values: Vec<(usize, f64)> = serde_json::from_str(&current).unwrap_or_default();
+        let mut values = self.intermediate(study, number)?;
         values.retain(|(e, _)| *e <= epoch);
         self.connection
             .execute(
@@ -377,8 +369,7 @@ impl Storage {
             .map_err(|e| self.fail(e))
     }
 
-    /// Appends an intermediate value (one per epoch).
-    pub fn report(&self, study: i64, number: usize, epoch: usize, value: f64) -> Result<()> {
+    fn intermediate(&self, study: i64, number: usize) -> Result<Vec<(usize, f64)>> {
         let current: String = self
             .connection
             .query_row(
@@ -387,7 +378,12 @@ impl Storage {
                 |row| row.get(0),
             )
             .map_err(|e| self.fail(e))?;
-        let mut values: Vec<(usize, f64)> = serde_json::from_str(&current).unwrap_or_default();
+        Ok(serde_json::from_str(&current).unwrap_or_default())
+    }
+
+    /// Appends an intermediate value (one per epoch).
+    pub fn report(&self, study: i64, number: usize, epoch: usize, value: f64) -> Result<()> {
+        let mut values = self.intermediate(study, number)?;
         values.push((epoch, value));
         self.connection
             .execute(
