@@ -182,14 +182,18 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         }
     }
     drop(lifelines);
-    // A worker that died mid-trial left it running: record it as interrupted now.
-    let (_, dead) = anneal_tune::resume_study(&sweep, &storage)?;
-    if dead > 0 {
+    result?;
+    // With every worker gone: record trials a dead worker left running as interrupted, finish
+    // any budget a failed worker left, and settle paused trials (continue the promotable ones,
+    // prune the rest).
+    let mut outcome =
+        anneal_tune::run_sweep(&sweep, &mut storage, context.as_ref(), &mut progress)?;
+    if outcome.interrupted > 0 {
         worker_errors.push(format!(
-            "{dead} trial(s) of a failed worker were marked interrupted"
+            "{} trial(s) of a failed worker were marked interrupted",
+            outcome.interrupted
         ));
     }
-    let mut outcome = result?;
     if !worker_errors.is_empty() {
         bail!("{}", worker_errors.join("; "));
     }

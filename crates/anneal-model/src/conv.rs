@@ -45,7 +45,8 @@ impl ConvGeometry {
     pub fn new(x_shape: [usize; 4], weight_shape: [usize; 4], options: &ConvOptions<2>) -> Option<Self> {
         let [batch, in_channels, in_height, in_width] = x_shape;
         let [out_channels, weight_in, kernel_height, kernel_width] = weight_shape;
-        if options.groups != 1 || weight_in != in_channels {
+        let empty = [batch, in_channels, out_channels, kernel_height, kernel_width].contains(&0);
+        if options.groups != 1 || weight_in != in_channels || empty {
             return None;
         }
         let out_size = |input: usize, axis: usize, kernel: usize| {
@@ -398,8 +399,12 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options:
 
 /// [`conv2d`], also saying which implementation ran.
 pub fn conv2d_routed(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> (Tensor<4>, ConvPath) {
-    let geometry = ConvGeometry::new(x.dims(), weight.dims(), &options);
-    let is_f32 = x.dtype() == DType::F32 && weight.dtype() == DType::F32;
+    let geometry = ConvGeometry::new(x.dims(), weight.dims(), &options)
+        .filter(|g| bias.as_ref().is_none_or(|b| b.dims() == [g.out_channels]));
+    let is_f32 = [Some(x.dtype()), Some(weight.dtype()), bias.as_ref().map(|b| b.dtype())]
+        .into_iter()
+        .flatten()
+        .all(|dtype| dtype == DType::F32);
     if let (Some(geometry), true) = (geometry, is_f32) {
         let fast = flex_tracked(&geometry, &x, &weight, bias.as_ref())
             .or_else(|| flex_untracked(&geometry, &x, &weight, bias.as_ref()));

@@ -4,7 +4,7 @@
 //! The folder holds the training-mode weights, the optimizer state (Adam's moments and step
 //! count, momentum buffers), the best epoch's weights when early stopping restores them, and
 //! `state.json` with the epoch counters, history and early-stopping tracker. It is written
-//! beside the old one and renamed into place, so a kill mid-save leaves the previous state.
+//! beside the old one and swapped in by renames, so a kill mid-save leaves a complete state.
 
 use std::path::{Path, PathBuf};
 
@@ -79,18 +79,33 @@ pub fn save(
     }
     let text = serde_json::to_string(state).expect("paused states serialise");
     std::fs::write(file(STATE_FILE), text).map_err(|e| TrainError::io(&file(STATE_FILE), e))?;
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    // Swap in the new state so that at every instant one complete state exists: `dir`, or
+    // (between the two renames) the previous one at `dir.old`, which `current` falls back to.
+    let previous = dir.with_extension("old");
+    if previous.exists() {
+        std::fs::remove_dir_all(&previous).map_err(|e| TrainError::io(&previous, e))?;
     }
-    std::fs::rename(&partial, dir).map_err(|e| TrainError::io(dir, e))
+    if dir.exists() {
+        std::fs::rename(dir, &previous).map_err(|e| TrainError::io(dir, e))?;
+    }
+    std::fs::rename(&partial, dir).map_err(|e| TrainError::io(dir, e))?;
+    discard(&previous)
+}
+
+/// Where the complete paused state is: `dir`, or its predecessor when a save was killed
+/// between its two renames.
+fn current(dir: &Path) -> Option<PathBuf> {
+    [dir.to_path_buf(), dir.with_extension("old")]
+        .into_iter()
+        .find(|candidate| candidate.join(STATE_FILE).is_file())
 }
 
 /// The counters of the paused run in `dir`, or `None` when there is none.
 pub fn read_state(dir: &Path) -> Result<Option<PausedState>> {
-    let path = dir.join(STATE_FILE);
-    if !path.is_file() {
+    let Some(dir) = current(dir) else {
         return Ok(None);
-    }
+    };
+    let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
     serde_json::from_str(&text)
         .map(Some)
@@ -103,6 +118,7 @@ pub fn load(dir: &Path, model: Model, optimizer: ModuleOptimizer, best_model: Mo
     let state = read_state(dir)?.ok_or_else(|| {
         checkpoint_error(&dir.join(STATE_FILE), "resume", "the paused state is missing")
     })?;
+    let dir = &current(dir).expect("read_state found it");
     let file = |name: &str| -> PathBuf { dir.join(name) };
     let model = model
         .try_load_file(file(MODEL_FILE))
@@ -129,8 +145,10 @@ pub fn load(dir: &Path, model: Model, optimizer: ModuleOptimizer, best_model: Mo
 
 /// Removes a paused state that is no longer needed (the run finished).
 pub fn discard(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    for path in [dir.to_path_buf(), dir.with_extension("old"), dir.with_extension("partial")] {
+        if path.exists() {
+            std::fs::remove_dir_all(&path).map_err(|e| TrainError::io(&path, e))?;
+        }
     }
     Ok(())
 }

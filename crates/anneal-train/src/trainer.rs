@@ -221,7 +221,11 @@ pub fn train_resumable(
     let mut status = RunStatus::Completed;
     let mut last_applied_lr: Option<f64> = None;
     let mut first_epoch = 1;
-    if let Some(dir) = state_dir.filter(|dir| dir.join(resume::STATE_FILE).is_file()) {
+    let resumable = match state_dir {
+        Some(dir) => resume::read_state(dir)?.is_some(),
+        None => false,
+    };
+    if let (true, Some(dir)) = (resumable, state_dir) {
         let skeleton = config.model.init(device, &shape)?;
         let paused = resume::load(dir, model, optimizer, skeleton)?;
         model = paused.model;
@@ -318,13 +322,20 @@ pub fn train_resumable(
         if verdict.improved {
             best_model = Some(eval_model);
         }
-        // After the last epoch there is nothing left to pause.
-        let control = match control {
-            Control::Pause if epoch == t.epochs => Control::Continue,
-            other => other,
-        };
+        // An observer's stop comes first, then early stopping; a pause only when the run would
+        // otherwise go on (after the last epoch, or out of patience, there is nothing to pause).
+        let finished_here = epoch == t.epochs || verdict.stop;
         match (control, state_dir) {
+            (Control::Stop, _) => {
+                status = RunStatus::Stopped { epoch };
+                break;
+            }
+            _ if verdict.stop && epoch < t.epochs => {
+                status = RunStatus::EarlyStopped { epoch };
+                break;
+            }
             (Control::Continue, _) => {}
+            (Control::Pause, _) if finished_here => {}
             (Control::Pause, Some(dir)) => {
                 let state = PausedState {
                     epoch,
@@ -338,14 +349,10 @@ pub fn train_resumable(
                 status = RunStatus::Paused { epoch };
                 break;
             }
-            (Control::Pause | Control::Stop, _) => {
+            (Control::Pause, None) => {
                 status = RunStatus::Stopped { epoch };
                 break;
             }
-        }
-        if verdict.stop && epoch < t.epochs {
-            status = RunStatus::EarlyStopped { epoch };
-            break;
         }
     }
 

@@ -533,3 +533,31 @@ fn a_paused_run_continues_exactly_where_an_unpaused_one_would_be() {
     let stopped = train(&c, &data, &device(), &mut PauseAfter(3)).unwrap();
     assert_eq!(stopped.status, RunStatus::Stopped { epoch: 3 });
 }
+
+#[test]
+fn a_save_killed_between_its_renames_leaves_the_previous_state() {
+    let c = config(IRIS, &["train.epochs=6"]);
+    let data = prepare(&c, &catalog()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(anneal_train::resume::RESUME_DIR);
+    anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(2), Some(&state)).unwrap();
+    // The moment between "old state moved aside" and "new state moved in".
+    std::fs::rename(&state, state.with_extension("old")).unwrap();
+    assert_eq!(anneal_train::resume::read_state(&state).unwrap().unwrap().epoch, 2);
+    let resumed = anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
+    assert_eq!(resumed.status, RunStatus::Completed);
+    assert_eq!(resumed.history.len(), 6);
+}
+
+#[test]
+fn early_stopping_wins_over_a_pause_on_the_same_epoch() {
+    // Patience 1 with a learning rate too small to improve: out of patience at epoch 2, the
+    // epoch the observer asks to pause.
+    let c = config(IRIS, &["train.epochs=10", "train.lr=1e-9", "train.early_stopping.patience=1"]);
+    let data = prepare(&c, &catalog()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(anneal_train::resume::RESUME_DIR);
+    let outcome = anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(2), Some(&state)).unwrap();
+    assert_eq!(outcome.status, RunStatus::EarlyStopped { epoch: 2 });
+    assert!(anneal_train::resume::read_state(&state).unwrap().is_none());
+}

@@ -108,6 +108,9 @@ pub fn successive_halving(
     if rung != epoch {
         return None;
     }
+    if !value.is_finite() {
+        return Some(true);
+    }
     // Rank among every trial that reached this rung, itself included: promotable if in the
     // best ⌊n/η⌋.
     let better = others
@@ -155,6 +158,59 @@ impl PrunerConfig {
         self.decide(epoch, value, completed, &reached, direction, 0, usize::MAX) != Decision::Continue
     }
 
+    /// Successive halving's verdict for trial `number` at `epoch` (ASHA, Hyperband within the
+    /// trial's bracket): `Some(false)` promotable, `Some(true)` not yet, `None` when `epoch` is
+    /// not one of its rungs or the pruner has no rungs.
+    fn rung_verdict(
+        &self,
+        epoch: usize,
+        value: f64,
+        reached: &[(usize, Vec<(usize, f64)>)],
+        direction: Mode,
+        study_seed: u64,
+        number: usize,
+    ) -> Option<bool> {
+        let at = |keep: &dyn Fn(usize) -> bool| -> Vec<f64> {
+            reached
+                .iter()
+                .filter(|(n, _)| *n != number && keep(*n))
+                .filter_map(|(_, values)| values.iter().find(|(e, _)| *e == epoch).map(|(_, v)| *v))
+                .collect()
+        };
+        match *self {
+            PrunerConfig::Asha {
+                min_resource,
+                reduction_factor,
+            } => successive_halving(epoch, value, &at(&|_| true), min_resource, reduction_factor, direction),
+            PrunerConfig::Hyperband {
+                min_resource,
+                max_resource,
+                reduction_factor,
+            } => {
+                let brackets = hyperband_brackets(min_resource, max_resource, reduction_factor);
+                let bracket = hyperband_bracket(study_seed, number, &brackets);
+                // Only trials of the same bracket compete with each other.
+                let same = |n: usize| hyperband_bracket(study_seed, n, &brackets) == bracket;
+                successive_halving(epoch, value, &at(&same), brackets[bracket].1, reduction_factor, direction)
+            }
+            PrunerConfig::None | PrunerConfig::Median { .. } => None,
+        }
+    }
+
+    /// Whether a trial paused at `epoch` with `value` may continue now: it sits at one of the
+    /// pruner's rungs and ranks in the best ⌊n/η⌋ there.
+    pub fn promotable(
+        &self,
+        epoch: usize,
+        value: f64,
+        reached: &[(usize, Vec<(usize, f64)>)],
+        direction: Mode,
+        study_seed: u64,
+        number: usize,
+    ) -> bool {
+        self.rung_verdict(epoch, value, reached, direction, study_seed, number) == Some(false)
+    }
+
     /// The pruning decision for trial `number` of a study seeded `study_seed`: `completed` are
     /// the complete trials' intermediate values (median rule), `reached` every other trial's
     /// (complete, pruned or running, with their numbers: successive halving ranks all that
@@ -170,48 +226,12 @@ impl PrunerConfig {
         study_seed: u64,
         number: usize,
     ) -> Decision {
-        let pause_unless_promoted = |not_promotable: Option<bool>| match not_promotable {
-            Some(true) => Decision::Pause,
-            _ => Decision::Continue,
-        };
-        let at = |epoch: usize, keep: &dyn Fn(usize) -> bool| -> Vec<f64> {
-            reached
-                .iter()
-                .filter(|(n, _)| *n != number && keep(*n))
-                .filter_map(|(_, values)| values.iter().find(|(e, _)| *e == epoch).map(|(_, v)| *v))
-                .collect()
-        };
+        if let Some(held) = self.rung_verdict(epoch, value, reached, direction, study_seed, number) {
+            return if held { Decision::Pause } else { Decision::Continue };
+        }
         match *self {
-            PrunerConfig::None => Decision::Continue,
-            PrunerConfig::Asha {
-                min_resource,
-                reduction_factor,
-            } => pause_unless_promoted(successive_halving(
-                epoch,
-                value,
-                &at(epoch, &|_| true),
-                min_resource,
-                reduction_factor,
-                direction,
-            )),
-            PrunerConfig::Hyperband {
-                min_resource,
-                max_resource,
-                reduction_factor,
-            } => {
-                let brackets = hyperband_brackets(min_resource, max_resource, reduction_factor);
-                let bracket = hyperband_bracket(study_seed, number, &brackets);
-                let first_rung = brackets[bracket].1;
-                // Only trials of the same bracket compete with each other.
-                let same = |n: usize| hyperband_bracket(study_seed, n, &brackets) == bracket;
-                pause_unless_promoted(successive_halving(
-                    epoch,
-                    value,
-                    &at(epoch, &same),
-                    first_rung,
-                    reduction_factor,
-                    direction,
-                ))
+            PrunerConfig::None | PrunerConfig::Asha { .. } | PrunerConfig::Hyperband { .. } => {
+                Decision::Continue
             }
             PrunerConfig::Median {
                 warmup_epochs,

@@ -269,9 +269,10 @@ pub struct SweepOutcome {
     pub grid_exhausted: bool,
 }
 
-/// Runs (or resumes) a sweep until the study holds `trials` trials. Trials left running by a
-/// dead process are marked failed first: call this from the one process that starts a sweep,
-/// and [`run_sweep_worker`] from extra workers started alongside it.
+/// Runs (or resumes) a sweep until the study holds `trials` trials, then settles its paused
+/// trials (continuing the promotable ones, pruning the rest). Trials left running by a dead
+/// process are marked failed (or, if they were continuing from a pause, paused again) first:
+/// call this from the one process that owns the study, before and after any workers.
 pub fn run_sweep(
     sweep: &Sweep,
     storage: &mut Storage,
@@ -281,8 +282,10 @@ pub fn run_sweep(
     sweep_loop(sweep, storage, training, observer, true)
 }
 
-/// An extra worker on a study another process started (`anneal tune --jobs N`): the same loop,
-/// without touching the other workers' running trials.
+/// A worker on a study (`anneal tune --jobs N`): the same loop, without touching other
+/// workers' running trials, and it stops when there is no trial to start or promote, leaving
+/// paused trials for the owning process's final [`run_sweep`] (which runs once every worker
+/// has exited, so no worker ever waits on a trial a dead process left running).
 pub fn run_sweep_worker(
     sweep: &Sweep,
     storage: &mut Storage,
@@ -297,9 +300,9 @@ fn sweep_loop(
     storage: &mut Storage,
     training: Option<&TrainingContext>,
     observer: &mut dyn TuneObserver,
-    mark_interrupted: bool,
+    owner: bool,
 ) -> Result<SweepOutcome> {
-    let (study, interrupted) = if mark_interrupted {
+    let (study, interrupted) = if owner {
         resume_study(sweep, storage)?
     } else {
         (storage.create_or_resume(&sweep.record())?, 0)
@@ -317,32 +320,30 @@ fn sweep_loop(
             }
             continue;
         }
-        let Some(number) = storage.claim_trial(study.id, sweep.file.trials)? else {
-            // The budget is spent. Paused trials still waiting may be promoted by trials
-            // other workers are running; once none runs, the rest are pruned where they stopped.
-            let paused: Vec<&TrialRecord> =
-                trials.iter().filter(|t| t.state == TrialState::Paused).collect();
-            if paused.is_empty() {
-                break;
+        let claimed = if grid_exhausted {
+            None
+        } else {
+            storage.claim_trial(study.id, sweep.file.trials)?
+        };
+        let next = match claimed {
+            Some(number) => {
+                let trials = storage.trials(study.id)?;
+                let history = sampler_history(sweep, &trials, number);
+                let mut rng = derive_rng(sweep.file.seed, "sampler", number as u64);
+                let params = sweep.file.sampler.suggest(&sweep.space, &history, &mut rng);
+                if params.is_none() {
+                    storage.release_trial(study.id, number)?;
+                    grid_exhausted = true;
+                }
+                params.map(|params| (number, params))
             }
-            if trials.iter().any(|t| t.state == TrialState::Running) {
-                std::thread::sleep(std::time::Duration::from_millis(200));
+            None => None,
+        };
+        let Some((number, params)) = next else {
+            // Nothing new to start. The owner settles the paused trials nobody will promote.
+            if owner && settle_paused(sweep, &study, storage, training, observer, &trials)? {
                 continue;
             }
-            for trial in paused {
-                let epoch = trial.intermediate.last().map_or(0, |(e, _)| *e);
-                if storage.prune_paused(study.id, trial.number, epoch)? {
-                    report_finished(storage, &study, observer, trial.number)?;
-                }
-            }
-            continue;
-        };
-        let trials = storage.trials(study.id)?;
-        let history = sampler_history(sweep, &trials, number);
-        let mut rng = derive_rng(sweep.file.seed, "sampler", number as u64);
-        let Some(params) = sweep.file.sampler.suggest(&sweep.space, &history, &mut rng) else {
-            storage.release_trial(study.id, number)?;
-            grid_exhausted = true;
             break;
         };
         let seed = derive_seed(sweep.file.seed, number);
@@ -369,6 +370,46 @@ fn sweep_loop(
     })
 }
 
+/// Settles paused trials once no new trial will start (the owner, with no worker left): with
+/// no complete trial in the study yet, the best paused trial of the highest rung continues (a
+/// study too small for ⌊n/η⌋ ≥ 1 still ends with a finished model); otherwise the paused ones
+/// are pruned where they stopped and their saved states deleted. `true` when the sweep should
+/// loop again.
+fn settle_paused(
+    sweep: &Sweep,
+    study: &StudyRecord,
+    storage: &Storage,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn TuneObserver,
+    trials: &[TrialRecord],
+) -> Result<bool> {
+    let paused = || trials.iter().filter(|t| t.state == TrialState::Paused);
+    if !trials.iter().any(|t| t.state == TrialState::Complete) {
+        let furthest = paused()
+            .filter_map(|t| t.intermediate.last().map(|&(e, v)| (e, sweep.loss(v), t)))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        if let Some((_, _, trial)) = furthest {
+            if storage.claim_paused(study.id, trial.number)? {
+                run_trial(sweep, study, storage, training, observer, trial, true)?;
+            }
+            return Ok(true);
+        }
+    }
+    for trial in paused() {
+        let epoch = trial.intermediate.last().map_or(0, |(e, _)| *e);
+        if storage.prune_paused(study.id, trial.number, epoch)? {
+            if let Some(run_dir) = &trial.run_dir {
+                let state_dir = Path::new(run_dir).join(anneal_train::resume::RESUME_DIR);
+                if let Err(e) = anneal_train::resume::discard(&state_dir) {
+                    tracing::warn!("{e}");
+                }
+            }
+            report_finished(storage, study, observer, trial.number)?;
+        }
+    }
+    Ok(false)
+}
+
 /// The paused trial to continue now, if any is promotable: from the highest rung first, then
 /// the best value.
 fn next_promotion<'t>(sweep: &Sweep, trials: &'t [TrialRecord]) -> Option<&'t TrialRecord> {
@@ -381,16 +422,11 @@ fn next_promotion<'t>(sweep: &Sweep, trials: &'t [TrialRecord]) -> Option<&'t Tr
         .filter(|t| t.state == TrialState::Paused)
         .filter_map(|t| {
             let &(epoch, value) = t.intermediate.last()?;
-            let decision = sweep.file.pruner.decide(
-                epoch,
-                value,
-                &[],
-                &reached,
-                sweep.direction,
-                sweep.file.seed,
-                t.number,
-            );
-            (decision == Decision::Continue).then_some((epoch, sweep.loss(value), t))
+            sweep
+                .file
+                .pruner
+                .promotable(epoch, value, &reached, sweep.direction, sweep.file.seed, t.number)
+                .then_some((epoch, sweep.loss(value), t))
         })
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
         .map(|(_, _, t)| t)

@@ -751,3 +751,29 @@ fn a_hyperband_study_killed_midway_resumes_into_the_same_rungs() {
         "brackets, pauses, promotions and values do not depend on the kill"
     );
 }
+
+#[test]
+fn a_study_too_small_for_its_rungs_still_finishes_a_trial() {
+    // Two trials with η = 3: ⌊n/3⌋ = 0 at every rung, so both pause at epoch 1; the settled
+    // study continues the better one to the end instead of pruning everything.
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let text = format!(
+        "study = \"tiny\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 2\nseed = 2\nruns_dir = \"{}\"\n\
+         sampler = {{ kind = \"random\" }}\npruner = {{ kind = \"asha\", min_resource = 1, reduction_factor = 3 }}\n\
+         [[search]]\nname = \"train.lr\"\nfloat = [1e-4, 1e-1]\nlog = true\n\
+         [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
+        configs.join("iris-mlp.toml").display(),
+        dir.path().join("runs").display()
+    );
+    let outcome = run_training_sweep(&configs.join("tiny.sweep.toml"), &text, &dir.path().join("tiny.db"));
+    let states: Vec<_> = outcome.trials.iter().map(|t| (t.state, t.intermediate.len())).collect();
+    assert!(states.contains(&(TrialState::Complete, 9)), "{states:?}");
+    assert!(states.contains(&(TrialState::Pruned, 1)), "{states:?}");
+    assert!(outcome.trials.iter().all(|t| t.state != TrialState::Paused));
+    // A pruned trial's saved training state is deleted; the finished one never keeps one.
+    for t in &outcome.trials {
+        let state = Path::new(t.run_dir.as_deref().unwrap()).join(anneal_train::resume::RESUME_DIR);
+        assert!(!state.exists(), "{} still holds {}", t.number, state.display());
+    }
+}
