@@ -148,7 +148,7 @@ impl ConvGeometry {
                     let first_input = (columns.start * stride) as isize + offset;
                     let input = &image[start + first_input as usize..];
                     if stride == 1 {
-                        target[columns.clone()].copy_from_slice(&input[..columns.len()]);
+                        copy_short(&mut target[columns.clone()], &input[..columns.len()]);
                     } else {
                         for (i, value) in target[columns].iter_mut().enumerate() {
                             *value = input[i * stride];
@@ -177,6 +177,21 @@ impl ConvGeometry {
                 }
             }
         });
+    }
+}
+
+/// `target.copy_from_slice(source)` for the short rows of an unfolding (one output row, tens of
+/// floats): fixed 8-float blocks the compiler keeps inline, where a call to `memcpy` per row
+/// cost more than the copy.
+fn copy_short(target: &mut [f32], source: &[f32]) {
+    let mut blocks = target.chunks_exact_mut(8);
+    let mut sources = source.chunks_exact(8);
+    for (block, from) in (&mut blocks).zip(&mut sources) {
+        let from: &[f32; 8] = from.try_into().expect("8 floats");
+        block.copy_from_slice(from);
+    }
+    for (value, from) in blocks.into_remainder().iter_mut().zip(sources.remainder()) {
+        *value = *from;
     }
 }
 
@@ -284,6 +299,13 @@ pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], bias: Opt
             let mut patches = Unfolder::new(&g);
             for (out, image) in outputs.chunks_mut(output_len).zip(inputs.chunks(input_len)) {
                 let unfolded = patches.unfold(&g, image);
+                // The bias goes in first and the product is accumulated onto it: one pass
+                // over the output instead of a second one to add the bias.
+                if let Some(bias) = bias {
+                    for (channel, &b) in out.chunks_mut(pixels).zip(bias) {
+                        channel.fill(b);
+                    }
+                }
                 matmul(
                     out,
                     MatrixView::row_major(g.out_channels, pixels),
@@ -291,13 +313,8 @@ pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], bias: Opt
                     MatrixView::row_major(g.out_channels, patch_len),
                     unfolded,
                     MatrixView::row_major(patch_len, pixels),
-                    false,
+                    bias.is_some(),
                 );
-                if let Some(bias) = bias {
-                    for (channel, &b) in out.chunks_mut(pixels).zip(bias) {
-                        channel.iter_mut().for_each(|value| *value += b);
-                    }
-                }
             }
         });
     output

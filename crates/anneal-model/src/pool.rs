@@ -72,6 +72,10 @@ pub fn forward(g: &PoolGeometry, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
         .for_each(|((out, arg), plane)| {
             // One output row at a time, sweeping kernel rows and columns over whole rows so
             // the inner loop is a branch-light pass over contiguous outputs.
+            if g.kernel == [2, 2] && g.stride == [2, 2] {
+                forward_2x2(g, plane, out, arg);
+                return;
+            }
             let rows = out.chunks_mut(g.out_width).zip(arg.chunks_mut(g.out_width));
             for (out_y, (out_row, arg_row)) in rows.enumerate() {
                 out_row.fill(f32::NEG_INFINITY);
@@ -93,6 +97,31 @@ pub fn forward(g: &PoolGeometry, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
             }
         });
     (output, argmax)
+}
+
+/// The CNN's 2×2 windows with stride 2, on one plane: each output reads two pairs of
+/// neighbours, without the general path's index arithmetic.
+fn forward_2x2(g: &PoolGeometry, plane: &[f32], out: &mut [f32], arg: &mut [u32]) {
+    let better = |candidate: (f32, usize), best: (f32, usize)| {
+        if candidate.0 > best.0 || (candidate.0.is_nan() && !best.0.is_nan()) { candidate } else { best }
+    };
+    let rows = out.chunks_mut(g.out_width).zip(arg.chunks_mut(g.out_width));
+    for (out_y, (out_row, arg_row)) in rows.enumerate() {
+        let top = 2 * out_y * g.in_width;
+        let upper = plane[top..top + 2 * g.out_width].chunks_exact(2);
+        let lower = plane[top + g.in_width..top + g.in_width + 2 * g.out_width].chunks_exact(2);
+        for (out_x, ((value, at), (up, down))) in
+            out_row.iter_mut().zip(arg_row.iter_mut()).zip(upper.zip(lower)).enumerate()
+        {
+            let left = top + 2 * out_x;
+            let mut best = (up[0], left);
+            best = better((up[1], left + 1), best);
+            best = better((down[0], left + g.in_width), best);
+            best = better((down[1], left + g.in_width + 1), best);
+            *value = best.0;
+            *at = best.1 as u32;
+        }
+    }
 }
 
 /// The input gradient: each output's gradient goes to the position its maximum came from.
