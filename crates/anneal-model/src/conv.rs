@@ -159,9 +159,9 @@ impl ConvGeometry {
         });
     }
 
-    /// Folds `patches` back onto one image gradient, adding where kernel windows overlap.
+    /// Folds `patches` back onto one image gradient, adding where kernel windows overlap;
+    /// `image` must come in zeroed (the backward pass allocates it so).
     fn col2im(&self, patches: &[f32], image: &mut [f32]) {
-        image.fill(0.0);
         let (pixels, out_width, stride) = (self.pixels(), self.out_width, self.stride[1]);
         self.for_each_patch_row(|row, out_y, source| {
             if let Some((start, columns, offset)) = source {

@@ -323,8 +323,7 @@ pub fn train_resumable(
             best_model = Some(eval_model);
         }
         // An observer's stop comes first, then early stopping; a pause only when the run would
-        // otherwise go on (after the last epoch, or out of patience, there is nothing to pause).
-        let finished_here = epoch == t.epochs || verdict.stop;
+        // otherwise go on (after the last epoch there is nothing to pause).
         match (control, state_dir) {
             (Control::Stop, _) => {
                 status = RunStatus::Stopped { epoch };
@@ -335,7 +334,7 @@ pub fn train_resumable(
                 break;
             }
             (Control::Continue, _) => {}
-            (Control::Pause, _) if finished_here => {}
+            (Control::Pause, _) if epoch == t.epochs => {}
             (Control::Pause, Some(dir)) => {
                 let state = PausedState {
                     epoch,

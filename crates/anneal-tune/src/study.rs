@@ -327,7 +327,8 @@ fn sweep_loop(
         };
         let next = match claimed {
             Some(number) => {
-                let trials = storage.trials(study.id)?;
+                // The snapshot from the top of the loop: it lacks only this claim, which the
+                // history leaves out anyway.
                 let history = sampler_history(sweep, &trials, number);
                 let mut rng = derive_rng(sweep.file.seed, "sampler", number as u64);
                 let params = sweep.file.sampler.suggest(&sweep.space, &history, &mut rng);
@@ -385,10 +386,7 @@ fn settle_paused(
 ) -> Result<bool> {
     let paused = || trials.iter().filter(|t| t.state == TrialState::Paused);
     if !trials.iter().any(|t| t.state == TrialState::Complete) {
-        let furthest = paused()
-            .filter_map(|t| t.intermediate.last().map(|&(e, v)| (e, sweep.loss(v), t)))
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-        if let Some((_, _, trial)) = furthest {
+        if let Some(trial) = furthest_first(sweep, paused()) {
             if storage.claim_paused(study.id, trial.number)? {
                 run_trial(sweep, study, storage, training, observer, trial, true)?;
             }
@@ -417,17 +415,19 @@ fn next_promotion<'t>(sweep: &Sweep, trials: &'t [TrialRecord]) -> Option<&'t Tr
         .iter()
         .map(|t| (t.number, t.intermediate.clone()))
         .collect();
-    trials
-        .iter()
-        .filter(|t| t.state == TrialState::Paused)
-        .filter_map(|t| {
-            let &(epoch, value) = t.intermediate.last()?;
-            sweep
-                .file
-                .pruner
-                .promotable(epoch, value, &reached, sweep.direction, sweep.file.seed, t.number)
-                .then_some((epoch, sweep.loss(value), t))
-        })
+    let promotable = trials.iter().filter(|t| {
+        t.state == TrialState::Paused
+            && t.intermediate.last().is_some_and(|&(epoch, value)| {
+                sweep.file.pruner.promotable(epoch, value, &reached, sweep.direction, sweep.file.seed, t.number)
+            })
+    });
+    furthest_first(sweep, promotable)
+}
+
+/// Of paused trials, the one at the highest rung, the best value breaking ties.
+fn furthest_first<'t>(sweep: &Sweep, paused: impl Iterator<Item = &'t TrialRecord>) -> Option<&'t TrialRecord> {
+    paused
+        .filter_map(|t| t.intermediate.last().map(|&(e, v)| (e, sweep.loss(v), t)))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
         .map(|(_, _, t)| t)
 }
