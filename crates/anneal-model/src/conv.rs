@@ -8,12 +8,12 @@
 //! batch is split across rayon's pool. [`conv2d`] routes tensors on the flex backend (tracked by
 //! autodiff or not) here and leaves every other backend to Burn.
 
+use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::Flex;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
@@ -42,10 +42,21 @@ pub struct ConvGeometry {
 impl ConvGeometry {
     /// The geometry of `conv2d(x, weight, options)`; `None` for what this module does not
     /// handle (grouped convolution) or an output with no pixels.
-    pub fn new(x_shape: [usize; 4], weight_shape: [usize; 4], options: &ConvOptions<2>) -> Option<Self> {
+    pub fn new(
+        x_shape: [usize; 4],
+        weight_shape: [usize; 4],
+        options: &ConvOptions<2>,
+    ) -> Option<Self> {
         let [batch, in_channels, in_height, in_width] = x_shape;
         let [out_channels, weight_in, kernel_height, kernel_width] = weight_shape;
-        let empty = [batch, in_channels, out_channels, kernel_height, kernel_width].contains(&0);
+        let empty = [
+            batch,
+            in_channels,
+            out_channels,
+            kernel_height,
+            kernel_width,
+        ]
+        .contains(&0);
         if options.groups != 1 || weight_in != in_channels || empty {
             return None;
         }
@@ -92,15 +103,27 @@ impl ConvGeometry {
 
     /// A 1×1 kernel with unit stride and no padding reads the image as it is: no unfolding.
     fn is_pointwise(&self) -> bool {
-        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding_begin == [0, 0]
-            && self.out_height == self.in_height && self.out_width == self.in_width
+        self.kernel == [1, 1]
+            && self.stride == [1, 1]
+            && self.padding_begin == [0, 0]
+            && self.out_height == self.in_height
+            && self.out_width == self.in_width
     }
 
     /// For kernel offset `offset` (dilated, minus padding) along an axis with `stride`, the
     /// output positions whose input position lies inside `0..input`.
-    fn valid_outputs(offset: isize, stride: usize, input: usize, outputs: usize) -> std::ops::Range<usize> {
+    fn valid_outputs(
+        offset: isize,
+        stride: usize,
+        input: usize,
+        outputs: usize,
+    ) -> std::ops::Range<usize> {
         let stride = stride as isize;
-        let first = if offset >= 0 { 0 } else { (-offset + stride - 1) / stride };
+        let first = if offset >= 0 {
+            0
+        } else {
+            (-offset + stride - 1) / stride
+        };
         let last = (input as isize - 1 - offset).div_euclid(stride) + 1;
         let first = (first as usize).min(outputs);
         let last = (last.max(0) as usize).min(outputs);
@@ -110,16 +133,24 @@ impl ConvGeometry {
     /// Visits every (unfolded row, output row) pair: `visit(row, out_y, Some((in_y, columns)))`
     /// where `columns` are the output columns inside the image (their input column is
     /// `out_x * stride + column_offset`), or `None` when the whole output row reads padding.
-    fn for_each_patch_row(&self, mut visit: impl FnMut(usize, usize, Option<(usize, std::ops::Range<usize>, isize)>)) {
+    fn for_each_patch_row(
+        &self,
+        mut visit: impl FnMut(usize, usize, Option<(usize, std::ops::Range<usize>, isize)>),
+    ) {
         let [kernel_height, kernel_width] = self.kernel;
         for channel in 0..self.in_channels {
             for ky in 0..kernel_height {
                 let row_offset = (ky * self.dilation[0]) as isize - self.padding_begin[0] as isize;
                 for kx in 0..kernel_width {
                     let row = (channel * kernel_height + ky) * kernel_width + kx;
-                    let column_offset = (kx * self.dilation[1]) as isize - self.padding_begin[1] as isize;
-                    let columns =
-                        Self::valid_outputs(column_offset, self.stride[1], self.in_width, self.out_width);
+                    let column_offset =
+                        (kx * self.dilation[1]) as isize - self.padding_begin[1] as isize;
+                    let columns = Self::valid_outputs(
+                        column_offset,
+                        self.stride[1],
+                        self.in_width,
+                        self.out_width,
+                    );
                     for out_y in 0..self.out_height {
                         let in_y = (out_y * self.stride[0]) as isize + row_offset;
                         if in_y < 0 || in_y >= self.in_height as isize || columns.is_empty() {
@@ -169,7 +200,10 @@ impl ConvGeometry {
                 let first_input = (columns.start * stride) as isize + offset;
                 let input = &mut image[start + first_input as usize..];
                 if stride == 1 {
-                    input.iter_mut().zip(from).for_each(|(sum, value)| *sum += value);
+                    input
+                        .iter_mut()
+                        .zip(from)
+                        .for_each(|(sum, value)| *sum += value);
                 } else {
                     for (i, value) in from.iter().enumerate() {
                         input[i * stride] += value;
@@ -200,7 +234,11 @@ struct Unfolder(Vec<f32>);
 
 impl Unfolder {
     fn new(g: &ConvGeometry) -> Self {
-        Self(if g.is_pointwise() { Vec::new() } else { vec![0.0; g.patch_len() * g.pixels()] })
+        Self(if g.is_pointwise() {
+            Vec::new()
+        } else {
+            vec![0.0; g.patch_len() * g.pixels()]
+        })
     }
 
     /// The image as a `patch_len × pixels` matrix (the image itself for a pointwise kernel).
@@ -225,7 +263,12 @@ struct MatrixView {
 
 impl MatrixView {
     fn row_major(rows: usize, columns: usize) -> Self {
-        Self { rows, columns, row_stride: columns, column_stride: 1 }
+        Self {
+            rows,
+            columns,
+            row_stride: columns,
+            column_stride: 1,
+        }
     }
 
     fn transposed(self) -> Self {
@@ -249,10 +292,26 @@ impl MatrixView {
 
 /// `out = lhs · rhs`, or `out += lhs · rhs` when `accumulate`; single-threaded (the batch is
 /// what gets split across threads).
-fn matmul(out: &mut [f32], out_view: MatrixView, lhs: &[f32], lhs_view: MatrixView, rhs: &[f32], rhs_view: MatrixView, accumulate: bool) {
+fn matmul(
+    out: &mut [f32],
+    out_view: MatrixView,
+    lhs: &[f32],
+    lhs_view: MatrixView,
+    rhs: &[f32],
+    rhs_view: MatrixView,
+    accumulate: bool,
+) {
     assert_eq!(lhs_view.columns, rhs_view.rows, "inner dimensions differ");
-    assert_eq!((out_view.rows, out_view.columns), (lhs_view.rows, rhs_view.columns), "output shape");
-    assert!(out.len() >= out_view.extent() && lhs.len() >= lhs_view.extent() && rhs.len() >= rhs_view.extent());
+    assert_eq!(
+        (out_view.rows, out_view.columns),
+        (lhs_view.rows, rhs_view.columns),
+        "output shape"
+    );
+    assert!(
+        out.len() >= out_view.extent()
+            && lhs.len() >= lhs_view.extent()
+            && rhs.len() >= rhs_view.extent()
+    );
     // SAFETY: the asserts above keep every index gemm touches inside the three slices, and
     // `out` is borrowed mutably, so it aliases neither input.
     unsafe {
@@ -287,9 +346,15 @@ fn images_per_task(batch: usize) -> usize {
 }
 
 /// Forward convolution of NCHW `input` with `weight` (`[out, in, kh, kw]`) and optional `bias`.
-pub fn forward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+pub fn forward(
+    geometry: &ConvGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
     let g = *geometry;
-    let (input_len, output_len, pixels, patch_len) = (g.input_len(), g.output_len(), g.pixels(), g.patch_len());
+    let (input_len, output_len, pixels, patch_len) =
+        (g.input_len(), g.output_len(), g.pixels(), g.patch_len());
     let mut output = flex::zeroed::<f32>(g.batch * output_len);
     let chunk = images_per_task(g.batch);
     output
@@ -329,19 +394,38 @@ pub struct ConvGradients {
 
 /// Backward convolution: given the forward `input`, `weight` and the output gradient, the
 /// gradients of the input (when `want_input`), the weight and the bias.
-pub fn backward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], output_grad: &[f32], want_input: bool) -> ConvGradients {
+pub fn backward(
+    geometry: &ConvGeometry,
+    input: &[f32],
+    weight: &[f32],
+    output_grad: &[f32],
+    want_input: bool,
+) -> ConvGradients {
     let g = *geometry;
-    let (input_len, output_len, pixels, patch_len) = (g.input_len(), g.output_len(), g.pixels(), g.patch_len());
+    let (input_len, output_len, pixels, patch_len) =
+        (g.input_len(), g.output_len(), g.pixels(), g.patch_len());
     let weight_len = g.out_channels * patch_len;
     let chunk = images_per_task(g.batch);
-    let mut input_grad = if want_input { flex::zeroed::<f32>(g.batch * input_len) } else { Vec::new() };
+    let mut input_grad = if want_input {
+        flex::zeroed::<f32>(g.batch * input_len)
+    } else {
+        Vec::new()
+    };
     // One task per thread: each returns its partial weight and bias gradients.
     let task = |inputs: &[f32], grads: &[f32], mut input_grads: Option<&mut [f32]>| {
         let mut weight_grad = vec![0.0f32; weight_len];
         let mut bias_grad = vec![0.0f32; g.out_channels];
         let mut patches = Unfolder::new(&g);
-        let mut patch_grads = if want_input && !g.is_pointwise() { vec![0.0f32; patch_len * pixels] } else { Vec::new() };
-        for (index, (image, grad)) in inputs.chunks(input_len).zip(grads.chunks(output_len)).enumerate() {
+        let mut patch_grads = if want_input && !g.is_pointwise() {
+            vec![0.0f32; patch_len * pixels]
+        } else {
+            Vec::new()
+        };
+        for (index, (image, grad)) in inputs
+            .chunks(input_len)
+            .zip(grads.chunks(output_len))
+            .enumerate()
+        {
             let unfolded = patches.unfold(&g, image);
             // dW += dY · patchesᵀ
             matmul(
@@ -359,7 +443,11 @@ pub fn backward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], output_g
             if let Some(input_grads) = input_grads.as_deref_mut() {
                 let image_grad = &mut input_grads[index * input_len..][..input_len];
                 // dPatches = Wᵀ · dY, then folded back onto the image.
-                let target: &mut [f32] = if g.is_pointwise() { image_grad } else { &mut patch_grads };
+                let target: &mut [f32] = if g.is_pointwise() {
+                    image_grad
+                } else {
+                    &mut patch_grads
+                };
                 matmul(
                     target,
                     MatrixView::row_major(patch_len, pixels),
@@ -391,12 +479,24 @@ pub fn backward(geometry: &ConvGeometry, input: &[f32], weight: &[f32], output_g
             .collect()
     };
     let mut partials = partials.into_iter();
-    let (mut weight_grad, mut bias_grad) = partials.next().unwrap_or_else(|| (vec![0.0; weight_len], vec![0.0; g.out_channels]));
+    let (mut weight_grad, mut bias_grad) = partials
+        .next()
+        .unwrap_or_else(|| (vec![0.0; weight_len], vec![0.0; g.out_channels]));
     for (weight_part, bias_part) in partials {
-        weight_grad.iter_mut().zip(weight_part).for_each(|(sum, part)| *sum += part);
-        bias_grad.iter_mut().zip(bias_part).for_each(|(sum, part)| *sum += part);
+        weight_grad
+            .iter_mut()
+            .zip(weight_part)
+            .for_each(|(sum, part)| *sum += part);
+        bias_grad
+            .iter_mut()
+            .zip(bias_part)
+            .for_each(|(sum, part)| *sum += part);
     }
-    ConvGradients { input: want_input.then_some(input_grad), weight: weight_grad, bias: bias_grad }
+    ConvGradients {
+        input: want_input.then_some(input_grad),
+        weight: weight_grad,
+        bias: bias_grad,
+    }
 }
 
 /// Which implementation ran a convolution.
@@ -410,18 +510,32 @@ pub enum ConvPath {
 
 /// `burn::tensor::module::conv2d` with the same arguments and result; float32 tensors on the
 /// flex backend go through [`forward`] / [`backward`], everything else through Burn.
-pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> Tensor<4> {
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
     conv2d_routed(x, weight, bias, options).0
 }
 
 /// [`conv2d`], also saying which implementation ran.
-pub fn conv2d_routed(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> (Tensor<4>, ConvPath) {
+pub fn conv2d_routed(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> (Tensor<4>, ConvPath) {
     let geometry = ConvGeometry::new(x.dims(), weight.dims(), &options)
         .filter(|g| bias.as_ref().is_none_or(|b| b.dims() == [g.out_channels]));
-    let is_f32 = [Some(x.dtype()), Some(weight.dtype()), bias.as_ref().map(|b| b.dtype())]
-        .into_iter()
-        .flatten()
-        .all(|dtype| dtype == DType::F32);
+    let is_f32 = [
+        Some(x.dtype()),
+        Some(weight.dtype()),
+        bias.as_ref().map(|b| b.dtype()),
+    ]
+    .into_iter()
+    .flatten()
+    .all(|dtype| dtype == DType::F32);
     if let (Some(geometry), true) = (geometry, is_f32) {
         let fast = flex_tracked(&geometry, &x, &weight, bias.as_ref())
             .or_else(|| flex_untracked(&geometry, &x, &weight, bias.as_ref()));
@@ -429,7 +543,10 @@ pub fn conv2d_routed(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, o
             return (output, ConvPath::Gemm);
         }
     }
-    (burn::tensor::module::conv2d(x, weight, bias, options), ConvPath::Burn)
+    (
+        burn::tensor::module::conv2d(x, weight, bias, options),
+        ConvPath::Burn,
+    )
 }
 
 fn output_shape(g: &ConvGeometry) -> Vec<usize> {
@@ -437,7 +554,12 @@ fn output_shape(g: &ConvGeometry) -> Vec<usize> {
 }
 
 /// Inference on flex: no autodiff graph to record.
-fn flex_untracked(g: &ConvGeometry, x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<1>>) -> Option<Tensor<4>> {
+fn flex_untracked(
+    g: &ConvGeometry,
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: Option<&Tensor<1>>,
+) -> Option<Tensor<4>> {
     let x = x.clone().try_into_primitive::<Flex>().ok()?;
     let weight = weight.clone().try_into_primitive::<Flex>().ok()?;
     let bias = match bias {
@@ -445,13 +567,26 @@ fn flex_untracked(g: &ConvGeometry, x: &Tensor<4>, weight: &Tensor<4>, bias: Opt
         None => None,
     };
     let bias_values = bias.as_ref().map(flex::values);
-    let output = forward(g, &flex::values(&x), &flex::values(&weight), bias_values.as_deref());
-    Some(Tensor::from_primitive::<Flex>(flex::tensor(output, output_shape(g))))
+    let output = forward(
+        g,
+        &flex::values(&x),
+        &flex::values(&weight),
+        bias_values.as_deref(),
+    );
+    Some(Tensor::from_primitive::<Flex>(flex::tensor(
+        output,
+        output_shape(g),
+    )))
 }
 
 /// Training on flex: the forward result is registered with a backward step that computes
 /// the three gradients with [`backward`].
-fn flex_tracked(g: &ConvGeometry, x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<1>>) -> Option<Tensor<4>> {
+fn flex_tracked(
+    g: &ConvGeometry,
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: Option<&Tensor<1>>,
+) -> Option<Tensor<4>> {
     let x = x.clone().try_into_primitive::<FlexAutodiff>().ok()?;
     let weight = weight.clone().try_into_primitive::<FlexAutodiff>().ok()?;
     let bias = match bias {
@@ -460,21 +595,38 @@ fn flex_tracked(g: &ConvGeometry, x: &Tensor<4>, weight: &Tensor<4>, bias: Optio
     };
     let forward_output = |x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>| {
         let bias_values = bias.map(flex::values);
-        let output = forward(g, &flex::values(x), &flex::values(weight), bias_values.as_deref());
+        let output = forward(
+            g,
+            &flex::values(x),
+            &flex::values(weight),
+            bias_values.as_deref(),
+        );
         flex::tensor(output, output_shape(g))
     };
-    let state = ConvState { geometry: *g, x: x.primitive().clone(), weight: weight.primitive().clone() };
+    let state = ConvState {
+        geometry: *g,
+        x: x.primitive().clone(),
+        weight: weight.primitive().clone(),
+    };
     let output = match bias {
         Some(bias) => {
             let output = forward_output(x.primitive(), weight.primitive(), Some(bias.primitive()));
-            match ConvBackward::<3>.prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            match ConvBackward::<3>
+                .prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()])
+                .compute_bound()
+                .stateful()
+            {
                 OpsKind::Tracked(prep) => prep.finish(state, output),
                 OpsKind::UnTracked(prep) => prep.finish(output),
             }
         }
         None => {
             let output = forward_output(x.primitive(), weight.primitive(), None);
-            match ConvBackward::<2>.prepare::<NoCheckpointing>([x.node(), weight.node()]).compute_bound().stateful() {
+            match ConvBackward::<2>
+                .prepare::<NoCheckpointing>([x.node(), weight.node()])
+                .compute_bound()
+                .stateful()
+            {
                 OpsKind::Tracked(prep) => prep.finish(state, output),
                 OpsKind::UnTracked(prep) => prep.finish(output),
             }
@@ -500,21 +652,56 @@ impl<const PARENTS: usize> Backward<Flex, PARENTS> for ConvBackward<PARENTS> {
 
     fn backward(self, ops: Ops<Self::State, PARENTS>, grads: &mut Gradients, _: &mut Checkpointer) {
         let output_grad = grads.consume::<Flex>(&ops.node);
-        let ConvState { geometry, x, weight } = ops.state;
+        let ConvState {
+            geometry,
+            x,
+            weight,
+        } = ops.state;
         let [node_x, node_weight] = [&ops.parents[0], &ops.parents[1]];
         let node_bias = ops.parents.get(2).and_then(Option::as_ref);
         if node_x.is_none() && node_weight.is_none() && node_bias.is_none() {
             return;
         }
-        let computed = backward(&geometry, &flex::values(&x), &flex::values(&weight), &flex::values(&output_grad), node_x.is_some());
+        let computed = backward(
+            &geometry,
+            &flex::values(&x),
+            &flex::values(&weight),
+            &flex::values(&output_grad),
+            node_x.is_some(),
+        );
         if let (Some(node), Some(values)) = (node_x, computed.input) {
-            grads.register::<Flex>(node.id, flex::tensor(values, vec![geometry.batch, geometry.in_channels, geometry.in_height, geometry.in_width]));
+            grads.register::<Flex>(
+                node.id,
+                flex::tensor(
+                    values,
+                    vec![
+                        geometry.batch,
+                        geometry.in_channels,
+                        geometry.in_height,
+                        geometry.in_width,
+                    ],
+                ),
+            );
         }
         if let Some(node) = node_weight {
-            grads.register::<Flex>(node.id, flex::tensor(computed.weight, vec![geometry.out_channels, geometry.in_channels, geometry.kernel[0], geometry.kernel[1]]));
+            grads.register::<Flex>(
+                node.id,
+                flex::tensor(
+                    computed.weight,
+                    vec![
+                        geometry.out_channels,
+                        geometry.in_channels,
+                        geometry.kernel[0],
+                        geometry.kernel[1],
+                    ],
+                ),
+            );
         }
         if let Some(node) = node_bias {
-            grads.register::<Flex>(node.id, flex::tensor(computed.bias, vec![geometry.out_channels]));
+            grads.register::<Flex>(
+                node.id,
+                flex::tensor(computed.bias, vec![geometry.out_channels]),
+            );
         }
     }
 }

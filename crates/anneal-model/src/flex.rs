@@ -39,7 +39,11 @@ pub(crate) fn zeroed<T: Copy + Default + Send>(len: usize) -> Vec<T> {
     let mut buffer: Vec<T> = Vec::with_capacity(len);
     buffer.spare_capacity_mut()[..len]
         .par_chunks_mut(CHUNK)
-        .for_each(|chunk| chunk.iter_mut().for_each(|value| { value.write(T::default()); }));
+        .for_each(|chunk| {
+            chunk.iter_mut().for_each(|value| {
+                value.write(T::default());
+            })
+        });
     // SAFETY: every one of the first `len` elements was written just above.
     unsafe { buffer.set_len(len) };
     buffer

@@ -217,13 +217,19 @@ fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
     };
     let options = ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups);
-    crate::conv::conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|bias| bias.val()), options)
+    crate::conv::conv2d(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|bias| bias.val()),
+        options,
+    )
 }
 
 /// `MaxPool2d::forward`, but through [`crate::pool::max_pool2d`] when there is no padding,
 /// dilation or ceiling rounding (what the CNN config builds).
 fn max_pool_forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
-    let plain = pool.padding == PaddingConfig2d::Valid && pool.dilation == [1, 1] && !pool.ceil_mode;
+    let plain =
+        pool.padding == PaddingConfig2d::Valid && pool.dilation == [1, 1] && !pool.ceil_mode;
     if plain {
         crate::pool::max_pool2d(x, pool.kernel_size, pool.stride)
     } else {

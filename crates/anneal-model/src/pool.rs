@@ -4,11 +4,11 @@
 //! training step on one core, more than the rest of the step outside the convolutions.
 //! [`max_pool2d`] routes float32 flex tensors here and everything else to Burn.
 
+use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::Flex;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
@@ -32,7 +32,11 @@ pub struct PoolGeometry {
 impl PoolGeometry {
     pub fn new(input: [usize; 4], kernel: [usize; 2], stride: [usize; 2]) -> Option<Self> {
         let [batch, channels, in_height, in_width] = input;
-        if kernel.contains(&0) || stride.contains(&0) || in_height < kernel[0] || in_width < kernel[1] {
+        if kernel.contains(&0)
+            || stride.contains(&0)
+            || in_height < kernel[0]
+            || in_width < kernel[1]
+        {
             return None;
         }
         Some(Self {
@@ -80,11 +84,16 @@ pub fn forward(g: &PoolGeometry, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
             for (out_y, (out_row, arg_row)) in rows.enumerate() {
                 out_row.fill(f32::NEG_INFINITY);
                 let top = out_y * g.stride[0];
-                arg_row.iter_mut().enumerate().for_each(|(out_x, a)| *a = (top * g.in_width + out_x * g.stride[1]) as u32);
+                arg_row
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(out_x, a)| *a = (top * g.in_width + out_x * g.stride[1]) as u32);
                 for y in top..top + g.kernel[0] {
                     let row = &plane[y * g.in_width..][..g.in_width];
                     for kx in 0..g.kernel[1] {
-                        for (out_x, (best, best_at)) in out_row.iter_mut().zip(arg_row.iter_mut()).enumerate() {
+                        for (out_x, (best, best_at)) in
+                            out_row.iter_mut().zip(arg_row.iter_mut()).enumerate()
+                        {
                             let x = out_x * g.stride[1] + kx;
                             let value = row[x];
                             if value > *best || (value.is_nan() && !best.is_nan()) {
@@ -103,15 +112,22 @@ pub fn forward(g: &PoolGeometry, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
 /// neighbours, without the general path's index arithmetic.
 fn forward_2x2(g: &PoolGeometry, plane: &[f32], out: &mut [f32], arg: &mut [u32]) {
     let better = |candidate: (f32, usize), best: (f32, usize)| {
-        if candidate.0 > best.0 || (candidate.0.is_nan() && !best.0.is_nan()) { candidate } else { best }
+        if candidate.0 > best.0 || (candidate.0.is_nan() && !best.0.is_nan()) {
+            candidate
+        } else {
+            best
+        }
     };
     let rows = out.chunks_mut(g.out_width).zip(arg.chunks_mut(g.out_width));
     for (out_y, (out_row, arg_row)) in rows.enumerate() {
         let top = 2 * out_y * g.in_width;
         let upper = plane[top..top + 2 * g.out_width].chunks_exact(2);
         let lower = plane[top + g.in_width..top + g.in_width + 2 * g.out_width].chunks_exact(2);
-        for (out_x, ((value, at), (up, down))) in
-            out_row.iter_mut().zip(arg_row.iter_mut()).zip(upper.zip(lower)).enumerate()
+        for (out_x, ((value, at), (up, down))) in out_row
+            .iter_mut()
+            .zip(arg_row.iter_mut())
+            .zip(upper.zip(lower))
+            .enumerate()
         {
             let left = top + 2 * out_x;
             let mut best = (up[0], left);
@@ -143,12 +159,27 @@ pub fn backward(g: &PoolGeometry, argmax: &[u32], output_grad: &[f32]) -> Vec<f3
 /// float32 flex tensors go through [`forward`] / [`backward`], the rest through Burn.
 pub fn max_pool2d(x: Tensor<4>, kernel: [usize; 2], stride: [usize; 2]) -> Tensor<4> {
     if let (Some(geometry), DType::F32) = (PoolGeometry::new(x.dims(), kernel, stride), x.dtype()) {
-        let shape = [geometry.batch, geometry.channels, geometry.out_height, geometry.out_width];
+        let shape = [
+            geometry.batch,
+            geometry.channels,
+            geometry.out_height,
+            geometry.out_width,
+        ];
         if let Ok(tracked) = x.clone().try_into_primitive::<FlexAutodiff>() {
             let (output, argmax) = forward(&geometry, &flex::values(tracked.primitive()));
             let output = flex::tensor(output, shape);
-            let output = match MaxPoolBackward.prepare::<NoCheckpointing>([tracked.node()]).compute_bound().stateful() {
-                OpsKind::Tracked(prep) => prep.finish(PoolState { geometry, argmax: argmax.into() }, output),
+            let output = match MaxPoolBackward
+                .prepare::<NoCheckpointing>([tracked.node()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => prep.finish(
+                    PoolState {
+                        geometry,
+                        argmax: argmax.into(),
+                    },
+                    output,
+                ),
                 OpsKind::UnTracked(prep) => prep.finish(output),
             };
             return Tensor::from_primitive::<FlexAutodiff>(output);

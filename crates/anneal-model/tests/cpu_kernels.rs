@@ -4,25 +4,36 @@
 //! batches that do not split evenly across threads, and with or without a bias. Max pooling:
 //! outputs and input gradients are equal, overlapping windows included.
 
-use anneal_model::conv::{conv2d_routed, ConvPath};
+use anneal_model::conv::{ConvPath, conv2d_routed};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 /// Largest absolute difference relative to the largest magnitude of the reference.
 fn relative_error(reference: &[f32], other: &[f32]) -> f64 {
     assert_eq!(reference.len(), other.len());
-    let scale = reference.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64)).max(1e-12);
-    let diff = reference.iter().zip(other).fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
+    let scale = reference
+        .iter()
+        .fold(0.0f64, |m, &v| m.max(v.abs() as f64))
+        .max(1e-12);
+    let diff = reference
+        .iter()
+        .zip(other)
+        .fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
     diff / scale
 }
 
 /// Deterministic values in [-1, 1) that differ from position to position.
 fn pattern(len: usize, seed: usize) -> Vec<f32> {
-    (0..len).map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5) - 1.0).collect()
+    (0..len)
+        .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5) - 1.0)
+        .collect()
 }
 
 struct Case {
@@ -47,22 +58,42 @@ struct Result {
 /// output element has its own upstream gradient.
 fn run(case: &Case, device: &Device, reference: bool) -> Result {
     let weight_shape = [case.out_channels, case.x[1], case.kernel[0], case.kernel[1]];
-    let x = Tensor::<4>::from_data(TensorData::new(pattern(case.x.iter().product(), 1), case.x), device).require_grad();
-    let weight = Tensor::<4>::from_data(
-        TensorData::new(pattern(weight_shape.iter().product(), 2).iter().map(|v| v * 0.3).collect(), weight_shape),
+    let x = Tensor::<4>::from_data(
+        TensorData::new(pattern(case.x.iter().product(), 1), case.x),
         device,
     )
     .require_grad();
-    let bias = case
-        .bias
-        .then(|| Tensor::<1>::from_data(TensorData::new(pattern(case.out_channels, 3), [case.out_channels]), device).require_grad());
+    let weight = Tensor::<4>::from_data(
+        TensorData::new(
+            pattern(weight_shape.iter().product(), 2)
+                .iter()
+                .map(|v| v * 0.3)
+                .collect(),
+            weight_shape,
+        ),
+        device,
+    )
+    .require_grad();
+    let bias = case.bias.then(|| {
+        Tensor::<1>::from_data(
+            TensorData::new(pattern(case.out_channels, 3), [case.out_channels]),
+            device,
+        )
+        .require_grad()
+    });
     let options = ConvOptions::new_with_padding(case.stride, case.padding, case.dilation, 1);
     let (output, path) = if reference {
-        (burn::tensor::module::conv2d(x.clone(), weight.clone(), bias.clone(), options), ConvPath::Burn)
+        (
+            burn::tensor::module::conv2d(x.clone(), weight.clone(), bias.clone(), options),
+            ConvPath::Burn,
+        )
     } else {
         conv2d_routed(x.clone(), weight.clone(), bias.clone(), options)
     };
-    let upstream = Tensor::<4>::from_data(TensorData::new(pattern(output.shape().num_elements(), 4), output.dims()), device);
+    let upstream = Tensor::<4>::from_data(
+        TensorData::new(pattern(output.shape().num_elements(), 4), output.dims()),
+        device,
+    );
     let grads = (output.clone() * upstream).sum().backward();
     Result {
         output: values(output.detach()),
@@ -74,16 +105,54 @@ fn run(case: &Case, device: &Device, reference: bool) -> Result {
 }
 
 fn cases() -> Vec<Case> {
-    let base = Case { x: [5, 3, 9, 8], out_channels: 4, kernel: [3, 3], stride: [1, 1], padding: [(0, 0); 2], dilation: [1, 1], bias: true };
+    let base = Case {
+        x: [5, 3, 9, 8],
+        out_channels: 4,
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [(0, 0); 2],
+        dilation: [1, 1],
+        bias: true,
+    };
     vec![
         Case { ..base },
-        Case { padding: [(1, 1), (1, 1)], bias: false, ..base },
-        Case { stride: [2, 2], padding: [(1, 1), (1, 1)], ..base },
-        Case { stride: [2, 1], padding: [(0, 2), (1, 0)], ..base },
-        Case { kernel: [3, 2], dilation: [2, 2], padding: [(2, 1), (0, 1)], ..base },
-        Case { kernel: [1, 1], out_channels: 6, ..base },
-        Case { kernel: [5, 5], padding: [(2, 2), (2, 2)], x: [1, 2, 6, 7], ..base },
-        Case { x: [7, 1, 12, 12], out_channels: 8, ..base },
+        Case {
+            padding: [(1, 1), (1, 1)],
+            bias: false,
+            ..base
+        },
+        Case {
+            stride: [2, 2],
+            padding: [(1, 1), (1, 1)],
+            ..base
+        },
+        Case {
+            stride: [2, 1],
+            padding: [(0, 2), (1, 0)],
+            ..base
+        },
+        Case {
+            kernel: [3, 2],
+            dilation: [2, 2],
+            padding: [(2, 1), (0, 1)],
+            ..base
+        },
+        Case {
+            kernel: [1, 1],
+            out_channels: 6,
+            ..base
+        },
+        Case {
+            kernel: [5, 5],
+            padding: [(2, 2), (2, 2)],
+            x: [1, 2, 6, 7],
+            ..base
+        },
+        Case {
+            x: [7, 1, 12, 12],
+            out_channels: 8,
+            ..base
+        },
     ]
 }
 
@@ -93,11 +162,19 @@ fn gemm_convolution_matches_burn_forward_and_backward() {
     for (index, case) in cases().iter().enumerate() {
         let expected = run(case, &device, true);
         let actual = run(case, &device, false);
-        assert_eq!(actual.path, ConvPath::Gemm, "case {index} should take the GEMM path");
+        assert_eq!(
+            actual.path,
+            ConvPath::Gemm,
+            "case {index} should take the GEMM path"
+        );
         for (what, reference, ours) in [
             ("output", &expected.output, &actual.output),
             ("input gradient", &expected.x_grad, &actual.x_grad),
-            ("weight gradient", &expected.weight_grad, &actual.weight_grad),
+            (
+                "weight gradient",
+                &expected.weight_grad,
+                &actual.weight_grad,
+            ),
         ] {
             let error = relative_error(reference, ours);
             assert!(error <= 1e-4, "case {index}: {what} differs by {error:e}");
@@ -105,7 +182,10 @@ fn gemm_convolution_matches_burn_forward_and_backward() {
         match (&expected.bias_grad, &actual.bias_grad) {
             (Some(reference), Some(ours)) => {
                 let error = relative_error(reference, ours);
-                assert!(error <= 1e-4, "case {index}: bias gradient differs by {error:e}");
+                assert!(
+                    error <= 1e-4,
+                    "case {index}: bias gradient differs by {error:e}"
+                );
             }
             (None, None) => {}
             _ => panic!("case {index}: bias gradient present on one side only"),
@@ -116,11 +196,22 @@ fn gemm_convolution_matches_burn_forward_and_backward() {
 #[test]
 fn inference_without_autodiff_takes_the_gemm_path_too() {
     let device = Device::flex();
-    let x = Tensor::<4>::from_data(TensorData::new(pattern(2 * 3 * 7 * 7, 5), [2, 3, 7, 7]), &device);
-    let weight = Tensor::<4>::from_data(TensorData::new(pattern(4 * 3 * 9, 6), [4, 3, 3, 3]), &device);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(pattern(2 * 3 * 7 * 7, 5), [2, 3, 7, 7]),
+        &device,
+    );
+    let weight = Tensor::<4>::from_data(
+        TensorData::new(pattern(4 * 3 * 9, 6), [4, 3, 3, 3]),
+        &device,
+    );
     let bias = Tensor::<1>::from_data(TensorData::new(pattern(4, 7), [4]), &device);
     let options = ConvOptions::new_with_padding([1, 1], [(1, 1), (1, 1)], [1, 1], 1);
-    let expected = burn::tensor::module::conv2d(x.clone(), weight.clone(), Some(bias.clone()), options.clone());
+    let expected = burn::tensor::module::conv2d(
+        x.clone(),
+        weight.clone(),
+        Some(bias.clone()),
+        options.clone(),
+    );
     let (actual, path) = conv2d_routed(x, weight, Some(bias), options);
     assert_eq!(path, ConvPath::Gemm);
     let error = relative_error(&values(expected), &values(actual));
@@ -139,7 +230,8 @@ fn other_backends_and_grouped_convolutions_fall_back_to_burn() {
     let flex = Device::flex().autodiff();
     let x = Tensor::<4>::zeros([1, 4, 5, 5], &flex);
     let weight = Tensor::<4>::zeros([4, 2, 3, 3], &flex);
-    let (output, path) = conv2d_routed(x, weight, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 2));
+    let (output, path) =
+        conv2d_routed(x, weight, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 2));
     assert_eq!(path, ConvPath::Burn);
     assert_eq!(output.dims(), [1, 4, 3, 3]);
 }
@@ -154,15 +246,36 @@ fn max_pooling_matches_burn_forward_and_backward() {
         ([1, 2, 7, 5], [2, 2], [2, 2]),
         ([2, 1, 6, 6], [2, 3], [1, 2]),
     ] {
-        let x = Tensor::<4>::from_data(TensorData::new(pattern(input.iter().product(), 8), input), &device).require_grad();
-        let expected = burn::tensor::module::max_pool2d(x.clone(), MaxPoolOptions::new(kernel).with_stride(stride));
+        let x = Tensor::<4>::from_data(
+            TensorData::new(pattern(input.iter().product(), 8), input),
+            &device,
+        )
+        .require_grad();
+        let expected = burn::tensor::module::max_pool2d(
+            x.clone(),
+            MaxPoolOptions::new(kernel).with_stride(stride),
+        );
         let actual = anneal_model::pool::max_pool2d(x.clone(), kernel, stride);
         assert_eq!(expected.dims(), actual.dims());
-        let upstream = Tensor::<4>::from_data(TensorData::new(pattern(expected.shape().num_elements(), 9), expected.dims()), &device);
-        let expected_grad = x.grad(&(expected.clone() * upstream.clone()).sum().backward()).unwrap();
-        let actual_grad = x.grad(&(actual.clone() * upstream).sum().backward()).unwrap();
-        assert_eq!(values(expected.detach()), values(actual.detach()), "{input:?} {kernel:?}/{stride:?} output");
+        let upstream = Tensor::<4>::from_data(
+            TensorData::new(pattern(expected.shape().num_elements(), 9), expected.dims()),
+            &device,
+        );
+        let expected_grad = x
+            .grad(&(expected.clone() * upstream.clone()).sum().backward())
+            .unwrap();
+        let actual_grad = x
+            .grad(&(actual.clone() * upstream).sum().backward())
+            .unwrap();
+        assert_eq!(
+            values(expected.detach()),
+            values(actual.detach()),
+            "{input:?} {kernel:?}/{stride:?} output"
+        );
         let error = relative_error(&values(expected_grad), &values(actual_grad));
-        assert!(error <= 1e-6, "{input:?} {kernel:?}/{stride:?}: input gradient differs by {error:e}");
+        assert!(
+            error <= 1e-6,
+            "{input:?} {kernel:?}/{stride:?}: input gradient differs by {error:e}"
+        );
     }
 }

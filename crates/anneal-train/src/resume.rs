@@ -114,9 +114,18 @@ pub fn read_state(dir: &Path) -> Result<Option<PausedState>> {
 
 /// Loads the paused run in `dir` into freshly built skeletons: `model` on the training device,
 /// `best_model` (evaluation mode) on the plain device, `optimizer` as the config builds it.
-pub fn load(dir: &Path, model: Model, optimizer: ModuleOptimizer, best_model: Model) -> Result<Paused> {
+pub fn load(
+    dir: &Path,
+    model: Model,
+    optimizer: ModuleOptimizer,
+    best_model: Model,
+) -> Result<Paused> {
     let state = read_state(dir)?.ok_or_else(|| {
-        checkpoint_error(&dir.join(STATE_FILE), "resume", "the paused state is missing")
+        checkpoint_error(
+            &dir.join(STATE_FILE),
+            "resume",
+            "the paused state is missing",
+        )
     })?;
     let dir = &current(dir).expect("read_state found it");
     let file = |name: &str| -> PathBuf { dir.join(name) };
@@ -145,7 +154,11 @@ pub fn load(dir: &Path, model: Model, optimizer: ModuleOptimizer, best_model: Mo
 
 /// Removes a paused state that is no longer needed (the run finished).
 pub fn discard(dir: &Path) -> Result<()> {
-    for path in [dir.to_path_buf(), dir.with_extension("old"), dir.with_extension("partial")] {
+    for path in [
+        dir.to_path_buf(),
+        dir.with_extension("old"),
+        dir.with_extension("partial"),
+    ] {
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(|e| TrainError::io(&path, e))?;
         }

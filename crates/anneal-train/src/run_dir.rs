@@ -190,7 +190,8 @@ impl MetricsWriter {
             .create_new(true)
             .open(&path)
             .map_err(|e| TrainError::io(&path, e))?;
-        writeln!(file, "{}", metrics_header(classification)).map_err(|e| TrainError::io(&path, e))?;
+        writeln!(file, "{}", metrics_header(classification))
+            .map_err(|e| TrainError::io(&path, e))?;
         Ok(Self { file, path })
     }
 

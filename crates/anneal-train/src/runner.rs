@@ -14,8 +14,8 @@ use crate::error::{Result, TrainError};
 use crate::evaluate::{Evaluation, evaluate};
 use crate::plot::plot_curves;
 use crate::prepare::{PreparedData, prepare};
-use crate::run_dir::{CURVES_FILE, MetricsWriter, RunDir, RunRecorder, Summary};
 use crate::resume::{self, RESUME_DIR};
+use crate::run_dir::{CURVES_FILE, MetricsWriter, RunDir, RunRecorder, Summary};
 use crate::trainer::{Control, EpochRecord, Observer, RunStatus, TrainOutcome, train_resumable};
 
 /// Where and how a run executes.
@@ -55,16 +55,33 @@ pub fn run_recorded(
 
 /// Continues the paused run in `runs_root/name` (see [`crate::resume`]) from the epoch after
 /// its pause, appending to its metrics; it may pause again. The folder's own config is used.
-pub fn resume_recorded(target: &RunTarget, observer: &mut dyn Observer) -> Result<(RunDir, Summary)> {
+pub fn resume_recorded(
+    target: &RunTarget,
+    observer: &mut dyn Observer,
+) -> Result<(RunDir, Summary)> {
     let started = Instant::now();
     let run = RunDir::open(&target.runs_root.join(target.name))?;
     let config = run.read_config()?;
     let state_dir = run.file(RESUME_DIR);
     let paused = resume::read_state(&state_dir)?.ok_or_else(|| {
-        TrainError::config("run", format!("{} is not paused: nothing to continue", run.path().display()))
+        TrainError::config(
+            "run",
+            format!(
+                "{} is not paused: nothing to continue",
+                run.path().display()
+            ),
+        )
     })?;
     let data = prepare(&config, target.catalog)?;
-    finish_recorded(run, &config, &data, target, observer, started, Some(&paused.history))
+    finish_recorded(
+        run,
+        &config,
+        &data,
+        target,
+        observer,
+        started,
+        Some(&paused.history),
+    )
 }
 
 /// Trains into `run` (created, or reopened to continue when `paused_history` is given) and
@@ -78,7 +95,15 @@ fn finish_recorded(
     started: Instant,
     paused_history: Option<&[EpochRecord]>,
 ) -> Result<(RunDir, Summary)> {
-    match record(&run, resolved, data, target, observer, started, paused_history) {
+    match record(
+        &run,
+        resolved,
+        data,
+        target,
+        observer,
+        started,
+        paused_history,
+    ) {
         Ok(summary) => Ok((run, summary)),
         Err(error) => {
             // Leave a failure marker, so the folder does not look like a run still going or

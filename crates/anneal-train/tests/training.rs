@@ -487,8 +487,16 @@ fn config_errors_leave_no_run_folder() {
 /// Pauses the run once, after `epoch`.
 struct PauseAfter(usize);
 impl Observer for PauseAfter {
-    fn epoch_finished(&mut self, record: &EpochRecord, _: Option<&Model>) -> anneal_train::Result<Control> {
-        Ok(if record.epoch == self.0 { Control::Pause } else { Control::Continue })
+    fn epoch_finished(
+        &mut self,
+        record: &EpochRecord,
+        _: Option<&Model>,
+    ) -> anneal_train::Result<Control> {
+        Ok(if record.epoch == self.0 {
+            Control::Pause
+        } else {
+            Control::Continue
+        })
     }
 }
 
@@ -511,16 +519,32 @@ fn a_paused_run_continues_exactly_where_an_unpaused_one_would_be() {
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join(anneal_train::resume::RESUME_DIR);
-    let first = anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(5), Some(&state)).unwrap();
+    let first =
+        anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(5), Some(&state))
+            .unwrap();
     assert_eq!(first.status, RunStatus::Paused { epoch: 5 });
     assert_eq!(first.history.len(), 5);
-    assert_eq!(anneal_train::resume::read_state(&state).unwrap().unwrap().epoch, 5);
+    assert_eq!(
+        anneal_train::resume::read_state(&state)
+            .unwrap()
+            .unwrap()
+            .epoch,
+        5
+    );
 
-    let resumed = anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
+    let resumed =
+        anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
-    assert_eq!(resumed.history.len(), 12, "the history runs on from the paused epochs");
+    assert_eq!(
+        resumed.history.len(),
+        12,
+        "the history runs on from the paused epochs"
+    );
     // Every epoch trained after the pause is bit-identical to the unpaused run's.
-    assert_eq!(figures(&resumed.history[5..]), figures(&straight.history[5..]));
+    assert_eq!(
+        figures(&resumed.history[5..]),
+        figures(&straight.history[5..])
+    );
     // The paused epochs come back from JSON (to within the last bit of an f64).
     for (a, b) in resumed.history[..5].iter().zip(&straight.history[..5]) {
         assert_eq!(a.epoch, b.epoch);
@@ -543,8 +567,15 @@ fn a_save_killed_between_its_renames_leaves_the_previous_state() {
     anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(2), Some(&state)).unwrap();
     // The moment between "old state moved aside" and "new state moved in".
     std::fs::rename(&state, state.with_extension("old")).unwrap();
-    assert_eq!(anneal_train::resume::read_state(&state).unwrap().unwrap().epoch, 2);
-    let resumed = anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
+    assert_eq!(
+        anneal_train::resume::read_state(&state)
+            .unwrap()
+            .unwrap()
+            .epoch,
+        2
+    );
+    let resumed =
+        anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
     assert_eq!(resumed.history.len(), 6);
 }
@@ -553,11 +584,20 @@ fn a_save_killed_between_its_renames_leaves_the_previous_state() {
 fn early_stopping_wins_over_a_pause_on_the_same_epoch() {
     // Patience 1 with a learning rate too small to improve: out of patience at epoch 2, the
     // epoch the observer asks to pause.
-    let c = config(IRIS, &["train.epochs=10", "train.lr=1e-9", "train.early_stopping.patience=1"]);
+    let c = config(
+        IRIS,
+        &[
+            "train.epochs=10",
+            "train.lr=1e-9",
+            "train.early_stopping.patience=1",
+        ],
+    );
     let data = prepare(&c, &catalog()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join(anneal_train::resume::RESUME_DIR);
-    let outcome = anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(2), Some(&state)).unwrap();
+    let outcome =
+        anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(2), Some(&state))
+            .unwrap();
     assert_eq!(outcome.status, RunStatus::EarlyStopped { epoch: 2 });
     assert!(anneal_train::resume::read_state(&state).unwrap().is_none());
 }

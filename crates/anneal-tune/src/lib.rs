@@ -15,7 +15,9 @@ pub mod study;
 pub mod synthetic;
 
 pub use error::{Result, TuneError};
-pub use pruner::{Decision, PrunerConfig, hyperband_bracket, hyperband_brackets, successive_halving};
+pub use pruner::{
+    Decision, PrunerConfig, hyperband_bracket, hyperband_brackets, successive_halving,
+};
 pub use sampler::{Observation, SamplerConfig, gamma, grid};
 pub use space::{Assignment, Distribution, Param, ParamSpec, SearchSpace, lookup};
 pub use storage::{Storage, StudyRecord, TrialRecord, TrialState};

@@ -155,7 +155,8 @@ impl PrunerConfig {
     ) -> bool {
         let reached: Vec<(usize, Vec<(usize, f64)>)> =
             completed.iter().cloned().enumerate().collect();
-        self.decide(epoch, value, completed, &reached, direction, 0, usize::MAX) != Decision::Continue
+        self.decide(epoch, value, completed, &reached, direction, 0, usize::MAX)
+            != Decision::Continue
     }
 
     /// Successive halving's verdict for trial `number` at `epoch` (ASHA, Hyperband within the
@@ -181,7 +182,14 @@ impl PrunerConfig {
             PrunerConfig::Asha {
                 min_resource,
                 reduction_factor,
-            } => successive_halving(epoch, value, &at(&|_| true), min_resource, reduction_factor, direction),
+            } => successive_halving(
+                epoch,
+                value,
+                &at(&|_| true),
+                min_resource,
+                reduction_factor,
+                direction,
+            ),
             PrunerConfig::Hyperband {
                 min_resource,
                 max_resource,
@@ -191,7 +199,14 @@ impl PrunerConfig {
                 let bracket = hyperband_bracket(study_seed, number, &brackets);
                 // Only trials of the same bracket compete with each other.
                 let same = |n: usize| hyperband_bracket(study_seed, n, &brackets) == bracket;
-                successive_halving(epoch, value, &at(&same), brackets[bracket].1, reduction_factor, direction)
+                successive_halving(
+                    epoch,
+                    value,
+                    &at(&same),
+                    brackets[bracket].1,
+                    reduction_factor,
+                    direction,
+                )
             }
             PrunerConfig::None | PrunerConfig::Median { .. } => None,
         }
@@ -226,8 +241,13 @@ impl PrunerConfig {
         study_seed: u64,
         number: usize,
     ) -> Decision {
-        if let Some(held) = self.rung_verdict(epoch, value, reached, direction, study_seed, number) {
-            return if held { Decision::Pause } else { Decision::Continue };
+        if let Some(held) = self.rung_verdict(epoch, value, reached, direction, study_seed, number)
+        {
+            return if held {
+                Decision::Pause
+            } else {
+                Decision::Continue
+            };
         }
         match *self {
             PrunerConfig::None | PrunerConfig::Asha { .. } | PrunerConfig::Hyperband { .. } => {
@@ -259,7 +279,11 @@ impl PrunerConfig {
                     Mode::Min => value > median,
                     Mode::Max => value < median,
                 };
-                if below { Decision::Prune } else { Decision::Continue }
+                if below {
+                    Decision::Prune
+                } else {
+                    Decision::Continue
+                }
             }
         }
     }

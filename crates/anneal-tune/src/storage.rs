@@ -235,7 +235,13 @@ impl Storage {
             .execute(
                 "UPDATE trials SET state = 'paused', value = ?3, error = ?4, finished = ?5
                  WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
-                params![study, number as i64, value, format!("paused after epoch {epoch}"), now()],
+                params![
+                    study,
+                    number as i64,
+                    value,
+                    format!("paused after epoch {epoch}"),
+                    now()
+                ],
             )
             .map(|_| ())
             .map_err(|e| self.fail(e))
@@ -260,7 +266,13 @@ impl Storage {
 
     /// A trial whose continuation died with its process goes back to where it was paused:
     /// paused after `epoch` with value `value`, its later intermediate values dropped.
-    pub fn revert_to_paused(&self, study: i64, number: usize, epoch: usize, value: f64) -> Result<()> {
+    pub fn revert_to_paused(
+        &self,
+        study: i64,
+        number: usize,
+        epoch: usize,
+        value: f64,
+    ) -> Result<()> {
         let mut values = self.intermediate(study, number)?;
         values.retain(|(e, _)| *e <= epoch);
         self.connection

@@ -418,14 +418,24 @@ fn next_promotion<'t>(sweep: &Sweep, trials: &'t [TrialRecord]) -> Option<&'t Tr
     let promotable = trials.iter().filter(|t| {
         t.state == TrialState::Paused
             && t.intermediate.last().is_some_and(|&(epoch, value)| {
-                sweep.file.pruner.promotable(epoch, value, &reached, sweep.direction, sweep.file.seed, t.number)
+                sweep.file.pruner.promotable(
+                    epoch,
+                    value,
+                    &reached,
+                    sweep.direction,
+                    sweep.file.seed,
+                    t.number,
+                )
             })
     });
     furthest_first(sweep, promotable)
 }
 
 /// Of paused trials, the one at the highest rung, the best value breaking ties.
-fn furthest_first<'t>(sweep: &Sweep, paused: impl Iterator<Item = &'t TrialRecord>) -> Option<&'t TrialRecord> {
+fn furthest_first<'t>(
+    sweep: &Sweep,
+    paused: impl Iterator<Item = &'t TrialRecord>,
+) -> Option<&'t TrialRecord> {
     paused
         .filter_map(|t| t.intermediate.last().map(|&(e, v)| (e, sweep.loss(v), t)))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
@@ -505,7 +515,11 @@ fn report_finished(
 pub fn resume_study(sweep: &Sweep, storage: &Storage) -> Result<(StudyRecord, usize)> {
     let study = storage.create_or_resume(&sweep.record())?;
     for trial in storage.trials(study.id)? {
-        let Some(run_dir) = trial.run_dir.as_deref().filter(|_| trial.state == TrialState::Running) else {
+        let Some(run_dir) = trial
+            .run_dir
+            .as_deref()
+            .filter(|_| trial.state == TrialState::Running)
+        else {
             continue;
         };
         let state_dir = Path::new(run_dir).join(anneal_train::resume::RESUME_DIR);
@@ -611,9 +625,15 @@ fn derive_seed(study_seed: u64, number: usize) -> u64 {
 enum TrialEnd {
     Complete(f64),
     /// Stopped for good after `epoch` (the median rule); `value` is its best so far.
-    Pruned { value: f64, epoch: usize },
+    Pruned {
+        value: f64,
+        epoch: usize,
+    },
     /// Paused at a rung after `epoch`, its training state saved.
-    Paused { value: f64, epoch: usize },
+    Paused {
+        value: f64,
+        epoch: usize,
+    },
 }
 
 impl TrialEnd {
@@ -647,9 +667,21 @@ fn evaluate(
             let context = training.ok_or("a training sweep needs a device")?;
             let (root, name) = if resume {
                 // The trial's own folder, wherever the study's runs were when it started.
-                let folder = PathBuf::from(trial.run_dir.as_deref().ok_or("a paused trial without a run folder")?);
-                let name = folder.file_name().ok_or("a run folder without a name")?.to_string_lossy().into_owned();
-                (folder.parent().unwrap_or(Path::new(".")).to_path_buf(), name)
+                let folder = PathBuf::from(
+                    trial
+                        .run_dir
+                        .as_deref()
+                        .ok_or("a paused trial without a run folder")?,
+                );
+                let name = folder
+                    .file_name()
+                    .ok_or("a run folder without a name")?
+                    .to_string_lossy()
+                    .into_owned();
+                (
+                    folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                    name,
+                )
             } else {
                 let root = sweep.file.runs_dir.join(&sweep.file.study);
                 let name = anneal_train::free_run_name(&root, &format!("trial-{number}"));

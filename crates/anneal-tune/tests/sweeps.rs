@@ -627,11 +627,23 @@ fn successive_halving_promotes_the_best_third_of_each_rung() {
     }
     // Re-checked once all seven are in, the paused ones stay paused: 0.5 and 0.6 are not in
     // the best two (0.8, 0.75)... but with two more weak arrivals (n = 9, best three) 0.7 is.
-    let all = |except: f64| arrivals.iter().copied().filter(|&v| v != except).collect::<Vec<_>>();
-    assert_eq!(anneal_tune::successive_halving(1, 0.6, &all(0.6), 1, 3, Mode::Max), Some(true));
+    let all = |except: f64| {
+        arrivals
+            .iter()
+            .copied()
+            .filter(|&v| v != except)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        anneal_tune::successive_halving(1, 0.6, &all(0.6), 1, 3, Mode::Max),
+        Some(true)
+    );
     let mut nine = all(0.7);
     nine.extend([0.1, 0.2]);
-    assert_eq!(anneal_tune::successive_halving(1, 0.7, &nine, 1, 3, Mode::Max), Some(false));
+    assert_eq!(
+        anneal_tune::successive_halving(1, 0.7, &nine, 1, 3, Mode::Max),
+        Some(false)
+    );
     // The same at rung 3 (and minimising flips the order).
     assert_eq!(
         anneal_tune::successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Mode::Min),
@@ -690,7 +702,10 @@ impl anneal_tune::TuneObserver for DieOnPromotion {
     fn trial_started(&mut self, number: usize, _: &anneal_tune::Assignment) {
         if !self.seen.insert(number) {
             self.promotions += 1;
-            assert!(self.promotions < self.nth, "killed while continuing trial {number}");
+            assert!(
+                self.promotions < self.nth,
+                "killed while continuing trial {number}"
+            );
         }
     }
 }
@@ -727,24 +742,53 @@ fn a_hyperband_study_killed_midway_resumes_into_the_same_rungs() {
     let sweep = Sweep::parse(&path, &text("killed")).unwrap();
     let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
     let device = burn::tensor::Device::flex();
-    let context = anneal_tune::TrainingContext { catalog: &catalog, device: &device, backend: "flex" };
-    let mut dying = DieOnPromotion { seen: Default::default(), promotions: 0, nth: 2 };
+    let context = anneal_tune::TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: "flex",
+    };
+    let mut dying = DieOnPromotion {
+        seen: Default::default(),
+        promotions: 0,
+        nth: 2,
+    };
     let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_sweep(&sweep, &mut Storage::open(&db).unwrap(), Some(&context), &mut dying)
+        run_sweep(
+            &sweep,
+            &mut Storage::open(&db).unwrap(),
+            Some(&context),
+            &mut dying,
+        )
     }));
-    assert!(killed.is_err(), "the first run dies at its second promotion");
+    assert!(
+        killed.is_err(),
+        "the first run dies at its second promotion"
+    );
     let before = Storage::open(&db).unwrap().trials(1).unwrap();
-    assert!(before.iter().any(|t| t.state == TrialState::Running), "the continuing trial was left running");
+    assert!(
+        before.iter().any(|t| t.state == TrialState::Running),
+        "the continuing trial was left running"
+    );
     let resumed = run_training_sweep(&path, &text("killed"), &db);
 
     let summary = |outcome: &anneal_tune::SweepOutcome| {
         outcome
             .trials
             .iter()
-            .map(|t| (t.number, t.state, t.intermediate.len(), t.value.map(|v| (v * 1e9).round())))
+            .map(|t| {
+                (
+                    t.number,
+                    t.state,
+                    t.intermediate.len(),
+                    t.value.map(|v| (v * 1e9).round()),
+                )
+            })
             .collect::<Vec<_>>()
     };
-    assert_eq!(resumed.interrupted, 0, "the continuing trial went back to its pause, not to failed");
+    assert_eq!(
+        resumed.interrupted, 0,
+        "the continuing trial went back to its pause, not to failed"
+    );
     assert_eq!(
         summary(&resumed),
         summary(&whole),
@@ -766,14 +810,27 @@ fn a_study_too_small_for_its_rungs_still_finishes_a_trial() {
         configs.join("iris-mlp.toml").display(),
         dir.path().join("runs").display()
     );
-    let outcome = run_training_sweep(&configs.join("tiny.sweep.toml"), &text, &dir.path().join("tiny.db"));
-    let states: Vec<_> = outcome.trials.iter().map(|t| (t.state, t.intermediate.len())).collect();
+    let outcome = run_training_sweep(
+        &configs.join("tiny.sweep.toml"),
+        &text,
+        &dir.path().join("tiny.db"),
+    );
+    let states: Vec<_> = outcome
+        .trials
+        .iter()
+        .map(|t| (t.state, t.intermediate.len()))
+        .collect();
     assert!(states.contains(&(TrialState::Complete, 9)), "{states:?}");
     assert!(states.contains(&(TrialState::Pruned, 1)), "{states:?}");
     assert!(outcome.trials.iter().all(|t| t.state != TrialState::Paused));
     // A pruned trial's saved training state is deleted; the finished one never keeps one.
     for t in &outcome.trials {
         let state = Path::new(t.run_dir.as_deref().unwrap()).join(anneal_train::resume::RESUME_DIR);
-        assert!(!state.exists(), "{} still holds {}", t.number, state.display());
+        assert!(
+            !state.exists(),
+            "{} still holds {}",
+            t.number,
+            state.display()
+        );
     }
 }
