@@ -16,6 +16,8 @@ use clap::{Args, Subcommand};
 
 use crate::backend::BackendArgs;
 
+mod pruning;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -60,13 +62,24 @@ enum BenchWhat {
     },
     /// Pruner comparison: full-budget random search against random + median, ASHA, Hyperband
     /// and TPE + Hyperband on a training sweep (epochs used, wall time, best value; median over
-    /// seeds).
+    /// seeds, then each seed's best value and epochs).
     Pruning {
-        /// A training sweep; its sampler and pruner are replaced by each variant.
+        /// A training sweep; its sampler and pruner are replaced by each variant (a pruner kind
+        /// the file configures keeps the file's settings).
         #[arg(long, default_value = "configs/digits-prune.sweep.toml")]
         sweep: PathBuf,
+        /// Seeds 0..N per variant.
         #[arg(long, default_value_t = 3)]
         seeds: u64,
+        /// Sweeps run at once, each as a single-threaded process (all variants and seeds run
+        /// under the same load, so wall times stay comparable).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Internal: run one variant (with `--child-seed`) and print its measurement as JSON.
+        #[arg(long, hide = true, requires = "child_seed")]
+        child_variant: Option<usize>,
+        #[arg(long, hide = true)]
+        child_seed: Option<u64>,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -131,8 +144,23 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
         BenchWhat::Pruning {
             sweep,
             seeds,
+            jobs,
+            child_variant,
+            child_seed,
             backend,
-        } => bench_pruning(data_dir, &sweep, seeds.max(1), &backend),
+        } => {
+            let args = pruning::PruningArgs {
+                data_dir,
+                sweep: &sweep,
+                seeds,
+                jobs,
+                backend: &backend,
+            };
+            match (child_variant, child_seed) {
+                (Some(variant), Some(seed)) => pruning::run_one(&args, variant, seed),
+                _ => pruning::run(&args),
+            }
+        }
         BenchWhat::Accuracy {
             configs,
             runs_dir,
@@ -402,134 +430,5 @@ fn bench_sampler(seeds: u64) -> Result<()> {
         "GP suggestion with 200 completed trials (6 parameters): {:.1} ms (mean of {rounds})",
         started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
     );
-    Ok(())
-}
-
-fn bench_pruning(
-    data_dir: Option<&Path>,
-    sweep_path: &Path,
-    seeds: u64,
-    backend: &BackendArgs,
-) -> Result<()> {
-    use anneal_tune::{Quiet, Storage, Sweep, TrainingContext, best_trial, run_sweep};
-    let base = std::fs::read_to_string(sweep_path)
-        .with_context(|| format!("reading {}", sweep_path.display()))?;
-    let catalog = Catalog::discover(data_dir)?;
-    let device = backend.device()?;
-    let context = TrainingContext {
-        catalog: &catalog,
-        device: &device,
-        backend: backend.name(),
-    };
-    let epochs = Sweep::parse(sweep_path, &base)?
-        .space
-        .params
-        .iter()
-        .find(|p| p.name == "train.epochs")
-        .and_then(|p| match &p.distribution {
-            anneal_tune::Distribution::Fixed(v) => v.as_integer(),
-            _ => None,
-        })
-        .context("the pruning bench needs a fixed train.epochs in the sweep")?
-        as usize;
-    let variants = [
-        (
-            "random (full budget)",
-            "{ kind = \"random\" }".to_string(),
-            "{ kind = \"none\" }".to_string(),
-        ),
-        (
-            "random + median",
-            "{ kind = \"random\" }".into(),
-            "{ kind = \"median\", warmup_epochs = 3, min_trials = 5 }".into(),
-        ),
-        (
-            "random + ASHA",
-            "{ kind = \"random\" }".into(),
-            "{ kind = \"asha\", min_resource = 3, reduction_factor = 3 }".into(),
-        ),
-        (
-            "random + Hyperband",
-            "{ kind = \"random\" }".into(),
-            format!(
-                "{{ kind = \"hyperband\", min_resource = 1, max_resource = {epochs}, reduction_factor = 3 }}"
-            ),
-        ),
-        (
-            "TPE + Hyperband",
-            "{ kind = \"tpe\" }".into(),
-            format!(
-                "{{ kind = \"hyperband\", min_resource = 1, max_resource = {epochs}, reduction_factor = 3 }}"
-            ),
-        ),
-    ];
-    let scratch = std::env::temp_dir().join(format!("anneal-bench-pruning-{}", std::process::id()));
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    println!("| variant | epochs trained | of full budget | wall | best value | pruned trials |");
-    println!("|---|---|---|---|---|---|");
-    let mut full_epochs = None;
-    for (label, sampler, pruner) in variants {
-        let (mut used, mut walls, mut bests, mut pruned) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for seed in 0..seeds {
-            // The sweep with the variant's sampler, pruner, seed and scratch folder.
-            let mut table: toml::Table = toml::from_str(&base)
-                .with_context(|| format!("parsing {}", sweep_path.display()))?;
-            for (key, value) in [
-                ("seed", seed.to_string()),
-                ("sampler", sampler.clone()),
-                ("pruner", pruner.clone()),
-                (
-                    "runs_dir",
-                    format!("{:?}", scratch.join("runs").display().to_string()),
-                ),
-            ] {
-                let parsed: toml::Table = toml::from_str(&format!("v = {value}"))?;
-                table.insert(key.into(), parsed["v"].clone());
-            }
-            table.remove("storage");
-            let sweep = Sweep::parse(sweep_path, &toml::to_string(&table)?)?;
-            let db = scratch.join(format!(
-                "{}-{seed}.db",
-                label.replace([' ', '+', '(', ')'], "")
-            ));
-            let mut storage = Storage::open(&db)?;
-            let started = Instant::now();
-            let outcome = run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet)?;
-            walls.push(started.elapsed().as_secs_f64());
-            used.push(
-                outcome
-                    .trials
-                    .iter()
-                    .map(|t| t.intermediate.len())
-                    .sum::<usize>() as f64,
-            );
-            pruned.push(
-                outcome
-                    .trials
-                    .iter()
-                    .filter(|t| t.state == anneal_tune::TrialState::Pruned)
-                    .count() as f64,
-            );
-            bests.push(
-                best_trial(&outcome.trials, &outcome.study.direction)
-                    .and_then(|t| t.value)
-                    .unwrap_or(f64::NAN),
-            );
-        }
-        let epochs_used = median(used);
-        let full = *full_epochs.get_or_insert(epochs_used);
-        println!(
-            "| {label} | {epochs_used:.0} | {:.0}% | {:.1} s | {:.4} | {:.0} |",
-            100.0 * epochs_used / full.max(1.0),
-            median(walls),
-            median(bests),
-            median(pruned)
-        );
-    }
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
