@@ -702,3 +702,99 @@ fn devices_need_the_gpu_backend() {
         "{err}"
     );
 }
+
+/// The median table's rows of `anneal bench pruning`: (variant, epochs, best, pruned).
+fn pruning_rows(text: &str) -> Vec<(String, usize, f64, usize)> {
+    text.lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| variant"))
+        .take(5)
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (
+                cells[1].to_string(),
+                cells[2].parse().unwrap(),
+                cells[5].parse().unwrap(),
+                cells[6].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bench_pruning_in_child_processes_matches_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "iris.toml", IRIS_RUN);
+    let sweep = write_config(
+        dir.path(),
+        "prune.sweep.toml",
+        r#"
+study = "prune"
+base = "iris.toml"
+metric = "val_accuracy"
+trials = 9
+pruner = { kind = "asha", min_resource = 1, reduction_factor = 3 }
+
+[[search]]
+name = "train.lr"
+float = [1e-4, 1e-1]
+log = true
+
+[[search]]
+name = "model.units"
+int = [2, 32]
+
+[[search]]
+name = "train.epochs"
+value = 9
+"#,
+    );
+    let run = |jobs: &str| {
+        stdout(&anneal(&[
+            "--threads",
+            "1",
+            "bench",
+            "pruning",
+            "--sweep",
+            &sweep,
+            "--seeds",
+            "2",
+            "--jobs",
+            jobs,
+        ]))
+    };
+    let in_children = run("2");
+    let rows = pruning_rows(&in_children);
+    let labels: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "random (full budget)",
+            "random + median",
+            "random + ASHA",
+            "random + Hyperband",
+            "TPE + Hyperband"
+        ],
+        "{in_children}"
+    );
+    // Full budget: every trial trains all 9 epochs and none is pruned.
+    assert_eq!((rows[0].1, rows[0].3), (81, 0), "{in_children}");
+    // ASHA (rungs 1, 3, 9) and Hyperband stop most trials early.
+    for row in &rows[2..] {
+        assert!(row.1 < 81 && row.3 > 0, "{row:?}\n{in_children}");
+    }
+    for row in &rows {
+        assert!(row.2 > 0.0 && row.2 <= 1.0, "{row:?}");
+    }
+    // Each seed's column appears in the per-seed table.
+    assert!(
+        in_children.contains("| variant | seed 0: best (epochs) | seed 1: best (epochs) |"),
+        "{in_children}"
+    );
+    // The same sweeps in this one process find the same trials.
+    let in_process = run("1");
+    assert_eq!(
+        pruning_rows(&in_process),
+        rows,
+        "{in_process}\n{in_children}"
+    );
+}

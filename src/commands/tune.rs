@@ -118,7 +118,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     let mut storage = Storage::open(&storage_path)?;
     let training = matches!(sweep.objective, anneal_tune::Objective::Training { .. });
     let catalog = if training {
-        Some(Catalog::discover(data_dir)?)
+        Some(Catalog::discover(data_dir)?.cached())
     } else {
         None
     };

@@ -1,6 +1,8 @@
 //! Finding the bundled datasets and loading them (or a user's own files) into [`LoadedDataset`]s.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,8 @@ pub const DATA_DIR_ENV: &str = "ANNEAL_DATA_DIR";
 pub struct Catalog {
     root: PathBuf,
     entries: Vec<Manifest>,
+    /// Bundled datasets already loaded and verified, when caching is on (see [`Catalog::cached`]).
+    cache: Option<Arc<Mutex<HashMap<String, LoadedDataset>>>>,
 }
 
 impl Catalog {
@@ -75,7 +79,16 @@ impl Catalog {
         Ok(Self {
             root: root.to_path_buf(),
             entries,
+            cache: None,
         })
+    }
+
+    /// Keeps each bundled dataset in memory after its first load, verified once: a sweep loads
+    /// the same dataset for every trial (and again for every continued one), and reading,
+    /// checking and unpacking Fashion-MNIST each time costs 0.4 s. Clones share the cache.
+    pub fn cached(mut self) -> Self {
+        self.cache.get_or_insert_with(Default::default);
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -101,9 +114,21 @@ impl Catalog {
     }
 
     /// Loads a bundled dataset, verifying every file's size and sha256 and every sample count.
+    /// With caching on, later loads are copies of the first.
     pub fn load(&self, name: &str) -> Result<LoadedDataset> {
         let manifest = self.manifest(name)?;
-        load_bundled(&self.root.join(&manifest.name), manifest)
+        let cache = self.cache.as_ref();
+        if let Some(hit) = cache.and_then(|c| c.lock().unwrap().get(name).cloned()) {
+            return Ok(hit);
+        }
+        let loaded = load_bundled(&self.root.join(&manifest.name), manifest)?;
+        if let Some(cache) = cache {
+            cache
+                .lock()
+                .unwrap()
+                .insert(name.to_string(), loaded.clone());
+        }
+        Ok(loaded)
     }
 
     /// Loads whichever source a run names.

@@ -196,3 +196,23 @@ fn manifest_with_unknown_key_is_rejected() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_cached_catalog_verifies_from_disk_once_and_shares_its_cache_with_clones() {
+    let (dir, catalog) = scratch_copy("iris");
+    let cached = catalog.clone().cached();
+    let first = cached.load("iris").unwrap();
+    // The file is gone: only a cache hit can still load it, and the clone shares that cache.
+    std::fs::remove_file(dir.path().join("iris/iris.csv")).unwrap();
+    for again in [
+        cached.load("iris").unwrap(),
+        cached.clone().load("iris").unwrap(),
+    ] {
+        assert_eq!(again.train.features, first.train.features);
+        assert_eq!(again.train.targets, first.train.targets);
+        assert_eq!(again.info, first.info);
+    }
+    // Without caching every load reads and checks the files.
+    let err = catalog.load("iris").unwrap_err();
+    assert!(err.to_string().contains("iris.csv"), "{err}");
+}

@@ -32,7 +32,7 @@ pub use plot::plot_curves;
 pub use prepare::{PreparedData, TargetScale, prepare};
 pub use run_dir::{MetricsWriter, RunDir, RunRecorder, Summary, free_run_name};
 pub use runner::{
-    Both, LoadedRun, RunTarget, evaluate_run, load_run, resume_recorded, run_recorded,
+    Both, LoadedRun, RunTarget, evaluate_run, load_run, resume_recorded, run_recorded, stop_paused,
 };
 pub use schedule::{LrSchedule, ScheduleError, ScheduleKind};
 pub use trainer::{

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anneal_model::Model;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::BestTracker;
@@ -40,7 +42,8 @@ pub struct PausedState {
 pub struct Paused {
     pub state: PausedState,
     pub model: Model,
-    pub optimizer: ModuleOptimizer,
+    /// `None` when the load was asked not to restore it.
+    pub optimizer: Option<ModuleOptimizer>,
     pub best_model: Option<Model>,
 }
 
@@ -112,12 +115,22 @@ pub fn read_state(dir: &Path) -> Result<Option<PausedState>> {
         .map_err(|e| checkpoint_error(&path, "read the paused state", e))
 }
 
+/// Reads a whole checkpoint file into memory. Burn's file loads read tensors lazily, by path, on
+/// first use: a state folder swapped or deleted before then would hand over another file's
+/// tensors or fail on a background thread.
+fn read_whole(path: &Path) -> Result<Bytes> {
+    std::fs::read(path)
+        .map(Bytes::from_bytes_vec)
+        .map_err(|e| TrainError::io(path, e))
+}
+
 /// Loads the paused run in `dir` into freshly built skeletons: `model` on the training device,
-/// `best_model` (evaluation mode) on the plain device, `optimizer` as the config builds it.
+/// `best_model` (evaluation mode) on the plain device, `optimizer` (when given, i.e. when
+/// training goes on) as the config builds it.
 pub fn load(
     dir: &Path,
     model: Model,
-    optimizer: ModuleOptimizer,
+    optimizer: Option<ModuleOptimizer>,
     best_model: Model,
 ) -> Result<Paused> {
     let state = read_state(dir)?.ok_or_else(|| {
@@ -129,18 +142,26 @@ pub fn load(
     })?;
     let dir = &current(dir).expect("read_state found it");
     let file = |name: &str| -> PathBuf { dir.join(name) };
-    let model = model
-        .try_load_file(file(MODEL_FILE))
-        .map_err(|e| checkpoint_error(&file(MODEL_FILE), "load the model", e))?;
-    let optimizer = optimizer
-        .load(file(OPTIMIZER_FILE))
-        .map_err(|e| checkpoint_error(&file(OPTIMIZER_FILE), "load the optimizer state", e))?;
+    let load_model = |model: Model, name: &str, what: &str| -> Result<Model> {
+        let path = file(name);
+        ModuleRecord::from_bytes(read_whole(&path)?)
+            .and_then(|record| model.try_load_record(record))
+            .map_err(|e| checkpoint_error(&path, what, e))
+    };
+    let model = load_model(model, MODEL_FILE, "load the model")?;
+    let optimizer = match optimizer {
+        Some(optimizer) => {
+            let path = file(OPTIMIZER_FILE);
+            Some(
+                optimizer
+                    .from_bytes(read_whole(&path)?)
+                    .map_err(|e| checkpoint_error(&path, "load the optimizer state", e))?,
+            )
+        }
+        None => None,
+    };
     let best_model = if state.has_best_model {
-        Some(
-            best_model
-                .try_load_file(file(BEST_FILE))
-                .map_err(|e| checkpoint_error(&file(BEST_FILE), "load the best model", e))?,
-        )
+        Some(load_model(best_model, BEST_FILE, "load the best model")?)
     } else {
         None
     };

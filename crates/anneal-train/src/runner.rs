@@ -84,6 +84,20 @@ pub fn resume_recorded(
     )
 }
 
+/// Ends the paused run in `runs_root/name` where it paused, without training further: like a
+/// run stopped after that epoch, it gets its checkpoint (the best epoch's weights when
+/// `restore_best` is on), validation and test metrics, summary and curves, and its saved
+/// state is deleted.
+pub fn stop_paused(target: &RunTarget) -> Result<(RunDir, Summary)> {
+    struct StopAtOnce;
+    impl Observer for StopAtOnce {
+        fn resuming(&mut self, _epoch: usize) -> Control {
+            Control::Stop
+        }
+    }
+    resume_recorded(target, &mut StopAtOnce)
+}
+
 /// Trains into `run` (created, or reopened to continue when `paused_history` is given) and
 /// writes the summary, marking the folder failed if anything goes wrong on the way.
 fn finish_recorded(
@@ -312,10 +326,21 @@ impl Observer for Both<'_, '_> {
     ) -> Result<Control> {
         let a = self.0.epoch_finished(record, new_best)?;
         let b = self.1.epoch_finished(record, new_best)?;
-        Ok(match (a, b) {
-            (Control::Stop, _) | (_, Control::Stop) => Control::Stop,
-            (Control::Pause, _) | (_, Control::Pause) => Control::Pause,
-            _ => Control::Continue,
-        })
+        Ok(stricter(a, b))
+    }
+
+    fn resuming(&mut self, epoch: usize) -> Control {
+        let a = self.0.resuming(epoch);
+        let b = self.1.resuming(epoch);
+        stricter(a, b)
+    }
+}
+
+/// Stop over pause over continue.
+fn stricter(a: Control, b: Control) -> Control {
+    match (a, b) {
+        (Control::Stop, _) | (_, Control::Stop) => Control::Stop,
+        (Control::Pause, _) | (_, Control::Pause) => Control::Pause,
+        _ => Control::Continue,
     }
 }

@@ -63,6 +63,12 @@ pub trait Observer {
     ) -> Result<Control> {
         Ok(Control::Continue)
     }
+    /// Called when a paused run is about to continue after `epoch`. Returning `Control::Stop`
+    /// ends it there without training further, as if stopped after that epoch (the tuner does
+    /// this to paused trials it prunes, so they end like any other pruned run).
+    fn resuming(&mut self, _epoch: usize) -> Control {
+        Control::Continue
+    }
 }
 
 /// An observer that watches nothing.
@@ -221,24 +227,35 @@ pub fn train_resumable(
     let mut status = RunStatus::Completed;
     let mut last_applied_lr: Option<f64> = None;
     let mut first_epoch = 1;
-    let resumable = match state_dir {
-        Some(dir) => resume::read_state(dir)?.is_some(),
-        None => false,
+    let paused_epoch = match state_dir {
+        Some(dir) => resume::read_state(dir)?.map(|state| state.epoch),
+        None => None,
     };
-    if let (true, Some(dir)) = (resumable, state_dir) {
+    if let (Some(paused_epoch), Some(dir)) = (paused_epoch, state_dir) {
         let skeleton = config.model.init(device, &shape)?;
-        let paused = resume::load(dir, model, optimizer, skeleton)?;
+        let stop = observer.resuming(paused_epoch) == Control::Stop;
+        // A run ended where it paused never steps again: its optimizer state stays on disk.
+        let paused = resume::load(dir, model, (!stop).then_some(optimizer), skeleton)?;
         model = paused.model;
-        optimizer = paused.optimizer;
+        optimizer = match paused.optimizer {
+            Some(restored) => restored,
+            None => build_optimizer(t),
+        };
         best_model = paused.best_model;
         tracker = paused.state.tracker;
         history = paused.state.history;
         train_seconds = paused.state.train_seconds;
         last_applied_lr = paused.state.last_applied_lr;
-        first_epoch = paused.state.epoch + 1;
+        first_epoch = paused_epoch + 1;
         // Dropout draws continue from a generator seeded for this epoch: the weights,
         // optimizer and data order are exactly those of an unpaused run, dropout masks not.
-        device.seed(t.seed.wrapping_add(paused.state.epoch as u64));
+        device.seed(t.seed.wrapping_add(paused_epoch as u64));
+        if stop {
+            status = RunStatus::Stopped {
+                epoch: paused_epoch,
+            };
+            first_epoch = t.epochs + 1; // nothing more to train
+        }
     }
 
     'epochs: for epoch in first_epoch..=t.epochs {

@@ -601,3 +601,40 @@ fn early_stopping_wins_over_a_pause_on_the_same_epoch() {
     assert_eq!(outcome.status, RunStatus::EarlyStopped { epoch: 2 });
     assert!(anneal_train::resume::read_state(&state).unwrap().is_none());
 }
+
+/// Ends a paused run as soon as it is continued.
+struct StopOnResume;
+impl Observer for StopOnResume {
+    fn resuming(&mut self, _epoch: usize) -> Control {
+        Control::Stop
+    }
+}
+
+#[test]
+fn a_paused_run_can_end_where_it_paused_without_its_files() {
+    let c = config(
+        IRIS,
+        &["train.epochs=9", "train.early_stopping.restore_best=true"],
+    );
+    let data = prepare(&c, &catalog()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(anneal_train::resume::RESUME_DIR);
+    let paused =
+        anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(3), Some(&state))
+            .unwrap();
+    let ended =
+        anneal_train::train_resumable(&c, &data, &device(), &mut StopOnResume, Some(&state))
+            .unwrap();
+    assert_eq!(ended.status, RunStatus::Stopped { epoch: 3 });
+    assert_eq!(ended.history.len(), 3);
+    // The history comes back from JSON (to within the last bit of an f64).
+    for (a, b) in ended.history.iter().zip(&paused.history) {
+        assert_eq!(a.epoch, b.epoch);
+        assert!((a.validation.loss - b.validation.loss).abs() <= 1e-12 * b.validation.loss.abs());
+    }
+    assert_eq!(ended.best, paused.best);
+    // The state is deleted before the model is used: everything was read when it was loaded
+    // (Burn's file loads otherwise read tensors lazily, by path).
+    anneal_train::resume::discard(&state).unwrap();
+    assert_eq!(parameters(&ended.model, 0), parameters(&paused.model, 0));
+}

@@ -396,12 +396,7 @@ fn settle_paused(
     for trial in paused() {
         let epoch = trial.intermediate.last().map_or(0, |(e, _)| *e);
         if storage.prune_paused(study.id, trial.number, epoch)? {
-            if let Some(run_dir) = &trial.run_dir {
-                let state_dir = Path::new(run_dir).join(anneal_train::resume::RESUME_DIR);
-                if let Err(e) = anneal_train::resume::discard(&state_dir) {
-                    tracing::warn!("{e}");
-                }
-            }
+            end_paused_run(training, trial);
             report_finished(storage, study, observer, trial.number)?;
         }
     }
@@ -648,6 +643,54 @@ impl TrialEnd {
 
 /// Runs one trial, or continues a paused one (`resume`), to its end, a prune or a pause;
 /// `Err(why it failed)` otherwise.
+/// A paused trial's run folder as (runs root, run name): its own folder, wherever the study's
+/// runs were when it started.
+fn paused_folder(trial: &TrialRecord) -> std::result::Result<(PathBuf, String), String> {
+    let folder = PathBuf::from(
+        trial
+            .run_dir
+            .as_deref()
+            .ok_or("a paused trial without a run folder")?,
+    );
+    let name = folder
+        .file_name()
+        .ok_or("a run folder without a name")?
+        .to_string_lossy()
+        .into_owned();
+    Ok((
+        folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        name,
+    ))
+}
+
+/// Ends a pruned paused trial's run folder like any pruned run's (checkpoint, test metrics,
+/// summary "stopped after epoch N"), so `anneal eval` and reports treat both alike; its saved
+/// state is deleted either way.
+fn end_paused_run(training: Option<&TrainingContext>, trial: &TrialRecord) {
+    let Ok((root, name)) = paused_folder(trial) else {
+        return;
+    };
+    let ended = match training {
+        Some(context) => anneal_train::stop_paused(&RunTarget {
+            catalog: context.catalog,
+            runs_root: &root,
+            name: &name,
+            device: context.device,
+            backend: context.backend,
+        })
+        .map(drop)
+        .map_err(|e| e.to_string()),
+        None => Err("no training device to end it with".into()),
+    };
+    if let Err(e) = ended {
+        tracing::warn!("trial {}: {e}", trial.number);
+        let state_dir = root.join(name).join(anneal_train::resume::RESUME_DIR);
+        if let Err(e) = anneal_train::resume::discard(&state_dir) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
 fn evaluate(
     sweep: &Sweep,
     study: &StudyRecord,
@@ -666,22 +709,7 @@ fn evaluate(
         } => {
             let context = training.ok_or("a training sweep needs a device")?;
             let (root, name) = if resume {
-                // The trial's own folder, wherever the study's runs were when it started.
-                let folder = PathBuf::from(
-                    trial
-                        .run_dir
-                        .as_deref()
-                        .ok_or("a paused trial without a run folder")?,
-                );
-                let name = folder
-                    .file_name()
-                    .ok_or("a run folder without a name")?
-                    .to_string_lossy()
-                    .into_owned();
-                (
-                    folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
-                    name,
-                )
+                paused_folder(trial)?
             } else {
                 let root = sweep.file.runs_dir.join(&sweep.file.study);
                 let name = anneal_train::free_run_name(&root, &format!("trial-{number}"));

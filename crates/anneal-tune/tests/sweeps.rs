@@ -833,4 +833,26 @@ fn a_study_too_small_for_its_rungs_still_finishes_a_trial() {
             state.display()
         );
     }
+    // The pruned paused trial's folder ends like any pruned run's: stopped where it paused,
+    // with a checkpoint that reloads and test figures.
+    let pruned = outcome
+        .trials
+        .iter()
+        .find(|t| t.state == TrialState::Pruned)
+        .unwrap();
+    let folder = Path::new(pruned.run_dir.as_deref().unwrap());
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let loaded = anneal_train::load_run(folder, &catalog, &device).unwrap();
+    assert_eq!(
+        loaded.summary.status,
+        anneal_train::RunStatus::Stopped { epoch: 1 }
+    );
+    assert_eq!(loaded.summary.epochs_run, 1);
+    let test = loaded.summary.test.as_ref().expect("test figures");
+    let again = anneal_train::evaluate_run(&loaded, &device);
+    assert_eq!(
+        again, *test,
+        "the checkpoint reproduces the summary's test figures"
+    );
 }

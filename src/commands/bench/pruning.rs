@@ -16,6 +16,7 @@ use anneal_tune::{
     TrialState, best_trial, run_sweep,
 };
 use anyhow::{Context, Result};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendArgs;
@@ -130,8 +131,7 @@ pub fn run(args: &PruningArgs) -> Result<()> {
         .flat_map(|v| (0..seeds).map(move |s| (v, s)))
         .collect();
     let measured = if args.jobs <= 1 {
-        let catalog = Catalog::discover(args.data_dir)?;
-        let device = args.backend.device()?;
+        let (catalog, device) = catalog_and_device(args)?;
         let context = TrainingContext {
             catalog: &catalog,
             device: &device,
@@ -151,6 +151,14 @@ pub fn run(args: &PruningArgs) -> Result<()> {
     Ok(())
 }
 
+/// The datasets (each loaded once per process, as `anneal tune` does) and the device.
+fn catalog_and_device(args: &PruningArgs) -> Result<(Catalog, Device)> {
+    Ok((
+        Catalog::discover(args.data_dir)?.cached(),
+        args.backend.device()?,
+    ))
+}
+
 /// The hidden child mode of `--jobs`: one variant and seed, the measurement as one JSON line.
 pub fn run_one(args: &PruningArgs, variant: usize, seed: u64) -> Result<()> {
     let (sweep, epochs) = load_sweep(args.sweep)?;
@@ -158,8 +166,7 @@ pub fn run_one(args: &PruningArgs, variant: usize, seed: u64) -> Result<()> {
     let variant = variants
         .get(variant)
         .with_context(|| format!("no pruning variant {variant}"))?;
-    let catalog = Catalog::discover(args.data_dir)?;
-    let device = args.backend.device()?;
+    let (catalog, device) = catalog_and_device(args)?;
     let context = TrainingContext {
         catalog: &catalog,
         device: &device,
