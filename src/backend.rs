@@ -58,7 +58,8 @@ impl BackendArgs {
 /// optimizer state lives there until its first step moves it beside its parameter), and with
 /// wgpu compiled in that default is the GPU. Pinning it to the chosen CPU backend keeps CPU
 /// runs from starting a GPU, or Mesa's software driver, or failing where neither exists.
-/// `BURN_DEVICE` set by the user wins.
+/// (With `--backend wgpu --device N` such a state sits on the default adapter until that first
+/// step; correct, one copy more.) `BURN_DEVICE` set by the user wins.
 fn pin_default_device(backend: &str) {
     if std::env::var_os("BURN_DEVICE").is_none() {
         // SAFETY: the device is chosen once, at the command line's edge, before any thread that

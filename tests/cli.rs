@@ -778,7 +778,7 @@ value = 9
     );
     // Full budget: every trial trains all 9 epochs and none is pruned.
     assert_eq!((rows[0].1, rows[0].3), (81, 0), "{in_children}");
-    // ASHA (rungs 1, 3, 9) and Hyperband stop most trials early.
+    // ASHA (rungs 1, 3, 9) and Hyperband stop trials early.
     for row in &rows[2..] {
         assert!(row.1 < 81 && row.3 > 0, "{row:?}\n{in_children}");
     }

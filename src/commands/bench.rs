@@ -71,14 +71,15 @@ enum BenchWhat {
         /// Seeds 0..N per variant.
         #[arg(long, default_value_t = 3)]
         seeds: u64,
-        /// Sweeps run at once, each as a single-threaded process (all variants and seeds run
-        /// under the same load, so wall times stay comparable).
+        /// Sweeps run at once, each as a single-threaded child process. With 1 (the default)
+        /// they run one after another in this process, on `--threads`; wall times are
+        /// comparable within one invocation, not across `--jobs` settings.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         /// Internal: run one variant (with `--child-seed`) and print its measurement as JSON.
         #[arg(long, hide = true, requires = "child_seed")]
         child_variant: Option<usize>,
-        #[arg(long, hide = true)]
+        #[arg(long, hide = true, requires = "child_variant")]
         child_seed: Option<u64>,
         #[command(flatten)]
         backend: BackendArgs,

@@ -22,7 +22,18 @@ pub struct Catalog {
     root: PathBuf,
     entries: Vec<Manifest>,
     /// Bundled datasets already loaded and verified, when caching is on (see [`Catalog::cached`]).
-    cache: Option<Arc<Mutex<HashMap<String, LoadedDataset>>>>,
+    cache: Option<DatasetCache>,
+}
+
+#[derive(Clone, Default)]
+struct DatasetCache(Arc<Mutex<HashMap<String, LoadedDataset>>>);
+
+impl std::fmt::Debug for DatasetCache {
+    /// The names only: the datasets themselves are megabytes of numbers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.0.lock().unwrap().keys().cloned().collect();
+        f.debug_tuple("DatasetCache").field(&names).finish()
+    }
 }
 
 impl Catalog {
@@ -118,12 +129,13 @@ impl Catalog {
     pub fn load(&self, name: &str) -> Result<LoadedDataset> {
         let manifest = self.manifest(name)?;
         let cache = self.cache.as_ref();
-        if let Some(hit) = cache.and_then(|c| c.lock().unwrap().get(name).cloned()) {
+        if let Some(hit) = cache.and_then(|c| c.0.lock().unwrap().get(name).cloned()) {
             return Ok(hit);
         }
         let loaded = load_bundled(&self.root.join(&manifest.name), manifest)?;
         if let Some(cache) = cache {
             cache
+                .0
                 .lock()
                 .unwrap()
                 .insert(name.to_string(), loaded.clone());

@@ -3,7 +3,7 @@
 //! reload a finished run and re-evaluate its checkpoint.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anneal_data::Catalog;
 use anneal_model::{DataShape, Model};
@@ -59,8 +59,13 @@ pub fn resume_recorded(
     target: &RunTarget,
     observer: &mut dyn Observer,
 ) -> Result<(RunDir, Summary)> {
-    let started = Instant::now();
     let run = RunDir::open(&target.runs_root.join(target.name))?;
+    // The wall time runs on from the segments before the pause (the paused summary has it),
+    // not counting the time the run waited.
+    let before = run.read_summary().map_or(0.0, |s| s.wall_seconds);
+    let started = Instant::now()
+        .checked_sub(Duration::try_from_secs_f64(before).unwrap_or_default())
+        .unwrap_or_else(Instant::now);
     let config = run.read_config()?;
     let state_dir = run.file(RESUME_DIR);
     let paused = resume::read_state(&state_dir)?.ok_or_else(|| {

@@ -622,6 +622,8 @@ fn a_paused_run_can_end_where_it_paused_without_its_files() {
     let paused =
         anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(3), Some(&state))
             .unwrap();
+    // Ending it never steps again, so it does not read the optimizer state.
+    std::fs::remove_file(state.join("optimizer.bpk")).unwrap();
     let ended =
         anneal_train::train_resumable(&c, &data, &device(), &mut StopOnResume, Some(&state))
             .unwrap();
@@ -632,9 +634,49 @@ fn a_paused_run_can_end_where_it_paused_without_its_files() {
         assert_eq!(a.epoch, b.epoch);
         assert!((a.validation.loss - b.validation.loss).abs() <= 1e-12 * b.validation.loss.abs());
     }
-    assert_eq!(ended.best, paused.best);
+    let (ended_best, paused_best) = (ended.best.unwrap(), paused.best.unwrap());
+    assert_eq!(ended_best.0, paused_best.0);
+    assert!((ended_best.1 - paused_best.1).abs() <= 1e-12 * paused_best.1.abs());
     // The state is deleted before the model is used: everything was read when it was loaded
     // (Burn's file loads otherwise read tensors lazily, by path).
     anneal_train::resume::discard(&state).unwrap();
     assert_eq!(parameters(&ended.model, 0), parameters(&paused.model, 0));
+}
+
+#[test]
+fn a_recorded_run_ended_at_its_pause_is_a_stopped_run_with_its_whole_wall_time() {
+    let (_dir, runs) = scratch();
+    let catalog = catalog();
+    let device = device();
+    let c = config(IRIS, &["train.epochs=30"]);
+    let target = RunTarget {
+        catalog: &catalog,
+        runs_root: &runs,
+        name: "paused",
+        device: &device,
+        backend: "flex",
+    };
+    let (run, paused) = run_recorded(&c, &target, &mut PauseAfter(29)).unwrap();
+    assert_eq!(paused.status, RunStatus::Paused { epoch: 29 });
+    assert!(
+        paused.test.is_none(),
+        "a paused run has no final figures yet"
+    );
+    let (_, ended) = anneal_train::stop_paused(&target).unwrap();
+    assert_eq!(ended.status, RunStatus::Stopped { epoch: 29 });
+    assert_eq!(ended.epochs_run, 29);
+    // The wall time runs on from the paused segment (29 epochs), beyond the stop itself.
+    assert!(
+        ended.wall_seconds >= paused.wall_seconds,
+        "{} < {}",
+        ended.wall_seconds,
+        paused.wall_seconds
+    );
+    // Like any stopped run: a checkpoint that reproduces its test figures, and no saved state.
+    assert!(!run.file(anneal_train::resume::RESUME_DIR).exists());
+    let loaded = anneal_train::load_run(run.path(), &catalog, &device).unwrap();
+    assert_eq!(
+        anneal_train::evaluate_run(&loaded, &device),
+        ended.test.unwrap()
+    );
 }

@@ -212,6 +212,23 @@ impl PrunerConfig {
         }
     }
 
+    /// The successive-halving group trial `number` of a study seeded `study_seed` competes in:
+    /// its Hyperband bracket, else 0 (ASHA's one group; pruners without rungs).
+    pub fn bracket_of(&self, study_seed: u64, number: usize) -> usize {
+        match *self {
+            PrunerConfig::Hyperband {
+                min_resource,
+                max_resource,
+                reduction_factor,
+            } => hyperband_bracket(
+                study_seed,
+                number,
+                &hyperband_brackets(min_resource, max_resource, reduction_factor),
+            ),
+            _ => 0,
+        }
+    }
+
     /// Whether a trial paused at `epoch` with `value` may continue now: it sits at one of the
     /// pruner's rungs and ranks in the best ⌊n/η⌋ there.
     pub fn promotable(

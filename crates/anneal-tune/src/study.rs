@@ -371,11 +371,12 @@ fn sweep_loop(
     })
 }
 
-/// Settles paused trials once no new trial will start (the owner, with no worker left): with
-/// no complete trial in the study yet, the best paused trial of the highest rung continues (a
-/// study too small for ⌊n/η⌋ ≥ 1 still ends with a finished model); otherwise the paused ones
-/// are pruned where they stopped and their saved states deleted. `true` when the sweep should
-/// loop again.
+/// Settles paused trials once no new trial will start (the owner, with no worker left). As in
+/// Hyperband's synchronous form, where every bracket's successive halving ends with a trial
+/// trained to the end, a bracket (ASHA's only one) with no complete trial yet continues its
+/// best paused trial of the highest rung; so a study or bracket too small for ⌊n/η⌋ ≥ 1 at its
+/// top rungs still finishes its most promising trial. The other paused trials are pruned where
+/// they stopped and their saved states deleted. `true` when the sweep should loop again.
 fn settle_paused(
     sweep: &Sweep,
     study: &StudyRecord,
@@ -385,13 +386,18 @@ fn settle_paused(
     trials: &[TrialRecord],
 ) -> Result<bool> {
     let paused = || trials.iter().filter(|t| t.state == TrialState::Paused);
-    if !trials.iter().any(|t| t.state == TrialState::Complete) {
-        if let Some(trial) = furthest_first(sweep, paused()) {
-            if storage.claim_paused(study.id, trial.number)? {
-                run_trial(sweep, study, storage, training, observer, trial, true)?;
-            }
-            return Ok(true);
+    let bracket = |t: &TrialRecord| sweep.file.pruner.bracket_of(sweep.file.seed, t.number);
+    let finished: std::collections::HashSet<usize> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .map(bracket)
+        .collect();
+    if let Some(trial) = furthest_first(sweep, paused().filter(|t| !finished.contains(&bracket(t))))
+    {
+        if storage.claim_paused(study.id, trial.number)? {
+            run_trial(sweep, study, storage, training, observer, trial, true)?;
         }
+        return Ok(true);
     }
     for trial in paused() {
         let epoch = trial.intermediate.last().map_or(0, |(e, _)| *e);
@@ -399,6 +405,19 @@ fn settle_paused(
             end_paused_run(training, trial);
             report_finished(storage, study, observer, trial.number)?;
         }
+    }
+    // A process killed between pruning a paused trial and ending its folder left the folder
+    // paused; end it now.
+    for trial in trials.iter().filter(|t| {
+        t.state == TrialState::Pruned
+            && paused_folder(t).is_ok_and(|(root, name)| {
+                anneal_train::resume::read_state(
+                    &root.join(name).join(anneal_train::resume::RESUME_DIR),
+                )
+                .is_ok_and(|state| state.is_some())
+            })
+    }) {
+        end_paused_run(training, trial);
     }
     Ok(false)
 }
@@ -453,14 +472,7 @@ fn run_trial(
     let result = catch_unwind(AssertUnwindSafe(|| {
         evaluate(sweep, study, storage, training, trial, resume)
     }))
-    .unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(format!("panicked: {message}"))
-    });
+    .unwrap_or_else(|panic| Err(panic_message(panic)));
     let result = result.and_then(|end| {
         if end.value().is_finite() {
             Ok(end)
@@ -488,6 +500,15 @@ fn run_trial(
         }
     }
     report_finished(storage, study, observer, number)
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("panicked: {message}")
 }
 
 fn report_finished(
@@ -641,8 +662,6 @@ impl TrialEnd {
     }
 }
 
-/// Runs one trial, or continues a paused one (`resume`), to its end, a prune or a pause;
-/// `Err(why it failed)` otherwise.
 /// A paused trial's run folder as (runs root, run name): its own folder, wherever the study's
 /// runs were when it started.
 fn paused_folder(trial: &TrialRecord) -> std::result::Result<(PathBuf, String), String> {
@@ -665,21 +684,24 @@ fn paused_folder(trial: &TrialRecord) -> std::result::Result<(PathBuf, String), 
 
 /// Ends a pruned paused trial's run folder like any pruned run's (checkpoint, test metrics,
 /// summary "stopped after epoch N"), so `anneal eval` and reports treat both alike; its saved
-/// state is deleted either way.
+/// state is deleted either way, and a failure (even a panic) is only a warning.
 fn end_paused_run(training: Option<&TrainingContext>, trial: &TrialRecord) {
     let Ok((root, name)) = paused_folder(trial) else {
         return;
     };
     let ended = match training {
-        Some(context) => anneal_train::stop_paused(&RunTarget {
-            catalog: context.catalog,
-            runs_root: &root,
-            name: &name,
-            device: context.device,
-            backend: context.backend,
-        })
-        .map(drop)
-        .map_err(|e| e.to_string()),
+        Some(context) => catch_unwind(AssertUnwindSafe(|| {
+            anneal_train::stop_paused(&RunTarget {
+                catalog: context.catalog,
+                runs_root: &root,
+                name: &name,
+                device: context.device,
+                backend: context.backend,
+            })
+            .map(drop)
+            .map_err(|e| e.to_string())
+        }))
+        .unwrap_or_else(|panic| Err(panic_message(panic))),
         None => Err("no training device to end it with".into()),
     };
     if let Err(e) = ended {
@@ -691,6 +713,8 @@ fn end_paused_run(training: Option<&TrainingContext>, trial: &TrialRecord) {
     }
 }
 
+/// Runs one trial, or continues a paused one (`resume`), to its end, a prune or a pause;
+/// `Err(why it failed)` otherwise.
 fn evaluate(
     sweep: &Sweep,
     study: &StudyRecord,

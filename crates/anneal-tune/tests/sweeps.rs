@@ -856,3 +856,49 @@ fn a_study_too_small_for_its_rungs_still_finishes_a_trial() {
         "the checkpoint reproduces the summary's test figures"
     );
 }
+
+#[test]
+fn every_hyperband_bracket_ends_with_a_trial_trained_to_the_end() {
+    // 12 trials over three brackets (first rungs 1, 3 and 9 epochs): the small brackets have
+    // too few trials for ⌊n/3⌋ ≥ 1 at their top rungs, so their best would wait paused forever
+    // and be pruned; settling continues it to the end, as synchronous Hyperband would.
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let pruner = anneal_tune::PrunerConfig::Hyperband {
+        min_resource: 1,
+        max_resource: 9,
+        reduction_factor: 3,
+    };
+    let text = format!(
+        "study = \"hb\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 12\nseed = 4\nruns_dir = \"{}\"\n\
+         sampler = {{ kind = \"random\" }}\n\
+         pruner = {{ kind = \"hyperband\", min_resource = 1, max_resource = 9, reduction_factor = 3 }}\n\
+         [[search]]\nname = \"train.lr\"\nfloat = [1e-4, 1e-1]\nlog = true\n\
+         [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
+        configs.join("iris-mlp.toml").display(),
+        dir.path().join("runs").display(),
+    );
+    let outcome = run_training_sweep(
+        &configs.join("hb.sweep.toml"),
+        &text,
+        &dir.path().join("hb.db"),
+    );
+    let mut brackets: std::collections::BTreeMap<usize, Vec<(TrialState, usize)>> =
+        Default::default();
+    for t in &outcome.trials {
+        brackets
+            .entry(pruner.bracket_of(4, t.number))
+            .or_default()
+            .push((t.state, t.intermediate.len()));
+    }
+    assert_eq!(brackets.len(), 3, "{brackets:?}");
+    for (bracket, trials) in &brackets {
+        assert!(
+            trials.contains(&(TrialState::Complete, 9)),
+            "bracket {bracket}: {trials:?}"
+        );
+    }
+    assert!(outcome.trials.iter().all(|t| t.state != TrialState::Paused));
+    let epochs: usize = outcome.trials.iter().map(|t| t.intermediate.len()).sum();
+    assert!(epochs < 12 * 9, "{epochs} epochs");
+}

@@ -48,7 +48,8 @@ pub struct Measurement {
 
 /// The variants, in the table's order. A pruner kind the sweep file itself configures keeps the
 /// file's settings, so the comparison runs what `anneal tune` on that file would; the others get
-/// settings that spend at most a third of the budget at the sweep's epoch count.
+/// the defaults: median after 3 warm-up epochs and 5 completed trials, ASHA from 1 epoch,
+/// Hyperband from 1 epoch to the sweep's, η = 3.
 fn variants(file: &SweepFile, epochs: usize) -> Result<Vec<Variant>> {
     let tpe: SamplerConfig = toml::from_str("kind = \"tpe\"")?;
     let median = match file.pruner {
@@ -139,7 +140,8 @@ pub fn run(args: &PruningArgs) -> Result<()> {
         };
         jobs.iter()
             .map(|&(v, seed)| {
-                let m = measure(&sweep, &variants[v], seed, &context)?;
+                let m = measure(&sweep, &variants[v], seed, &context)
+                    .with_context(|| format!("{}, seed {seed}", variants[v].label))?;
                 report_progress(variants[v].label, seed, &m);
                 Ok(m)
             })
@@ -294,13 +296,13 @@ fn child_measurement(mut command: std::process::Command) -> Result<Measurement> 
         .with_context(|| format!("reading the bench process's result {line:?}"))
 }
 
+/// The median; NaN for no values.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
@@ -319,7 +321,8 @@ fn print_tables(variants: &[Variant], seeds: u64, measured: &[Measurement]) {
             variant.label,
             100.0 * epochs / full_epochs.max(1.0),
             median(rows.iter().map(|m| m.wall_seconds).collect()),
-            median(rows.iter().map(|m| m.best.unwrap_or(f64::NAN)).collect()),
+            // Over the seeds that found a value (the per-seed table shows a missing one as "-").
+            median(rows.iter().filter_map(|m| m.best).collect()),
             median(rows.iter().map(|m| m.pruned as f64).collect()),
         );
     }
