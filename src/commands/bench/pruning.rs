@@ -220,10 +220,11 @@ fn measure(
 
 fn report_progress(label: &str, seed: u64, m: &Measurement) {
     eprintln!(
-        "{label}, seed {seed}: {} epochs, {:.1} s, best {}",
+        "{label}, seed {seed}: {} epochs, {:.1} s, best {}, {} pruned",
         m.epochs,
         m.wall_seconds,
-        m.best.map_or("-".into(), |b| format!("{b:.4}"))
+        m.best.map_or("-".into(), |b| format!("{b:.4}")),
+        m.pruned
     );
 }
 
