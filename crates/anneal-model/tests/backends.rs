@@ -3,31 +3,13 @@
 //! give the same logits and the same gradients on flex and on wgpu. Never skipped: without a
 //! Vulkan driver this test fails and says how to get one.
 
+mod common;
+
 use anneal_data::BatchTargets;
 use anneal_model::{CnnConfig, DataShape, LossConfig, MlpConfig, Model, ModelConfig, Widths};
 use burn::module::Module;
 use burn::tensor::{Device, DeviceKind, Int, Tensor, TensorData};
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap()
-}
-
-/// Largest absolute difference relative to the largest magnitude of the reference.
-fn relative_error(reference: &[f32], other: &[f32]) -> f64 {
-    assert_eq!(reference.len(), other.len());
-    let scale = reference
-        .iter()
-        .fold(0.0f64, |m, &v| m.max(v.abs() as f64))
-        .max(1e-12);
-    let diff = reference
-        .iter()
-        .zip(other)
-        .fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
-    diff / scale
-}
+use common::{relative_error, values};
 
 /// Logits and first-layer weight gradient of `model` on one fixed batch, on `device`.
 fn forward_backward(model: &Model, device: &Device) -> (Vec<f32>, Vec<f32>) {

@@ -4,30 +4,12 @@
 //! batches that do not split evenly across threads, and with or without a bias. Max pooling:
 //! outputs and input gradients are equal, overlapping windows included.
 
+mod common;
+
 use anneal_model::conv::{ConvPath, conv2d_routed};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap()
-}
-
-/// Largest absolute difference relative to the largest magnitude of the reference.
-fn relative_error(reference: &[f32], other: &[f32]) -> f64 {
-    assert_eq!(reference.len(), other.len());
-    let scale = reference
-        .iter()
-        .fold(0.0f64, |m, &v| m.max(v.abs() as f64))
-        .max(1e-12);
-    let diff = reference
-        .iter()
-        .zip(other)
-        .fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
-    diff / scale
-}
+use common::{relative_error, values};
 
 /// Deterministic values in [-1, 1) that differ from position to position.
 fn pattern(len: usize, seed: usize) -> Vec<f32> {

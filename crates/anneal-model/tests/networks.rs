@@ -1,11 +1,14 @@
 //! Shapes, parameter counts, initialisation and train/eval behaviour of the built networks.
 
+mod common;
+
 use anneal_data::{Catalog, DatasetInfo};
 use anneal_model::{
     CnnConfig, DataShape, Init, MlpConfig, Model, ModelConfig, Padding, Pooling, Widths,
 };
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
+use common::values;
 
 fn catalog() -> Catalog {
     Catalog::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets")).unwrap()
@@ -27,10 +30,6 @@ fn shape_of(info: &DatasetInfo) -> DataShape {
         input: info.shape.clone(),
         outputs: anneal_model::LossConfig::default_for(info.task).outputs(info),
     }
-}
-
-fn values(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
 #[test]

@@ -484,6 +484,13 @@ fn config_errors_leave_no_run_folder() {
     assert!(!runs.join("bad").exists());
 }
 
+/// The epoch the state in `state_dir` paused after, if one is saved there.
+fn paused_epoch(state_dir: &Path) -> Option<usize> {
+    anneal_train::resume::read_state(state_dir)
+        .unwrap()
+        .map(|state| state.epoch)
+}
+
 /// Pauses the run once, after `epoch`.
 struct PauseAfter(usize);
 impl Observer for PauseAfter {
@@ -524,13 +531,7 @@ fn a_paused_run_continues_exactly_where_an_unpaused_one_would_be() {
             .unwrap();
     assert_eq!(first.status, RunStatus::Paused { epoch: 5 });
     assert_eq!(first.history.len(), 5);
-    assert_eq!(
-        anneal_train::resume::read_state(&state)
-            .unwrap()
-            .unwrap()
-            .epoch,
-        5
-    );
+    assert_eq!(paused_epoch(&state), Some(5));
 
     let resumed =
         anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
@@ -567,13 +568,7 @@ fn a_save_killed_between_its_renames_leaves_the_previous_state() {
     anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(2), Some(&state)).unwrap();
     // The moment between "old state moved aside" and "new state moved in".
     std::fs::rename(&state, state.with_extension("old")).unwrap();
-    assert_eq!(
-        anneal_train::resume::read_state(&state)
-            .unwrap()
-            .unwrap()
-            .epoch,
-        2
-    );
+    assert_eq!(paused_epoch(&state), Some(2));
     let resumed =
         anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
@@ -599,7 +594,7 @@ fn early_stopping_wins_over_a_pause_on_the_same_epoch() {
         anneal_train::train_resumable(&c, &data, &device(), &mut PauseAfter(2), Some(&state))
             .unwrap();
     assert_eq!(outcome.status, RunStatus::EarlyStopped { epoch: 2 });
-    assert!(anneal_train::resume::read_state(&state).unwrap().is_none());
+    assert_eq!(paused_epoch(&state), None);
 }
 
 /// Ends a paused run as soon as it is continued.

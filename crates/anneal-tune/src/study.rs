@@ -93,6 +93,19 @@ pub struct TrainingContext<'a> {
     pub backend: &'a str,
 }
 
+impl TrainingContext<'_> {
+    /// The run folder `root/name` on this context's data and device.
+    fn target<'t>(&'t self, root: &'t Path, name: &'t str) -> RunTarget<'t> {
+        RunTarget {
+            catalog: self.catalog,
+            runs_root: root,
+            name,
+            device: self.device,
+            backend: self.backend,
+        }
+    }
+}
+
 /// Progress of a sweep, for the terminal.
 pub trait TuneObserver {
     fn trial_started(&mut self, _number: usize, _params: &Assignment) {}
@@ -691,15 +704,9 @@ fn end_paused_run(training: Option<&TrainingContext>, trial: &TrialRecord) {
     };
     let ended = match training {
         Some(context) => catch_unwind(AssertUnwindSafe(|| {
-            anneal_train::stop_paused(&RunTarget {
-                catalog: context.catalog,
-                runs_root: &root,
-                name: &name,
-                device: context.device,
-                backend: context.backend,
-            })
-            .map(drop)
-            .map_err(|e| e.to_string())
+            anneal_train::stop_paused(&context.target(&root, &name))
+                .map(drop)
+                .map_err(|e| e.to_string())
         }))
         .unwrap_or_else(|panic| Err(panic_message(panic))),
         None => Err("no training device to end it with".into()),
@@ -765,13 +772,7 @@ fn evaluate(
                 seed: sweep.file.seed,
                 epochs: usize::MAX,
             };
-            let target = RunTarget {
-                catalog: context.catalog,
-                runs_root: &root,
-                name: &name,
-                device: context.device,
-                backend: context.backend,
-            };
+            let target = context.target(&root, &name);
             let (_, summary) = if resume {
                 resume_recorded(&target, &mut reporter)
             } else {

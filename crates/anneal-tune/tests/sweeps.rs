@@ -528,17 +528,44 @@ fn the_median_pruner_stops_trials_below_the_median_after_warm_up() {
     assert!(!anneal_tune::PrunerConfig::None.should_prune(3, -1.0, &completed, Mode::Max));
 }
 
+const ASHA_1_3: &str = "{ kind = \"asha\", min_resource = 1, reduction_factor = 3 }";
+const HYPERBAND_1_9_3: &str =
+    "{ kind = \"hyperband\", min_resource = 1, max_resource = 9, reduction_factor = 3 }";
+
+/// An iris MLP sweep over the learning rate alone (log range `[min_lr, 0.1]`), minimising the
+/// validation loss, sampled at random and pruned by `pruner` (a TOML inline table).
+fn iris_lr_sweep(
+    study: &str,
+    trials: usize,
+    seed: u64,
+    pruner: &str,
+    min_lr: f64,
+    epochs: usize,
+    runs_dir: &Path,
+) -> String {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    format!(
+        "study = \"{study}\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = {trials}\nseed = {seed}\n\
+         runs_dir = \"{}\"\nsampler = {{ kind = \"random\" }}\npruner = {pruner}\n\
+         [[search]]\nname = \"train.lr\"\nfloat = [{min_lr:e}, 1e-1]\nlog = true\n\
+         [[search]]\nname = \"train.epochs\"\nvalue = {epochs}\n",
+        configs.join("iris-mlp.toml").display(),
+        runs_dir.display()
+    )
+}
+
 #[test]
 fn pruned_training_trials_are_recorded_with_the_epoch_they_reached() {
     let dir = tempfile::tempdir().unwrap();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    let text = format!(
-        "study = \"p\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 10\nseed = 3\nruns_dir = \"{}\"\n\
-         sampler = {{ kind = \"random\" }}\npruner = {{ kind = \"median\", warmup_epochs = 1, min_trials = 2 }}\n\
-         [[search]]\nname = \"train.lr\"\nfloat = [1e-6, 1e-1]\nlog = true\n\
-         [[search]]\nname = \"train.epochs\"\nvalue = 8\n",
-        configs.join("iris-mlp.toml").display(),
-        dir.path().join("runs").display()
+    let text = iris_lr_sweep(
+        "p",
+        10,
+        3,
+        "{ kind = \"median\", warmup_epochs = 1, min_trials = 2 }",
+        1e-6,
+        8,
+        &dir.path().join("runs"),
     );
     let outcome = run_training_sweep(
         &configs.join("p.sweep.toml"),
@@ -659,14 +686,7 @@ fn successive_halving_promotes_the_best_third_of_each_rung() {
 fn asha_prunes_training_trials_only_at_rungs() {
     let dir = tempfile::tempdir().unwrap();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    let text = format!(
-        "study = \"a\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 9\nseed = 5\nruns_dir = \"{}\"\n\
-         sampler = {{ kind = \"random\" }}\npruner = {{ kind = \"asha\", min_resource = 1, reduction_factor = 3 }}\n\
-         [[search]]\nname = \"train.lr\"\nfloat = [1e-6, 1e-1]\nlog = true\n\
-         [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
-        configs.join("iris-mlp.toml").display(),
-        dir.path().join("runs").display()
-    );
+    let text = iris_lr_sweep("a", 9, 5, ASHA_1_3, 1e-6, 9, &dir.path().join("runs"));
     let outcome = run_training_sweep(
         &configs.join("a.sweep.toml"),
         &text,
@@ -715,14 +735,14 @@ fn a_hyperband_study_killed_midway_resumes_into_the_same_rungs() {
     let dir = tempfile::tempdir().unwrap();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let text = |study: &str| {
-        format!(
-            "study = \"{study}\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 14\nseed = 11\nruns_dir = \"{}\"\n\
-             sampler = {{ kind = \"random\" }}\n\
-             pruner = {{ kind = \"hyperband\", min_resource = 1, max_resource = 9, reduction_factor = 3 }}\n\
-             [[search]]\nname = \"train.lr\"\nfloat = [1e-6, 1e-1]\nlog = true\n\
-             [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
-            configs.join("iris-mlp.toml").display(),
-            dir.path().join(study).display()
+        iris_lr_sweep(
+            study,
+            14,
+            11,
+            HYPERBAND_1_9_3,
+            1e-6,
+            9,
+            &dir.path().join(study),
         )
     };
     let path = configs.join("h.sweep.toml");
@@ -802,14 +822,7 @@ fn a_study_too_small_for_its_rungs_still_finishes_a_trial() {
     // study continues the better one to the end instead of pruning everything.
     let dir = tempfile::tempdir().unwrap();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    let text = format!(
-        "study = \"tiny\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 2\nseed = 2\nruns_dir = \"{}\"\n\
-         sampler = {{ kind = \"random\" }}\npruner = {{ kind = \"asha\", min_resource = 1, reduction_factor = 3 }}\n\
-         [[search]]\nname = \"train.lr\"\nfloat = [1e-4, 1e-1]\nlog = true\n\
-         [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
-        configs.join("iris-mlp.toml").display(),
-        dir.path().join("runs").display()
-    );
+    let text = iris_lr_sweep("tiny", 2, 2, ASHA_1_3, 1e-4, 9, &dir.path().join("runs"));
     let outcome = run_training_sweep(
         &configs.join("tiny.sweep.toml"),
         &text,
@@ -869,14 +882,14 @@ fn every_hyperband_bracket_ends_with_a_trial_trained_to_the_end() {
         max_resource: 9,
         reduction_factor: 3,
     };
-    let text = format!(
-        "study = \"hb\"\nbase = \"{}\"\nmetric = \"val_loss\"\ntrials = 12\nseed = 4\nruns_dir = \"{}\"\n\
-         sampler = {{ kind = \"random\" }}\n\
-         pruner = {{ kind = \"hyperband\", min_resource = 1, max_resource = 9, reduction_factor = 3 }}\n\
-         [[search]]\nname = \"train.lr\"\nfloat = [1e-4, 1e-1]\nlog = true\n\
-         [[search]]\nname = \"train.epochs\"\nvalue = 9\n",
-        configs.join("iris-mlp.toml").display(),
-        dir.path().join("runs").display(),
+    let text = iris_lr_sweep(
+        "hb",
+        12,
+        4,
+        HYPERBAND_1_9_3,
+        1e-4,
+        9,
+        &dir.path().join("runs"),
     );
     let outcome = run_training_sweep(
         &configs.join("hb.sweep.toml"),

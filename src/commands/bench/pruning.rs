@@ -16,7 +16,6 @@ use anneal_tune::{
     TrialState, best_trial, run_sweep,
 };
 use anyhow::{Context, Result};
-use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendArgs;
@@ -132,20 +131,7 @@ pub fn run(args: &PruningArgs) -> Result<()> {
         .flat_map(|v| (0..seeds).map(move |s| (v, s)))
         .collect();
     let measured = if args.jobs <= 1 {
-        let (catalog, device) = catalog_and_device(args)?;
-        let context = TrainingContext {
-            catalog: &catalog,
-            device: &device,
-            backend: args.backend.name(),
-        };
-        jobs.iter()
-            .map(|&(v, seed)| {
-                let m = measure(&sweep, &variants[v], seed, &context)
-                    .with_context(|| format!("{}, seed {seed}", variants[v].label))?;
-                report_progress(variants[v].label, seed, &m);
-                Ok(m)
-            })
-            .collect::<Result<Vec<_>>>()?
+        in_this_process(args, &sweep, &variants, &jobs)?
     } else {
         in_child_processes(args, &variants, &jobs)?
     };
@@ -153,30 +139,39 @@ pub fn run(args: &PruningArgs) -> Result<()> {
     Ok(())
 }
 
-/// The datasets (each loaded once per process, as `anneal tune` does) and the device.
-fn catalog_and_device(args: &PruningArgs) -> Result<(Catalog, Device)> {
-    Ok((
-        Catalog::discover(args.data_dir)?.cached(),
-        args.backend.device()?,
-    ))
-}
-
 /// The hidden child mode of `--jobs`: one variant and seed, the measurement as one JSON line.
 pub fn run_one(args: &PruningArgs, variant: usize, seed: u64) -> Result<()> {
     let (sweep, epochs) = load_sweep(args.sweep)?;
     let variants = variants(&sweep.file, epochs)?;
-    let variant = variants
-        .get(variant)
-        .with_context(|| format!("no pruning variant {variant}"))?;
-    let (catalog, device) = catalog_and_device(args)?;
+    anyhow::ensure!(variant < variants.len(), "no pruning variant {variant}");
+    let measured = in_this_process(args, &sweep, &variants, &[(variant, seed)])?;
+    println!("{}", serde_json::to_string(&measured[0])?);
+    Ok(())
+}
+
+/// The (variant, seed) sweeps one after another in this process, which loads each dataset once
+/// (as `anneal tune` does).
+fn in_this_process(
+    args: &PruningArgs,
+    sweep: &Sweep,
+    variants: &[Variant],
+    jobs: &[(usize, u64)],
+) -> Result<Vec<Measurement>> {
+    let catalog = Catalog::discover(args.data_dir)?.cached();
+    let device = args.backend.device()?;
     let context = TrainingContext {
         catalog: &catalog,
         device: &device,
         backend: args.backend.name(),
     };
-    let measured = measure(&sweep, variant, seed, &context)?;
-    println!("{}", serde_json::to_string(&measured)?);
-    Ok(())
+    jobs.iter()
+        .map(|&(v, seed)| {
+            let m = measure(sweep, &variants[v], seed, &context)
+                .with_context(|| format!("{}, seed {seed}", variants[v].label))?;
+            report_progress(variants[v].label, seed, &m);
+            Ok(m)
+        })
+        .collect()
 }
 
 /// Runs the sweep with the variant's sampler and pruner and the given seed in a scratch folder
