@@ -1,5 +1,6 @@
 //! End-to-end tests of the `anneal` binary.
 
+use anneal_tune::Storage as _;
 use std::process::{Command, Output};
 
 fn anneal(args: &[&str]) -> Output {
@@ -497,10 +498,10 @@ fn tune_records_a_study_that_study_commands_read_and_export() {
         "--quiet",
     ]);
     let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let study = anneal_tune::Storage::open(std::path::Path::new(db)).unwrap();
+    let study = anneal_tune::SqliteStorage::open(std::path::Path::new(db)).unwrap();
     let record = study.study("iris-sweep").unwrap().unwrap();
     let trials = study.trials(record.id).unwrap();
-    let best = anneal_tune::best_trial(&trials, "maximize").unwrap();
+    let best = anneal_tune::best_trial(&trials, anneal_tune::Direction::Maximize).unwrap();
     let trial_summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(best.run_dir.as_ref().unwrap()).join("summary.json"),
@@ -550,7 +551,7 @@ fn a_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_trials() {
             .unwrap()
     };
     let count = |state: anneal_tune::TrialState| -> usize {
-        let Ok(storage) = anneal_tune::Storage::open(&db) else {
+        let Ok(storage) = anneal_tune::SqliteStorage::open(&db) else {
             return 0;
         };
         let Ok(Some(study)) = storage.study("iris-sweep") else {
@@ -584,14 +585,14 @@ fn a_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_trials() {
     // Its worker notices the parent is gone and stops too: the database stops changing.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let snapshot = || {
-        let storage = anneal_tune::Storage::open(&db).unwrap();
+        let storage = anneal_tune::SqliteStorage::open(&db).unwrap();
         let study = storage.study("iris-sweep").unwrap().unwrap();
         storage.trials(study.id).unwrap()
     };
     let settled = snapshot();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert_eq!(snapshot(), settled, "an orphaned worker is still writing");
-    let storage = anneal_tune::Storage::open(&db).unwrap();
+    let storage = anneal_tune::SqliteStorage::open(&db).unwrap();
     let study = storage.study("iris-sweep").unwrap().unwrap();
     let before = storage.trials(study.id).unwrap();
     let completed_before: Vec<_> = before
@@ -602,7 +603,7 @@ fn a_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_trials() {
     drop(storage);
 
     assert!(spawn().wait().unwrap().success());
-    let storage = anneal_tune::Storage::open(&db).unwrap();
+    let storage = anneal_tune::SqliteStorage::open(&db).unwrap();
     let after = storage.trials(study.id).unwrap();
     assert_eq!(after.len(), 8, "the total matches the budget");
     let numbers: Vec<usize> = after.iter().map(|t| t.number).collect();
@@ -621,7 +622,7 @@ fn a_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_trials() {
     let interrupted: Vec<_> = after
         .iter()
         .filter(|t| {
-            t.error
+            t.message
                 .as_deref()
                 .is_some_and(|e| e.contains("interrupted"))
         })
@@ -661,7 +662,7 @@ fn parallel_workers_share_a_study_without_exceeding_the_budget() {
         "3",
     ]));
     assert!(text.contains("60 trials (60 complete"), "{text}");
-    let storage = anneal_tune::Storage::open(&db).unwrap();
+    let storage = anneal_tune::SqliteStorage::open(&db).unwrap();
     let study = storage.study("par").unwrap().unwrap();
     let trials = storage.trials(study.id).unwrap();
     let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();

@@ -343,7 +343,8 @@ fn bench_accuracy(
 }
 
 fn bench_sampler(seeds: u64) -> Result<()> {
-    use anneal_tune::{Quiet, Storage, Sweep, Synthetic, best_trial, run_sweep};
+    use anneal_sweep::{Sweep, open_study, run_sweep};
+    use anneal_tune::{Direction, Quiet, SqliteStorage, Synthetic, best_trial};
     let dir = std::env::temp_dir().join(format!("anneal-bench-sampler-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     println!("| function | evaluations | sampler | median simple regret | min | max |");
@@ -371,9 +372,9 @@ fn bench_sampler(seeds: u64) -> Result<()> {
                     sampler.replace(' ', "-")
                 ));
                 let _ = std::fs::remove_file(&db);
-                let mut storage = Storage::open(&db)?;
-                let outcome = run_sweep(&sweep, &mut storage, None, &mut Quiet)?;
-                let best = best_trial(&outcome.trials, "minimize").and_then(|t| t.value);
+                let study = open_study(&sweep, Box::new(SqliteStorage::open(&db)?))?;
+                let outcome = run_sweep(&study, &sweep, None, &mut Quiet)?;
+                let best = best_trial(&outcome.trials, Direction::Minimize).and_then(|t| t.value);
                 regrets.push(best.map_or(f64::INFINITY, |b| b - function.minimum()));
             }
             regrets.sort_by(f64::total_cmp);
@@ -388,48 +389,46 @@ fn bench_sampler(seeds: u64) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
 
-    // Suggestion overhead: TPE with 500 completed trials on a 6-parameter space.
-    let sweep = Sweep::parse(
-        Path::new("overhead.sweep.toml"),
-        "study = \"o\"\nsynthetic = \"hartmann6\"\nsampler = { kind = \"tpe\" }\n",
-    )?;
-    let mut rng = anneal_data::rng::derive_rng(0, "bench", 0);
-    let history: Vec<anneal_tune::Observation> = (0..500)
-        .map(|_| {
-            let assignment = anneal_tune::SamplerConfig::Random
-                .suggest(&sweep.space, &[], &mut rng)
-                .expect("random always suggests");
-            let loss = Synthetic::Hartmann6
-                .evaluate(&assignment)
-                .expect("hartmann inputs");
-            anneal_tune::Observation {
-                assignment,
-                loss,
-                pending: false,
+    // Suggestion overhead on Hartmann-6's 6 parameters: a study in memory filled with random
+    // complete trials, then the time one more trial takes to get its parameters.
+    let overhead =
+        |sampler: anneal_tune::SamplerConfig, history: usize, rounds: usize| -> Result<f64> {
+            let space = anneal_tune::SearchSpace::from_specs(&Synthetic::Hartmann6.space())?;
+            let storage = std::sync::Arc::new(anneal_tune::MemoryStorage::new());
+            let study = anneal_tune::Study::builder()
+                .name("overhead")
+                .storage(storage.clone())
+                .sampler(anneal_tune::RandomSampler)
+                .build()?;
+            study.optimize(history, |trial| {
+                let point = trial.suggest_space(&space)?;
+                Ok(Synthetic::Hartmann6.evaluate(&point)?)
+            })?;
+            let timed = anneal_tune::Study::builder()
+                .name("overhead")
+                .storage(storage)
+                .boxed_sampler(sampler.init(Some(&space))?)
+                .build()?;
+            let started = Instant::now();
+            for _ in 0..rounds {
+                let mut trial = timed.ask()?;
+                trial.suggest_space(&space)?;
+                timed.tell(
+                    trial,
+                    anneal_tune::TrialResult::Failed("timing only".into()),
+                )?;
             }
-        })
-        .collect();
-    let rounds = 50;
-    let started = Instant::now();
-    for _ in 0..rounds {
-        let _ = sweep.file.sampler.suggest(&sweep.space, &history, &mut rng);
-    }
+            Ok(started.elapsed().as_secs_f64() * 1000.0 / rounds as f64)
+        };
+    let tpe: anneal_tune::SamplerConfig = toml::from_str("kind = \"tpe\"")?;
     println!(
-        "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of {rounds})",
-        started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+        "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of 50)",
+        overhead(tpe, 500, 50)?
     );
-    let gp = anneal_tune::SamplerConfig::Gp {
-        startup_trials: 10,
-        candidates: 500,
-    };
-    let rounds = 10;
-    let started = Instant::now();
-    for _ in 0..rounds {
-        let _ = gp.suggest(&sweep.space, &history[..200], &mut rng);
-    }
+    let gp: anneal_tune::SamplerConfig = toml::from_str("kind = \"gp\"")?;
     println!(
-        "GP suggestion with 200 completed trials (6 parameters): {:.1} ms (mean of {rounds})",
-        started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+        "GP suggestion with 200 completed trials (6 parameters): {:.1} ms (mean of 10)",
+        overhead(gp, 200, 10)?
     );
     Ok(())
 }

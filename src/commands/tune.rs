@@ -4,9 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anneal_data::Catalog;
+use anneal_sweep::{Sweep, TrainingContext, open_study};
 use anneal_tune::{
-    Assignment, Storage, StudyRecord, Sweep, TrainingContext, TrialRecord, TrialState,
-    TuneObserver, best_trial,
+    Assignment, SqliteStorage, Storage, StudyObserver, StudyRecord, TrialRecord, TrialState,
+    best_trial,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -115,8 +116,8 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         .storage
         .clone()
         .unwrap_or_else(|| sweep.file.storage.clone());
-    let mut storage = Storage::open(&storage_path)?;
-    let training = matches!(sweep.objective, anneal_tune::Objective::Training { .. });
+    let study = open_study(&sweep, Box::new(SqliteStorage::open(&storage_path)?))?;
+    let training = sweep.trains();
     let catalog = if training {
         Some(Catalog::discover(data_dir)?.cached())
     } else {
@@ -142,10 +143,10 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             storage_path.display(),
             sweep.file.trials,
             sweep.file.sampler.name(),
-            anneal_tune::direction_name(sweep.direction),
+            sweep.direction,
             match &sweep.objective {
-                anneal_tune::Objective::Synthetic(f) => f.name().to_string(),
-                anneal_tune::Objective::Training { metric, .. } => metric.name().to_string(),
+                anneal_sweep::SweepObjective::Synthetic(f) => f.name().to_string(),
+                anneal_sweep::SweepObjective::Training { metric, .. } => metric.name().to_string(),
             }
         );
     }
@@ -158,10 +159,10 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
             std::process::exit(130);
         });
-        anneal_tune::run_sweep_worker(&sweep, &mut storage, context.as_ref(), &mut progress)?;
+        anneal_sweep::run_sweep_worker(&study, &sweep, context.as_ref(), &mut progress)?;
         return Ok(());
     }
-    let (_, interrupted) = anneal_tune::resume_study(&sweep, &storage)?;
+    let interrupted = anneal_sweep::resume_study(&study)?;
     if interrupted > 0 && !args.quiet {
         println!(
             "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"
@@ -171,8 +172,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     // Each worker exits when its stdin closes, which happens when this process ends however it
     // ends (even `kill -9`): hold the write ends open until every worker is done.
     let lifelines: Vec<_> = workers.iter_mut().filter_map(|w| w.stdin.take()).collect();
-    let result =
-        anneal_tune::run_sweep_worker(&sweep, &mut storage, context.as_ref(), &mut progress);
+    let result = anneal_sweep::run_sweep_worker(&study, &sweep, context.as_ref(), &mut progress);
     let mut worker_errors = Vec::new();
     for mut worker in workers {
         match worker.wait() {
@@ -186,8 +186,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     // With every worker gone: record trials a dead worker left running as interrupted, finish
     // any budget a failed worker left, and settle paused trials (continue the promotable ones,
     // prune the rest).
-    let mut outcome =
-        anneal_tune::run_sweep(&sweep, &mut storage, context.as_ref(), &mut progress)?;
+    let mut outcome = anneal_sweep::run_sweep(&study, &sweep, context.as_ref(), &mut progress)?;
     if outcome.interrupted > 0 {
         worker_errors.push(format!(
             "{} trial(s) of a failed worker were marked interrupted",
@@ -198,12 +197,12 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         bail!("{}", worker_errors.join("; "));
     }
     // The workers may have finished trials after this process's loop ended.
-    outcome.trials = storage.trials(outcome.study.id)?;
+    outcome.trials = study.trials()?;
     if outcome.grid_exhausted {
         println!("the grid has fewer points than the budget: every grid point has been tried");
     }
     print_counts(&outcome.study, &outcome.trials);
-    if let Some(best) = best_trial(&outcome.trials, &outcome.study.direction) {
+    if let Some(best) = best_trial(&outcome.trials, outcome.study.direction) {
         println!(
             "best: trial {} value {} with {}",
             best.number,
@@ -220,7 +219,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
                 "--retrain-best needs a training sweep (a synthetic objective has nothing to retrain)"
             );
         };
-        let best = best_trial(&outcome.trials, &outcome.study.direction)
+        let best = best_trial(&outcome.trials, outcome.study.direction)
             .context("no complete trial to retrain")?;
         retrain(best, &sweep, catalog, device, args.backend.name())?;
     }
@@ -289,7 +288,7 @@ struct Progress {
     quiet: bool,
 }
 
-impl TuneObserver for Progress {
+impl StudyObserver for Progress {
     fn trial_finished(&mut self, trial: &TrialRecord, best: Option<&TrialRecord>) {
         if self.quiet {
             return;
@@ -299,7 +298,7 @@ impl TuneObserver for Progress {
             _ => format!(
                 "{}: {}",
                 trial.state.as_str(),
-                trial.error.as_deref().unwrap_or("")
+                trial.message.as_deref().unwrap_or("")
             ),
         };
         println!(
@@ -324,9 +323,9 @@ fn fmt_value(v: Option<f64>) -> String {
 fn fmt_params(params: &Assignment) -> String {
     params
         .iter()
-        .map(|(n, v)| match v {
-            toml::Value::Float(f) => format!("{n}={f:.4e}"),
-            other => format!("{n}={other}"),
+        .map(|(n, v)| match v.as_f64() {
+            Some(f) if !v.is_i64() && !v.is_u64() => format!("{n}={f:.4e}"),
+            _ => format!("{n}={v}"),
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -353,7 +352,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
             args.storage.display()
         );
     }
-    let storage = Storage::open(&args.storage)?;
+    let storage = SqliteStorage::open(&args.storage)?;
     let find = |name: &str| -> Result<(StudyRecord, Vec<TrialRecord>)> {
         let study = storage.study(name)?.with_context(|| {
             let names: Vec<String> = storage
@@ -380,7 +379,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
             for study in storage.studies()? {
                 let trials = storage.trials(study.id)?;
                 let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
-                let best = best_trial(&trials, &study.direction).and_then(|t| t.value);
+                let best = best_trial(&trials, study.direction).and_then(|t| t.value);
                 println!(
                     "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} {:<10} {}",
                     study.name,
@@ -409,7 +408,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                     fmt_value(t.value),
                     t.seconds().unwrap_or(0.0),
                     fmt_params(&t.params),
-                    t.error
+                    t.message
                         .as_deref()
                         .map(|e| format!("  [{e}]"))
                         .unwrap_or_default()
@@ -418,7 +417,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
         }
         StudyCommand::Best { study } => {
             let (study, trials) = find(&study)?;
-            let best = best_trial(&trials, &study.direction)
+            let best = best_trial(&trials, study.direction)
                 .context("the study has no complete trial yet")?;
             println!(
                 "best trial {} of '{}': value {} ({})",
@@ -445,7 +444,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 bail!("say what to export: --config FILE, --csv FILE and/or --json FILE");
             }
             if let Some(path) = config {
-                let best = best_trial(&trials, &study.direction)
+                let best = best_trial(&trials, study.direction)
                     .context("the study has no complete trial yet")?;
                 let run = best
                     .run_dir
@@ -499,7 +498,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                         t.value.map_or(String::new(), |v| v.to_string()),
                         t.seconds().map_or(String::new(), |s| format!("{s:.3}")),
                         cells.join(","),
-                        csv_cell(t.error.as_deref().unwrap_or(""))
+                        csv_cell(t.message.as_deref().unwrap_or(""))
                     );
                 }
                 std::fs::write(&path, out)

@@ -12,7 +12,7 @@ pub mod error;
 pub mod formats;
 pub mod manifest;
 pub mod preprocess;
-pub mod rng;
+pub use anneal_rng as rng;
 pub mod samples;
 pub mod split;
 

@@ -1,27 +1,55 @@
+//! The tuner's errors.
+
 use std::path::PathBuf;
 
+/// What can go wrong in a study.
 #[derive(Debug, thiserror::Error)]
 pub enum TuneError {
-    /// A sweep setting that cannot be used, naming the field and what is allowed.
+    /// A setting that cannot be used, naming the field and what is allowed.
     #[error("invalid value for `{field}`: {message}")]
-    Config { field: String, message: String },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("study database {path}: {message}")]
-    Storage { path: PathBuf, message: String },
-    #[error(transparent)]
-    Train(#[from] anneal_train::TrainError),
+    Config {
+        /// The setting or parameter.
+        field: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// The study storage failed.
+    #[error("study storage {location}: {message}")]
+    Storage {
+        /// The database (a file path, a server).
+        location: String,
+        /// The storage's own message.
+        message: String,
+    },
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// The study's first trials all failed: its settings are broken, not unlucky.
     #[error("{0}")]
     AllFailing(String),
+    /// The pruner stopped the trial at `step` ([`crate::Trial::report`] returns it; return it
+    /// from the objective and the trial is recorded pruned).
+    #[error("trial pruned at step {step}")]
+    Pruned {
+        /// The last step reported.
+        step: usize,
+    },
+    /// The pruner paused the trial at `step`, to be continued if it becomes promotable (only
+    /// for objectives that can pause).
+    #[error("trial paused at step {step}")]
+    Paused {
+        /// The last step reported.
+        step: usize,
+    },
 }
 
 impl TuneError {
+    /// A [`TuneError::Config`] error.
     pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Config {
             field: field.into(),
@@ -30,4 +58,5 @@ impl TuneError {
     }
 }
 
+/// The tuner's result type.
 pub type Result<T, E = TuneError> = std::result::Result<T, E>;

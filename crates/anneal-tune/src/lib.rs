@@ -1,28 +1,67 @@
-//! anneal-tune: hyperparameter search. A sweep file names a base run config (or a synthetic
-//! test function), a [`SearchSpace`] over its fields, an objective and a budget; [`run_sweep`]
-//! asks a sampler (grid, random, TPE) for each trial's parameters, trains it, and records every
-//! trial in a SQLite [`Storage`] as it starts, reports each epoch and ends, so a killed sweep
-//! resumes where it stopped.
+//! anneal-tune: hyperparameter optimisation for any objective, with no machine-learning
+//! framework attached. A [`Study`] asks its [`Sampler`] for each [`Trial`]'s parameters as the
+//! objective asks for them (define-by-run), lets its [`Pruner`] stop unpromising trials from
+//! their intermediate values, and records every state change in a [`Storage`], so a killed
+//! study resumes where it stopped and several processes can share one.
+//!
+//! ```
+//! use anneal_tune::{Direction, MedianPruner, Study, TpeSampler};
+//!
+//! let study = Study::builder()
+//!     .name("quadratic")
+//!     .direction(Direction::Minimize)
+//!     .sampler(TpeSampler::default())
+//!     .pruner(MedianPruner::default())
+//!     .build()?;
+//! let outcome = study.optimize(30, |trial| {
+//!     let x = trial.suggest_float("x", -10.0, 10.0)?;
+//!     let kind = trial.suggest_categorical("kind", &["square", "abs"])?;
+//!     let value = if kind == "square" { (x - 2.0).powi(2) } else { (x - 2.0).abs() };
+//!     Ok(value)
+//! })?;
+//! assert_eq!(outcome.trials.len(), 30);
+//! let best = study.best_trial()?.expect("a complete trial");
+//! assert!(best.value.unwrap() < 1.0);
+//! # Ok::<(), anneal_tune::TuneError>(())
+//! ```
+//!
+//! Sweep files describe the same pieces as serde configs ([`SamplerConfig`], [`PrunerConfig`],
+//! [`ParamSpec`]) that build the trait objects.
 
+#![warn(missing_docs)]
+
+pub mod direction;
+pub mod distribution;
 pub mod error;
-pub mod gp;
-pub mod multivariate;
+pub mod objective;
 pub mod pruner;
 pub mod sampler;
 pub mod space;
 pub mod storage;
 pub mod study;
 pub mod synthetic;
+pub mod trial;
 
+pub use direction::Direction;
+pub use distribution::{Distribution, Value};
 pub use error::{Result, TuneError};
+pub use objective::{BoxError, Objective, Quiet, StudyObserver};
 pub use pruner::{
-    Decision, PrunerConfig, hyperband_bracket, hyperband_brackets, successive_halving,
+    AshaPruner, Decision, HyperbandPruner, MedianPruner, NopPruner, PruneQuery, Pruner,
+    PrunerConfig, PrunerContext, Settlement, hyperband_bracket, hyperband_brackets,
+    successive_halving,
 };
-pub use sampler::{Observation, SamplerConfig, gamma, grid};
-pub use space::{Assignment, Distribution, Param, ParamSpec, SearchSpace, lookup};
-pub use storage::{Storage, StudyRecord, TrialRecord, TrialState};
+pub use sampler::{
+    GpSampler, GridSampler, Observation, RandomSampler, SampleContext, Sampler, SamplerConfig,
+    TpeSampler, gamma, grid,
+};
+pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
+pub use storage::{
+    MemoryStorage, NewStudy, SqliteStorage, StepValue, Storage, StudyId, StudyRecord, TrialId,
+    TrialRecord, TrialState,
+};
 pub use study::{
-    Objective, Quiet, Sweep, SweepFile, SweepOutcome, TrainingContext, TuneObserver, best_trial,
-    direction_name, resume_study, run_sweep, run_sweep_worker, trial_config,
+    INTERRUPTED_MESSAGE, OptimizeOutcome, Study, StudyBuilder, TrialResult, best_trial,
 };
 pub use synthetic::{Synthetic, branin, hartmann6};
+pub use trial::Trial;

@@ -22,12 +22,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 
 /// One parameter as a sweep file writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamSpec {
+    /// The parameter's name (for run configs, a dotted key of the config).
     pub name: String,
     /// `[low, high]`, a real range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,12 +37,12 @@ pub struct ParamSpec {
     /// `[low, high]`, an integer range (both ends included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int: Option<[i64; 2]>,
-    /// Any TOML values.
+    /// Any values (numbers, strings, booleans, arrays, tables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choices: Option<Vec<toml::Value>>,
+    pub choices: Option<Vec<Value>>,
     /// A fixed value (set on every trial, not searched).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<toml::Value>,
+    pub value: Option<Value>,
     /// Sample on a log scale (float and int ranges).
     #[serde(default)]
     pub log: bool,
@@ -49,45 +51,65 @@ pub struct ParamSpec {
     pub step: Option<i64>,
     /// Only active when each named earlier parameter takes one of the listed values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub when: BTreeMap<String, Vec<toml::Value>>,
+    pub when: BTreeMap<String, Vec<Value>>,
     /// A list with one value per layer, as long as the earlier int parameter named here
-    /// (e.g. `per_layer = "model.depth"` for `model.units`); each entry is searched on its own.
+    /// (e.g. `per_layer = "model.depth"` for `model.units`); each entry is searched on its own,
+    /// as the parameter `name[i]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_layer: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Distribution {
-    Float {
-        low: f64,
-        high: f64,
-        log: bool,
-    },
-    Int {
-        low: i64,
-        high: i64,
-        log: bool,
-        step: i64,
-    },
-    Categorical(Vec<toml::Value>),
-    Fixed(toml::Value),
+impl ParamSpec {
+    /// A spec with only a name; set one of `float`, `int`, `choices` or `value`.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            float: None,
+            int: None,
+            choices: None,
+            value: None,
+            log: false,
+            step: None,
+            when: BTreeMap::new(),
+            per_layer: None,
+        }
+    }
 }
 
+/// A parameter of a declared search space.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
+    /// The parameter's name.
     pub name: String,
+    /// Where its values come from.
     pub distribution: Distribution,
-    pub when: BTreeMap<String, Vec<toml::Value>>,
+    /// Only active when each named earlier parameter takes one of the listed values.
+    pub when: BTreeMap<String, Vec<Value>>,
     /// Sized by this earlier int parameter: the value is a list, one entry per layer.
     pub per_layer: Option<String>,
 }
 
 /// Values of the active parameters of one trial, in space order.
-pub type Assignment = Vec<(String, toml::Value)>;
+pub type Assignment = Vec<(String, Value)>;
 
+/// A declared search space: what a sweep file's `[[search]]` tables say, in order. Trials walk
+/// it with [`crate::Trial::suggest_space`]; the API also works without one (define-by-run).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchSpace {
+    /// The parameters, in the order trials ask for them.
     pub params: Vec<Param>,
+}
+
+impl Param {
+    /// Entry `i` of a per-layer parameter, as a parameter of its own (`name[i]`).
+    pub fn layer(&self, i: usize) -> Param {
+        Param {
+            name: format!("{}[{i}]", self.name),
+            distribution: self.distribution.clone(),
+            when: BTreeMap::new(),
+            per_layer: None,
+        }
+    }
 }
 
 impl SearchSpace {
@@ -113,43 +135,26 @@ impl SearchSpace {
                 return fail("give exactly one of float = [low, high], int = [low, high], choices = [...], value = x".into());
             }
             let distribution = if let Some([low, high]) = spec.float {
-                if !(low.is_finite() && high.is_finite() && low < high) {
-                    return fail(format!(
-                        "float range [{low}, {high}] needs finite low < high"
-                    ));
-                }
-                if spec.log && low <= 0.0 {
-                    return fail(format!("a log range needs low > 0, got {low}"));
-                }
                 Distribution::Float {
                     low,
                     high,
                     log: spec.log,
                 }
             } else if let Some([low, high]) = spec.int {
-                let step = spec.step.unwrap_or(1);
-                if low > high || step < 1 {
-                    return fail(format!(
-                        "int range [{low}, {high}] with step {step} needs low ≤ high and step ≥ 1"
-                    ));
-                }
-                if spec.log && (low <= 0 || step != 1) {
-                    return fail("a log int range needs low ≥ 1 and step 1".into());
-                }
                 Distribution::Int {
                     low,
                     high,
                     log: spec.log,
-                    step,
+                    step: spec.step.unwrap_or(1),
                 }
             } else if let Some(choices) = &spec.choices {
-                if choices.is_empty() {
-                    return fail("choices is empty".into());
-                }
                 Distribution::Categorical(choices.clone())
             } else {
                 Distribution::Fixed(spec.value.clone().expect("checked above"))
             };
+            if let Err(message) = distribution.check() {
+                return fail(message);
+            }
             if spec.step.is_some() && spec.int.is_none() {
                 return fail("step applies to int ranges only".into());
             }
@@ -180,7 +185,7 @@ impl SearchSpace {
                     .map(|p| &p.distribution)
                 {
                     Some(Distribution::Int { low, .. }) if *low >= 1 => {}
-                    Some(Distribution::Fixed(toml::Value::Integer(n))) if *n >= 1 => {}
+                    Some(Distribution::Fixed(n)) if n.as_i64().is_some_and(|n| n >= 1) => {}
                     _ => {
                         return fail(format!(
                             "per_layer needs an earlier int parameter ≥ 1 to size the list, and '{size}' is not one"
@@ -215,7 +220,7 @@ impl SearchSpace {
 }
 
 /// The value of `name` in an assignment; `name[i]` is entry `i` of a per-layer list.
-pub fn lookup<'a>(assignment: &'a Assignment, name: &str) -> Option<&'a toml::Value> {
+pub fn lookup<'a>(assignment: &'a Assignment, name: &str) -> Option<&'a Value> {
     if let Some((_, v)) = assignment.iter().find(|(n, _)| n == name) {
         return Some(v);
     }
@@ -224,81 +229,22 @@ pub fn lookup<'a>(assignment: &'a Assignment, name: &str) -> Option<&'a toml::Va
     lookup(assignment, base)?.as_array()?.get(index)
 }
 
-/// A distribution's value as a number in [0, 1] (for the samplers' models), and back.
-impl Distribution {
-    pub fn to_unit(&self, value: &toml::Value) -> Option<f64> {
-        match self {
-            Distribution::Float { low, high, log } => {
-                let v = value
-                    .as_float()
-                    .or_else(|| value.as_integer().map(|i| i as f64))?;
-                Some(scale(v, *low, *high, *log))
-            }
-            Distribution::Int {
-                low,
-                high,
-                log,
-                step,
-            } => {
-                let (lo, hi) = int_bounds(*low, *high, *log, *step);
-                let v = value.as_integer()? as f64;
-                let x = if *log { v.ln() } else { v };
-                Some(((x - lo) / (hi - lo)).clamp(0.0, 1.0))
-            }
-            Distribution::Categorical(_) | Distribution::Fixed(_) => None,
+/// The assignment with per-layer entries `name[0]`, `name[1]`, … folded into one list `name`
+/// (as a run config wants them, and as grid points hold them).
+pub fn nest_layers(assignment: &Assignment) -> Assignment {
+    let mut nested: Assignment = Vec::with_capacity(assignment.len());
+    for (name, value) in assignment {
+        let entry = name
+            .strip_suffix(']')
+            .and_then(|n| n.rsplit_once('['))
+            .filter(|(_, i)| i.parse::<usize>().is_ok());
+        match entry {
+            Some((base, _)) => match nested.iter_mut().find(|(n, _)| n == base) {
+                Some((_, Value::Array(list))) => list.push(value.clone()),
+                _ => nested.push((base.to_string(), Value::Array(vec![value.clone()]))),
+            },
+            None => nested.push((name.clone(), value.clone())),
         }
     }
-
-    pub fn from_unit(&self, u: f64) -> toml::Value {
-        let u = u.clamp(0.0, 1.0);
-        match self {
-            Distribution::Float { low, high, log } => {
-                let v = if *log {
-                    (low.ln() + u * (high.ln() - low.ln())).exp()
-                } else {
-                    low + u * (high - low)
-                };
-                toml::Value::Float(v.clamp(*low, *high))
-            }
-            Distribution::Int {
-                low,
-                high,
-                log,
-                step,
-            } => {
-                let (lo, hi) = int_bounds(*low, *high, *log, *step);
-                let x = lo + u * (hi - lo);
-                let v = if *log { x.exp() } else { x };
-                let top = high - (high - low) % step; // the largest value on the step grid
-                let snapped = low + ((v - *low as f64) / *step as f64).round() as i64 * step;
-                toml::Value::Integer(snapped.clamp(*low, top))
-            }
-            Distribution::Categorical(choices) => {
-                let i = ((u * choices.len() as f64) as usize).min(choices.len() - 1);
-                choices[i].clone()
-            }
-            Distribution::Fixed(v) => v.clone(),
-        }
-    }
-}
-
-fn scale(v: f64, low: f64, high: f64, log: bool) -> f64 {
-    let (v, low, high) = if log {
-        (v.ln(), low.ln(), high.ln())
-    } else {
-        (v, low, high)
-    };
-    ((v - low) / (high - low)).clamp(0.0, 1.0)
-}
-
-/// Each value on the step grid owns an equal interval `[v - step/2, v + step/2]` (step 1 on
-/// log ranges); the unit scale spans them all, so every value is equally likely uniformly.
-fn int_bounds(low: i64, high: i64, log: bool, step: i64) -> (f64, f64) {
-    let top = high - (high - low) % step;
-    let half = step as f64 / 2.0;
-    if log {
-        ((low as f64 - 0.5).max(0.5).ln(), (top as f64 + 0.5).ln())
-    } else {
-        (low as f64 - half, top as f64 + half)
-    }
+    nested
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::space::{Assignment, ParamSpec};
 
+/// A test function with a known minimum (a sweep file's `synthetic = "branin"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Synthetic {
@@ -17,6 +18,7 @@ pub enum Synthetic {
 }
 
 impl Synthetic {
+    /// The function's name in sweep files.
     pub fn name(self) -> &'static str {
         match self {
             Synthetic::Branin => "branin",
@@ -25,6 +27,7 @@ impl Synthetic {
         }
     }
 
+    /// The global minimum.
     pub fn minimum(self) -> f64 {
         match self {
             Synthetic::Branin => 0.397887,
@@ -36,15 +39,8 @@ impl Synthetic {
     /// The function's own search space.
     pub fn space(self) -> Vec<ParamSpec> {
         let float = |name: &str, low: f64, high: f64| ParamSpec {
-            name: name.into(),
             float: Some([low, high]),
-            int: None,
-            choices: None,
-            value: None,
-            log: false,
-            step: None,
-            when: Default::default(),
-            per_layer: None,
+            ..ParamSpec::named(name)
         };
         match self {
             Synthetic::Branin => vec![float("x1", -5.0, 10.0), float("x2", 0.0, 15.0)],
@@ -53,13 +49,11 @@ impl Synthetic {
                 float("x", 0.0, 1.0),
                 ParamSpec {
                     int: Some([0, 10]),
-                    float: None,
-                    ..float("n", 0.0, 1.0)
+                    ..ParamSpec::named("n")
                 },
                 ParamSpec {
                     choices: Some(vec!["a".into(), "b".into(), "c".into()]),
-                    float: None,
-                    ..float("c", 0.0, 1.0)
+                    ..ParamSpec::named("c")
                 },
             ],
         }
@@ -70,7 +64,7 @@ impl Synthetic {
         let get = |name: &str| -> Result<f64, String> {
             x.iter()
                 .find(|(n, _)| n == name)
-                .and_then(|(_, v)| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                .and_then(|(_, v)| v.as_f64())
                 .ok_or_else(|| format!("{} needs a numeric parameter '{name}'", self.name()))
         };
         Ok(match self {
@@ -100,6 +94,7 @@ impl Synthetic {
     }
 }
 
+/// The Branin–Hoo function.
 pub fn branin(x1: f64, x2: f64) -> f64 {
     use std::f64::consts::PI;
     let (a, b, c) = (1.0, 5.1 / (4.0 * PI * PI), 5.0 / PI);
@@ -107,6 +102,7 @@ pub fn branin(x1: f64, x2: f64) -> f64 {
     a * (x2 - b * x1 * x1 + c * x1 - r).powi(2) + s * (1.0 - t) * x1.cos() + s
 }
 
+/// The 6-dimensional Hartmann function.
 pub fn hartmann6(x: &[f64; 6]) -> f64 {
     const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
     const A: [[f64; 6]; 4] = [

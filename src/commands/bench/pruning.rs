@@ -11,9 +11,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anneal_data::Catalog;
+use anneal_sweep::{Sweep, SweepFile, TrainingContext, open_study, run_sweep};
 use anneal_tune::{
-    Distribution, PrunerConfig, Quiet, SamplerConfig, Storage, Sweep, SweepFile, TrainingContext,
-    TrialState, best_trial, run_sweep,
+    Distribution, PrunerConfig, Quiet, SamplerConfig, SqliteStorage, TrialState, best_trial,
 };
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -110,7 +110,7 @@ fn load_sweep(path: &Path) -> Result<(Sweep, usize)> {
         .iter()
         .find(|p| p.name == "train.epochs")
         .and_then(|p| match &p.distribution {
-            Distribution::Fixed(v) => v.as_integer(),
+            Distribution::Fixed(v) => v.as_i64(),
             _ => None,
         })
         .context("the pruning bench needs a fixed train.epochs in the sweep")?;
@@ -194,17 +194,20 @@ fn measure(
     file.pruner = variant.pruner.clone();
     file.runs_dir = scratch.join("runs");
     let sweep = Sweep::parse(&sweep.path, &toml::to_string(&file)?)?;
-    let mut storage = Storage::open(&scratch.join("study.db"))?;
+    let study = open_study(
+        &sweep,
+        Box::new(SqliteStorage::open(scratch.join("study.db"))?),
+    )?;
     let started = Instant::now();
-    let outcome = run_sweep(&sweep, &mut storage, Some(context), &mut Quiet);
+    let outcome = run_sweep(&study, &sweep, Some(context), &mut Quiet);
     let wall_seconds = started.elapsed().as_secs_f64();
-    drop(storage);
+    drop(study);
     let _ = std::fs::remove_dir_all(&scratch);
     let outcome = outcome?;
     Ok(Measurement {
         epochs: outcome.trials.iter().map(|t| t.intermediate.len()).sum(),
         wall_seconds,
-        best: best_trial(&outcome.trials, &outcome.study.direction).and_then(|t| t.value),
+        best: best_trial(&outcome.trials, outcome.study.direction).and_then(|t| t.value),
         pruned: outcome
             .trials
             .iter()

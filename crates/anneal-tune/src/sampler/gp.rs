@@ -3,12 +3,64 @@
 //! expected improvement maximised over candidates drawn from the space itself, so integer and
 //! categorical parameters are only ever proposed at valid values.
 
-use anneal_data::rng::SeededRng;
+use anneal_rng::SeededRng;
 use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use rand::RngExt;
 
-use crate::sampler::{Observation, random_assignment};
-use crate::space::{Assignment, Distribution, SearchSpace, lookup};
+use super::parzen::{normal_cdf, standard_normal};
+use super::{Observation, SampleContext, Sampler, random_assignment, random_value, sample_each};
+use crate::distribution::{Distribution, Value};
+use crate::error::Result;
+use crate::space::{Assignment, Param, SearchSpace, lookup};
+
+/// The GP sampler; [`super::SamplerConfig::Gp`] documents the settings. It models the
+/// parameters every finished trial has (one-hot for choices); others are drawn at random.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpSampler {
+    /// Random trials before the model is used (at least two).
+    pub startup_trials: usize,
+    /// Random candidate points scored per suggestion.
+    pub candidates: usize,
+}
+
+impl Default for GpSampler {
+    fn default() -> Self {
+        Self {
+            startup_trials: 10,
+            candidates: 500,
+        }
+    }
+}
+
+impl Sampler for GpSampler {
+    fn name(&self) -> &str {
+        "gp"
+    }
+
+    fn sample_relative(
+        &self,
+        context: &SampleContext,
+        space: &SearchSpace,
+        rng: &mut SeededRng,
+    ) -> Result<Option<Assignment>> {
+        if context.finished() < self.startup_trials.max(2) || space.params.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        Ok(Some(
+            suggest(space, context.history, self.candidates.max(1), rng)
+                .unwrap_or_else(|| random_assignment(space, rng)),
+        ))
+    }
+
+    fn sample_independent(
+        &self,
+        _context: &SampleContext,
+        param: &Param,
+        rng: &mut SeededRng,
+    ) -> Result<Value> {
+        Ok(random_value(&param.distribution, rng))
+    }
+}
 
 /// Inputs as the GP sees them: numeric parameters on their unit scale, categories one-hot,
 /// inactive parameters at a neutral value.
@@ -141,11 +193,11 @@ fn normal_pdf(z: f64) -> f64 {
 /// Expected improvement below `best` (all in standardised units, minimising).
 fn expected_improvement(mean: f64, sd: f64, best: f64) -> f64 {
     let z = (best - mean) / sd;
-    (best - mean) * crate::sampler::normal_cdf(z) + sd * normal_pdf(z)
+    (best - mean) * normal_cdf(z) + sd * normal_pdf(z)
 }
 
 /// The next point by expected improvement, or `None` to fall back to random sampling.
-pub fn suggest(
+fn suggest(
     space: &SearchSpace,
     history: &[Observation],
     candidates: usize,
@@ -211,9 +263,9 @@ pub fn suggest(
 /// values); re-draws a category with probability `5 · step` (a larger chance than a numeric
 /// move gets, since a category has no small steps).
 fn perturb(space: &SearchSpace, from: &Assignment, step: f64, rng: &mut SeededRng) -> Assignment {
-    crate::sampler::sample_each(space, |param, distribution, _| {
+    sample_each(space, |param, _| {
         let old = lookup(from, &param.name).cloned();
-        match (distribution, old) {
+        match (&param.distribution, old) {
             (Distribution::Fixed(v), _) => v.clone(),
             (Distribution::Categorical(choices), Some(v))
                 if rng.random::<f64>() >= step * 5.0 && choices.contains(&v) =>
@@ -224,7 +276,7 @@ fn perturb(space: &SearchSpace, from: &Assignment, step: f64, rng: &mut SeededRn
                 choices[rng.random_range(0..choices.len())].clone()
             }
             (d, Some(v)) => {
-                let u = d.to_unit(&v).unwrap_or(0.5) + step * crate::sampler::standard_normal(rng);
+                let u = d.to_unit(&v).unwrap_or(0.5) + step * standard_normal(rng);
                 d.from_unit(u)
             }
             (d, None) => d.from_unit(rng.random::<f64>()),

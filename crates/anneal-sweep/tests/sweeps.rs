@@ -1,19 +1,45 @@
-//! Sweeps on the synthetic objectives: samplers, search spaces, and durable, resumable studies.
+//! Sweep files on the synthetic objectives and on small training runs: samplers, search
+//! spaces, pruners with pause and continue, and durable, resumable studies.
 
 use std::path::Path;
 
+use anneal_sweep::{Sweep, SweepOutcome, open_study, run_sweep};
 use anneal_tune::{
-    Quiet, SamplerConfig, SearchSpace, Storage, Sweep, Synthetic, TrialState, best_trial, branin,
-    gamma, grid, hartmann6, run_sweep,
+    Direction, Quiet, SearchSpace, SqliteStorage, Study, Synthetic, TrialState, best_trial, branin,
+    gamma, grid, hartmann6, lookup, nest_layers,
 };
 
 fn sweep(text: &str) -> Sweep {
     Sweep::parse(Path::new("sweep.toml"), text).unwrap()
 }
 
-fn run(text: &str, db: &Path) -> anneal_tune::SweepOutcome {
-    let mut storage = Storage::open(db).unwrap();
-    run_sweep(&sweep(text), &mut storage, None, &mut Quiet).unwrap()
+fn study(sweep: &Sweep, db: &Path) -> Study {
+    open_study(sweep, Box::new(SqliteStorage::open(db).unwrap())).unwrap()
+}
+
+fn run(text: &str, db: &Path) -> SweepOutcome {
+    let sweep = sweep(text);
+    run_sweep(&study(&sweep, db), &sweep, None, &mut Quiet).unwrap()
+}
+
+/// `count` random points of a sweep's space, each from its own trial of an in-memory study.
+fn random_points(sweep: &Sweep, seed: u64, count: usize) -> Vec<anneal_tune::Assignment> {
+    let study = Study::builder()
+        .name("points")
+        .sampler(anneal_tune::RandomSampler)
+        .seed(seed)
+        .build()
+        .unwrap();
+    (0..count)
+        .map(|_| {
+            let mut trial = study.ask().unwrap();
+            let point = trial.suggest_space(&sweep.space).unwrap();
+            study
+                .tell(trial, anneal_tune::TrialResult::Value(0.0))
+                .unwrap();
+            point
+        })
+        .collect()
 }
 
 #[test]
@@ -108,7 +134,7 @@ int = [1, 3]
         .filter_map(|p| {
             p.iter()
                 .find(|(n, _)| n == "momentum")
-                .and_then(|(_, v)| v.as_float())
+                .and_then(|(_, v)| v.as_f64())
         })
         .collect();
     assert!(momenta.contains(&0.0) && momenta.contains(&0.9) && momenta.contains(&0.3));
@@ -135,15 +161,11 @@ int = [1, 64]
 log = true
 "#,
     );
-    let mut rng = anneal_data::rng::derive_rng(0, "t", 0);
     let mut below_1e3 = 0;
-    for _ in 0..400 {
-        let a = SamplerConfig::Random
-            .suggest(&s.space, &[], &mut rng)
-            .unwrap();
-        let lr = a[0].1.as_float().unwrap();
-        let units = a[1].1.as_integer().unwrap();
-        let layers = a[2].1.as_integer().unwrap();
+    for a in random_points(&s, 0, 400) {
+        let lr = a[0].1.as_f64().unwrap();
+        let units = a[1].1.as_i64().unwrap();
+        let layers = a[2].1.as_i64().unwrap();
         assert!((1e-5..=1e-1).contains(&lr));
         assert!(units % 16 == 0 && (16..=256).contains(&units), "{units}");
         assert!((1..=64).contains(&layers));
@@ -161,13 +183,9 @@ fn every_value_of_a_stepped_int_range_is_equally_likely() {
     let s = sweep(
         "study = \"u\"\nsynthetic = \"mixed\"\n[[search]]\nname = \"units\"\nint = [16, 256]\nstep = 16\n",
     );
-    let mut rng = anneal_data::rng::derive_rng(1, "t", 0);
     let mut counts = std::collections::BTreeMap::new();
-    for _ in 0..3200 {
-        let a = SamplerConfig::Random
-            .suggest(&s.space, &[], &mut rng)
-            .unwrap();
-        *counts.entry(a[0].1.as_integer().unwrap()).or_insert(0) += 1;
+    for a in random_points(&s, 1, 3200) {
+        *counts.entry(a[0].1.as_i64().unwrap()).or_insert(0) += 1;
     }
     assert_eq!(counts.len(), 16, "{counts:?}");
     // 200 expected each; the end values (16, 256) are not short-changed.
@@ -186,7 +204,7 @@ fn regret(sampler: &str, seed: u64, dir: &Path) -> f64 {
     };
     let text = format!("{BRANIN}seed = {seed}\nsampler = {setting}\n");
     let outcome = run(&text, &dir.join(format!("{sampler}-{seed}.db")));
-    let best = best_trial(&outcome.trials, "minimize")
+    let best = best_trial(&outcome.trials, Direction::Minimize)
         .unwrap()
         .value
         .unwrap();
@@ -214,7 +232,7 @@ fn the_same_seed_gives_the_same_trials() {
     let text = "study = \"m\"\nsynthetic = \"mixed\"\ntrials = 15\nseed = 7\n";
     let a = run(text, &dir.path().join("a.db"));
     let b = run(text, &dir.path().join("b.db"));
-    let params = |o: &anneal_tune::SweepOutcome| {
+    let params = |o: &SweepOutcome| {
         o.trials
             .iter()
             .map(|t| t.params.clone())
@@ -228,7 +246,7 @@ fn the_same_seed_gives_the_same_trials() {
     assert_ne!(params(&a), params(&c));
     // Mixed-space values round-trip through the database with their types.
     let t = &a.trials[0];
-    assert!(t.params[0].1.is_float() && t.params[1].1.is_integer() && t.params[2].1.is_str());
+    assert!(t.params[0].1.is_f64() && t.params[1].1.is_i64() && t.params[2].1.is_string());
 }
 
 #[test]
@@ -240,17 +258,15 @@ fn a_killed_sweep_resumes_without_losing_or_repeating_trials() {
     let first = run(five, &db);
     assert_eq!(first.trials.len(), 5);
     // A process dies mid-trial: its trial stays `running` in the database.
-    {
-        let mut storage = Storage::open(&db).unwrap();
-        let study = storage.study("k").unwrap().unwrap();
-        storage.start_trial(study.id, &vec![], 0).unwrap();
-    }
-    // Rerun with a larger budget (a different definition is refused, so only the budget line
-    // differs... which is part of the text: use the same text and raise the budget by --trials).
-    let mut storage = Storage::open(&db).unwrap();
     let mut s = sweep(five);
+    {
+        let study = study(&s, &db);
+        std::mem::forget(study.ask().unwrap());
+    }
+    // Rerun with a larger budget (as `--trials` does: the budget is not part of the study's
+    // definition).
     s.file.trials = 9;
-    let second = run_sweep(&s, &mut storage, None, &mut Quiet).unwrap();
+    let second = run_sweep(&study(&s, &db), &s, None, &mut Quiet).unwrap();
     assert_eq!(second.interrupted, 1);
     assert_eq!(second.trials.len(), 9, "the budget counts every trial");
     assert_eq!(
@@ -261,7 +277,7 @@ fn a_killed_sweep_resumes_without_losing_or_repeating_trials() {
     assert_eq!(second.trials[5].state, TrialState::Failed);
     assert!(
         second.trials[5]
-            .error
+            .message
             .as_deref()
             .unwrap()
             .contains("interrupted")
@@ -275,20 +291,16 @@ fn a_study_whose_first_trials_all_fail_stops() {
     let dir = tempfile::tempdir().unwrap();
     // Branin needs x1 and x2; searching only "y" makes every trial fail.
     let text = "study = \"f\"\nsynthetic = \"branin\"\ntrials = 50\nmax_failures = 3\n[[search]]\nname = \"y\"\nfloat = [0.0, 1.0]\n";
-    let mut storage = Storage::open(&dir.path().join("f.db")).unwrap();
-    let err = run_sweep(&sweep(text), &mut storage, None, &mut Quiet)
+    let s = sweep(text);
+    let study = study(&s, &dir.path().join("f.db"));
+    let err = run_sweep(&study, &s, None, &mut Quiet)
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("first 3 trials all failed") && err.contains("x1"),
         "{err}"
     );
-    let study = storage.study("f").unwrap().unwrap();
-    assert_eq!(
-        storage.trials(study.id).unwrap().len(),
-        3,
-        "the budget is not burnt"
-    );
+    assert_eq!(study.trials().unwrap().len(), 3, "the budget is not burnt");
 }
 
 #[test]
@@ -296,9 +308,8 @@ fn a_redefined_study_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
     run("study = \"x\"\nsynthetic = \"branin\"\ntrials = 2\n", &db);
-    let mut storage = Storage::open(&db).unwrap();
     let other = sweep("study = \"x\"\nsynthetic = \"hartmann6\"\ntrials = 2\n");
-    let err = run_sweep(&other, &mut storage, None, &mut Quiet)
+    let err = open_study(&other, Box::new(SqliteStorage::open(&db).unwrap()))
         .unwrap_err()
         .to_string();
     assert!(err.contains("different definition"), "{err}");
@@ -328,16 +339,12 @@ fn every_ready_sweep_file_loads() {
             assert!(!sweep.space.params.is_empty(), "{}", path.display());
             // Random points of a training sweep make valid run configs (a wrong key would
             // otherwise fail every trial at run time).
-            if let anneal_tune::Objective::Training {
+            if let anneal_sweep::SweepObjective::Training {
                 base_path, base, ..
             } = &sweep.objective
             {
-                let mut rng = anneal_data::rng::derive_rng(0, "check", 0);
-                for _ in 0..20 {
-                    let params = SamplerConfig::Random
-                        .suggest(&sweep.space, &[], &mut rng)
-                        .unwrap();
-                    let config = anneal_tune::trial_config(base_path, base, &params, 0)
+                for params in random_points(&sweep, 0, 20) {
+                    let config = anneal_sweep::trial_config(base_path, base, &params, 0)
                         .unwrap_or_else(|e| panic!("{}: {params:?}: {e}", path.display()));
                     config
                         .validate()
@@ -354,18 +361,17 @@ fn every_ready_sweep_file_loads() {
 }
 
 /// Runs a training sweep (on the flex backend, bundled datasets) into a fresh database.
-fn run_training_sweep(path: &Path, text: &str, db: &Path) -> anneal_tune::SweepOutcome {
+fn run_training_sweep(path: &Path, text: &str, db: &Path) -> SweepOutcome {
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let sweep = Sweep::parse(path, text).unwrap();
     let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
     let device = burn::tensor::Device::flex();
-    let context = anneal_tune::TrainingContext {
+    let context = anneal_sweep::TrainingContext {
         catalog: &catalog,
         device: &device,
         backend: "flex",
     };
-    let mut storage = Storage::open(db).unwrap();
-    run_sweep(&sweep, &mut storage, Some(&context), &mut Quiet).unwrap()
+    run_sweep(&study(&sweep, db), &sweep, Some(&context), &mut Quiet).unwrap()
 }
 
 #[test]
@@ -386,7 +392,7 @@ fn switching_the_model_kind_drops_the_base_models_other_keys() {
     );
     let outcome = run_training_sweep(&sweep_path, &text, &dir.path().join("k.db"));
     let trial = &outcome.trials[0];
-    assert_eq!(trial.state, TrialState::Complete, "{:?}", trial.error);
+    assert_eq!(trial.state, TrialState::Complete, "{:?}", trial.message);
     assert_eq!(trial.intermediate.len(), 1, "one epoch reported");
 }
 
@@ -407,12 +413,12 @@ fn gp_beats_tpe_on_branin_and_proposes_valid_mixed_values() {
         &dir.path().join("gm.db"),
     );
     for t in &outcome.trials {
-        assert_eq!(t.state, TrialState::Complete, "{:?}", t.error);
-        let n = t.params[1].1.as_integer().unwrap();
+        assert_eq!(t.state, TrialState::Complete, "{:?}", t.message);
+        let n = t.params[1].1.as_i64().unwrap();
         assert!((0..=10).contains(&n));
         assert!(["a", "b", "c"].contains(&t.params[2].1.as_str().unwrap()));
     }
-    let best = best_trial(&outcome.trials, "minimize")
+    let best = best_trial(&outcome.trials, Direction::Minimize)
         .unwrap()
         .value
         .unwrap();
@@ -462,21 +468,17 @@ fn per_layer_units_follow_the_sampled_depth() {
         let outcome = run(&text, &dir.path().join(format!("{sampler}.db")));
         let mut depths = std::collections::BTreeSet::new();
         for t in &outcome.trials {
-            let depth = anneal_tune::lookup(&t.params, "model.depth")
-                .unwrap()
-                .as_integer()
-                .unwrap();
-            let units = anneal_tune::lookup(&t.params, "model.units")
-                .unwrap()
-                .as_array()
-                .unwrap();
+            let nested = nest_layers(&t.params);
+            let depth = lookup(&nested, "model.depth").unwrap().as_i64().unwrap();
+            let units = lookup(&nested, "model.units").unwrap().as_array().unwrap();
             assert_eq!(units.len() as i64, depth, "{sampler}: {:?}", t.params);
             assert!(
                 units
                     .iter()
-                    .all(|u| (16..=256).contains(&u.as_integer().unwrap()))
+                    .all(|u| (16..=256).contains(&u.as_i64().unwrap()))
             );
-            let first = anneal_tune::lookup(&t.params, "model.units[0]").unwrap();
+            // Each layer's entry is a parameter of its own.
+            let first = lookup(&t.params, "model.units[0]").unwrap();
             assert_eq!(first, &units[0]);
             depths.insert(depth);
         }
@@ -486,10 +488,7 @@ fn per_layer_units_follow_the_sampled_depth() {
     let s = sweep(PER_LAYER);
     let points = grid(&s.space, 2);
     assert!(points.iter().all(|p| {
-        let units = anneal_tune::lookup(p, "model.units")
-            .unwrap()
-            .as_array()
-            .unwrap();
+        let units = lookup(p, "model.units").unwrap().as_array().unwrap();
         units.windows(2).all(|w| w[0] == w[1])
     }));
     // per_layer must name an earlier int parameter.
@@ -501,31 +500,6 @@ fn per_layer_units_follow_the_sampled_depth() {
         err.contains("per_layer needs an earlier int parameter"),
         "{err}"
     );
-}
-
-#[test]
-fn the_median_pruner_stops_trials_below_the_median_after_warm_up() {
-    use anneal_train::config::Mode;
-    let pruner = anneal_tune::PrunerConfig::Median {
-        warmup_epochs: 1,
-        min_trials: 3,
-    };
-    let completed = vec![
-        vec![(1, 0.2), (2, 0.5), (3, 0.8)],
-        vec![(1, 0.3), (2, 0.6), (3, 0.8)],
-        vec![(1, 0.1), (2, 0.7), (3, 0.9)],
-    ];
-    // Epoch 2 median of (0.5, 0.6, 0.7) is 0.6: for a maximised metric 0.55 is pruned, 0.65 not.
-    assert!(pruner.should_prune(2, 0.55, &completed, Mode::Max));
-    assert!(!pruner.should_prune(2, 0.65, &completed, Mode::Max));
-    // Minimised: the other way round.
-    assert!(pruner.should_prune(2, 0.65, &completed, Mode::Min));
-    // Not during warm-up, nor with fewer completed trials than asked for, nor at an epoch the
-    // completed trials never reached.
-    assert!(!pruner.should_prune(1, 0.0, &completed, Mode::Max));
-    assert!(!pruner.should_prune(2, 0.0, &completed[..2], Mode::Max));
-    assert!(!pruner.should_prune(4, 0.0, &completed, Mode::Max));
-    assert!(!anneal_tune::PrunerConfig::None.should_prune(3, -1.0, &completed, Mode::Max));
 }
 
 const ASHA_1_3: &str = "{ kind = \"asha\", min_resource = 1, reduction_factor = 3 }";
@@ -593,12 +567,12 @@ fn pruned_training_trials_are_recorded_with_the_epoch_they_reached() {
             "pruned after warm-up, before the end: {reached}"
         );
         assert_eq!(
-            t.error.as_deref(),
-            Some(format!("pruned after epoch {reached}").as_str())
+            t.message.as_deref(),
+            Some(format!("pruned after step {reached}").as_str())
         );
         assert!(t.value.is_some());
     }
-    let best = best_trial(&outcome.trials, "minimize").unwrap();
+    let best = best_trial(&outcome.trials, Direction::Minimize).unwrap();
     assert_eq!(
         best.state,
         TrialState::Complete,
@@ -629,14 +603,13 @@ fn hyperband_brackets_for_81_epochs_and_eta_3() {
 
 #[test]
 fn successive_halving_promotes_the_best_third_of_each_rung() {
-    use anneal_train::config::Mode;
     // η = 3, first rung at epoch 1: rungs at 1, 3, 9; other epochs decide nothing.
     assert_eq!(
-        anneal_tune::successive_halving(2, 0.5, &[], 1, 3, Mode::Max),
+        anneal_tune::successive_halving(2, 0.5, &[], 1, 3, Direction::Maximize),
         None
     );
     assert_eq!(
-        anneal_tune::successive_halving(4, 0.5, &[], 1, 3, Mode::Max),
+        anneal_tune::successive_halving(4, 0.5, &[], 1, 3, Direction::Maximize),
         None
     );
     // Trials reach rung 1 one after another (maximising). Promotable means in the best ⌊n/3⌋
@@ -647,7 +620,7 @@ fn successive_halving_promotes_the_best_third_of_each_rung() {
     for (k, (&value, &held)) in arrivals.iter().zip(&expected).enumerate() {
         let others = &arrivals[..k];
         assert_eq!(
-            anneal_tune::successive_halving(1, value, others, 1, 3, Mode::Max),
+            anneal_tune::successive_halving(1, value, others, 1, 3, Direction::Maximize),
             Some(held),
             "arrival {k} ({value}) with {others:?}"
         );
@@ -662,22 +635,22 @@ fn successive_halving_promotes_the_best_third_of_each_rung() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        anneal_tune::successive_halving(1, 0.6, &all(0.6), 1, 3, Mode::Max),
+        anneal_tune::successive_halving(1, 0.6, &all(0.6), 1, 3, Direction::Maximize),
         Some(true)
     );
     let mut nine = all(0.7);
     nine.extend([0.1, 0.2]);
     assert_eq!(
-        anneal_tune::successive_halving(1, 0.7, &nine, 1, 3, Mode::Max),
+        anneal_tune::successive_halving(1, 0.7, &nine, 1, 3, Direction::Maximize),
         Some(false)
     );
     // The same at rung 3 (and minimising flips the order).
     assert_eq!(
-        anneal_tune::successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Mode::Min),
+        anneal_tune::successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Direction::Minimize),
         Some(false)
     );
     assert_eq!(
-        anneal_tune::successive_halving(3, 0.35, &[0.3, 0.4], 1, 3, Mode::Min),
+        anneal_tune::successive_halving(3, 0.35, &[0.3, 0.4], 1, 3, Direction::Minimize),
         Some(true)
     );
 }
@@ -718,8 +691,8 @@ struct DieOnPromotion {
     nth: usize,
 }
 
-impl anneal_tune::TuneObserver for DieOnPromotion {
-    fn trial_started(&mut self, number: usize, _: &anneal_tune::Assignment) {
+impl anneal_tune::StudyObserver for DieOnPromotion {
+    fn trial_started(&mut self, number: usize, _: Option<usize>) {
         if !self.seen.insert(number) {
             self.promotions += 1;
             assert!(
@@ -762,7 +735,7 @@ fn a_hyperband_study_killed_midway_resumes_into_the_same_rungs() {
     let sweep = Sweep::parse(&path, &text("killed")).unwrap();
     let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
     let device = burn::tensor::Device::flex();
-    let context = anneal_tune::TrainingContext {
+    let context = anneal_sweep::TrainingContext {
         catalog: &catalog,
         device: &device,
         backend: "flex",
@@ -773,25 +746,20 @@ fn a_hyperband_study_killed_midway_resumes_into_the_same_rungs() {
         nth: 2,
     };
     let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_sweep(
-            &sweep,
-            &mut Storage::open(&db).unwrap(),
-            Some(&context),
-            &mut dying,
-        )
+        run_sweep(&study(&sweep, &db), &sweep, Some(&context), &mut dying)
     }));
     assert!(
         killed.is_err(),
         "the first run dies at its second promotion"
     );
-    let before = Storage::open(&db).unwrap().trials(1).unwrap();
+    let before = study(&sweep, &db).trials().unwrap();
     assert!(
         before.iter().any(|t| t.state == TrialState::Running),
         "the continuing trial was left running"
     );
     let resumed = run_training_sweep(&path, &text("killed"), &db);
 
-    let summary = |outcome: &anneal_tune::SweepOutcome| {
+    let summary = |outcome: &SweepOutcome| {
         outcome
             .trials
             .iter()
@@ -877,11 +845,7 @@ fn every_hyperband_bracket_ends_with_a_trial_trained_to_the_end() {
     // and be pruned; settling continues it to the end, as synchronous Hyperband would.
     let dir = tempfile::tempdir().unwrap();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    let pruner = anneal_tune::PrunerConfig::Hyperband {
-        min_resource: 1,
-        max_resource: 9,
-        reduction_factor: 3,
-    };
+    let hyperband = anneal_tune::hyperband_brackets(1, 9, 3);
     let text = iris_lr_sweep(
         "hb",
         12,
@@ -900,7 +864,7 @@ fn every_hyperband_bracket_ends_with_a_trial_trained_to_the_end() {
         Default::default();
     for t in &outcome.trials {
         brackets
-            .entry(pruner.bracket_of(4, t.number))
+            .entry(anneal_tune::hyperband_bracket(4, t.number, &hyperband))
             .or_default()
             .push((t.state, t.intermediate.len()));
     }

@@ -3,11 +3,13 @@
 //! bandwidths `0.2 · n^(−1/(d+4))` on the unit scale; categorical ones a kernel that keeps most
 //! of its mass on the observed category.
 
-use anneal_data::rng::SeededRng;
+use anneal_rng::SeededRng;
 use rand::RngExt;
 
-use crate::sampler::{Observation, age_weights, sample_index, sample_unit_normal, unit_normal_pdf};
-use crate::space::{Assignment, Distribution, Param, SearchSpace, lookup};
+use super::Observation;
+use super::parzen::{age_weights, sample_index, sample_unit_normal, unit_normal_pdf};
+use crate::distribution::Distribution;
+use crate::space::{Assignment, Param, SearchSpace, lookup};
 
 /// One observation (or the prior) as a kernel: per dimension a unit-scale centre, or a
 /// category index (`None` for the prior's uniform categories).
@@ -120,8 +122,9 @@ impl<'a> Joint<'a> {
     }
 }
 
-/// Values for the unconditional, single-valued parameters, chosen jointly by l(x)/g(x).
-pub fn suggest_joint(
+/// Values for the unconditional, single-valued parameters of `space`, chosen jointly by
+/// l(x)/g(x); empty when fewer than two such parameters leave nothing joint to model.
+pub(crate) fn suggest_joint(
     space: &SearchSpace,
     good: &[&Observation],
     bad: &[&Observation],

@@ -1,0 +1,217 @@
+//! Sweep files: a study's name and storage, what a trial evaluates (a run config to train or a
+//! built-in test function), the search space, sampler, pruner and budget.
+
+use std::path::{Path, PathBuf};
+
+use anneal_train::config::{Mode, Monitor};
+use anneal_tune::{
+    Direction, NewStudy, ParamSpec, PrunerConfig, SamplerConfig, SearchSpace, Synthetic,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SweepError};
+
+/// A sweep file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// The study's name in the database; rerunning the sweep resumes it.
+    pub study: String,
+    /// The study database (SQLite), relative to the working directory.
+    #[serde(default = "default_storage")]
+    pub storage: PathBuf,
+    /// The run config every trial starts from (relative to the sweep file).
+    #[serde(default)]
+    pub base: Option<PathBuf>,
+    /// A built-in test function instead of training.
+    #[serde(default)]
+    pub synthetic: Option<Synthetic>,
+    /// What a trial's value is: the best of this validation metric over its epochs.
+    #[serde(default)]
+    pub metric: Option<Monitor>,
+    /// `minimize` or `maximize`; defaults to the metric's natural direction.
+    #[serde(default)]
+    pub direction: Option<Mode>,
+    /// Total trials of the study (finished ones of earlier runs count).
+    #[serde(default = "default_trials")]
+    pub trials: usize,
+    /// The study seed.
+    #[serde(default)]
+    pub seed: u64,
+    /// How parameters are chosen.
+    #[serde(default)]
+    pub sampler: SamplerConfig,
+    /// Stop unpromising training trials early (`{ kind = "median" }`).
+    #[serde(default)]
+    pub pruner: PrunerConfig,
+    /// Stop, rather than burn the budget, when the study's first this-many trials all fail.
+    #[serde(default = "default_max_failures")]
+    pub max_failures: usize,
+    /// Where trials' run folders go: `<runs_dir>/<study>/trial-<n>`.
+    #[serde(default = "default_runs_dir")]
+    pub runs_dir: PathBuf,
+    /// The search space.
+    #[serde(default)]
+    pub search: Vec<ParamSpec>,
+}
+
+fn default_storage() -> PathBuf {
+    PathBuf::from("studies/anneal.db")
+}
+fn default_trials() -> usize {
+    20
+}
+fn default_max_failures() -> usize {
+    5
+}
+fn default_runs_dir() -> PathBuf {
+    PathBuf::from("runs")
+}
+
+/// What a sweep's trials evaluate.
+#[derive(Debug, Clone)]
+pub enum SweepObjective {
+    /// A built-in test function of the parameters.
+    Synthetic(Synthetic),
+    /// Training the base run config with the trial's parameters set.
+    Training {
+        /// The base config's file (its folder anchors relative paths in it).
+        base_path: PathBuf,
+        /// The base config's table.
+        base: toml::Table,
+        /// The validation metric that is a trial's value.
+        metric: Monitor,
+    },
+}
+
+/// A parsed, checked sweep file.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The file's settings.
+    pub file: SweepFile,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its search space.
+    pub space: SearchSpace,
+    /// What trials evaluate.
+    pub objective: SweepObjective,
+    /// Minimise or maximise.
+    pub direction: Direction,
+    /// The file's text.
+    pub text: String,
+}
+
+impl Sweep {
+    /// Reads and checks a sweep file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| SweepError::io(path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Checks a sweep file's text (`path` anchors its relative paths).
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let file: SweepFile = toml::from_str(text).map_err(|e| SweepError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if file.study.is_empty() || file.study.contains(['/', '\\']) {
+            return Err(SweepError::config("study", "needs a name without slashes"));
+        }
+        if file.trials == 0 {
+            return Err(SweepError::config("trials", "must be at least 1"));
+        }
+        let (objective, natural, specs) = match (&file.synthetic, &file.base) {
+            (Some(f), None) => {
+                if file.metric.is_some() {
+                    return Err(SweepError::config(
+                        "metric",
+                        "a synthetic objective has no metric",
+                    ));
+                }
+                let specs = if file.search.is_empty() {
+                    f.space()
+                } else {
+                    file.search.clone()
+                };
+                (SweepObjective::Synthetic(*f), Mode::Min, specs)
+            }
+            (None, Some(base)) => {
+                let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
+                let base_text = std::fs::read_to_string(&base_path)
+                    .map_err(|e| SweepError::io(&base_path, e))?;
+                let table: toml::Table =
+                    toml::from_str(&base_text).map_err(|e| SweepError::Parse {
+                        path: base_path.clone(),
+                        message: e.to_string(),
+                    })?;
+                let metric = file.metric.unwrap_or(Monitor::ValLoss);
+                if file.search.is_empty() {
+                    return Err(SweepError::config(
+                        "search",
+                        "a training sweep needs at least one [[search]] parameter",
+                    ));
+                }
+                (
+                    SweepObjective::Training {
+                        base_path,
+                        base: table,
+                        metric,
+                    },
+                    metric.natural_mode(),
+                    file.search.clone(),
+                )
+            }
+            _ => {
+                return Err(SweepError::config(
+                    "base",
+                    "set exactly one of `base` (a run config to tune) and `synthetic` (a test function)",
+                ));
+            }
+        };
+        let space = SearchSpace::from_specs(&specs)?;
+        let direction = match file.direction.unwrap_or(natural) {
+            Mode::Min => Direction::Minimize,
+            Mode::Max => Direction::Maximize,
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            space,
+            objective,
+            direction,
+            file,
+        })
+    }
+
+    /// Whether trials train models (and need a device and datasets).
+    pub fn trains(&self) -> bool {
+        matches!(self.objective, SweepObjective::Training { .. })
+    }
+
+    /// What trials evaluate, in words: `val_accuracy of configs/x.toml`, `synthetic:branin`.
+    pub fn describe_objective(&self) -> String {
+        match &self.objective {
+            SweepObjective::Synthetic(f) => format!("synthetic:{}", f.name()),
+            SweepObjective::Training {
+                base_path, metric, ..
+            } => format!("{} of {}", metric.name(), base_path.display()),
+        }
+    }
+
+    /// The study as stored: identified by the parsed sweep without its budget and file
+    /// locations, so raising `trials` or editing comments resumes the same study.
+    pub fn new_study(&self) -> NewStudy {
+        let mut file = self.file.clone();
+        file.trials = 0;
+        file.storage = PathBuf::new();
+        file.runs_dir = PathBuf::new();
+        NewStudy {
+            name: self.file.study.clone(),
+            direction: self.direction,
+            objective: self.describe_objective(),
+            sampler: serde_json::to_string(&self.file.sampler).expect("sampler serialises"),
+            definition: serde_json::to_string(&file).expect("sweep files serialise"),
+            seed: self.file.seed,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! anneal-sweep: hyperparameter sweeps over anneal's run configs. A sweep file names a base
+//! run config (or a built-in test function), a search space over its keys, a sampler, a
+//! pruner and a budget; [`run_sweep`] runs it as an `anneal_tune` study whose objective trains
+//! the config with each trial's parameters, pausing trials at successive-halving rungs and
+//! continuing them from their saved training state when they are promoted.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod file;
+pub mod runner;
+pub mod training;
+
+pub use error::{Result, SweepError};
+pub use file::{Sweep, SweepFile, SweepObjective};
+pub use runner::{SweepOutcome, open_study, resume_study, run_sweep, run_sweep_worker};
+pub use training::{TrainingContext, TrainingObjective, trial_config};

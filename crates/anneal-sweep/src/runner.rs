@@ -1,0 +1,153 @@
+//! Running a sweep file's study: open it with the file's sampler and pruner, repair what a
+//! killed process left, then run trials until the budget is spent.
+
+use std::path::Path;
+
+use anneal_tune::{
+    BoxError, Objective, OptimizeOutcome, Storage, Study, StudyObserver, StudyRecord, Trial,
+    TrialId, TrialRecord, TrialState,
+};
+
+use crate::error::{Result, SweepError};
+use crate::file::{Sweep, SweepObjective};
+use crate::training::{TrainingContext, TrainingObjective};
+
+/// How a sweep run ended.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    /// The study.
+    pub study: StudyRecord,
+    /// Every trial of the study afterwards.
+    pub trials: Vec<TrialRecord>,
+    /// Trials left running by a dead process, marked failed when this run started.
+    pub interrupted: usize,
+    /// A grid with fewer points than the budget.
+    pub grid_exhausted: bool,
+}
+
+/// Opens (or creates) the sweep's study in `storage` with the file's sampler and pruner.
+pub fn open_study(sweep: &Sweep, storage: Box<dyn Storage>) -> Result<Study> {
+    let new = sweep.new_study();
+    Ok(Study::builder()
+        .name(new.name)
+        .boxed_storage(storage)
+        .direction(new.direction)
+        .objective(new.objective)
+        .sampler_settings(new.sampler)
+        .definition(new.definition)
+        .seed(new.seed)
+        .boxed_sampler(sweep.file.sampler.init(Some(&sweep.space))?)
+        .boxed_pruner(sweep.file.pruner.init())
+        .max_failures(sweep.file.max_failures)
+        .build()?)
+}
+
+/// Runs (or resumes) a sweep until the study holds its budget of trials, then settles its
+/// paused trials (continuing the promotable ones, pruning the rest). Trials left running by a
+/// dead process are marked failed (or, if they were continuing from a pause, paused again)
+/// first: call this from the one process that owns the study, before and after any workers.
+pub fn run_sweep(
+    study: &Study,
+    sweep: &Sweep,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn StudyObserver,
+) -> Result<SweepOutcome> {
+    let interrupted = resume_study(study)?;
+    let mut outcome = run(study, sweep, training, observer, true)?;
+    outcome.interrupted = interrupted;
+    Ok(outcome)
+}
+
+/// A worker on a study (`anneal tune --jobs N`): the same loop, without touching other
+/// workers' running trials; it stops when there is no trial to start or promote, leaving paused
+/// trials for the owning process's final [`run_sweep`].
+pub fn run_sweep_worker(
+    study: &Study,
+    sweep: &Sweep,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn StudyObserver,
+) -> Result<SweepOutcome> {
+    run(study, sweep, training, observer, false)
+}
+
+fn run(
+    study: &Study,
+    sweep: &Sweep,
+    training: Option<&TrainingContext>,
+    observer: &mut dyn StudyObserver,
+    settle: bool,
+) -> Result<SweepOutcome> {
+    let budget = sweep.file.trials;
+    let OptimizeOutcome { trials, exhausted } = match (&sweep.objective, training) {
+        (SweepObjective::Synthetic(function), _) => {
+            let mut objective = SyntheticObjective {
+                sweep,
+                function: *function,
+            };
+            study.optimize_with(budget, &mut objective, observer, settle)?
+        }
+        (SweepObjective::Training { .. }, Some(context)) => {
+            let mut objective = TrainingObjective::new(sweep, context);
+            study.optimize_with(budget, &mut objective, observer, settle)?
+        }
+        (SweepObjective::Training { .. }, None) => {
+            return Err(SweepError::config(
+                "base",
+                "a training sweep needs a device and datasets to train on",
+            ));
+        }
+    };
+    Ok(SweepOutcome {
+        study: study.record().clone(),
+        trials,
+        interrupted: 0,
+        grid_exhausted: exhausted,
+    })
+}
+
+/// A built-in test function of the sweep's space.
+struct SyntheticObjective<'a> {
+    sweep: &'a Sweep,
+    function: anneal_tune::Synthetic,
+}
+
+impl Objective for SyntheticObjective<'_> {
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
+        let params = trial.suggest_space(&self.sweep.space)?;
+        Ok(self.function.evaluate(&params)?)
+    }
+}
+
+/// Repairs what dead processes left: a trial that was continuing from a pause when its process
+/// died goes back to that pause (its saved state is still there) rather than failing; other
+/// trials left running are marked failed (interrupted). Returns how many were marked. Call it
+/// once, before any worker starts.
+pub fn resume_study(study: &Study) -> Result<usize> {
+    for trial in study.trials()? {
+        let Some(run_dir) = trial
+            .run_dir
+            .as_deref()
+            .filter(|_| trial.state == TrialState::Running)
+        else {
+            continue;
+        };
+        let state_dir = Path::new(run_dir).join(anneal_train::resume::RESUME_DIR);
+        if let Ok(Some(paused)) = anneal_train::resume::read_state(&state_dir) {
+            let direction = study.direction();
+            let value = trial
+                .intermediate
+                .iter()
+                .filter(|(e, _)| *e <= paused.epoch)
+                .map(|(_, v)| *v)
+                .reduce(|a, b| direction.best(a, b));
+            if let Some(value) = value {
+                let id = TrialId {
+                    study: study.id(),
+                    number: trial.number,
+                };
+                study.storage().revert_to_paused(id, paused.epoch, value)?;
+            }
+        }
+    }
+    Ok(study.fail_interrupted()?)
+}

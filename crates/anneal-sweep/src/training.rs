@@ -1,0 +1,241 @@
+//! The training objective: a trial's parameters set into the base run config, the model
+//! trained into its own run folder, each epoch's validation metric reported to the study. A
+//! trial paused at a successive-halving rung keeps its training state in its folder and
+//! continues from there when promoted.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use anneal_data::Catalog;
+use anneal_train::config::{Monitor, set_path};
+use anneal_train::{
+    Control, EpochRecord, Observer, RunConfig, RunStatus, RunTarget, resume_recorded, run_recorded,
+};
+use anneal_tune::{Assignment, BoxError, Objective, Trial, TrialRecord, TrialState, TuneError};
+use burn::tensor::Device;
+
+use crate::file::{Sweep, SweepObjective};
+
+/// Where training trials run.
+pub struct TrainingContext<'a> {
+    /// The datasets.
+    pub catalog: &'a Catalog,
+    /// The compute device.
+    pub device: &'a Device,
+    /// The backend's name for run summaries.
+    pub backend: &'a str,
+}
+
+impl TrainingContext<'_> {
+    /// The run folder `root/name` on this context's data and device.
+    pub fn target<'t>(&'t self, root: &'t Path, name: &'t str) -> RunTarget<'t> {
+        RunTarget {
+            catalog: self.catalog,
+            runs_root: root,
+            name,
+            device: self.device,
+            backend: self.backend,
+        }
+    }
+}
+
+/// Trains a sweep's base config per trial.
+pub struct TrainingObjective<'a> {
+    sweep: &'a Sweep,
+    context: &'a TrainingContext<'a>,
+}
+
+impl<'a> TrainingObjective<'a> {
+    /// The objective of a training sweep.
+    pub fn new(sweep: &'a Sweep, context: &'a TrainingContext<'a>) -> Self {
+        Self { sweep, context }
+    }
+}
+
+impl Objective for TrainingObjective<'_> {
+    fn can_pause(&self) -> bool {
+        true
+    }
+
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
+        let SweepObjective::Training {
+            base_path,
+            base,
+            metric,
+        } = &self.sweep.objective
+        else {
+            return Err("the training objective needs a sweep with a base run config".into());
+        };
+        let resumed = trial.resumed_from().is_some();
+        let (root, name, config) = if resumed {
+            let (root, name) = paused_folder(trial.run_dir())?;
+            (root, name, None)
+        } else {
+            let params = trial.suggest_space(&self.sweep.space)?;
+            let root = self.sweep.file.runs_dir.join(&self.sweep.file.study);
+            let name = anneal_train::free_run_name(&root, &format!("trial-{}", trial.number()));
+            // Absolute, so `anneal study` finds the folder from any working directory.
+            let folder = std::path::absolute(root.join(&name))?;
+            trial.set_run_dir(&folder.to_string_lossy())?;
+            let config = trial_config(base_path, base, &params, trial.seed())?;
+            (root, name, Some(config))
+        };
+        let target = self.context.target(&root, &name);
+        let mut reporter = Reporter {
+            trial,
+            metric: *metric,
+            failure: None,
+            stopped: None,
+            epochs: usize::MAX,
+        };
+        let (_, summary) = match &config {
+            Some(config) => run_recorded(config, &target, &mut reporter),
+            None => resume_recorded(&target, &mut reporter),
+        }?;
+        if let Some(failure) = reporter.failure {
+            return Err(failure.into());
+        }
+        let stopped = reporter.stopped;
+        let best = trial.best_reported().ok_or("the trial finished no epoch")?;
+        match (summary.status, stopped) {
+            (RunStatus::Paused { epoch }, _) => Err(TuneError::Paused { step: epoch }.into()),
+            (status, _) if !status.is_success() => Err(summary.message.into()),
+            (_, Some(step)) => Err(TuneError::Pruned { step }.into()),
+            (_, None) => Ok(best),
+        }
+    }
+
+    fn discard_paused(&mut self, trial: &TrialRecord) {
+        end_paused_run(self.context, trial);
+    }
+
+    /// A process killed between pruning a paused trial and ending its folder left the folder
+    /// paused; end it now.
+    fn tidy(&mut self, trials: &[TrialRecord]) {
+        for trial in trials.iter().filter(|t| {
+            t.state == TrialState::Pruned
+                && paused_folder(t.run_dir.as_deref()).is_ok_and(|(root, name)| {
+                    anneal_train::resume::read_state(
+                        &root.join(name).join(anneal_train::resume::RESUME_DIR),
+                    )
+                    .is_ok_and(|state| state.is_some())
+                })
+        }) {
+            end_paused_run(self.context, trial);
+        }
+    }
+}
+
+/// A training trial's run config: the base with the trial's seed and parameters set.
+pub fn trial_config(
+    base_path: &Path,
+    base: &toml::Table,
+    params: &Assignment,
+    seed: u64,
+) -> Result<RunConfig, String> {
+    let mut table = base.clone();
+    let params: Vec<(&String, toml::Value)> = params
+        .iter()
+        .map(|(name, value)| {
+            serde_json::from_value::<toml::Value>(value.clone())
+                .map(|v| (name, v))
+                .map_err(|e| format!("parameter '{name}' = {value} has no TOML form: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    // Another model kind starts the model table afresh: the base's keys for its own kind (an
+    // MLP's depth and units, say) do not apply to the other.
+    if let Some((_, kind)) = params.iter().find(|(n, _)| *n == "model.kind") {
+        let base_kind = table.get("model").and_then(|m| m.get("kind"));
+        if base_kind != Some(kind) {
+            table.insert("model".into(), toml::Value::Table(toml::Table::new()));
+        }
+    }
+    set_path(&mut table, "train.seed", toml::Value::Integer(seed as i64))
+        .map_err(|e| e.to_string())?;
+    for (name, value) in params {
+        set_path(&mut table, name, value).map_err(|e| e.to_string())?;
+    }
+    RunConfig::from_table(base_path, table).map_err(|e| e.to_string())
+}
+
+/// A paused trial's run folder as (runs root, run name): its own folder, wherever the study's
+/// runs were when it started.
+pub(crate) fn paused_folder(run_dir: Option<&str>) -> Result<(PathBuf, String), String> {
+    let folder = PathBuf::from(run_dir.ok_or("a paused trial without a run folder")?);
+    let name = folder
+        .file_name()
+        .ok_or("a run folder without a name")?
+        .to_string_lossy()
+        .into_owned();
+    Ok((
+        folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        name,
+    ))
+}
+
+/// Ends a pruned paused trial's run folder like any pruned run's (checkpoint, test metrics,
+/// summary "stopped after epoch N"), so `anneal eval` and reports treat both alike; its saved
+/// state is deleted either way, and a failure (even a panic) is only a warning.
+fn end_paused_run(context: &TrainingContext, trial: &TrialRecord) {
+    let Ok((root, name)) = paused_folder(trial.run_dir.as_deref()) else {
+        return;
+    };
+    let ended = catch_unwind(AssertUnwindSafe(|| {
+        anneal_train::stop_paused(&context.target(&root, &name))
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }))
+    .unwrap_or_else(|_| Err("panicked while ending the run".into()));
+    if let Err(e) = ended {
+        tracing::warn!("trial {}: {e}", trial.number);
+        let state_dir = root.join(name).join(anneal_train::resume::RESUME_DIR);
+        if let Err(e) = anneal_train::resume::discard(&state_dir) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+/// Reports each epoch's metric to the trial as it trains, and stops or pauses the run as the
+/// pruner says.
+struct Reporter<'t, 's> {
+    trial: &'t mut Trial<'s>,
+    metric: Monitor,
+    failure: Option<String>,
+    /// The epoch the pruner stopped the run at.
+    stopped: Option<usize>,
+    /// The trial's epoch budget: its last epoch ends the trial, it is never a pruning point.
+    epochs: usize,
+}
+
+impl Observer for Reporter<'_, '_> {
+    fn epoch_started(&mut self, _epoch: usize, epochs: usize, _batches: usize) {
+        self.epochs = epochs;
+    }
+
+    fn epoch_finished(
+        &mut self,
+        record: &EpochRecord,
+        _: Option<&anneal_model::Model>,
+    ) -> anneal_train::Result<Control> {
+        let Some(value) = record.validation.monitored(self.metric) else {
+            return Ok(Control::Continue);
+        };
+        let verdict = if record.epoch < self.epochs {
+            self.trial.report(record.epoch, value)
+        } else {
+            self.trial.record(record.epoch, value)
+        };
+        Ok(match verdict {
+            Ok(()) => Control::Continue,
+            Err(TuneError::Pruned { step }) => {
+                self.stopped = Some(step);
+                Control::Stop
+            }
+            Err(TuneError::Paused { .. }) => Control::Pause,
+            Err(e) => {
+                self.failure = Some(e.to_string());
+                Control::Stop
+            }
+        })
+    }
+}

@@ -1,0 +1,216 @@
+//! Asynchronous successive halving (Li et al., 2020), the rule Hyperband's brackets share.
+
+use super::{Decision, PruneQuery, Pruner, PrunerContext, Settlement, furthest_first, paused};
+use crate::direction::Direction;
+use crate::error::Result;
+use crate::storage::{TrialRecord, TrialState};
+
+/// Successive-halving verdict at `step`: `Some(false)` promote, `Some(true)` not (yet)
+/// promotable, `None` when `step` is not a rung. `others` are the values other trials reported
+/// at that step. A trial is promotable when it ranks in the best ⌊n/η⌋ of the `n` trials at the
+/// rung, itself included (ASHA's rule): the first η − 1 arrivals never are, so they wait
+/// (paused) until later arrivals show whether they belong to the best third.
+pub fn successive_halving(
+    step: usize,
+    value: f64,
+    others: &[f64],
+    first_rung: usize,
+    eta: usize,
+    direction: Direction,
+) -> Option<bool> {
+    let eta = eta.max(2);
+    let mut rung = first_rung.max(1);
+    while rung < step {
+        rung *= eta;
+    }
+    if rung != step {
+        return None;
+    }
+    if !value.is_finite() {
+        return Some(true);
+    }
+    let finite = || others.iter().filter(|v| v.is_finite());
+    let better = finite().filter(|&&v| direction.better(v, value)).count();
+    let reached = finite().count() + 1;
+    Some(better >= reached / eta)
+}
+
+/// Turns a rung verdict into a decision. A trial that cannot pause gets Optuna's rule for the
+/// first arrivals instead: it goes on if nothing at the rung beats it, else it stops.
+pub(crate) fn rung_decision(
+    verdict: Option<bool>,
+    query: &PruneQuery,
+    others: &[f64],
+    direction: Direction,
+) -> Decision {
+    match verdict {
+        None | Some(false) => Decision::Continue,
+        Some(true) if query.can_pause => Decision::Pause,
+        Some(true) => {
+            let beaten = !query.value.is_finite()
+                || others
+                    .iter()
+                    .any(|&v| v.is_finite() && direction.better(v, query.value));
+            if beaten {
+                Decision::Prune
+            } else {
+                Decision::Continue
+            }
+        }
+    }
+}
+
+/// ASHA: one bracket, rungs at `min_resource · η^k` steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AshaPruner {
+    /// Steps of the first rung.
+    pub min_resource: usize,
+    /// η: each rung keeps about 1/η of the trials.
+    pub reduction_factor: usize,
+}
+
+impl Default for AshaPruner {
+    fn default() -> Self {
+        Self {
+            min_resource: 1,
+            reduction_factor: 3,
+        }
+    }
+}
+
+/// What ASHA and Hyperband share: a first rung and competitors per trial (a bracket).
+pub(crate) trait Rungs {
+    fn eta(&self) -> usize;
+    /// The first rung of trial `number`'s bracket.
+    fn first_rung(&self, seed: u64, number: usize) -> usize;
+    /// The bracket trial `number` competes in.
+    fn bracket(&self, seed: u64, number: usize) -> usize;
+}
+
+impl Rungs for AshaPruner {
+    fn eta(&self) -> usize {
+        self.reduction_factor
+    }
+    fn first_rung(&self, _: u64, _: usize) -> usize {
+        self.min_resource
+    }
+    fn bracket(&self, _: u64, _: usize) -> usize {
+        0
+    }
+}
+
+/// Values at `step` of the other trials in trial `number`'s bracket.
+fn competitors(
+    rungs: &impl Rungs,
+    step: usize,
+    number: usize,
+    context: &PrunerContext,
+) -> Result<Vec<f64>> {
+    let bracket = rungs.bracket(context.seed, number);
+    Ok(context
+        .others_at(step, number)?
+        .into_iter()
+        .filter(|v| rungs.bracket(context.seed, v.number) == bracket)
+        .map(|v| v.value)
+        .collect())
+}
+
+pub(crate) fn decide(
+    rungs: &impl Rungs,
+    query: &PruneQuery,
+    context: &PrunerContext,
+) -> Result<Decision> {
+    let first = rungs.first_rung(context.seed, query.number);
+    // Only steps on the rung grid need the others' values.
+    if successive_halving(
+        query.step,
+        query.value,
+        &[],
+        first,
+        rungs.eta(),
+        context.direction,
+    )
+    .is_none()
+    {
+        return Ok(Decision::Continue);
+    }
+    let others = competitors(rungs, query.step, query.number, context)?;
+    let verdict = successive_halving(
+        query.step,
+        query.value,
+        &others,
+        first,
+        rungs.eta(),
+        context.direction,
+    );
+    Ok(rung_decision(verdict, query, &others, context.direction))
+}
+
+/// The promotable paused trial from the highest rung, the best value breaking ties.
+pub(crate) fn next_promotion(
+    rungs: &impl Rungs,
+    trials: &[TrialRecord],
+    context: &PrunerContext,
+) -> Option<usize> {
+    let promotable = paused(trials).filter(|t| {
+        t.last_step().is_some_and(|(step, value)| {
+            let bracket = rungs.bracket(context.seed, t.number);
+            let others: Vec<f64> = trials
+                .iter()
+                .filter(|o| o.number != t.number)
+                .filter(|o| rungs.bracket(context.seed, o.number) == bracket)
+                .filter_map(|o| o.intermediate.iter().find(|(s, _)| *s == step))
+                .map(|(_, v)| *v)
+                .collect();
+            successive_halving(
+                step,
+                value,
+                &others,
+                rungs.first_rung(context.seed, t.number),
+                rungs.eta(),
+                context.direction,
+            ) == Some(false)
+        })
+    });
+    furthest_first(context.direction, promotable).map(|t| t.number)
+}
+
+/// As in Hyperband's synchronous form, where every bracket's successive halving ends with a
+/// trial trained to the end, a bracket (ASHA's only one) with no complete trial yet continues
+/// its best paused trial of the highest rung; so a study or bracket too small for ⌊n/η⌋ ≥ 1 at
+/// its top rungs still finishes its most promising trial. The other paused trials are pruned.
+pub(crate) fn settle(
+    rungs: &impl Rungs,
+    trials: &[TrialRecord],
+    context: &PrunerContext,
+) -> Settlement {
+    let bracket = |t: &TrialRecord| rungs.bracket(context.seed, t.number);
+    let finished: std::collections::HashSet<usize> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .map(bracket)
+        .collect();
+    let unfinished = paused(trials).filter(|t| !finished.contains(&bracket(t)));
+    match furthest_first(context.direction, unfinished) {
+        Some(trial) => Settlement::Continue(trial.number),
+        None => Settlement::Prune(paused(trials).map(|t| t.number).collect()),
+    }
+}
+
+impl Pruner for AshaPruner {
+    fn name(&self) -> &str {
+        "asha"
+    }
+
+    fn decide(&self, query: &PruneQuery, context: &PrunerContext) -> Result<Decision> {
+        decide(self, query, context)
+    }
+
+    fn next_promotion(&self, trials: &[TrialRecord], context: &PrunerContext) -> Option<usize> {
+        next_promotion(self, trials, context)
+    }
+
+    fn settle(&self, trials: &[TrialRecord], context: &PrunerContext) -> Settlement {
+        settle(self, trials, context)
+    }
+}

@@ -1,0 +1,136 @@
+//! Grid search over a declared space.
+
+use std::collections::HashSet;
+
+use anneal_rng::SeededRng;
+
+use super::{SampleContext, Sampler, layer_count};
+use crate::distribution::{Distribution, Value};
+use crate::error::{Result, TuneError};
+use crate::space::{Assignment, Param, SearchSpace, nest_layers};
+
+/// Tries every point of a declared space once, in order. Each trial takes the first point no
+/// finished or running trial holds, so points of failed or interrupted trials are tried again
+/// and parallel workers take different points; the study ends when none is left.
+#[derive(Debug, Clone)]
+pub struct GridSampler {
+    points: Vec<Assignment>,
+}
+
+impl GridSampler {
+    /// The grid of `space`, with `points` values per float range (and at most that many per int
+    /// range).
+    pub fn new(space: &SearchSpace, points: usize) -> Self {
+        Self {
+            points: grid(space, points.max(1)),
+        }
+    }
+
+    /// The grid's points, in the order trials take them.
+    pub fn points(&self) -> &[Assignment] {
+        &self.points
+    }
+}
+
+impl Sampler for GridSampler {
+    fn name(&self) -> &str {
+        "grid"
+    }
+
+    fn sample_relative(
+        &self,
+        context: &SampleContext,
+        _space: &SearchSpace,
+        _rng: &mut SeededRng,
+    ) -> Result<Option<Assignment>> {
+        let taken: Vec<Assignment> = context
+            .history
+            .iter()
+            .map(|o| nest_layers(&o.assignment))
+            .collect();
+        Ok(self
+            .points
+            .iter()
+            .find(|point| !taken.contains(point))
+            .cloned())
+    }
+
+    fn sample_independent(
+        &self,
+        _context: &SampleContext,
+        param: &Param,
+        _rng: &mut SeededRng,
+    ) -> Result<Value> {
+        match &param.distribution {
+            Distribution::Fixed(v) => Ok(v.clone()),
+            _ => Err(TuneError::config(
+                &param.name,
+                "is not a parameter of the grid's search space (a grid samples only the space it was built from)",
+            )),
+        }
+    }
+}
+
+/// The grid's points in order; conditional parameters appear only where active, and
+/// combinations that differ only in inactive parameters appear once.
+pub fn grid(space: &SearchSpace, points: usize) -> Vec<Assignment> {
+    let axes: Vec<Vec<Value>> = space
+        .params
+        .iter()
+        .map(|p| match &p.distribution {
+            Distribution::Fixed(v) => vec![v.clone()],
+            Distribution::Categorical(choices) => choices.clone(),
+            Distribution::Int {
+                low, high, step, ..
+            } if ((high - low) / step + 1) as usize <= points => (0..=(high - low) / step)
+                .map(|k| Value::from(low + k * step))
+                .collect(),
+            d => {
+                let mut values: Vec<Value> = (0..points)
+                    .map(|k| {
+                        d.from_unit(if points == 1 {
+                            0.5
+                        } else {
+                            k as f64 / (points - 1) as f64
+                        })
+                    })
+                    .collect();
+                values.dedup();
+                values
+            }
+        })
+        .collect();
+    let mut out: Vec<Assignment> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut index = vec![0usize; axes.len()];
+    loop {
+        let mut chosen: Assignment = Vec::new();
+        for (k, param) in space.params.iter().enumerate() {
+            if SearchSpace::is_active(param, &chosen) {
+                let value = axes[k][index[k]].clone();
+                // A per-layer list on a grid: one value for every layer.
+                let value = match &param.per_layer {
+                    Some(size) => Value::Array(vec![value; layer_count(&chosen, size)]),
+                    None => value,
+                };
+                chosen.push((param.name.clone(), value));
+            }
+        }
+        if seen.insert(format!("{chosen:?}")) {
+            out.push(chosen);
+        }
+        // Odometer increment, last parameter fastest.
+        let mut k = axes.len();
+        loop {
+            if k == 0 {
+                return out;
+            }
+            k -= 1;
+            index[k] += 1;
+            if index[k] < axes[k].len() {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Samplers choose each trial's parameters. A sampler sees the study's history as
+//! [`Observation`]s (lower loss is better whatever the study's direction) and answers in two
+//! ways, as Optuna's samplers do: once when a trial starts, jointly for the parameters every
+//! finished trial had ([`Sampler::sample_relative`]), and then for each parameter the objective
+//! asks for that the joint draw did not cover ([`Sampler::sample_independent`]).
+//!
+//! [`SamplerConfig`] is the serde form a sweep file writes; [`SamplerConfig::init`] builds the
+//! sampler.
+
+use anneal_rng::SeededRng;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::distribution::{Distribution, Value};
+use crate::error::Result;
+use crate::space::{Assignment, Param, SearchSpace, lookup};
+
+pub mod gp;
+pub mod grid;
+pub mod multivariate;
+pub(crate) mod parzen;
+pub mod random;
+pub mod tpe;
+
+pub use gp::GpSampler;
+pub use grid::{GridSampler, grid};
+pub use random::RandomSampler;
+pub use tpe::{TpeSampler, gamma};
+
+/// A trial as the samplers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// The trial's parameters.
+    pub assignment: Assignment,
+    /// Lower is better.
+    pub loss: f64,
+    /// A trial still running elsewhere, entered with a made-up ("constant liar") loss.
+    pub pending: bool,
+}
+
+/// What a sampler knows when it is asked.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleContext<'a> {
+    /// Finished trials, and other workers' running ones (pending), in trial order.
+    pub history: &'a [Observation],
+    /// The number of the trial being sampled.
+    pub number: usize,
+}
+
+impl SampleContext<'_> {
+    /// Observations that are not pending.
+    pub fn finished(&self) -> usize {
+        self.history.iter().filter(|o| !o.pending).count()
+    }
+}
+
+/// Chooses parameter values. Samplers minimise the observations' `loss`.
+pub trait Sampler: Send + Sync {
+    /// A short name for messages and stored study settings.
+    fn name(&self) -> &str;
+
+    /// Values for `space` (the parameters every finished trial had, with one distribution each)
+    /// drawn jointly when a trial starts, or `None` when the sampler has no point left to give
+    /// (an exhausted grid: the study stops). Parameters it leaves out are sampled one by one.
+    fn sample_relative(
+        &self,
+        _context: &SampleContext,
+        _space: &SearchSpace,
+        _rng: &mut SeededRng,
+    ) -> Result<Option<Assignment>> {
+        Ok(Some(Vec::new()))
+    }
+
+    /// A value for one parameter, on its own.
+    fn sample_independent(
+        &self,
+        context: &SampleContext,
+        param: &Param,
+        rng: &mut SeededRng,
+    ) -> Result<Value>;
+}
+
+/// A sampler as a sweep file writes it (`sampler = { kind = "tpe" }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SamplerConfig {
+    /// Uniformly random values.
+    Random,
+    /// Every combination, in order; float ranges contribute `points` evenly spaced values
+    /// (log-spaced on log ranges), int ranges at most `points` values.
+    Grid {
+        /// Values per float range (and most values per int range).
+        #[serde(default = "grid_points")]
+        points: usize,
+    },
+    /// Gaussian-process Bayesian optimisation (Matérn-5/2, ARD length scales fitted by marginal
+    /// likelihood, expected improvement over `candidates` random points plus local search).
+    Gp {
+        /// Random trials before the model is used.
+        #[serde(default = "startup")]
+        startup_trials: usize,
+        /// Random candidate points scored per suggestion.
+        #[serde(default = "gp_candidates")]
+        candidates: usize,
+    },
+    /// Optuna's TPE defaults: 10 random start-up trials, 24 expected-improvement candidates,
+    /// γ(n) = min(⌈0.1·n⌉, 25) trials in the "good" group, prior weight 1.
+    Tpe {
+        /// Random trials before the model is used.
+        #[serde(default = "startup")]
+        startup_trials: usize,
+        /// Candidates drawn from the good density per suggestion.
+        #[serde(default = "candidates")]
+        candidates: usize,
+        /// Weight of the broad prior kernel in each density.
+        #[serde(default = "prior_weight")]
+        prior_weight: f64,
+        /// Model the parameters every trial has jointly (Optuna's `multivariate=True`), so
+        /// interactions such as learning rate × batch size are learnt; conditional and
+        /// per-layer parameters are still modelled one by one.
+        #[serde(default)]
+        multivariate: bool,
+    },
+}
+
+fn grid_points() -> usize {
+    5
+}
+fn startup() -> usize {
+    10
+}
+fn candidates() -> usize {
+    24
+}
+fn gp_candidates() -> usize {
+    500
+}
+fn prior_weight() -> f64 {
+    1.0
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig::Tpe {
+            startup_trials: startup(),
+            candidates: candidates(),
+            prior_weight: prior_weight(),
+            multivariate: false,
+        }
+    }
+}
+
+impl SamplerConfig {
+    /// The sampler's kind, as a sweep file names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SamplerConfig::Random => "random",
+            SamplerConfig::Grid { .. } => "grid",
+            SamplerConfig::Tpe { .. } => "tpe",
+            SamplerConfig::Gp { .. } => "gp",
+        }
+    }
+
+    /// Builds the sampler. A grid needs the declared search space it enumerates.
+    pub fn init(&self, space: Option<&SearchSpace>) -> Result<Box<dyn Sampler>> {
+        Ok(match *self {
+            SamplerConfig::Random => Box::new(RandomSampler),
+            SamplerConfig::Grid { points } => {
+                let space = space.ok_or_else(|| {
+                    crate::TuneError::config(
+                        "sampler",
+                        "a grid needs a declared search space to enumerate",
+                    )
+                })?;
+                Box::new(GridSampler::new(space, points))
+            }
+            SamplerConfig::Gp {
+                startup_trials,
+                candidates,
+            } => Box::new(GpSampler {
+                startup_trials,
+                candidates,
+            }),
+            SamplerConfig::Tpe {
+                startup_trials,
+                candidates,
+                prior_weight,
+                multivariate,
+            } => Box::new(TpeSampler {
+                startup_trials,
+                candidates,
+                prior_weight,
+                multivariate,
+            }),
+        })
+    }
+}
+
+/// A uniformly random value of a distribution.
+pub(crate) fn random_value(distribution: &Distribution, rng: &mut SeededRng) -> Value {
+    match distribution {
+        Distribution::Fixed(v) => v.clone(),
+        Distribution::Categorical(choices) => choices[rng.random_range(0..choices.len())].clone(),
+        d => d.from_unit(rng.random::<f64>()),
+    }
+}
+
+/// A uniformly random point of the space (conditional parameters only where active).
+pub(crate) fn random_assignment(space: &SearchSpace, rng: &mut SeededRng) -> Assignment {
+    sample_each(space, |param, _| random_value(&param.distribution, rng))
+}
+
+/// Walks the space in order, choosing a value for each active parameter; a per-layer
+/// parameter's entries are chosen one by one as `name[i]` and kept as a list.
+pub(crate) fn sample_each(
+    space: &SearchSpace,
+    mut choose: impl FnMut(&Param, &Assignment) -> Value,
+) -> Assignment {
+    let mut chosen: Assignment = Vec::with_capacity(space.params.len());
+    for param in &space.params {
+        if !SearchSpace::is_active(param, &chosen) {
+            continue;
+        }
+        let value = match &param.per_layer {
+            None => choose(param, &chosen),
+            Some(size) => {
+                let entries = (0..layer_count(&chosen, size))
+                    .map(|i| choose(&param.layer(i), &chosen))
+                    .collect();
+                Value::Array(entries)
+            }
+        };
+        chosen.push((param.name.clone(), value));
+    }
+    chosen
+}
+
+/// How many layers the earlier parameter `size` asks for (at least one).
+pub(crate) fn layer_count(chosen: &Assignment, size: &str) -> usize {
+    lookup(chosen, size)
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        .max(1) as usize
+}

@@ -1,0 +1,260 @@
+//! Studies held in this process: for tests, notebooks-style experiments and library users who
+//! need no persistence. Same rules as the database storages, nothing survives the process.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::sqlite::upsert;
+use super::{
+    NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
+    check_same_study, now,
+};
+use crate::distribution::{Distribution, Value};
+use crate::error::Result;
+
+/// An in-memory storage (the default of [`crate::Study::builder`]).
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    studies: Vec<StudyRecord>,
+    trials: HashMap<StudyId, Vec<TrialRecord>>,
+    next_id: i64,
+}
+
+impl MemoryStorage {
+    /// An empty storage.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies `change` to the trial if it is in `state`; whether it was.
+    fn change(
+        &self,
+        trial: TrialId,
+        state: TrialState,
+        change: impl FnOnce(&mut TrialRecord),
+    ) -> bool {
+        let mut guard = self.lock();
+        let found = guard
+            .trials
+            .get_mut(&trial.study)
+            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
+            .filter(|t| t.state == state);
+        match found {
+            Some(record) => {
+                change(record);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn location(&self) -> String {
+        "memory".into()
+    }
+
+    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
+        let mut state = self.lock();
+        if let Some(existing) = state.studies.iter().find(|s| s.name == new.name) {
+            check_same_study(existing, new, "memory")?;
+            return Ok(existing.clone());
+        }
+        state.next_id += 1;
+        let record = StudyRecord {
+            id: StudyId(state.next_id),
+            name: new.name.clone(),
+            direction: new.direction,
+            objective: new.objective.clone(),
+            sampler: new.sampler.clone(),
+            definition: new.definition.clone(),
+            seed: new.seed,
+            created: now(),
+        };
+        state.studies.push(record.clone());
+        state.trials.insert(record.id, Vec::new());
+        Ok(record)
+    }
+
+    fn study(&self, name: &str) -> Result<Option<StudyRecord>> {
+        Ok(self.lock().studies.iter().find(|s| s.name == name).cloned())
+    }
+
+    fn studies(&self) -> Result<Vec<StudyRecord>> {
+        Ok(self.lock().studies.clone())
+    }
+
+    fn delete_study(&self, study: StudyId) -> Result<()> {
+        let mut state = self.lock();
+        state.studies.retain(|s| s.id != study);
+        state.trials.remove(&study);
+        Ok(())
+    }
+
+    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>> {
+        let mut state = self.lock();
+        let trials = state.trials.entry(study).or_default();
+        if budget.is_some_and(|budget| trials.len() >= budget) {
+            return Ok(None);
+        }
+        let number = trials.last().map_or(0, |t| t.number + 1);
+        trials.push(TrialRecord {
+            number,
+            state: TrialState::Running,
+            params: Vec::new(),
+            distributions: Vec::new(),
+            value: None,
+            intermediate: Vec::new(),
+            started: now(),
+            finished: None,
+            message: None,
+            run_dir: None,
+        });
+        Ok(Some(TrialId { study, number }))
+    }
+
+    fn claim_paused(&self, trial: TrialId) -> Result<bool> {
+        Ok(self.change(trial, TrialState::Paused, |t| {
+            t.state = TrialState::Running;
+            t.finished = None;
+            t.message = None;
+        }))
+    }
+
+    fn set_param(
+        &self,
+        trial: TrialId,
+        name: &str,
+        value: &Value,
+        distribution: &Distribution,
+    ) -> Result<()> {
+        self.change(trial, TrialState::Running, |t| {
+            upsert(&mut t.params, name, value.clone());
+            upsert(&mut t.distributions, name, distribution.clone());
+        });
+        Ok(())
+    }
+
+    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
+        let mut state = self.lock();
+        if let Some(t) = state
+            .trials
+            .get_mut(&trial.study)
+            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
+        {
+            t.run_dir = Some(run_dir.to_string());
+        }
+        Ok(())
+    }
+
+    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
+        self.change(trial, TrialState::Running, |t| {
+            match t.intermediate.binary_search_by_key(&step, |(s, _)| *s) {
+                Ok(i) => t.intermediate[i].1 = value,
+                Err(i) => t.intermediate.insert(i, (step, value)),
+            }
+        });
+        Ok(())
+    }
+
+    fn finish(
+        &self,
+        trial: TrialId,
+        state: TrialState,
+        value: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<()> {
+        self.change(trial, TrialState::Running, |t| {
+            t.state = state;
+            t.value = value;
+            t.message = message.map(str::to_string);
+            t.finished = Some(now());
+        });
+        Ok(())
+    }
+
+    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
+        Ok(self.change(trial, TrialState::Paused, |t| {
+            t.state = TrialState::Pruned;
+            t.message = Some(message.to_string());
+            t.finished = Some(now());
+        }))
+    }
+
+    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
+        self.change(trial, TrialState::Running, |t| {
+            t.state = TrialState::Paused;
+            t.value = Some(value);
+            t.intermediate.retain(|(s, _)| *s <= step);
+            t.message = Some(format!("paused after step {step}"));
+            t.finished = Some(now());
+        });
+        Ok(())
+    }
+
+    fn release(&self, trial: TrialId) -> Result<()> {
+        let mut state = self.lock();
+        if let Some(trials) = state.trials.get_mut(&trial.study) {
+            trials.retain(|t| !(t.number == trial.number && t.state == TrialState::Running));
+        }
+        Ok(())
+    }
+
+    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize> {
+        let mut state = self.lock();
+        let mut count = 0;
+        for t in state.trials.entry(study).or_default() {
+            if t.state == TrialState::Running {
+                t.state = TrialState::Failed;
+                t.message = Some(message.to_string());
+                t.finished = Some(now());
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+        Ok(self.lock().trials.get(&study).cloned().unwrap_or_default())
+    }
+
+    fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
+        Ok(self
+            .lock()
+            .trials
+            .get(&trial.study)
+            .and_then(|trials| trials.iter().find(|t| t.number == trial.number).cloned()))
+    }
+
+    fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>> {
+        Ok(self
+            .lock()
+            .trials
+            .get(&study)
+            .map(|trials| {
+                trials
+                    .iter()
+                    .filter_map(|t| {
+                        let (_, value) = t.intermediate.iter().find(|(s, _)| *s == step)?;
+                        Some(StepValue {
+                            number: t.number,
+                            state: t.state,
+                            value: *value,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,351 @@
+//! Where studies live. A [`Storage`] is written as trial state changes (claim a trial, record a
+//! parameter, report a value, pause, finish), each one atomic, so any number of processes can
+//! share a study and a kill at any point loses at most the running trial's unfinished step.
+//! Reads are shaped for a networked database: the values at one step for a pruner, the trials
+//! once per trial for a sampler.
+//!
+//! [`SqliteStorage`] keeps studies in a file; [`MemoryStorage`] keeps them in this process.
+
+use serde::{Deserialize, Serialize};
+
+use crate::direction::Direction;
+use crate::distribution::Distribution;
+use crate::error::Result;
+use crate::space::Assignment;
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStorage;
+pub use sqlite::SqliteStorage;
+
+/// A study's id within its storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StudyId(pub i64);
+
+/// One trial of one study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TrialId {
+    /// The study it belongs to.
+    pub study: StudyId,
+    /// Its number in the study, from 0 in the order trials were claimed.
+    pub number: usize,
+}
+
+/// Where a trial is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialState {
+    /// Claimed by a process and being evaluated.
+    Running,
+    /// Finished with a value.
+    Complete,
+    /// Stopped early by the pruner; its value is its best so far.
+    Pruned,
+    /// The objective failed; the message says why.
+    Failed,
+    /// Stopped at a successive-halving rung with its state saved; it continues if it ranks well
+    /// enough once more trials reach the rung, and is pruned when the study settles otherwise.
+    Paused,
+}
+
+impl TrialState {
+    /// The state's name as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrialState::Running => "running",
+            TrialState::Complete => "complete",
+            TrialState::Pruned => "pruned",
+            TrialState::Failed => "failed",
+            TrialState::Paused => "paused",
+        }
+    }
+
+    /// The state named `text` ([`TrialState::as_str`]'s words).
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            TrialState::Running,
+            TrialState::Complete,
+            TrialState::Pruned,
+            TrialState::Failed,
+            TrialState::Paused,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// Whether the trial is over (complete, pruned or failed).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            TrialState::Complete | TrialState::Pruned | TrialState::Failed
+        )
+    }
+}
+
+/// What identifies a study when it is created or reopened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewStudy {
+    /// Unique within the storage.
+    pub name: String,
+    /// Whether values are minimised or maximised.
+    pub direction: Direction,
+    /// What is optimised, in words (for listings).
+    pub objective: String,
+    /// The sampler's settings, in words or JSON (for listings).
+    pub sampler: String,
+    /// The full definition (a sweep file's settings, say); reopening a study with another
+    /// definition is refused, since its trials would not be comparable. Empty: not checked.
+    pub definition: String,
+    /// The study seed every trial's randomness derives from.
+    pub seed: u64,
+}
+
+/// A study's identity and settings as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyRecord {
+    /// Its id in the storage.
+    pub id: StudyId,
+    /// Unique within the storage.
+    pub name: String,
+    /// Whether values are minimised or maximised.
+    pub direction: Direction,
+    /// What is optimised, in words.
+    pub objective: String,
+    /// The sampler's settings.
+    pub sampler: String,
+    /// The definition the study was created with (a sweep file's settings, say).
+    pub definition: String,
+    /// The study seed.
+    pub seed: u64,
+    /// When it was created (seconds since the Unix epoch).
+    pub created: f64,
+}
+
+/// A trial as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// Its number in the study.
+    pub number: usize,
+    /// Where it is in its life.
+    pub state: TrialState,
+    /// Its parameters in the order they were suggested.
+    pub params: Assignment,
+    /// Each parameter's distribution, in the same order.
+    pub distributions: Vec<(String, Distribution)>,
+    /// The objective's value (complete), or the best value so far (pruned, paused).
+    pub value: Option<f64>,
+    /// `(step, value)` reported while it ran, in step order.
+    pub intermediate: Vec<(usize, f64)>,
+    /// When it was claimed (seconds since the Unix epoch).
+    pub started: f64,
+    /// When it finished or paused.
+    pub finished: Option<f64>,
+    /// Why it failed, was pruned or paused.
+    pub message: Option<String>,
+    /// The folder the objective kept its files in (a run folder, a working directory).
+    pub run_dir: Option<String>,
+}
+
+impl TrialRecord {
+    /// Seconds from claim to end (or pause).
+    pub fn seconds(&self) -> Option<f64> {
+        self.finished.map(|f| f - self.started)
+    }
+
+    /// The last reported step and its value.
+    pub fn last_step(&self) -> Option<(usize, f64)> {
+        self.intermediate.last().copied()
+    }
+}
+
+/// A value reported at one step, as a pruner reads them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepValue {
+    /// The reporting trial's number.
+    pub number: usize,
+    /// Its state now.
+    pub state: TrialState,
+    /// The value it reported at the step.
+    pub value: f64,
+}
+
+/// A store of studies and their trials. Every method is one atomic change or read; the
+/// changes to a trial apply only in the state the method names (a trial that is no longer
+/// running is not overwritten by a late report or finish).
+pub trait Storage: Send + Sync {
+    /// Where the studies are, for messages (a file path, "memory").
+    fn location(&self) -> String;
+
+    /// Creates the study, or returns the existing one of that name, which must have the same
+    /// direction and definition.
+    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord>;
+
+    /// The study of that name.
+    fn study(&self, name: &str) -> Result<Option<StudyRecord>>;
+
+    /// Every study, oldest first.
+    fn studies(&self) -> Result<Vec<StudyRecord>>;
+
+    /// Deletes a study and all its trials.
+    fn delete_study(&self, study: StudyId) -> Result<()>;
+
+    /// Claims the next trial number for a new running trial, unless the study already holds
+    /// `budget` trials. Atomic across processes: parallel workers never exceed the budget or
+    /// share a number.
+    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>>;
+
+    /// Takes a paused trial back to running to continue it; `false` when it is no longer
+    /// paused (another worker took it first).
+    fn claim_paused(&self, trial: TrialId) -> Result<bool>;
+
+    /// Records a running trial's parameter (replacing one of the same name).
+    fn set_param(
+        &self,
+        trial: TrialId,
+        name: &str,
+        value: &crate::Value,
+        distribution: &Distribution,
+    ) -> Result<()>;
+
+    /// Records the folder a running trial keeps its files in.
+    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()>;
+
+    /// Records a running trial's value at `step` (replacing an earlier report of that step).
+    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()>;
+
+    /// Ends a running trial as `state` (complete, pruned, failed or paused) with its value and
+    /// a message.
+    fn finish(
+        &self,
+        trial: TrialId,
+        state: TrialState,
+        value: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<()>;
+
+    /// Ends a paused trial that will not continue as pruned; `false` when it was not paused.
+    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool>;
+
+    /// Puts a running continuation whose process died back to its pause after `step` with
+    /// `value`, dropping its later reports.
+    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()>;
+
+    /// Deletes a claimed running trial that will not run (an exhausted grid).
+    fn release(&self, trial: TrialId) -> Result<()>;
+
+    /// Marks the study's running trials failed with `message`; returns how many.
+    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize>;
+
+    /// The study's trials, in number order.
+    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
+
+    /// One trial.
+    fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>>;
+
+    /// The values every trial of the study reported at `step`.
+    fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>>;
+}
+
+/// One storage shared by several studies (or threads).
+impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
+        (**self).create_study(new)
+    }
+    fn study(&self, name: &str) -> Result<Option<StudyRecord>> {
+        (**self).study(name)
+    }
+    fn studies(&self) -> Result<Vec<StudyRecord>> {
+        (**self).studies()
+    }
+    fn delete_study(&self, study: StudyId) -> Result<()> {
+        (**self).delete_study(study)
+    }
+    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>> {
+        (**self).claim_new(study, budget)
+    }
+    fn claim_paused(&self, trial: TrialId) -> Result<bool> {
+        (**self).claim_paused(trial)
+    }
+    fn set_param(
+        &self,
+        trial: TrialId,
+        name: &str,
+        value: &crate::Value,
+        distribution: &Distribution,
+    ) -> Result<()> {
+        (**self).set_param(trial, name, value, distribution)
+    }
+    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
+        (**self).set_run_dir(trial, run_dir)
+    }
+    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
+        (**self).report(trial, step, value)
+    }
+    fn finish(
+        &self,
+        trial: TrialId,
+        state: TrialState,
+        value: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<()> {
+        (**self).finish(trial, state, value, message)
+    }
+    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
+        (**self).prune_paused(trial, message)
+    }
+    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
+        (**self).revert_to_paused(trial, step, value)
+    }
+    fn release(&self, trial: TrialId) -> Result<()> {
+        (**self).release(trial)
+    }
+    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize> {
+        (**self).fail_running(study, message)
+    }
+    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+        (**self).trials(study)
+    }
+    fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
+        (**self).trial(trial)
+    }
+    fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>> {
+        (**self).values_at(study, step)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The refusal to reopen a study under another definition.
+pub(crate) fn check_same_study(
+    existing: &StudyRecord,
+    new: &NewStudy,
+    location: &str,
+) -> Result<()> {
+    let definition_differs = !new.definition.is_empty() && existing.definition != new.definition;
+    if existing.direction != new.direction
+        || definition_differs
+        || (!new.definition.is_empty()
+            && (existing.objective != new.objective
+                || existing.sampler != new.sampler
+                || existing.seed != new.seed))
+    {
+        return Err(crate::TuneError::config(
+            "study",
+            format!(
+                "a study named '{}' already exists in {location} with a different definition; give this one another name (or delete the old study)",
+                new.name
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,519 @@
+//! Studies in a SQLite file: WAL mode so readers never block the writer, a busy timeout so
+//! processes wait for each other's short transactions instead of failing, and one table row per
+//! reported value, so a report is an insert and a pruner's read of one step is an index lookup.
+//! Synchronous = NORMAL: in WAL mode a committed change survives any process kill (only a
+//! power loss can drop the last commits), which is the durability a study needs.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
+    check_same_study, now,
+};
+use crate::direction::Direction;
+use crate::distribution::{Distribution, Value};
+use crate::error::{Result, TuneError};
+use crate::space::Assignment;
+
+/// The schema this code writes; files of schema 0 (before per-step rows) are upgraded in place.
+const SCHEMA_VERSION: i64 = 2;
+
+/// A study database file.
+pub struct SqliteStorage {
+    connection: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (or creates) the database at `path`, creating its folder.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| TuneError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut connection = Connection::open(path).map_err(|e| storage_error(path, e))?;
+        connection
+            .execute_batch(
+                "PRAGMA busy_timeout = 30000;
+                 PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(|e| storage_error(path, e))?;
+        migrate(&mut connection).map_err(|e| storage_error(path, e))?;
+        Ok(Self {
+            connection: Mutex::new(connection),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-done transaction (rusqlite rolls back on
+        // drop), so a poisoned lock is still usable.
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> TuneError {
+        storage_error(&self.path, e)
+    }
+
+    /// Runs `work` in an immediate (write-locking) transaction.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let mut connection = self.lock();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.fail(e))?;
+        let out = work(&tx).map_err(|e| self.fail(e))?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(out)
+    }
+
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        self.lock().execute(sql, params).map_err(|e| self.fail(e))
+    }
+}
+
+/// Creates the tables, or upgrades a schema-0 file (intermediate values as a JSON column, no
+/// distributions) to per-step rows.
+fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version >= SCHEMA_VERSION {
+        return tx.commit();
+    }
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS studies (
+             id INTEGER PRIMARY KEY,
+             name TEXT NOT NULL UNIQUE,
+             direction TEXT NOT NULL,
+             objective TEXT NOT NULL,
+             sampler TEXT NOT NULL,
+             sweep TEXT NOT NULL,
+             seed INTEGER NOT NULL,
+             created REAL NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS trials (
+             study_id INTEGER NOT NULL REFERENCES studies(id),
+             number INTEGER NOT NULL,
+             state TEXT NOT NULL,
+             params TEXT NOT NULL,
+             value REAL,
+             intermediate TEXT NOT NULL DEFAULT '[]',
+             seed INTEGER NOT NULL DEFAULT 0,
+             started REAL NOT NULL,
+             finished REAL,
+             error TEXT,
+             run_dir TEXT,
+             PRIMARY KEY (study_id, number)
+         );
+         CREATE TABLE IF NOT EXISTS intermediate_values (
+             study_id INTEGER NOT NULL,
+             number INTEGER NOT NULL,
+             step INTEGER NOT NULL,
+             value REAL,
+             PRIMARY KEY (study_id, number, step)
+         );
+         CREATE INDEX IF NOT EXISTS intermediate_by_step ON intermediate_values (study_id, step);",
+    )?;
+    let has_distributions = tx
+        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'distributions'")?
+        .exists([])?;
+    if !has_distributions {
+        tx.execute_batch("ALTER TABLE trials ADD COLUMN distributions TEXT NOT NULL DEFAULT '[]'")?;
+    }
+    // Schema 0 kept each trial's values as a JSON list: move them into rows.
+    let legacy: Vec<(i64, i64, String)> = tx
+        .prepare("SELECT study_id, number, intermediate FROM trials WHERE intermediate != '[]'")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (study, number, text) in legacy {
+        let values: Vec<(usize, f64)> = serde_json::from_str(&text).unwrap_or_default();
+        for (step, value) in values {
+            tx.execute(
+                "INSERT OR REPLACE INTO intermediate_values (study_id, number, step, value) VALUES (?1, ?2, ?3, ?4)",
+                params![study, number, step as i64, value],
+            )?;
+        }
+    }
+    tx.execute("UPDATE trials SET intermediate = '[]'", [])?;
+    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    tx.commit()
+}
+
+const STUDY_COLUMNS: &str = "id, name, direction, objective, sampler, sweep, seed, created";
+
+fn study_row(row: &rusqlite::Row) -> rusqlite::Result<StudyRecord> {
+    let direction: String = row.get(2)?;
+    Ok(StudyRecord {
+        id: StudyId(row.get(0)?),
+        name: row.get(1)?,
+        direction: Direction::parse(&direction).unwrap_or_default(),
+        objective: row.get(3)?,
+        sampler: row.get(4)?,
+        definition: row.get(5)?,
+        seed: row.get::<_, i64>(6)? as u64,
+        created: row.get(7)?,
+    })
+}
+
+const TRIAL_COLUMNS: &str =
+    "number, state, params, distributions, value, started, finished, error, run_dir";
+
+fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
+    let params: String = row.get(2)?;
+    let distributions: String = row.get(3)?;
+    Ok(TrialRecord {
+        number: row.get::<_, i64>(0)? as usize,
+        state: TrialState::parse(&row.get::<_, String>(1)?).unwrap_or(TrialState::Failed),
+        params: parse_params(&params),
+        distributions: serde_json::from_str(&distributions).unwrap_or_default(),
+        value: row.get(4)?,
+        intermediate: Vec::new(),
+        started: row.get(5)?,
+        finished: row.get(6)?,
+        message: row.get(7)?,
+        run_dir: row.get(8)?,
+    })
+}
+
+impl Storage for SqliteStorage {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
+        if let Some(existing) = self.study(&new.name)? {
+            check_same_study(&existing, new, &self.location())?;
+            return Ok(existing);
+        }
+        self.execute(
+            "INSERT OR IGNORE INTO studies (name, direction, objective, sampler, sweep, seed, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![new.name, new.direction.name(), new.objective, new.sampler, new.definition, new.seed as i64, now()],
+        )?;
+        // Another process may have created it in between: check it the same way.
+        let created = self
+            .study(&new.name)?
+            .ok_or_else(|| TuneError::config("study", "the study vanished as it was created"))?;
+        check_same_study(&created, new, &self.location())?;
+        Ok(created)
+    }
+
+    fn study(&self, name: &str) -> Result<Option<StudyRecord>> {
+        self.lock()
+            .query_row(
+                &format!("SELECT {STUDY_COLUMNS} FROM studies WHERE name = ?1"),
+                params![name],
+                study_row,
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    fn studies(&self) -> Result<Vec<StudyRecord>> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare(&format!("SELECT {STUDY_COLUMNS} FROM studies ORDER BY id"))
+            .map_err(|e| self.fail(e))?;
+        let rows = statement
+            .query_map([], study_row)
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.fail(e))
+    }
+
+    fn delete_study(&self, study: StudyId) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM intermediate_values WHERE study_id = ?1",
+                params![study.0],
+            )?;
+            tx.execute("DELETE FROM trials WHERE study_id = ?1", params![study.0])?;
+            tx.execute("DELETE FROM studies WHERE id = ?1", params![study.0])?;
+            Ok(())
+        })
+    }
+
+    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>> {
+        self.write(|tx| {
+            let (count, next): (i64, i64) = tx.query_row(
+                "SELECT COUNT(*), COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
+                params![study.0],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            if budget.is_some_and(|budget| count as usize >= budget) {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT INTO trials (study_id, number, state, params, started) VALUES (?1, ?2, 'running', '[]', ?3)",
+                params![study.0, next, now()],
+            )?;
+            Ok(Some(TrialId {
+                study,
+                number: next as usize,
+            }))
+        })
+    }
+
+    fn claim_paused(&self, trial: TrialId) -> Result<bool> {
+        self.execute(
+            "UPDATE trials SET state = 'running', finished = NULL, error = NULL
+             WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
+            params![trial.study.0, trial.number as i64],
+        )
+        .map(|changed| changed == 1)
+    }
+
+    fn set_param(
+        &self,
+        trial: TrialId,
+        name: &str,
+        value: &Value,
+        distribution: &Distribution,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let (params, distributions): (String, String) = tx.query_row(
+                "SELECT params, distributions FROM trials WHERE study_id = ?1 AND number = ?2",
+                params![trial.study.0, trial.number as i64],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let mut params = parse_params(&params);
+            let mut distributions: Vec<(String, Distribution)> =
+                serde_json::from_str(&distributions).unwrap_or_default();
+            upsert(&mut params, name, value.clone());
+            upsert(&mut distributions, name, distribution.clone());
+            tx.execute(
+                "UPDATE trials SET params = ?3, distributions = ?4 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                params![
+                    trial.study.0,
+                    trial.number as i64,
+                    params_json(&params),
+                    serde_json::to_string(&distributions).expect("distributions serialise")
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
+        self.execute(
+            "UPDATE trials SET run_dir = ?3 WHERE study_id = ?1 AND number = ?2",
+            params![trial.study.0, trial.number as i64, run_dir],
+        )
+        .map(drop)
+    }
+
+    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
+        self.write(|tx| {
+            let running = tx
+                .prepare(
+                    "SELECT 1 FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                )?
+                .exists(params![trial.study.0, trial.number as i64])?;
+            if running {
+                tx.execute(
+                    "INSERT OR REPLACE INTO intermediate_values (study_id, number, step, value) VALUES (?1, ?2, ?3, ?4)",
+                    params![trial.study.0, trial.number as i64, step as i64, value],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(
+        &self,
+        trial: TrialId,
+        state: TrialState,
+        value: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE trials SET state = ?3, value = ?4, error = ?5, finished = ?6 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+            params![trial.study.0, trial.number as i64, state.as_str(), value, message, now()],
+        )
+        .map(drop)
+    }
+
+    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
+        self.execute(
+            "UPDATE trials SET state = 'pruned', error = ?3, finished = ?4
+             WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
+            params![trial.study.0, trial.number as i64, message, now()],
+        )
+        .map(|changed| changed == 1)
+    }
+
+    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE trials SET state = 'paused', value = ?3, error = ?4, finished = ?5
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                params![
+                    trial.study.0,
+                    trial.number as i64,
+                    value,
+                    format!("paused after step {step}"),
+                    now()
+                ],
+            )?;
+            if changed == 1 {
+                tx.execute(
+                    "DELETE FROM intermediate_values WHERE study_id = ?1 AND number = ?2 AND step > ?3",
+                    params![trial.study.0, trial.number as i64, step as i64],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn release(&self, trial: TrialId) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "DELETE FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                params![trial.study.0, trial.number as i64],
+            )?;
+            if changed == 1 {
+                tx.execute(
+                    "DELETE FROM intermediate_values WHERE study_id = ?1 AND number = ?2",
+                    params![trial.study.0, trial.number as i64],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize> {
+        self.execute(
+            "UPDATE trials SET state = 'failed', finished = ?2, error = ?3
+             WHERE study_id = ?1 AND state = 'running'",
+            params![study.0, now(), message],
+        )
+    }
+
+    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+        let connection = self.lock();
+        let read = || -> rusqlite::Result<Vec<TrialRecord>> {
+            let mut trials: Vec<TrialRecord> = connection
+                .prepare(&format!(
+                    "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number"
+                ))?
+                .query_map(params![study.0], trial_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut statement = connection.prepare(
+                "SELECT number, step, value FROM intermediate_values WHERE study_id = ?1 ORDER BY number, step",
+            )?;
+            let mut rows = statement.query(params![study.0])?;
+            while let Some(row) = rows.next()? {
+                let number = row.get::<_, i64>(0)? as usize;
+                let step = row.get::<_, i64>(1)? as usize;
+                let value: Option<f64> = row.get(2)?;
+                if let Ok(i) = trials.binary_search_by_key(&number, |t| t.number) {
+                    trials[i]
+                        .intermediate
+                        .push((step, value.unwrap_or(f64::NAN)));
+                }
+            }
+            Ok(trials)
+        };
+        read().map_err(|e| self.fail(e))
+    }
+
+    fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
+        let connection = self.lock();
+        let read = || -> rusqlite::Result<Option<TrialRecord>> {
+            let Some(mut record) = connection
+                .query_row(
+                    &format!(
+                        "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"
+                    ),
+                    params![trial.study.0, trial.number as i64],
+                    trial_row,
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            record.intermediate = connection
+                .prepare(
+                    "SELECT step, value FROM intermediate_values WHERE study_id = ?1 AND number = ?2 ORDER BY step",
+                )?
+                .query_map(params![trial.study.0, trial.number as i64], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)? as usize,
+                        row.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(record))
+        };
+        read().map_err(|e| self.fail(e))
+    }
+
+    fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>> {
+        let connection = self.lock();
+        let read = || -> rusqlite::Result<Vec<StepValue>> {
+            connection
+                .prepare(
+                    "SELECT v.number, t.state, v.value FROM intermediate_values v
+                     JOIN trials t ON t.study_id = v.study_id AND t.number = v.number
+                     WHERE v.study_id = ?1 AND v.step = ?2 ORDER BY v.number",
+                )?
+                .query_map(params![study.0, step as i64], |row| {
+                    Ok(StepValue {
+                        number: row.get::<_, i64>(0)? as usize,
+                        state: TrialState::parse(&row.get::<_, String>(1)?)
+                            .unwrap_or(TrialState::Failed),
+                        value: row.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+                    })
+                })?
+                .collect()
+        };
+        read().map_err(|e| self.fail(e))
+    }
+}
+
+/// Sets `name` in an ordered list of pairs, keeping its place if present.
+pub(crate) fn upsert<T>(list: &mut Vec<(String, T)>, name: &str, value: T) {
+    match list.iter_mut().find(|(n, _)| n == name) {
+        Some((_, slot)) => *slot = value,
+        None => list.push((name.to_string(), value)),
+    }
+}
+
+/// Parameters are stored as a JSON array of `[name, value]` pairs (order kept).
+fn params_json(params: &Assignment) -> String {
+    serde_json::to_string(params).expect("parameters serialise")
+}
+
+fn parse_params(text: &str) -> Assignment {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn storage_error(path: &Path, e: rusqlite::Error) -> TuneError {
+    TuneError::Storage {
+        location: path.display().to_string(),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,406 @@
+//! A study: one objective, one direction, a sampler, a pruner and a storage, and the trials
+//! evaluated so far. Drive it with [`Study::optimize`] (a closure per trial), or from outside
+//! with [`Study::ask`] and [`Study::tell`].
+
+use anneal_rng::{SeededRng, derive_rng};
+
+use crate::direction::Direction;
+use crate::error::{Result, TuneError};
+use crate::pruner::{NopPruner, Pruner, PrunerContext};
+use crate::sampler::{SampleContext, Sampler, TpeSampler};
+use crate::storage::{
+    MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
+};
+use crate::trial::Trial;
+
+mod history;
+mod optimize;
+
+pub use history::best_trial;
+pub use optimize::OptimizeOutcome;
+
+/// How a trial ended, as told to [`Study::tell`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrialResult {
+    /// It finished with this value.
+    Value(f64),
+    /// It was stopped early (its best reported value is kept).
+    Pruned,
+    /// It failed, for this reason.
+    Failed(String),
+}
+
+/// A study, open on its storage.
+pub struct Study {
+    storage: Box<dyn Storage>,
+    record: StudyRecord,
+    sampler: Box<dyn Sampler>,
+    pruner: Box<dyn Pruner>,
+    max_failures: usize,
+}
+
+impl std::fmt::Debug for Study {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Study")
+            .field("name", &self.record.name)
+            .field("storage", &self.storage.location())
+            .field("direction", &self.record.direction)
+            .field("sampler", &self.sampler.name())
+            .field("pruner", &self.pruner.name())
+            .finish()
+    }
+}
+
+/// Builds a [`Study`]: `Study::builder().name("mlp").storage(...).build()?`.
+pub struct StudyBuilder {
+    name: String,
+    storage: Option<Box<dyn Storage>>,
+    direction: Direction,
+    sampler: Option<Box<dyn Sampler>>,
+    pruner: Option<Box<dyn Pruner>>,
+    seed: u64,
+    objective: String,
+    sampler_settings: Option<String>,
+    definition: String,
+    max_failures: usize,
+}
+
+impl StudyBuilder {
+    /// The study's name (unique in its storage; building with an existing name reopens it).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Where trials are kept (default: in memory).
+    pub fn storage(mut self, storage: impl Storage + 'static) -> Self {
+        self.storage = Some(Box::new(storage));
+        self
+    }
+
+    /// Where trials are kept, already boxed.
+    pub fn boxed_storage(mut self, storage: Box<dyn Storage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Minimise (the default) or maximise the objective.
+    pub fn direction(mut self, direction: Direction) -> Self {
+        self.direction = direction;
+        self
+    }
+
+    /// The sampler (default: TPE with Optuna's settings).
+    pub fn sampler(mut self, sampler: impl Sampler + 'static) -> Self {
+        self.sampler = Some(Box::new(sampler));
+        self
+    }
+
+    /// The sampler, already boxed (from [`crate::SamplerConfig::init`]).
+    pub fn boxed_sampler(mut self, sampler: Box<dyn Sampler>) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// The pruner (default: none).
+    pub fn pruner(mut self, pruner: impl Pruner + 'static) -> Self {
+        self.pruner = Some(Box::new(pruner));
+        self
+    }
+
+    /// The pruner, already boxed (from [`crate::PrunerConfig::init`]).
+    pub fn boxed_pruner(mut self, pruner: Box<dyn Pruner>) -> Self {
+        self.pruner = Some(pruner);
+        self
+    }
+
+    /// The study seed: the same seed gives the same trials (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// What is optimised, in words (shown by study listings).
+    pub fn objective(mut self, description: impl Into<String>) -> Self {
+        self.objective = description.into();
+        self
+    }
+
+    /// The sampler's settings as stored with the study (default: the sampler's name).
+    pub fn sampler_settings(mut self, settings: impl Into<String>) -> Self {
+        self.sampler_settings = Some(settings.into());
+        self
+    }
+
+    /// The study's full definition (a sweep file's settings): reopening the study with another
+    /// definition is refused. Empty (the default): only the direction is checked.
+    pub fn definition(mut self, definition: impl Into<String>) -> Self {
+        self.definition = definition.into();
+        self
+    }
+
+    /// Stop, rather than burn the budget, when the study's first this-many trials all fail
+    /// (default 5; 0 never stops).
+    pub fn max_failures(mut self, max_failures: usize) -> Self {
+        self.max_failures = max_failures;
+        self
+    }
+
+    /// Creates the study in its storage, or reopens the one of that name.
+    pub fn build(self) -> Result<Study> {
+        if self.name.is_empty() {
+            return Err(TuneError::config("name", "a study needs a name"));
+        }
+        let storage = self
+            .storage
+            .unwrap_or_else(|| Box::new(MemoryStorage::new()));
+        let sampler = self
+            .sampler
+            .unwrap_or_else(|| Box::new(TpeSampler::default()));
+        let record = storage.create_study(&NewStudy {
+            name: self.name,
+            direction: self.direction,
+            objective: self.objective,
+            sampler: self
+                .sampler_settings
+                .unwrap_or_else(|| sampler.name().to_string()),
+            definition: self.definition,
+            seed: self.seed,
+        })?;
+        Ok(Study {
+            storage,
+            record,
+            sampler,
+            pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
+            max_failures: self.max_failures,
+        })
+    }
+}
+
+impl Study {
+    /// A builder with the defaults: in-memory storage, minimise, TPE, no pruner, seed 0.
+    pub fn builder() -> StudyBuilder {
+        StudyBuilder {
+            name: String::new(),
+            storage: None,
+            direction: Direction::Minimize,
+            sampler: None,
+            pruner: None,
+            seed: 0,
+            objective: String::new(),
+            sampler_settings: None,
+            definition: String::new(),
+            max_failures: 5,
+        }
+    }
+
+    /// The study's name.
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// The study's id in its storage.
+    pub fn id(&self) -> StudyId {
+        self.record.id
+    }
+
+    /// The study as stored.
+    pub fn record(&self) -> &StudyRecord {
+        &self.record
+    }
+
+    /// Whether values are minimised or maximised.
+    pub fn direction(&self) -> Direction {
+        self.record.direction
+    }
+
+    /// The study seed.
+    pub fn seed(&self) -> u64 {
+        self.record.seed
+    }
+
+    /// The storage the study lives in.
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    /// The sampler.
+    pub fn sampler(&self) -> &dyn Sampler {
+        self.sampler.as_ref()
+    }
+
+    /// The pruner.
+    pub fn pruner(&self) -> &dyn Pruner {
+        self.pruner.as_ref()
+    }
+
+    /// Every trial, in number order.
+    pub fn trials(&self) -> Result<Vec<TrialRecord>> {
+        self.storage.trials(self.id())
+    }
+
+    /// The best complete trial so far.
+    pub fn best_trial(&self) -> Result<Option<TrialRecord>> {
+        Ok(best_trial(&self.trials()?, self.direction()).cloned())
+    }
+
+    /// Trial `number`'s own seed, from the study seed.
+    pub fn trial_seed(&self, number: usize) -> u64 {
+        use rand::RngExt;
+        derive_rng(self.record.seed, "trial seed", number as u64).random::<u64>() >> 1
+    }
+
+    pub(crate) fn sampler_rng(&self, number: usize) -> SeededRng {
+        derive_rng(self.record.seed, "sampler", number as u64)
+    }
+
+    pub(crate) fn pruner_context(&self) -> PrunerContext<'_> {
+        PrunerContext {
+            storage: self.storage.as_ref(),
+            study: self.id(),
+            direction: self.direction(),
+            seed: self.seed(),
+        }
+    }
+
+    /// Starts a new trial (no budget: every call claims one). Suggest its parameters, then
+    /// [`Study::tell`] how it ended.
+    pub fn ask(&self) -> Result<Trial<'_>> {
+        let trials = self.trials()?;
+        let id = self
+            .storage
+            .claim_new(self.id(), None)?
+            .ok_or_else(|| TuneError::config("study", "no trial could be claimed"))?;
+        self.start(id, &trials)?.ok_or_else(|| {
+            TuneError::config(
+                "sampler",
+                "the sampler has no point left (every grid point has been tried)",
+            )
+        })
+    }
+
+    /// Samples trial `id`'s joint parameters from the snapshot `trials`; `None` (and the
+    /// claim released) when the sampler is exhausted.
+    pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
+        let history = history::observations(trials, id.number, self.direction());
+        let space = history::relative_space(trials);
+        let mut rng = self.sampler_rng(id.number);
+        let context = SampleContext {
+            history: &history,
+            number: id.number,
+        };
+        match self.sampler.sample_relative(&context, &space, &mut rng)? {
+            Some(relative) => Ok(Some(Trial::new(self, id, rng, history, relative))),
+            None => {
+                self.storage.release(id)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Ends a trial from [`Study::ask`] (or one handed to an objective) with its result.
+    pub fn tell(&self, trial: Trial<'_>, result: TrialResult) -> Result<TrialRecord> {
+        let outcome = match result {
+            TrialResult::Value(value) => Outcome::Complete(value),
+            TrialResult::Pruned => Outcome::Pruned {
+                value: trial.best_reported(),
+                step: trial.reported().last().map(|(s, _)| *s),
+            },
+            TrialResult::Failed(message) => Outcome::Failed(message),
+        };
+        self.record_outcome(trial.id, outcome)
+    }
+
+    /// Ends trial `number` (asked by another process, say) with its result.
+    pub fn tell_number(&self, number: usize, result: TrialResult) -> Result<TrialRecord> {
+        let id = TrialId {
+            study: self.id(),
+            number,
+        };
+        let record = self.storage.trial(id)?.ok_or_else(|| {
+            TuneError::config(
+                "trial",
+                format!("study '{}' has no trial {number}", self.name()),
+            )
+        })?;
+        if record.state != TrialState::Running {
+            return Err(TuneError::config(
+                "trial",
+                format!(
+                    "trial {number} of study '{}' is {}, not running: it was told already",
+                    self.name(),
+                    record.state.as_str()
+                ),
+            ));
+        }
+        self.tell(Trial::reopen(self, &record, false), result)
+    }
+
+    /// Marks trials left running by a process that died as failed (call it only when no
+    /// other process works on the study); returns how many.
+    pub fn fail_interrupted(&self) -> Result<usize> {
+        self.storage.fail_running(self.id(), INTERRUPTED_MESSAGE)
+    }
+
+    /// Records how a trial ended; a non-finite value is a failure (divergence).
+    pub(crate) fn record_outcome(&self, id: TrialId, outcome: Outcome) -> Result<TrialRecord> {
+        let outcome = match outcome.value() {
+            Some(v) if !v.is_finite() => {
+                Outcome::Failed(format!("diverged: the objective value is {v}"))
+            }
+            _ => outcome,
+        };
+        let (state, value, message) = match outcome {
+            Outcome::Complete(value) => (TrialState::Complete, Some(value), None),
+            Outcome::Pruned { value, step } => (
+                TrialState::Pruned,
+                value,
+                Some(step.map_or("pruned".into(), |s| format!("pruned after step {s}"))),
+            ),
+            Outcome::Paused { value, step } => (
+                TrialState::Paused,
+                Some(value),
+                Some(format!("paused after step {step}")),
+            ),
+            Outcome::Failed(message) => (TrialState::Failed, None, Some(message)),
+        };
+        self.storage.finish(id, state, value, message.as_deref())?;
+        self.storage.trial(id)?.ok_or_else(|| {
+            TuneError::config(
+                "trial",
+                format!("trial {} vanished from the study", id.number),
+            )
+        })
+    }
+}
+
+/// How a trial left running by a dead process is recorded.
+pub const INTERRUPTED_MESSAGE: &str =
+    "interrupted: the process running this trial stopped before it finished";
+
+/// How an evaluation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    Complete(f64),
+    /// Stopped for good after `step`; `value` is its best so far.
+    Pruned {
+        value: Option<f64>,
+        step: Option<usize>,
+    },
+    /// Paused at a rung after `step`, its state kept.
+    Paused {
+        value: f64,
+        step: usize,
+    },
+    Failed(String),
+}
+
+impl Outcome {
+    fn value(&self) -> Option<f64> {
+        match *self {
+            Outcome::Complete(v) | Outcome::Paused { value: v, .. } => Some(v),
+            Outcome::Pruned { value, .. } => value,
+            Outcome::Failed(_) => None,
+        }
+    }
+}

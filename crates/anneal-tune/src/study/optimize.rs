@@ -1,0 +1,210 @@
+//! The optimisation loop: claim a trial within the budget (or continue a promotable paused
+//! one), evaluate it, record how it ended; when the budget is spent, settle the paused trials.
+//! The loop keeps no state beyond the storage, so a process killed at any point resumes where
+//! it stopped, and several processes can run it on one study.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::history::{best_trial, check_not_all_failing};
+use super::{Outcome, Study};
+use crate::error::{Result, TuneError};
+use crate::objective::{BoxError, FnObjective, Objective, Quiet, StudyObserver};
+use crate::pruner::Settlement;
+use crate::storage::{TrialId, TrialRecord};
+use crate::trial::Trial;
+
+/// How an optimisation run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizeOutcome {
+    /// Every trial of the study afterwards.
+    pub trials: Vec<TrialRecord>,
+    /// The sampler ran out of points (a grid smaller than the budget).
+    pub exhausted: bool,
+}
+
+impl Study {
+    /// Evaluates `objective` until the study holds `trials` trials in all (trials of earlier
+    /// runs count, so rerunning after a kill finishes the same budget), then settles paused
+    /// trials. Return `Err` from the objective to fail a trial (the study goes on), or the
+    /// [`TuneError::Pruned`] that [`Trial::report`] gave to record it pruned.
+    pub fn optimize<F>(&self, trials: usize, objective: F) -> Result<OptimizeOutcome>
+    where
+        F: FnMut(&mut Trial) -> Result<f64, BoxError>,
+    {
+        self.optimize_with(trials, &mut FnObjective(objective), &mut Quiet, true)
+    }
+
+    /// [`Study::optimize`] for an [`Objective`], reporting progress to `observer`. With
+    /// `settle` false this is a worker beside others: it stops when there is no trial to start
+    /// or promote and leaves paused trials for the process that settles (which runs once every
+    /// worker has exited, so no worker ever waits on a trial a dead process left running).
+    pub fn optimize_with(
+        &self,
+        trials: usize,
+        objective: &mut dyn Objective,
+        observer: &mut dyn StudyObserver,
+        settle: bool,
+    ) -> Result<OptimizeOutcome> {
+        let mut exhausted = false;
+        let can_pause = objective.can_pause();
+        loop {
+            let snapshot = self.trials()?;
+            check_not_all_failing(&snapshot, self.max_failures)?;
+            // Promotions come before new trials (ASHA): a paused trial that now ranks in the
+            // best 1/η of its rung continues from its saved state.
+            if can_pause {
+                if let Some(number) = self
+                    .pruner()
+                    .next_promotion(&snapshot, &self.pruner_context())
+                {
+                    self.continue_paused(number, objective, observer)?;
+                    continue;
+                }
+            }
+            let claimed = if exhausted {
+                None
+            } else {
+                self.storage().claim_new(self.id(), Some(trials))?
+            };
+            let started = match claimed {
+                Some(id) => self.start(id, &snapshot)?,
+                None => None,
+            };
+            let Some(mut trial) = started else {
+                exhausted |= claimed.is_some();
+                // Nothing new to start: the settling process settles the paused trials nobody
+                // will promote.
+                if settle && self.settle_paused(&snapshot, objective, observer)? {
+                    continue;
+                }
+                break;
+            };
+            trial.can_pause = can_pause;
+            self.evaluate(trial, objective, observer)?;
+        }
+        Ok(OptimizeOutcome {
+            trials: self.trials()?,
+            exhausted,
+        })
+    }
+
+    /// Continues paused trial `number` if this process is first to claim it.
+    fn continue_paused(
+        &self,
+        number: usize,
+        objective: &mut dyn Objective,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<()> {
+        let id = TrialId {
+            study: self.id(),
+            number,
+        };
+        if !self.storage().claim_paused(id)? {
+            return Ok(());
+        }
+        let record = self
+            .storage()
+            .trial(id)?
+            .ok_or_else(|| TuneError::config("trial", format!("paused trial {number} vanished")))?;
+        let mut trial = Trial::reopen(self, &record, true);
+        trial.can_pause = objective.can_pause();
+        self.evaluate(trial, objective, observer)
+    }
+
+    /// Once no new trial will start: continue the paused trial the pruner picks, or prune the
+    /// rest where they stopped. `true` when the loop should look again.
+    fn settle_paused(
+        &self,
+        trials: &[TrialRecord],
+        objective: &mut dyn Objective,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<bool> {
+        match self.pruner().settle(trials, &self.pruner_context()) {
+            Settlement::Continue(number) => {
+                self.continue_paused(number, objective, observer)?;
+                return Ok(true);
+            }
+            Settlement::Prune(numbers) => {
+                for number in numbers {
+                    let id = TrialId {
+                        study: self.id(),
+                        number,
+                    };
+                    let Some(record) = trials.iter().find(|t| t.number == number) else {
+                        continue;
+                    };
+                    let step = record.last_step().map_or(0, |(s, _)| s);
+                    let message =
+                        format!("pruned after step {step} (paused at a rung, never promoted)");
+                    if self.storage().prune_paused(id, &message)? {
+                        objective.discard_paused(record);
+                        self.announce(number, observer)?;
+                    }
+                }
+            }
+        }
+        objective.tidy(&self.trials()?);
+        Ok(false)
+    }
+
+    /// Evaluates a claimed trial (a panic is a failure of that trial) and records how it
+    /// ended.
+    fn evaluate(
+        &self,
+        mut trial: Trial<'_>,
+        objective: &mut dyn Objective,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<()> {
+        observer.trial_started(trial.number(), trial.resumed_from());
+        let result = catch_unwind(AssertUnwindSafe(|| objective.evaluate(&mut trial)))
+            .unwrap_or_else(|panic| Err(panic_message(panic).into()));
+        let outcome = match result {
+            Ok(value) => Outcome::Complete(value),
+            Err(error) => match error.downcast_ref::<TuneError>() {
+                Some(TuneError::Pruned { step }) => Outcome::Pruned {
+                    value: trial.best_reported(),
+                    step: Some(*step),
+                },
+                Some(TuneError::Paused { step }) if trial.can_pause => Outcome::Paused {
+                    value: trial.best_reported().unwrap_or(f64::NAN),
+                    step: *step,
+                },
+                _ => Outcome::Failed(error_chain(error.as_ref())),
+            },
+        };
+        let number = trial.number();
+        self.record_outcome(trial.id, outcome)?;
+        self.announce(number, observer)
+    }
+
+    fn announce(&self, number: usize, observer: &mut dyn StudyObserver) -> Result<()> {
+        let trials = self.trials()?;
+        if let Some(trial) = trials.iter().find(|t| t.number == number) {
+            observer.trial_finished(trial, best_trial(&trials, self.direction()));
+        }
+        Ok(())
+    }
+}
+
+/// An error with its causes, each once ("a: b: c").
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("panicked: {message}")
+}
