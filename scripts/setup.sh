@@ -3,6 +3,8 @@
 # - The Rust toolchain (cargo, rustc >= 1.95) is expected.
 # - The wgpu backend's tests need a Vulkan driver; on a machine without a GPU that is Mesa's
 #   software driver (lavapipe), installed here from Debian's packages when it is missing.
+# - The tests of command objectives (any program as a sweep's objective) run small Python
+#   scripts: python3 from Debian's packages when it is missing.
 set -euo pipefail
 if ! command -v cargo >/dev/null; then
     echo "anneal needs the Rust toolchain (cargo, rustc >= 1.95): see https://rustup.rs" >&2
@@ -14,17 +16,26 @@ if [ "$rustc_minor" -lt 95 ]; then
     exit 1
 fi
 
+apt_install() {
+    if ! command -v apt-get >/dev/null; then
+        echo "warning: no apt-get to install $*; some tests will fail" >&2
+        return 0
+    fi
+    local sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q >/dev/null || true
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "$@" >/dev/null
+}
+
+if ! command -v python3 >/dev/null; then
+    echo "installing python3 (python3-minimal) for the command-objective tests" >&2
+    apt_install python3-minimal
+fi
+
 vulkan_ready() {
     ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q libvulkan.so.1
 }
 if ! vulkan_ready; then
-    if command -v apt-get >/dev/null; then
-        echo "installing Mesa's Vulkan driver (mesa-vulkan-drivers libvulkan1) for the wgpu backend" >&2
-        sudo_cmd=""
-        [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-        $sudo_cmd apt-get update -q >/dev/null || true
-        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q mesa-vulkan-drivers libvulkan1 >/dev/null
-    else
-        echo "warning: no Vulkan driver found and no apt-get to install one; the wgpu tests will fail" >&2
-    fi
+    echo "installing Mesa's Vulkan driver (mesa-vulkan-drivers libvulkan1) for the wgpu backend" >&2
+    apt_install mesa-vulkan-drivers libvulkan1
 fi

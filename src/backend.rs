@@ -48,23 +48,10 @@ impl BackendArgs {
         if self.backend == Backend::Wgpu {
             probe_gpu(&device, self.device)?;
         } else {
-            pin_default_device(self.name());
+            // Chosen once, before any run: Burn's default device follows the CPU backend.
+            anneal_train::resume::pin_default_device(self.name());
         }
         Ok(device)
-    }
-}
-
-/// Burn builds a few tensors on its default device rather than a given one (a restored
-/// optimizer state lives there until its first step moves it beside its parameter), and with
-/// wgpu compiled in that default is the GPU. Pinning it to the chosen CPU backend keeps CPU
-/// runs from starting a GPU, or Mesa's software driver, or failing where neither exists.
-/// (With `--backend wgpu --device N` such a state sits on the default adapter until that first
-/// step; correct, one copy more.) `BURN_DEVICE` set by the user wins.
-fn pin_default_device(backend: &str) {
-    if std::env::var_os("BURN_DEVICE").is_none() {
-        // SAFETY: the device is chosen once, at the command line's edge, before any thread that
-        // could read the environment concurrently exists (rayon's idle workers do not).
-        unsafe { std::env::set_var("BURN_DEVICE", backend) };
     }
 }
 

@@ -41,8 +41,12 @@ enum Command {
     Eval(commands::train::EvalArgs),
     /// Run (or resume) a hyperparameter sweep into its study database.
     Tune(commands::tune::TuneArgs),
-    /// Inspect studies: list, show, best, export.
-    Study(commands::tune::StudyArgs),
+    /// Inspect studies: list, show, best, export, delete.
+    Study(commands::study::StudyArgs),
+    /// Start a trial of a study and print its number and parameters as JSON (for any program).
+    Ask(commands::ask::AskArgs),
+    /// Record how a trial from `anneal ask` ended.
+    Tell(commands::ask::TellArgs),
     /// Measure speed figures (data loading, training throughput).
     Bench(commands::bench::BenchArgs),
 }
@@ -80,7 +84,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => commands::train::train(args, cli.data_dir.as_deref()),
         Command::Eval(args) => commands::train::eval(args, cli.data_dir.as_deref()),
         Command::Tune(args) => commands::tune::tune(args, cli.data_dir.as_deref()),
-        Command::Study(args) => commands::tune::study(args),
+        Command::Study(args) => commands::study::study(args),
+        Command::Ask(args) => commands::ask::ask(args),
+        Command::Tell(args) => commands::ask::tell(args),
         Command::Bench(args) => commands::bench::run(args, cli.data_dir.as_deref()),
     }
 }

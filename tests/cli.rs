@@ -799,3 +799,131 @@ value = 9
         "{in_process}\n{in_children}"
     );
 }
+
+#[test]
+fn a_shell_loop_drives_a_study_through_ask_and_tell() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"set -euo pipefail
+anneal={anneal}
+space='[{{"name": "x", "float": [-5, 5]}}, {{"name": "kind", "choices": ["square", "abs"]}}]'
+for i in $(seq 1 12); do
+    trial=$($anneal ask --study shell --storage s.db --space "$space" --sampler tpe --seed 3)
+    number=$(printf '%s' "$trial" | python3 -c 'import json, sys; print(json.load(sys.stdin)["trial"])')
+    value=$(printf '%s' "$trial" | python3 -c 'import json, sys; p = json.load(sys.stdin)["params"]; x = p["x"] - 1; print(x * x if p["kind"] == "square" else abs(x))')
+    if [ "$i" = 12 ]; then
+        $anneal tell --study shell --storage s.db --trial "$number" --state failed --message "out of time"
+    else
+        $anneal tell --study shell --storage s.db --trial "$number" --value "$value"
+    fi
+done
+$anneal study --storage s.db show shell
+"#,
+        anneal = env!("CARGO_BIN_EXE_anneal")
+    );
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(
+        text.contains("12 trials (11 complete, 0 pruned, 1 failed"),
+        "{text}"
+    );
+    assert!(text.contains("[out of time]"), "{text}");
+    // Telling a finished trial again is refused, naming the state.
+    let again = anneal(&[
+        "tell",
+        "--study",
+        "shell",
+        "--storage",
+        dir.path().join("s.db").to_str().unwrap(),
+        "--trial",
+        "0",
+        "--value",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && err.contains("trial 0") && err.contains("complete, not running"),
+        "{err}"
+    );
+    // The same seed asks for the same first trial.
+    let first = |db: &str| {
+        stdout(&anneal(&[
+            "ask",
+            "--study",
+            "s",
+            "--storage",
+            db,
+            "--space",
+            r#"{"x": {"float": [0, 1]}}"#,
+            "--seed",
+            "9",
+        ]))
+    };
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    assert_eq!(first(a.to_str().unwrap()), first(b.to_str().unwrap()));
+    // A bad space is an error naming the parameter.
+    let bad = anneal(&[
+        "ask",
+        "--study",
+        "s",
+        "--storage",
+        a.to_str().unwrap(),
+        "--space",
+        r#"[{"name": "lr", "float": [0, 1], "log": true}]"#,
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("lr") && err.contains("low > 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_command_sweep_runs_with_parallel_jobs_and_study_delete_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "objective.py",
+        "import sys\nx = float(sys.argv[1])\nfor step in (1, 2, 3):\n    print(f\"anneal: report {step} {x * step}\", flush=True)\nprint(f\"anneal: value {(x - 0.3) ** 2}\")\n",
+    );
+    let sweep = write_config(
+        dir.path(),
+        "cmd.sweep.toml",
+        "study = \"cmd\"\ncommand = [\"python3\", \"objective.py\", \"{x}\"]\ntrials = 10\nsampler = { kind = \"random\" }\n[[search]]\nname = \"x\"\nfloat = [0.0, 1.0]\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["tune", &sweep, "--storage", "s.db", "--jobs", "2"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(text.contains("10 trials (10 complete"), "{text}");
+    let runs = dir.path().join("runs/cmd");
+    assert_eq!(std::fs::read_dir(&runs).unwrap().count(), 10);
+    let db = dir.path().join("s.db");
+    let deleted = stdout(&anneal(&[
+        "study",
+        "--storage",
+        db.to_str().unwrap(),
+        "delete",
+        "cmd",
+        "--runs",
+    ]));
+    assert!(
+        deleted.contains("deleted study 'cmd' (10 trials)")
+            && deleted.contains("removed 10 run folders"),
+        "{deleted}"
+    );
+    assert!(!runs.exists());
+    let list = stdout(&anneal(&[
+        "study",
+        "--storage",
+        db.to_str().unwrap(),
+        "list",
+    ]));
+    assert!(!list.contains("cmd"), "{list}");
+}

@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anneal_data::{BatchTargets, Catalog};
+use anneal_data::{Batch, BatchTargets, Catalog};
 use anneal_model::{DataShape, LossConfig, ModelConfig};
 use anneal_train::{
     RunConfig, RunTarget, Silent, TaskMetrics, TrainConfig, build_optimizer, run_recorded,
+    train_step,
 };
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use clap::{Args, Subcommand};
 
@@ -240,7 +240,8 @@ fn bench_train(
             outputs: 10,
         },
     )?;
-    let mut optimizer = build_optimizer(&TrainConfig::default());
+    let train = TrainConfig::default();
+    let mut optimizer = build_optimizer(&train);
     let loss = LossConfig::default();
     let b = shape.batch_size;
     let inputs = Tensor::<2>::random([b, 784], Distribution::Normal(0.0, 1.0), &train_device);
@@ -248,14 +249,14 @@ fn bench_train(
         burn::tensor::TensorData::new((0..b as i64).map(|i| i % 10).collect::<Vec<_>>(), [b]),
         &train_device,
     );
-    let targets = BatchTargets::Classes(labels);
+    let batch = Batch {
+        shape: vec![1, 28, 28],
+        inputs,
+        targets: BatchTargets::Classes(labels),
+    };
+    // Training's own step (it reads the loss back every batch, as training does).
     let mut step = |model: anneal_model::Model| {
-        let logits = model.forward(inputs.clone());
-        let value = loss.compute(logits, &targets);
-        // Reading the loss waits for the step's work, as a training loop does every batch.
-        let _ = value.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(value.backward(), &model);
-        optimizer.step(1e-3, model, grads)
+        train_step(model, &mut optimizer, &batch, &loss, &train, 1e-3).0
     };
     for _ in 0..shape.warmup {
         model = step(model);

@@ -1,4 +1,6 @@
+pub mod ask;
 pub mod bench;
 pub mod datasets;
+pub mod study;
 pub mod train;
 pub mod tune;

@@ -9,6 +9,7 @@ use anneal_tune::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::command::CommandSpec;
 use crate::error::{Result, SweepError};
 
 /// A sweep file.
@@ -26,12 +27,29 @@ pub struct SweepFile {
     /// A built-in test function instead of training.
     #[serde(default)]
     pub synthetic: Option<Synthetic>,
-    /// What a trial's value is: the best of this validation metric over its epochs.
+    /// Any program instead of training: its arguments, with `{name}` placeholders for
+    /// parameters (`["python3", "train.py", "--lr={lr}"]`).
+    // Fields added after the first studies: left out of a study's stored definition when unset,
+    // so studies created before them still reopen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// The command's working directory (relative to the sweep file; default its folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<PathBuf>,
+    /// Longest a command trial may run, in seconds (then it is stopped and failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
+    /// Seconds between SIGTERM and SIGKILL when a command trial is stopped.
+    #[serde(default = "default_grace", skip_serializing_if = "is_default_grace")]
+    pub grace_seconds: f64,
+    /// What a trial's value is: this validation metric at the epoch whose weights the trial
+    /// keeps (the config's best epoch when it restores the best weights, else its last).
     #[serde(default)]
     pub metric: Option<Monitor>,
-    /// `minimize` or `maximize`; defaults to the metric's natural direction.
+    /// `minimize` (or `min`) or `maximize` (`max`); defaults to the metric's natural
+    /// direction, and to `minimize` for other objectives.
     #[serde(default)]
-    pub direction: Option<Mode>,
+    pub direction: Option<Direction>,
     /// Total trials of the study (finished ones of earlier runs count).
     #[serde(default = "default_trials")]
     pub trials: usize,
@@ -64,6 +82,12 @@ fn default_trials() -> usize {
 fn default_max_failures() -> usize {
     5
 }
+fn default_grace() -> f64 {
+    5.0
+}
+fn is_default_grace(seconds: &f64) -> bool {
+    *seconds == default_grace()
+}
 fn default_runs_dir() -> PathBuf {
     PathBuf::from("runs")
 }
@@ -73,6 +97,8 @@ fn default_runs_dir() -> PathBuf {
 pub enum SweepObjective {
     /// A built-in test function of the parameters.
     Synthetic(Synthetic),
+    /// A program run per trial.
+    Command(CommandSpec),
     /// Training the base run config with the trial's parameters set.
     Training {
         /// The base config's file (its folder anchors relative paths in it).
@@ -120,59 +146,114 @@ impl Sweep {
         if file.trials == 0 {
             return Err(SweepError::config("trials", "must be at least 1"));
         }
-        let (objective, natural, specs) = match (&file.synthetic, &file.base) {
-            (Some(f), None) => {
-                if file.metric.is_some() {
-                    return Err(SweepError::config(
-                        "metric",
-                        "a synthetic objective has no metric",
-                    ));
-                }
-                let specs = if file.search.is_empty() {
-                    f.space()
-                } else {
-                    file.search.clone()
-                };
-                (SweepObjective::Synthetic(*f), Mode::Min, specs)
-            }
-            (None, Some(base)) => {
-                let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
-                let base_text = std::fs::read_to_string(&base_path)
-                    .map_err(|e| SweepError::io(&base_path, e))?;
-                let table: toml::Table =
-                    toml::from_str(&base_text).map_err(|e| SweepError::Parse {
-                        path: base_path.clone(),
-                        message: e.to_string(),
-                    })?;
-                let metric = file.metric.unwrap_or(Monitor::ValLoss);
-                if file.search.is_empty() {
-                    return Err(SweepError::config(
-                        "search",
-                        "a training sweep needs at least one [[search]] parameter",
-                    ));
-                }
-                (
-                    SweepObjective::Training {
-                        base_path,
-                        base: table,
-                        metric,
-                    },
-                    metric.natural_mode(),
-                    file.search.clone(),
-                )
-            }
-            _ => {
+        let given = [
+            file.base.is_some(),
+            file.synthetic.is_some(),
+            file.command.is_some(),
+        ];
+        if given.iter().filter(|&&g| g).count() != 1 {
+            return Err(SweepError::config(
+                "base",
+                "set exactly one of `base` (a run config to tune), `synthetic` (a test function) and `command` (a program to run per trial)",
+            ));
+        }
+        if file.command.is_none() && (file.workdir.is_some() || file.timeout_seconds.is_some()) {
+            return Err(SweepError::config(
+                "workdir",
+                "`workdir` and `timeout_seconds` apply to a `command` objective only",
+            ));
+        }
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let (objective, natural, specs) = if let Some(f) = &file.synthetic {
+            if file.metric.is_some() {
                 return Err(SweepError::config(
-                    "base",
-                    "set exactly one of `base` (a run config to tune) and `synthetic` (a test function)",
+                    "metric",
+                    "a synthetic objective has no metric",
                 ));
             }
+            let specs = if file.search.is_empty() {
+                f.space()
+            } else {
+                file.search.clone()
+            };
+            (SweepObjective::Synthetic(*f), Mode::Min, specs)
+        } else if let Some(argv) = &file.command {
+            if file.metric.is_some() {
+                return Err(SweepError::config(
+                    "metric",
+                    "a command's value is what it prints ('anneal: value X'); set `direction` instead of `metric`",
+                ));
+            }
+            if file.search.is_empty() {
+                return Err(SweepError::config(
+                    "search",
+                    "a command sweep needs at least one [[search]] parameter",
+                ));
+            }
+            let seconds = |field: &str, s: f64| {
+                if s.is_finite() && s >= 0.0 {
+                    Ok(std::time::Duration::from_secs_f64(s))
+                } else {
+                    Err(SweepError::config(
+                        field,
+                        format!("{s} is not a number of seconds ≥ 0"),
+                    ))
+                }
+            };
+            let spec = CommandSpec {
+                argv: argv.clone(),
+                workdir: folder.join(file.workdir.clone().unwrap_or_default()),
+                timeout: file
+                    .timeout_seconds
+                    .map(|s| seconds("timeout_seconds", s))
+                    .transpose()?,
+                grace: seconds("grace_seconds", file.grace_seconds)?,
+            };
+            (
+                SweepObjective::Command(spec),
+                Mode::Min,
+                file.search.clone(),
+            )
+        } else {
+            let base = file.base.as_ref().expect("one objective is set");
+            let base_path = folder.join(base);
+            let base_text =
+                std::fs::read_to_string(&base_path).map_err(|e| SweepError::io(&base_path, e))?;
+            let table: toml::Table = toml::from_str(&base_text).map_err(|e| SweepError::Parse {
+                path: base_path.clone(),
+                message: e.to_string(),
+            })?;
+            let metric = file.metric.unwrap_or(Monitor::ValLoss);
+            if file.search.is_empty() {
+                return Err(SweepError::config(
+                    "search",
+                    "a training sweep needs at least one [[search]] parameter",
+                ));
+            }
+            (
+                SweepObjective::Training {
+                    base_path,
+                    base: table,
+                    metric,
+                },
+                metric.natural_mode(),
+                file.search.clone(),
+            )
         };
         let space = SearchSpace::from_specs(&specs)?;
-        let direction = match file.direction.unwrap_or(natural) {
+        match &objective {
+            SweepObjective::Command(spec) => spec
+                .check(&space)
+                .map_err(|message| SweepError::config("command", message))?,
+            SweepObjective::Training {
+                base_path, base, ..
+            } => crate::check::check_keys(base_path, base, &space)?,
+            SweepObjective::Synthetic(_) => {}
+        }
+        let direction = file.direction.unwrap_or(match natural {
             Mode::Min => Direction::Minimize,
             Mode::Max => Direction::Maximize,
-        };
+        });
         Ok(Self {
             path: path.to_path_buf(),
             text: text.to_string(),
@@ -192,6 +273,7 @@ impl Sweep {
     pub fn describe_objective(&self) -> String {
         match &self.objective {
             SweepObjective::Synthetic(f) => format!("synthetic:{}", f.name()),
+            SweepObjective::Command(spec) => format!("command: {}", spec.argv.join(" ")),
             SweepObjective::Training {
                 base_path, metric, ..
             } => format!("{} of {}", metric.name(), base_path.display()),

@@ -6,12 +6,21 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod command;
 pub mod error;
+pub mod export;
 pub mod file;
+pub mod retrain;
 pub mod runner;
 pub mod training;
+pub mod workers;
 
+pub use check::check_training_sweep;
+pub use command::{CommandObjective, CommandSpec};
 pub use error::{Result, SweepError};
 pub use file::{Sweep, SweepFile, SweepObjective};
+pub use retrain::{Retrained, retrain_best};
 pub use runner::{SweepOutcome, open_study, resume_study, run_sweep, run_sweep_worker};
 pub use training::{TrainingContext, TrainingObjective, trial_config};
+pub use workers::{ProcessPool, exit_with_parent};

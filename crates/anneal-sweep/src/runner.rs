@@ -8,6 +8,7 @@ use anneal_tune::{
     TrialId, TrialRecord, TrialState,
 };
 
+use crate::command::CommandObjective;
 use crate::error::{Result, SweepError};
 use crate::file::{Sweep, SweepObjective};
 use crate::training::{TrainingContext, TrainingObjective};
@@ -25,7 +26,9 @@ pub struct SweepOutcome {
     pub grid_exhausted: bool,
 }
 
-/// Opens (or creates) the sweep's study in `storage` with the file's sampler and pruner.
+/// Opens (or creates) the sweep's study in `storage` with the file's sampler and pruner. Check
+/// a training sweep against its data first ([`crate::check_training_sweep`]), so a broken sweep
+/// creates no study.
 pub fn open_study(sweep: &Sweep, storage: Box<dyn Storage>) -> Result<Study> {
     let new = sweep.new_study();
     Ok(Study::builder()
@@ -84,6 +87,11 @@ fn run(
                 sweep,
                 function: *function,
             };
+            study.optimize_with(budget, &mut objective, observer, settle)?
+        }
+        (SweepObjective::Command(spec), _) => {
+            let runs = sweep.file.runs_dir.join(&sweep.file.study);
+            let mut objective = CommandObjective::new(spec, &sweep.space, runs);
             study.optimize_with(budget, &mut objective, observer, settle)?
         }
         (SweepObjective::Training { .. }, Some(context)) => {

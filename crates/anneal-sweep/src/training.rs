@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use anneal_data::Catalog;
 use anneal_train::config::{Monitor, set_path};
 use anneal_train::{
-    Control, EpochRecord, Observer, RunConfig, RunStatus, RunTarget, resume_recorded, run_recorded,
+    Control, EpochRecord, Observer, RunConfig, RunStatus, RunTarget, Summary, resume_recorded,
+    run_recorded,
 };
 use anneal_tune::{Assignment, BoxError, Objective, Trial, TrialRecord, TrialState, TuneError};
 use burn::tensor::Device;
@@ -96,12 +97,11 @@ impl Objective for TrainingObjective<'_> {
             return Err(failure.into());
         }
         let stopped = reporter.stopped;
-        let best = trial.best_reported().ok_or("the trial finished no epoch")?;
-        match (summary.status, stopped) {
+        match (summary.status.clone(), stopped) {
             (RunStatus::Paused { epoch }, _) => Err(TuneError::Paused { step: epoch }.into()),
             (status, _) if !status.is_success() => Err(summary.message.into()),
             (_, Some(step)) => Err(TuneError::Pruned { step }.into()),
-            (_, None) => Ok(best),
+            (_, None) => kept_value(trial, &summary, *metric),
         }
     }
 
@@ -126,6 +126,29 @@ impl Objective for TrainingObjective<'_> {
     }
 }
 
+/// A finished trial's value: its metric at the epoch whose weights it keeps (the best epoch by
+/// the config's early-stopping monitor when it restores the best weights, else the last), so
+/// the value and the saved model agree.
+fn kept_value(trial: &Trial, summary: &Summary, metric: Monitor) -> Result<f64, BoxError> {
+    let kept = match (summary.restored_best, summary.best_epoch) {
+        (true, Some(best)) => best,
+        _ => summary.epochs_run,
+    };
+    trial
+        .reported()
+        .iter()
+        .find(|(epoch, _)| *epoch == kept)
+        .map(|(_, v)| *v)
+        .or_else(|| summary.validation.as_ref()?.monitored(metric))
+        .ok_or_else(|| {
+            format!(
+                "the trial has no {} at its kept epoch {kept}",
+                metric.name()
+            )
+            .into()
+        })
+}
+
 /// A training trial's run config: the base with the trial's seed and parameters set.
 pub fn trial_config(
     base_path: &Path,
@@ -142,12 +165,16 @@ pub fn trial_config(
                 .map_err(|e| format!("parameter '{name}' = {value} has no TOML form: {e}"))
         })
         .collect::<Result<_, _>>()?;
-    // Another model kind starts the model table afresh: the base's keys for its own kind (an
-    // MLP's depth and units, say) do not apply to the other.
-    if let Some((_, kind)) = params.iter().find(|(n, _)| *n == "model.kind") {
-        let base_kind = table.get("model").and_then(|m| m.get("kind"));
+    // Another kind (of model, optimizer, schedule...) starts its table afresh: the base's keys
+    // for its own kind (an MLP's depth and units, SGD's momentum) do not apply to the other.
+    for (name, kind) in &params {
+        let Some(path) = name.strip_suffix(".kind") else {
+            continue;
+        };
+        let base_kind = lookup_path(&table, path).and_then(|t| t.get("kind"));
         if base_kind != Some(kind) {
-            table.insert("model".into(), toml::Value::Table(toml::Table::new()));
+            set_path(&mut table, path, toml::Value::Table(toml::Table::new()))
+                .map_err(|e| e.to_string())?;
         }
     }
     set_path(&mut table, "train.seed", toml::Value::Integer(seed as i64))
@@ -156,6 +183,12 @@ pub fn trial_config(
         set_path(&mut table, name, value).map_err(|e| e.to_string())?;
     }
     RunConfig::from_table(base_path, table).map_err(|e| e.to_string())
+}
+
+/// The table at a dotted path, if there is one.
+fn lookup_path<'t>(table: &'t toml::Table, path: &str) -> Option<&'t toml::Table> {
+    path.split('.')
+        .try_fold(table, |table, key| table.get(key)?.as_table())
 }
 
 /// A paused trial's run folder as (runs root, run name): its own folder, wherever the study's

@@ -879,3 +879,104 @@ fn every_hyperband_bracket_ends_with_a_trial_trained_to_the_end() {
     let epochs: usize = outcome.trials.iter().map(|t| t.intermediate.len()).sum();
     assert!(epochs < 12 * 9, "{epochs} epochs");
 }
+
+#[test]
+fn a_trials_value_is_its_metric_at_the_epoch_whose_weights_it_keeps() {
+    // The base stops early on val_loss and restores that epoch's weights; the sweep's metric
+    // is val_accuracy: the trial's value is the accuracy of the kept weights, not the best
+    // accuracy of any epoch.
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let text = iris_lr_sweep(
+        "kept",
+        3,
+        1,
+        "{ kind = \"none\" }",
+        1e-3,
+        12,
+        &dir.path().join("runs"),
+    )
+    .replace("metric = \"val_loss\"", "metric = \"val_accuracy\"");
+    let outcome = run_training_sweep(
+        &configs.join("kept.sweep.toml"),
+        &text,
+        &dir.path().join("k.db"),
+    );
+    for t in &outcome.trials {
+        assert_eq!(t.state, TrialState::Complete, "{:?}", t.message);
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(Path::new(t.run_dir.as_deref().unwrap()).join("summary.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let kept = summary["validation"]["accuracy"].as_f64().unwrap();
+        assert!(
+            (t.value.unwrap() - kept).abs() < 1e-9,
+            "trial {}: value {:?}, kept weights' accuracy {kept}",
+            t.number,
+            t.value
+        );
+    }
+}
+
+#[test]
+fn a_sweep_naming_no_config_key_or_a_foreign_metric_is_refused_before_its_study() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let base = configs.join("iris-mlp.toml");
+    let text = |name: &str, metric: &str| {
+        format!(
+            "study = \"t\"\nbase = \"{}\"\nmetric = \"{metric}\"\n[[search]]\nname = \"{name}\"\nfloat = [0.1, 0.5]\n",
+            base.display()
+        )
+    };
+    let err = Sweep::parse(&configs.join("t.toml"), &text("train.lrr", "val_accuracy"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("search[0] (train.lrr)")
+            && err.contains("not a setting the run config accepts")
+            && err.contains("lrr"),
+        "{err}"
+    );
+    // Conditional parameters are checked with their conditions holding.
+    let conditional = format!(
+        "{}[[search]]\nname = \"train.optimizer.kind\"\nchoices = [\"adam\", \"sgd\"]\n[[search]]\nname = \"train.optimizer.momentum\"\nfloat = [0.0, 0.9]\nwhen = {{ \"train.optimizer.kind\" = [\"sgd\"] }}\n",
+        text("model.dropout", "val_accuracy")
+    );
+    Sweep::parse(&configs.join("t.toml"), &conditional).unwrap();
+
+    let sweep = Sweep::parse(&configs.join("t.toml"), &text("model.dropout", "val_r2")).unwrap();
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let err = anneal_sweep::check_training_sweep(&sweep, &catalog)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("val_r2 does not apply to iris") && err.contains("val_accuracy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn searching_an_optimizer_or_schedule_kind_starts_that_table_afresh() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let base: toml::Table = toml::from_str(
+        "[data]\ndataset = \"iris\"\n[model]\nkind = \"mlp\"\n[train]\nepochs = 2\noptimizer = { kind = \"sgd\", momentum = 0.9 }\nschedule = { kind = \"step_decay\", every = 1, gamma = 0.5 }\n",
+    )
+    .unwrap();
+    let params: anneal_tune::Assignment = vec![
+        ("train.optimizer.kind".into(), "adam".into()),
+        ("train.schedule.kind".into(), "cosine".into()),
+    ];
+    let config = anneal_sweep::trial_config(&configs.join("x.toml"), &base, &params, 0)
+        .unwrap_or_else(|e| panic!("{e}"));
+    config.validate().unwrap();
+    assert_eq!(config.train.optimizer.name(), "adam");
+    // The same kind keeps the base's settings.
+    let same: anneal_tune::Assignment = vec![("train.optimizer.kind".into(), "sgd".into())];
+    let config = anneal_sweep::trial_config(&configs.join("x.toml"), &base, &same, 0).unwrap();
+    assert!(
+        format!("{:?}", config.train.optimizer).contains("0.9"),
+        "{:?}",
+        config.train.optimizer
+    );
+}

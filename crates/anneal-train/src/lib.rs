@@ -36,5 +36,6 @@ pub use runner::{
 };
 pub use schedule::{LrSchedule, ScheduleError, ScheduleKind};
 pub use trainer::{
-    Control, EpochRecord, Observer, RunStatus, Silent, TrainOutcome, train, train_resumable,
+    Control, EpochRecord, Observer, RunStatus, Silent, StepReading, TrainOutcome, train,
+    train_resumable, train_step,
 };

@@ -173,6 +173,28 @@ pub fn load(
     })
 }
 
+/// Burn restores an optimizer state on its default device rather than a given one (the state
+/// stays there until its first step moves it beside its parameter), and with wgpu compiled in
+/// that default is the GPU: a CPU run continuing from a pause would start a GPU driver (or
+/// Mesa's software one), or fail where neither exists. This pins Burn's default device to the
+/// run's CPU backend, once per process, unless the user set `BURN_DEVICE`. Continuing a paused
+/// run calls it; programs that choose their device once at start may call it then.
+pub fn pin_default_device(backend: &str) {
+    static PINNED: std::sync::Once = std::sync::Once::new();
+    if !matches!(backend, "flex" | "ndarray") {
+        return;
+    }
+    PINNED.call_once(|| {
+        if std::env::var_os("BURN_DEVICE").is_none() {
+            // SAFETY: setting a variable races only with another thread reading the
+            // environment at the same moment. Burn reads BURN_DEVICE only when it builds a
+            // default device, which a CPU run does on the thread that restores its state (this
+            // one); the other threads of a CPU run (rayon's workers) do not read it.
+            unsafe { std::env::set_var("BURN_DEVICE", backend) };
+        }
+    });
+}
+
 /// Removes a paused state that is no longer needed (the run finished).
 pub fn discard(dir: &Path) -> Result<()> {
     for path in [

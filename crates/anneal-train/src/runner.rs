@@ -59,6 +59,7 @@ pub fn resume_recorded(
     target: &RunTarget,
     observer: &mut dyn Observer,
 ) -> Result<(RunDir, Summary)> {
+    crate::resume::pin_default_device(target.backend);
     let run = RunDir::open(&target.runs_root.join(target.name))?;
     // The wall time runs on from the segments before the pause (the paused summary has it),
     // not counting the time the run waited.

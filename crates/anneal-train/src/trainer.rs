@@ -177,6 +177,63 @@ pub(crate) fn rng_owner() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// One training step's figures, read from the device in one transfer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReading {
+    /// The minimised loss (data loss plus penalties).
+    pub loss: f64,
+    /// The data loss alone.
+    pub data_loss: f64,
+    /// Correct predictions in the batch (0 for regression).
+    pub correct: u64,
+}
+
+/// One training step, as every epoch takes it: forward, loss with the config's L1/L2
+/// penalties, one host read, backward, gradient clipping, the optimizer's update at `lr`. A
+/// non-finite loss returns the model unchanged (no update), for the caller to stop on.
+pub fn train_step(
+    model: Model,
+    optimizer: &mut burn::optim::ModuleOptimizer,
+    batch: &anneal_data::Batch,
+    loss_config: &anneal_model::LossConfig,
+    t: &crate::config::TrainConfig,
+    lr: f64,
+) -> (Model, StepReading) {
+    let logits = model.forward(batch.inputs.clone());
+    let data_loss = loss_config.compute(logits.clone(), &batch.targets);
+    let loss = match penalty(&model, t.l1, t.l2) {
+        Some(p) => data_loss.clone() + p,
+        None => data_loss.clone(),
+    };
+    // One host read per batch: total loss, data loss and correct predictions together.
+    let hits = match &batch.targets {
+        BatchTargets::Classes(targets) => predict_classes(logits.detach())
+            .equal(targets.clone())
+            .int()
+            .sum()
+            .float(),
+        BatchTargets::Values(_) => Tensor::zeros([1], &logits.device()),
+    };
+    let read = Tensor::cat(vec![loss.clone().detach(), data_loss.detach(), hits], 0)
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .expect("three floats");
+    let reading = StepReading {
+        loss: read[0],
+        data_loss: read[1],
+        correct: read[2] as u64,
+    };
+    if !reading.loss.is_finite() {
+        return (model, reading);
+    }
+    let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+    if let Some(GradClip::Norm(max_norm)) = t.grad_clip {
+        grads = clip_global_norm(&model, grads, max_norm);
+    }
+    (optimizer.step(lr, model, grads), reading)
+}
+
 /// Trains the model a config describes on prepared data. `device` is the plain device
 /// (validation runs there); training uses its autodiff wrapper.
 pub fn train(
@@ -266,27 +323,13 @@ pub fn train_resumable(
         for (index, host) in loader.epoch(epoch as u64 - 1).enumerate() {
             let lr = schedule.lr_at((epoch - 1) * per_epoch + index, per_epoch, t.epochs);
             let batch = host.to_device(&train_device);
-            let logits = model.forward(batch.inputs.clone());
-            let data_loss = data.loss.compute(logits.clone(), &batch.targets);
-            let loss = match penalty(&model, t.l1, t.l2) {
-                Some(p) => data_loss.clone() + p,
-                None => data_loss.clone(),
-            };
-            // One host read per batch: total loss, data loss and correct predictions together.
-            let hits = match &batch.targets {
-                BatchTargets::Classes(targets) => predict_classes(logits.detach())
-                    .equal(targets.clone())
-                    .int()
-                    .sum()
-                    .float(),
-                BatchTargets::Values(_) => Tensor::zeros([1], &train_device),
-            };
-            let read = Tensor::cat(vec![loss.clone().detach(), data_loss.detach(), hits], 0)
-                .into_data()
-                .convert::<f64>()
-                .try_into_vec::<f64>()
-                .expect("three floats");
-            let (value, data_value) = (read[0], read[1]);
+            let (next, reading) = train_step(model, &mut optimizer, &batch, &data.loss, t, lr);
+            model = next;
+            let StepReading {
+                loss: value,
+                data_loss: data_value,
+                correct: hits,
+            } = reading;
             if !value.is_finite() {
                 status = RunStatus::Diverged {
                     epoch,
@@ -297,12 +340,7 @@ pub fn train_resumable(
                 };
                 break 'epochs;
             }
-            correct += read[2] as u64;
-            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-            if let Some(GradClip::Norm(max_norm)) = t.grad_clip {
-                grads = clip_global_norm(&model, grads, max_norm);
-            }
-            model = optimizer.step(lr, model, grads);
+            correct += hits;
             last_applied_lr = Some(lr);
             loss_sum += data_value * host.len() as f64;
             seen += host.len();

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 pub enum Direction {
     /// Smaller is better (a loss, an error).
     #[default]
+    #[serde(alias = "min")]
     Minimize,
     /// Larger is better (an accuracy, a score).
+    #[serde(alias = "max")]
     Maximize,
 }
 

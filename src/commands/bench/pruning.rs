@@ -5,13 +5,12 @@
 //! program (processes, not threads: Burn's random generator is per process), which is how a
 //! Fashion-MNIST comparison fits in an afternoon on a small machine.
 
-use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Mutex;
+use std::process::{Output, Stdio};
 use std::time::Instant;
 
 use anneal_data::Catalog;
-use anneal_sweep::{Sweep, SweepFile, TrainingContext, open_study, run_sweep};
+use anneal_sweep::{ProcessPool, Sweep, SweepFile, TrainingContext, open_study, run_sweep};
 use anneal_tune::{
     Distribution, PrunerConfig, Quiet, SamplerConfig, SqliteStorage, TrialState, best_trial,
 };
@@ -141,6 +140,7 @@ pub fn run(args: &PruningArgs) -> Result<()> {
 
 /// The hidden child mode of `--jobs`: one variant and seed, the measurement as one JSON line.
 pub fn run_one(args: &PruningArgs, variant: usize, seed: u64) -> Result<()> {
+    anneal_sweep::exit_with_parent();
     let (sweep, epochs) = load_sweep(args.sweep)?;
     let variants = variants(&sweep.file, epochs)?;
     anyhow::ensure!(variant < variants.len(), "no pruning variant {variant}");
@@ -226,62 +226,65 @@ fn report_progress(label: &str, seed: u64, m: &Measurement) {
     );
 }
 
-/// `jobs.len()` sweeps over `args.jobs` worker slots, each slot running one child process at a
-/// time; results come back in `jobs` order.
+/// `jobs.len()` sweeps over `args.jobs` slots, each slot running one child process at a time
+/// (the pool `anneal tune --jobs` uses); results come back in `jobs` order.
 fn in_child_processes(
     args: &PruningArgs,
     variants: &[Variant],
     jobs: &[(usize, u64)],
 ) -> Result<Vec<Measurement>> {
     let exe = std::env::current_exe().context("finding the anneal executable")?;
-    let queue = Mutex::new(jobs.iter().copied().enumerate().collect::<VecDeque<_>>());
-    let results: Mutex<Vec<Option<Result<Measurement>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..args.jobs {
-            scope.spawn(|| {
-                loop {
-                    let Some((index, (variant, seed))) = queue.lock().unwrap().pop_front() else {
-                        break;
-                    };
-                    let mut command = std::process::Command::new(&exe);
-                    if let Some(dir) = args.data_dir {
-                        command.arg("--data-dir").arg(dir);
-                    }
-                    command
-                        .args(["--threads", "1", "bench", "pruning", "--sweep"])
-                        .arg(args.sweep)
-                        .args(["--backend", args.backend.name()])
-                        .args(["--child-variant", &variant.to_string()])
-                        .args(["--child-seed", &seed.to_string()]);
-                    if let Some(device) = args.backend.device {
-                        command.args(["--device", &device.to_string()]);
-                    }
-                    let outcome = child_measurement(command);
-                    if let Ok(m) = &outcome {
-                        report_progress(variants[variant].label, seed, m);
-                    } else {
-                        // Stop handing out work; the first error is reported.
-                        queue.lock().unwrap().clear();
-                    }
-                    results.lock().unwrap()[index] = Some(outcome);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap()
+    let commands = jobs
+        .iter()
+        .map(|&(variant, seed)| {
+            let mut command = std::process::Command::new(&exe);
+            if let Some(dir) = args.data_dir {
+                command.arg("--data-dir").arg(dir);
+            }
+            command
+                .args(["--threads", "1", "bench", "pruning", "--sweep"])
+                .arg(args.sweep)
+                .args(["--backend", args.backend.name()])
+                .args(["--child-variant", &variant.to_string()])
+                .args(["--child-seed", &seed.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            if let Some(device) = args.backend.device {
+                command.args(["--device", &device.to_string()]);
+            }
+            command
+        })
+        .collect();
+    let labels: Vec<(&'static str, u64)> = jobs
+        .iter()
+        .map(|&(variant, seed)| (variants[variant].label, seed))
+        .collect();
+    let progress = labels.clone();
+    let pool = ProcessPool::start(
+        commands,
+        args.jobs,
+        Box::new(move |index, outcome| match child_measurement(outcome) {
+            Ok(m) => {
+                report_progress(progress[index].0, progress[index].1, &m);
+                true
+            }
+            // Stop handing out work; the first error is reported.
+            Err(_) => false,
+        }),
+    );
+    pool.wait()
         .into_iter()
-        .zip(jobs)
-        .filter_map(|(outcome, &(variant, seed))| {
-            outcome.map(|o| o.with_context(|| format!("{}, seed {seed}", variants[variant].label)))
+        .zip(labels)
+        .filter_map(|(outcome, (label, seed))| {
+            outcome.map(|o| child_measurement(&o).with_context(|| format!("{label}, seed {seed}")))
         })
         .collect()
 }
 
-fn child_measurement(mut command: std::process::Command) -> Result<Measurement> {
-    let output = command.output().context("starting a bench process")?;
+fn child_measurement(outcome: &std::io::Result<Output>) -> Result<Measurement> {
+    let output = outcome
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("starting a bench process: {e}"))?;
     if !output.status.success() {
         anyhow::bail!(
             "the bench process failed ({}): {}",

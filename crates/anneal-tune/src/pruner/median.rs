@@ -4,9 +4,10 @@ use super::{Decision, PruneQuery, Pruner, PrunerContext};
 use crate::error::Result;
 use crate::storage::TrialState;
 
-/// Optuna's `MedianPruner`: after `warmup_steps`, a trial whose value at a step is worse than
-/// the median of the completed trials' values at that step stops, once `min_trials` completed
-/// trials reported that step.
+/// Optuna's `MedianPruner`: after `warmup_steps`, a trial whose best value so far is worse than
+/// the median of the completed trials' values at the current step stops, once `min_trials`
+/// completed trials reported that step. Comparing the best so far, not the current value, keeps
+/// one noisy dip from pruning a trial that has already shown it is good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MedianPruner {
     /// Steps before any pruning (a step ≤ this never prunes).
@@ -49,7 +50,7 @@ impl Pruner for MedianPruner {
         } else {
             0.5 * (at_step[n / 2 - 1] + at_step[n / 2])
         };
-        Ok(if context.direction.better(median, query.value) {
+        Ok(if context.direction.better(median, query.best) {
             Decision::Prune
         } else {
             Decision::Continue

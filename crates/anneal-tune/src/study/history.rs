@@ -47,11 +47,10 @@ pub(crate) fn observations(
                     floor.max(t.value.map_or(floor, |v| direction.loss(v))) + 1e-9,
                     false,
                 ),
-                TrialState::Running
-                    if t.number != own && !t.params.is_empty() && worst.is_finite() =>
-                {
-                    (worst, true)
-                }
+                // Before any trial completed, running ones still hold their points (a grid
+                // must not hand them out twice); the model-based samplers are in their random
+                // start-up then and do not read the loss.
+                TrialState::Running if t.number != own && !t.params.is_empty() => (floor, true),
                 _ => return None,
             };
             Some(Observation {

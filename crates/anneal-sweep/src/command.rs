@@ -1,0 +1,456 @@
+//! Any program as the objective. Each trial runs the sweep's command in its own process group,
+//! with the trial's parameters in its arguments (`--lr={train.lr}`), in environment variables
+//! (`ANNEAL_PARAM_TRAIN_LR`) and in a JSON file (`$ANNEAL_PARAMS`), and reads what it prints:
+//!
+//! - `anneal: report STEP VALUE`: an intermediate value, which may prune the trial;
+//! - `anneal: value VALUE`: the trial's value (the last one printed counts).
+//!
+//! A pruned trial's process group gets SIGTERM, then SIGKILL after the grace period; so does a
+//! trial past its timeout (recorded failed). A non-zero exit or no value fails the trial with
+//! the tail of its standard error. Its output is kept in `stdout.log` and `stderr.log` in the
+//! trial's folder, which is also where the parameter file lies.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, TuneError, Value};
+
+/// How a sweep runs its command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    /// The program and its arguments, with `{name}` placeholders for parameters.
+    pub argv: Vec<String>,
+    /// The working directory (the sweep file's folder unless the file says otherwise).
+    pub workdir: PathBuf,
+    /// Longest a trial may run.
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when a trial is stopped.
+    pub grace: Duration,
+}
+
+/// A piece of an argument: literal text or a parameter's value.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Text(String),
+    Param(String),
+}
+
+/// Splits an argument at its `{name}` placeholders (`{{` and `}}` are literal braces).
+fn pieces(arg: &str) -> Result<Vec<Piece>, String> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut chars = arg.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                if name.is_empty() {
+                    return Err(format!(
+                        "argument '{arg}' has an empty or unclosed placeholder"
+                    ));
+                }
+                out.push(Piece::Text(std::mem::take(&mut text)));
+                out.push(Piece::Param(name));
+            }
+            '}' => {
+                return Err(format!(
+                    "argument '{arg}' has a '}}' without '{{' (write '}}}}')"
+                ));
+            }
+            c => text.push(c),
+        }
+    }
+    out.push(Piece::Text(text));
+    Ok(out)
+}
+
+impl CommandSpec {
+    /// Checks the command against the search space: it is not empty and every placeholder
+    /// names a searched parameter.
+    pub fn check(&self, space: &SearchSpace) -> Result<(), String> {
+        if self.argv.first().is_none_or(|p| p.is_empty()) {
+            return Err("needs a program to run, e.g. [\"python3\", \"train.py\"]".into());
+        }
+        for arg in &self.argv {
+            for piece in pieces(arg)? {
+                if let Piece::Param(name) = piece {
+                    if !space.params.iter().any(|p| p.name == name) {
+                        let names: Vec<&str> =
+                            space.params.iter().map(|p| p.name.as_str()).collect();
+                        return Err(format!(
+                            "placeholder {{{name}}} names no [[search]] parameter (searched: {})",
+                            names.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The arguments with the trial's values in place (an inactive conditional parameter
+    /// gives an empty string).
+    fn arguments(&self, params: &Assignment) -> Result<Vec<String>, String> {
+        self.argv
+            .iter()
+            .map(|arg| {
+                Ok(pieces(arg)?
+                    .into_iter()
+                    .map(|piece| match piece {
+                        Piece::Text(text) => text,
+                        Piece::Param(name) => params
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .map_or(String::new(), |(_, v)| plain(v)),
+                    })
+                    .collect())
+            })
+            .collect()
+    }
+}
+
+/// A value as a program reads it: strings bare, everything else as JSON.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The environment variable for parameter `name`: `ANNEAL_PARAM_` and the name in capitals,
+/// other characters as `_` (`train.lr` → `ANNEAL_PARAM_TRAIN_LR`).
+pub fn env_name(name: &str) -> String {
+    let mut out = String::from("ANNEAL_PARAM_");
+    out.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    }));
+    out
+}
+
+/// What one line of the program's output says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Line {
+    Report(usize, f64),
+    Value(f64),
+    Other,
+}
+
+fn parse_line(line: &str) -> Result<Line, String> {
+    let Some(rest) = line.trim().strip_prefix("anneal:") else {
+        return Ok(Line::Other);
+    };
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let number = |w: &str| {
+        w.parse::<f64>()
+            .map_err(|_| format!("'{line}': '{w}' is not a number"))
+    };
+    match words.as_slice() {
+        ["value", v] => Ok(Line::Value(number(v)?)),
+        ["report", step, v] => {
+            let step = step
+                .parse::<usize>()
+                .map_err(|_| format!("'{line}': the step '{step}' is not a whole number"))?;
+            Ok(Line::Report(step, number(v)?))
+        }
+        _ => Err(format!(
+            "'{line}' is not 'anneal: value VALUE' or 'anneal: report STEP VALUE'"
+        )),
+    }
+}
+
+/// Runs the sweep's command per trial.
+pub struct CommandObjective<'a> {
+    spec: &'a CommandSpec,
+    space: &'a SearchSpace,
+    /// Where trial folders go: `<runs>/trial-<n>`.
+    runs: PathBuf,
+}
+
+impl<'a> CommandObjective<'a> {
+    /// The objective of a command sweep, keeping trial folders under `runs`.
+    pub fn new(spec: &'a CommandSpec, space: &'a SearchSpace, runs: PathBuf) -> Self {
+        Self { spec, space, runs }
+    }
+}
+
+/// Lines of standard error kept for a failed trial's message.
+const STDERR_TAIL: usize = 20;
+
+impl Objective for CommandObjective<'_> {
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
+        let params = trial.suggest_space(self.space)?;
+        let folder = std::path::absolute(self.runs.join(anneal_train::free_run_name(
+            &self.runs,
+            &format!("trial-{}", trial.number()),
+        )))?;
+        std::fs::create_dir_all(&folder)?;
+        trial.set_run_dir(&folder.to_string_lossy())?;
+        let params_file = folder.join("params.json");
+        let object: serde_json::Map<String, Value> = params.iter().cloned().collect();
+        std::fs::write(&params_file, serde_json::to_string_pretty(&object)?)?;
+
+        let argv = self.spec.arguments(&params)?;
+        let mut command = Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .current_dir(&self.spec.workdir)
+            .env("ANNEAL_PARAMS", &params_file)
+            .env("ANNEAL_TRIAL_DIR", &folder)
+            .env("ANNEAL_TRIAL_NUMBER", trial.number().to_string())
+            .env("ANNEAL_TRIAL_SEED", trial.seed().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in &params {
+            command.env(env_name(name), plain(value));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
+        let mut child = command.spawn().map_err(|e| {
+            format!(
+                "cannot start {:?} in {}: {e}",
+                argv[0],
+                self.spec.workdir.display()
+            )
+        })?;
+        let mut group = ProcessGroup {
+            child: &mut child,
+            grace: self.spec.grace,
+            ended: false,
+        };
+        let stderr = group.child.stderr.take().expect("piped");
+        let stderr_log = folder.join("stderr.log");
+        let stderr_tail = std::thread::spawn(move || keep_tail(stderr, &stderr_log));
+        let (lines, incoming) = mpsc::channel();
+        let stdout = group.child.stdout.take().expect("piped");
+        let stdout_log = folder.join("stdout.log");
+        std::thread::spawn(move || forward_lines(stdout, &stdout_log, lines));
+
+        let deadline = self.spec.timeout.map(|t| Instant::now() + t);
+        let timed_out = || -> BoxError {
+            format!(
+                "timed out after {:.0} s",
+                self.spec.timeout.unwrap_or_default().as_secs_f64()
+            )
+            .into()
+        };
+        let mut value = None;
+        let stopped: Option<BoxError> = loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break Some(timed_out());
+            }
+            let wait = deadline.map_or(Duration::from_secs(3600), |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            match incoming.recv_timeout(wait) {
+                Ok(line) => match parse_line(&line) {
+                    Ok(Line::Report(step, v)) => match trial.report(step, v) {
+                        Ok(()) => {}
+                        Err(e @ TuneError::Pruned { .. }) => break Some(e.into()),
+                        Err(e) => break Some(e.into()),
+                    },
+                    Ok(Line::Value(v)) => value = Some(v),
+                    Ok(Line::Other) => {}
+                    Err(message) => break Some(message.into()),
+                },
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // Standard output closed: wait for the exit, still within the deadline.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    match wait_until(group.child, deadline)? {
+                        true => break None,
+                        false => break Some(timed_out()),
+                    }
+                }
+            }
+        };
+        if let Some(error) = stopped {
+            group.stop();
+            return Err(error);
+        }
+        let status = group.child.wait()?;
+        group.ended = true;
+        let tail = stderr_tail.join().unwrap_or_default();
+        if !status.success() {
+            return Err(format!("{} {status}{}", argv[0], tail_suffix(&tail)).into());
+        }
+        value.ok_or_else(|| {
+            format!(
+                "{} printed no 'anneal: value VALUE' line{}",
+                argv[0],
+                tail_suffix(&tail)
+            )
+            .into()
+        })
+    }
+}
+
+/// Waits for the child to exit until `deadline`; whether it did.
+fn wait_until(child: &mut Child, deadline: Option<Instant>) -> std::io::Result<bool> {
+    let Some(deadline) = deadline else {
+        child.wait()?;
+        return Ok(true);
+    };
+    while Instant::now() < deadline {
+        if child.try_wait()?.is_some() {
+            return Ok(true);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(child.try_wait()?.is_some())
+}
+
+fn tail_suffix(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; stderr ends:\n{}", tail.trim_end())
+    }
+}
+
+/// A trial's process group, stopped (SIGTERM, then SIGKILL after the grace period) unless it
+/// ended by itself: whatever way the evaluation leaves, no process of it stays behind.
+struct ProcessGroup<'c> {
+    child: &'c mut Child,
+    grace: Duration,
+    ended: bool,
+}
+
+impl ProcessGroup<'_> {
+    fn stop(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let pid = self.child.id() as i32;
+        signal_group(pid, Signal::Terminate);
+        let deadline = Instant::now() + self.grace;
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) && !group_alive(pid) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal_group(pid, Signal::Kill);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ProcessGroup<'_> {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+enum Signal {
+    Terminate,
+    Kill,
+}
+
+#[cfg(unix)]
+fn signal_group(pid: i32, signal: Signal) {
+    let signal = match signal {
+        Signal::Terminate => libc::SIGTERM,
+        Signal::Kill => libc::SIGKILL,
+    };
+    // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved.
+    unsafe {
+        libc::kill(-pid, signal);
+    }
+}
+
+#[cfg(unix)]
+fn group_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the group exists.
+    unsafe { libc::kill(-pid, 0) == 0 }
+}
+
+#[cfg(not(unix))]
+fn signal_group(_pid: i32, _signal: Signal) {}
+
+#[cfg(not(unix))]
+fn group_alive(_pid: i32) -> bool {
+    false
+}
+
+/// Sends each line of `source` down `lines`, copying it to `log`.
+fn forward_lines(source: impl Read, log: &Path, lines: mpsc::Sender<String>) {
+    let mut file = std::fs::File::create(log).ok();
+    for line in BufReader::new(source).lines() {
+        let Ok(line) = line else { break };
+        if let Some(file) = file.as_mut() {
+            let _ = writeln!(file, "{line}");
+        }
+        if lines.send(line).is_err() {
+            break;
+        }
+    }
+}
+
+/// Copies `source` to `log` and returns its last lines.
+fn keep_tail(source: impl Read, log: &Path) -> String {
+    let mut file = std::fs::File::create(log).ok();
+    let mut tail = std::collections::VecDeque::with_capacity(STDERR_TAIL);
+    for line in BufReader::new(source).lines() {
+        let Ok(line) = line else { break };
+        if let Some(file) = file.as_mut() {
+            let _ = writeln!(file, "{line}");
+        }
+        if tail.len() == STDERR_TAIL {
+            tail.pop_front();
+        }
+        tail.push_back(line);
+    }
+    tail.into_iter().collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_protocol_lines_parse() {
+        assert_eq!(
+            pieces("--lr={train.lr}").unwrap(),
+            vec![
+                Piece::Text("--lr=".into()),
+                Piece::Param("train.lr".into()),
+                Piece::Text(String::new())
+            ]
+        );
+        assert_eq!(pieces("{{x}}").unwrap(), vec![Piece::Text("{x}".into())]);
+        assert!(pieces("{").is_err() && pieces("a}b").is_err());
+        assert_eq!(parse_line("anneal: value 0.93"), Ok(Line::Value(0.93)));
+        assert_eq!(
+            parse_line("  anneal: report 3 0.91 "),
+            Ok(Line::Report(3, 0.91))
+        );
+        assert_eq!(parse_line("epoch 3 loss 0.2"), Ok(Line::Other));
+        let err = parse_line("anneal: value high").unwrap_err();
+        assert!(err.contains("'high' is not a number"), "{err}");
+        assert!(
+            parse_line("anneal: report x 1")
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert_eq!(env_name("train.lr"), "ANNEAL_PARAM_TRAIN_LR");
+        assert_eq!(env_name("model.units[0]"), "ANNEAL_PARAM_MODEL_UNITS_0_");
+    }
+}

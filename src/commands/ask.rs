@@ -1,0 +1,183 @@
+//! `anneal ask` and `anneal tell`: a study driven from any program, one trial at a time, as
+//! Optuna's command line does. `ask` prints a trial's number and parameters as JSON; `tell`
+//! records how it ended.
+
+use std::path::PathBuf;
+
+use anneal_tune::{
+    Direction, ParamSpec, SamplerConfig, SearchSpace, SqliteStorage, Study, TrialResult,
+    nest_layers,
+};
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Args)]
+pub struct StudyRef {
+    /// The study's name (created by the first `ask`).
+    #[arg(long)]
+    study: String,
+    /// Study database.
+    #[arg(long, default_value = "studies/anneal.db", value_name = "FILE")]
+    storage: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    #[command(flatten)]
+    study: StudyRef,
+    /// The parameters, as JSON: a list of sweep-file `[[search]]` entries
+    /// (`[{"name": "lr", "float": [1e-5, 0.1], "log": true}, {"name": "k", "choices": ["a", "b"]}]`),
+    /// or an object of name → entry (`{"lr": {"float": [1e-5, 0.1], "log": true}}`, names in
+    /// alphabetical order; use the list for `when` conditions on earlier names).
+    #[arg(long)]
+    space: String,
+    /// Minimise or maximise (fixed when the study is created).
+    #[arg(long, value_enum, default_value_t = DirectionArg::Minimize)]
+    direction: DirectionArg,
+    /// The sampler: a kind (`tpe`, `random`, `gp`) or a TOML table
+    /// (`'{ kind = "tpe", multivariate = true }'`).
+    #[arg(long, default_value = "tpe")]
+    sampler: String,
+    /// The study seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DirectionArg {
+    Minimize,
+    Maximize,
+}
+
+#[derive(Debug, Args)]
+pub struct TellArgs {
+    #[command(flatten)]
+    study: StudyRef,
+    /// The trial's number (what `ask` printed).
+    #[arg(long)]
+    trial: usize,
+    /// Its value (the trial completed).
+    #[arg(long, conflicts_with = "state", required_unless_present = "state")]
+    value: Option<f64>,
+    /// How it ended otherwise.
+    #[arg(long, value_enum)]
+    state: Option<EndState>,
+    /// Why it failed (with `--state failed`).
+    #[arg(long, requires = "state")]
+    message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EndState {
+    Pruned,
+    Failed,
+}
+
+/// The parameter list `--space` gives.
+fn parse_space(text: &str) -> Result<SearchSpace> {
+    let json: serde_json::Value =
+        serde_json::from_str(text).context("--space is not valid JSON")?;
+    let specs: Vec<ParamSpec> = match json {
+        serde_json::Value::Array(_) => {
+            serde_json::from_value(json).context("--space: a list of [[search]] entries")?
+        }
+        serde_json::Value::Object(entries) => entries
+            .into_iter()
+            .map(|(name, mut entry)| {
+                if let Some(fields) = entry.as_object_mut() {
+                    fields.insert("name".into(), name.clone().into());
+                }
+                serde_json::from_value(entry)
+                    .with_context(|| format!("--space: parameter '{name}'"))
+            })
+            .collect::<Result<_>>()?,
+        _ => bail!("--space must be a JSON list or object of parameters"),
+    };
+    if specs.is_empty() {
+        bail!("--space names no parameter");
+    }
+    Ok(SearchSpace::from_specs(&specs)?)
+}
+
+fn parse_sampler(text: &str) -> Result<SamplerConfig> {
+    let table = if text.trim_start().starts_with('{') {
+        format!("sampler = {text}")
+    } else {
+        format!("sampler = {{ kind = \"{text}\" }}")
+    };
+    #[derive(serde::Deserialize)]
+    struct Wrapper {
+        sampler: SamplerConfig,
+    }
+    let wrapper: Wrapper = toml::from_str(&table)
+        .with_context(|| format!("--sampler '{text}': a kind (tpe, random, gp) or a TOML table"))?;
+    Ok(wrapper.sampler)
+}
+
+pub fn ask(args: AskArgs) -> Result<()> {
+    let space = parse_space(&args.space)?;
+    let sampler = parse_sampler(&args.sampler)?;
+    if matches!(sampler, SamplerConfig::Grid { .. }) {
+        bail!("--sampler grid needs the whole space up front: run a sweep file with `anneal tune`");
+    }
+    let study = Study::builder()
+        .name(&args.study.study)
+        .storage(SqliteStorage::open(&args.study.storage)?)
+        .direction(match args.direction {
+            DirectionArg::Minimize => Direction::Minimize,
+            DirectionArg::Maximize => Direction::Maximize,
+        })
+        .objective("asked from the command line")
+        .boxed_sampler(sampler.init(Some(&space))?)
+        .seed(args.seed)
+        .build()?;
+    let mut trial = study.ask()?;
+    let params = nest_layers(&trial.suggest_space(&space)?);
+    let object: serde_json::Map<String, serde_json::Value> = params.into_iter().collect();
+    println!(
+        "{}",
+        serde_json::json!({ "study": study.name(), "trial": trial.number(), "params": object })
+    );
+    Ok(())
+}
+
+pub fn tell(args: TellArgs) -> Result<()> {
+    if !args.study.storage.exists() {
+        bail!("no study database at {}", args.study.storage.display());
+    }
+    let storage = SqliteStorage::open(&args.study.storage)?;
+    let existing =
+        anneal_tune::Storage::study(&storage, &args.study.study)?.with_context(|| {
+            format!(
+                "no study '{}' in {}",
+                args.study.study,
+                args.study.storage.display()
+            )
+        })?;
+    let study = Study::builder()
+        .name(&existing.name)
+        .storage(storage)
+        .direction(existing.direction)
+        .build()?;
+    let result = match (args.value, args.state) {
+        (Some(value), _) => TrialResult::Value(value),
+        (None, Some(EndState::Pruned)) => TrialResult::Pruned,
+        (None, Some(EndState::Failed)) => TrialResult::Failed(
+            args.message
+                .unwrap_or_else(|| "failed (told from the command line)".into()),
+        ),
+        (None, None) => bail!("give --value X or --state pruned|failed"),
+    };
+    let record = study.tell_number(args.trial, result)?;
+    println!(
+        "trial {} of '{}': {}{}",
+        record.number,
+        study.name(),
+        record.state.as_str(),
+        record
+            .value
+            .map(|v| format!(", value {v}"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}

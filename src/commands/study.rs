@@ -1,0 +1,225 @@
+//! `anneal study`: list, show, best, export and delete the studies in a database.
+
+use std::path::{Path, PathBuf};
+
+use anneal_tune::{
+    Assignment, SqliteStorage, Storage, StudyRecord, TrialRecord, TrialState, best_trial,
+};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// Study database.
+    #[arg(
+        long,
+        global = true,
+        default_value = "studies/anneal.db",
+        value_name = "FILE"
+    )]
+    storage: PathBuf,
+    #[command(subcommand)]
+    what: StudyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum StudyCommand {
+    /// Every study in the database with its trial counts and best value.
+    List,
+    /// A study's trials table.
+    Show { study: String },
+    /// The best trial: value, parameters, run folder.
+    Best { study: String },
+    /// Export the best trial's run config (`--config`) or all trials (`--csv`, `--json`).
+    Export {
+        study: String,
+        /// Write the best trial's resolved run config here (`anneal train --config` reproduces it).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Delete a study and its trials from the database.
+    Delete {
+        study: String,
+        /// Also remove the trials' run folders.
+        #[arg(long)]
+        runs: bool,
+    },
+}
+
+pub fn study(args: StudyArgs) -> Result<()> {
+    if !args.storage.exists() {
+        bail!(
+            "no study database at {} (run `anneal tune` first, or pass --storage)",
+            args.storage.display()
+        );
+    }
+    let storage = SqliteStorage::open(&args.storage)?;
+    let find = |name: &str| -> Result<(StudyRecord, Vec<TrialRecord>)> {
+        let study = storage.study(name)?.with_context(|| {
+            let names: Vec<String> = storage
+                .studies()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            format!(
+                "no study '{name}' in {}; studies: {}",
+                args.storage.display(),
+                names.join(", ")
+            )
+        })?;
+        let trials = storage.trials(study.id)?;
+        Ok((study, trials))
+    };
+    match args.what {
+        StudyCommand::List => {
+            println!(
+                "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} best       objective",
+                "study", "trials", "complete", "pruned", "failed", "direction"
+            );
+            for study in storage.studies()? {
+                let trials = storage.trials(study.id)?;
+                let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+                let best = best_trial(&trials, study.direction).and_then(|t| t.value);
+                println!(
+                    "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} {:<10} {}",
+                    study.name,
+                    trials.len(),
+                    count(TrialState::Complete),
+                    count(TrialState::Pruned),
+                    count(TrialState::Failed),
+                    study.direction.name(),
+                    fmt_value(best),
+                    study.objective
+                );
+            }
+        }
+        StudyCommand::Show { study } => {
+            let (study, trials) = find(&study)?;
+            print_counts(&study, &trials);
+            println!(
+                "{:>5}  {:<8}  {:>12}  {:>8}  params",
+                "trial", "state", "value", "seconds"
+            );
+            for t in &trials {
+                println!(
+                    "{:>5}  {:<8}  {:>12}  {:>8.1}  {}{}",
+                    t.number,
+                    t.state.as_str(),
+                    fmt_value(t.value),
+                    t.seconds().unwrap_or(0.0),
+                    fmt_params(&t.params),
+                    t.message
+                        .as_deref()
+                        .map(|e| format!("  [{e}]"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        StudyCommand::Best { study } => {
+            let (study, trials) = find(&study)?;
+            let best = best_trial(&trials, study.direction)
+                .context("the study has no complete trial yet")?;
+            println!(
+                "best trial {} of '{}': value {} ({})",
+                best.number,
+                study.name,
+                fmt_value(best.value),
+                study.direction
+            );
+            for (name, value) in &best.params {
+                println!("  {name} = {value}");
+            }
+            if let Some(run) = &best.run_dir {
+                println!("run folder: {run}");
+            }
+        }
+        StudyCommand::Export {
+            study,
+            config,
+            csv,
+            json,
+        } => {
+            let (study, trials) = find(&study)?;
+            if config.is_none() && csv.is_none() && json.is_none() {
+                bail!("say what to export: --config FILE, --csv FILE and/or --json FILE");
+            }
+            if let Some(path) = config {
+                write(&path, &anneal_sweep::export::best_config(&study, &trials)?)?;
+            }
+            if let Some(path) = csv {
+                write(&path, &anneal_sweep::export::trials_csv(&trials))?;
+            }
+            if let Some(path) = json {
+                let report = anneal_sweep::export::study_json(&study, &trials);
+                write(&path, &serde_json::to_string_pretty(&report)?)?;
+            }
+        }
+        StudyCommand::Delete { study, runs } => {
+            let (study, trials) = find(&study)?;
+            storage.delete_study(study.id)?;
+            println!(
+                "deleted study '{}' ({} trials) from {}",
+                study.name,
+                trials.len(),
+                args.storage.display()
+            );
+            if runs {
+                let mut removed = 0;
+                for folder in trials.iter().filter_map(|t| t.run_dir.as_deref()) {
+                    let folder = Path::new(folder);
+                    if folder.is_dir() {
+                        std::fs::remove_dir_all(folder)
+                            .with_context(|| format!("removing {}", folder.display()))?;
+                        removed += 1;
+                    }
+                    // The study's own runs folder, once empty.
+                    if let Some(parent) = folder.parent() {
+                        let _ = std::fs::remove_dir(parent);
+                    }
+                }
+                println!("removed {removed} run folders");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+pub fn fmt_value(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.6}"))
+}
+
+pub fn fmt_params(params: &Assignment) -> String {
+    params
+        .iter()
+        .map(|(n, v)| match v.as_f64() {
+            Some(f) if !v.is_i64() && !v.is_u64() => format!("{n}={f:.4e}"),
+            _ => format!("{n}={v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn print_counts(study: &StudyRecord, trials: &[TrialRecord]) {
+    let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    println!(
+        "study '{}': {} trials ({} complete, {} pruned, {} failed, {} paused, {} running)",
+        study.name,
+        trials.len(),
+        count(TrialState::Complete),
+        count(TrialState::Pruned),
+        count(TrialState::Failed),
+        count(TrialState::Paused),
+        count(TrialState::Running)
+    );
+}
