@@ -7,15 +7,12 @@
 
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::Instant;
 
+use anneal_bench::median;
+use anneal_bench::pruning::{Measurement, Variant, load_sweep, measure, variants};
 use anneal_data::Catalog;
-use anneal_sweep::{ProcessPool, Sweep, SweepFile, TrainingContext, open_study, run_sweep};
-use anneal_tune::{
-    Distribution, PrunerConfig, Quiet, SamplerConfig, SqliteStorage, TrialState, best_trial,
-};
+use anneal_sweep::{ProcessPool, Sweep, TrainingContext};
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendArgs;
 
@@ -25,95 +22,6 @@ pub struct PruningArgs<'a> {
     pub seeds: u64,
     pub jobs: usize,
     pub backend: &'a BackendArgs,
-}
-
-/// One compared configuration of the tuner.
-struct Variant {
-    label: &'static str,
-    sampler: SamplerConfig,
-    pruner: PrunerConfig,
-}
-
-/// What one sweep of one variant and seed cost and found.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Measurement {
-    epochs: usize,
-    wall_seconds: f64,
-    /// None when no trial completed with a finite value.
-    best: Option<f64>,
-    pruned: usize,
-}
-
-/// The variants, in the table's order. A pruner kind the sweep file itself configures keeps the
-/// file's settings, so the comparison runs what `anneal tune` on that file would; the others get
-/// the defaults: median after 3 warm-up epochs and 5 completed trials, ASHA from 1 epoch,
-/// Hyperband from 1 epoch to the sweep's, η = 3.
-fn variants(file: &SweepFile, epochs: usize) -> Result<Vec<Variant>> {
-    let tpe: SamplerConfig = toml::from_str("kind = \"tpe\"")?;
-    let median = match file.pruner {
-        PrunerConfig::Median { .. } => file.pruner.clone(),
-        _ => PrunerConfig::Median {
-            warmup_epochs: 3,
-            min_trials: 5,
-        },
-    };
-    let asha = match file.pruner {
-        PrunerConfig::Asha { .. } => file.pruner.clone(),
-        _ => PrunerConfig::Asha {
-            min_resource: 1,
-            reduction_factor: 3,
-        },
-    };
-    let hyperband = match file.pruner {
-        PrunerConfig::Hyperband { .. } => file.pruner.clone(),
-        _ => PrunerConfig::Hyperband {
-            min_resource: 1,
-            max_resource: epochs,
-            reduction_factor: 3,
-        },
-    };
-    Ok(vec![
-        Variant {
-            label: "random (full budget)",
-            sampler: SamplerConfig::Random,
-            pruner: PrunerConfig::None,
-        },
-        Variant {
-            label: "random + median",
-            sampler: SamplerConfig::Random,
-            pruner: median,
-        },
-        Variant {
-            label: "random + ASHA",
-            sampler: SamplerConfig::Random,
-            pruner: asha,
-        },
-        Variant {
-            label: "random + Hyperband",
-            sampler: SamplerConfig::Random,
-            pruner: hyperband.clone(),
-        },
-        Variant {
-            label: "TPE + Hyperband",
-            sampler: tpe,
-            pruner: hyperband,
-        },
-    ])
-}
-
-fn load_sweep(path: &Path) -> Result<(Sweep, usize)> {
-    let sweep = Sweep::load(path)?;
-    let epochs = sweep
-        .space
-        .params
-        .iter()
-        .find(|p| p.name == "train.epochs")
-        .and_then(|p| match &p.distribution {
-            Distribution::Fixed(v) => v.as_i64(),
-            _ => None,
-        })
-        .context("the pruning bench needs a fixed train.epochs in the sweep")?;
-    Ok((sweep, usize::try_from(epochs).context("train.epochs")?))
 }
 
 pub fn run(args: &PruningArgs) -> Result<()> {
@@ -172,48 +80,6 @@ fn in_this_process(
             Ok(m)
         })
         .collect()
-}
-
-/// Runs the sweep with the variant's sampler and pruner and the given seed in a scratch folder
-/// (its own study database and run folders, deleted afterwards).
-fn measure(
-    sweep: &Sweep,
-    variant: &Variant,
-    seed: u64,
-    context: &TrainingContext,
-) -> Result<Measurement> {
-    let scratch = std::env::temp_dir().join(format!(
-        "anneal-bench-pruning-{}-{}",
-        std::process::id(),
-        seed
-    ));
-    let _ = std::fs::remove_dir_all(&scratch);
-    let mut file = sweep.file.clone();
-    file.seed = seed;
-    file.sampler = variant.sampler.clone();
-    file.pruner = variant.pruner.clone();
-    file.runs_dir = scratch.join("runs");
-    let sweep = Sweep::parse(&sweep.path, &toml::to_string(&file)?)?;
-    let study = open_study(
-        &sweep,
-        Box::new(SqliteStorage::open(scratch.join("study.db"))?),
-    )?;
-    let started = Instant::now();
-    let outcome = run_sweep(&study, &sweep, Some(context), &mut Quiet);
-    let wall_seconds = started.elapsed().as_secs_f64();
-    drop(study);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let outcome = outcome?;
-    Ok(Measurement {
-        epochs: outcome.trials.iter().map(|t| t.intermediate.len()).sum(),
-        wall_seconds,
-        best: best_trial(&outcome.trials, outcome.study.direction).and_then(|t| t.value),
-        pruned: outcome
-            .trials
-            .iter()
-            .filter(|t| t.state == TrialState::Pruned)
-            .count(),
-    })
 }
 
 fn report_progress(label: &str, seed: u64, m: &Measurement) {
@@ -296,16 +162,6 @@ fn child_measurement(outcome: &std::io::Result<Output>) -> Result<Measurement> {
     let line = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(line)
         .with_context(|| format!("reading the bench process's result {line:?}"))
-}
-
-/// The median; NaN for no values.
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
 }
 
 /// The medians table (the README's), then every seed's best value and epochs, so a reader can

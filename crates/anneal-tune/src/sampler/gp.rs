@@ -8,7 +8,7 @@ use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use rand::RngExt;
 
 use super::parzen::{normal_cdf, standard_normal};
-use super::{Observation, SampleContext, Sampler, random_assignment, random_value, sample_each};
+use super::{Observation, RandomSampler, SampleContext, Sampler, random_assignment, sample_each};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
@@ -52,13 +52,14 @@ impl Sampler for GpSampler {
         ))
     }
 
+    /// Parameters outside the modelled space are drawn at random, as Optuna's GP sampler does.
     fn sample_independent(
         &self,
-        _context: &SampleContext,
+        context: &SampleContext,
         param: &Param,
         rng: &mut SeededRng,
     ) -> Result<Value> {
-        Ok(random_value(&param.distribution, rng))
+        RandomSampler.sample_independent(context, param, rng)
     }
 }
 
