@@ -1,16 +1,19 @@
 //! `anneal tune`: run (or resume) a sweep file's study, with worker processes for `--jobs`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anneal_data::Catalog;
 use anneal_sweep::{ProcessPool, Sweep, SweepObjective, TrainingContext, open_study};
-use anneal_tune::{SqliteStorage, StudyObserver, TrialRecord, TrialState, best_trial};
+use anneal_tune::{SqliteStorage, TrialState, best_trial};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::study::{fmt_params, fmt_value, print_counts};
 use crate::backend::BackendArgs;
+
+mod report;
+
+use report::{Progress, print_test_figures};
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
@@ -207,54 +210,9 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             retrained.epochs,
             retrained.folder.display()
         );
-        let summary = &retrained.summary;
-        match summary.test.as_ref().map(|t| &t.metrics) {
-            Some(anneal_train::TaskMetrics::Classification(m)) => println!(
-                "test ({} samples): accuracy {:.2}%  macro-F1 {:.4}",
-                summary.test_samples,
-                m.accuracy * 100.0,
-                m.macro_f1
-            ),
-            Some(anneal_train::TaskMetrics::Regression(m)) => println!(
-                "test ({} samples): R² {:.4}  MSE {:.2}  MAE {:.2}",
-                summary.test_samples, m.r2, m.mse, m.mae
-            ),
-            None => bail!("retraining did not finish: {}", summary.message),
-        }
+        print_test_figures(&retrained.summary)?;
     }
     Ok(())
-}
-
-struct Progress {
-    quiet: bool,
-}
-
-impl StudyObserver for Progress {
-    fn trial_finished(&mut self, trial: &TrialRecord, best: Option<&TrialRecord>) {
-        if self.quiet {
-            return;
-        }
-        let outcome = match trial.state {
-            TrialState::Complete => format!("value {}", fmt_value(trial.value)),
-            _ => format!(
-                "{}: {}",
-                trial.state.as_str(),
-                trial.message.as_deref().unwrap_or("")
-            ),
-        };
-        println!(
-            "trial {:>3}  {outcome}  ({:.1}s)  {}  | best {}",
-            trial.number,
-            trial.seconds().unwrap_or(0.0),
-            fmt_params(&trial.params),
-            best.map_or("-".into(), |b| format!(
-                "{} (trial {})",
-                fmt_value(b.value),
-                b.number
-            ))
-        );
-        let _ = std::io::stdout().flush();
-    }
 }
 
 /// `jobs - 1` copies of this program as extra workers on the same study.

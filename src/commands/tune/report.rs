@@ -1,0 +1,60 @@
+//! What `anneal tune` prints as trials end, and the retrained model's test figures.
+
+use std::io::Write;
+
+use anneal_train::{Summary, TaskMetrics};
+use anneal_tune::{StudyObserver, TrialRecord, TrialState};
+use anyhow::{Result, bail};
+
+use crate::commands::study::{fmt_params, fmt_value};
+
+/// One line per trial as it ends: its outcome, time, parameters and the best so far.
+pub(super) struct Progress {
+    pub(super) quiet: bool,
+}
+
+impl StudyObserver for Progress {
+    fn trial_finished(&mut self, trial: &TrialRecord, best: Option<&TrialRecord>) {
+        if self.quiet {
+            return;
+        }
+        let outcome = match trial.state {
+            TrialState::Complete => format!("value {}", fmt_value(trial.value)),
+            _ => format!(
+                "{}: {}",
+                trial.state.as_str(),
+                trial.message.as_deref().unwrap_or("")
+            ),
+        };
+        println!(
+            "trial {:>3}  {outcome}  ({:.1}s)  {}  | best {}",
+            trial.number,
+            trial.seconds().unwrap_or(0.0),
+            fmt_params(&trial.params),
+            best.map_or("-".into(), |b| format!(
+                "{} (trial {})",
+                fmt_value(b.value),
+                b.number
+            ))
+        );
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// A retrained model's test figures.
+pub(super) fn print_test_figures(summary: &Summary) -> Result<()> {
+    match summary.test.as_ref().map(|t| &t.metrics) {
+        Some(TaskMetrics::Classification(m)) => println!(
+            "test ({} samples): accuracy {:.2}%  macro-F1 {:.4}",
+            summary.test_samples,
+            m.accuracy * 100.0,
+            m.macro_f1
+        ),
+        Some(TaskMetrics::Regression(m)) => println!(
+            "test ({} samples): R² {:.4}  MSE {:.2}  MAE {:.2}",
+            summary.test_samples, m.r2, m.mse, m.mae
+        ),
+        None => bail!("retraining did not finish: {}", summary.message),
+    }
+    Ok(())
+}
