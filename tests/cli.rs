@@ -927,3 +927,29 @@ fn a_command_sweep_runs_with_parallel_jobs_and_study_delete_removes_it() {
     ]));
     assert!(!list.contains("cmd"), "{list}");
 }
+
+#[test]
+fn a_sweep_whose_every_trial_fails_exits_non_zero_with_the_last_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = write_config(
+        dir.path(),
+        "fail.sweep.toml",
+        "study = \"fail\"\ncommand = [\"python3\", \"-c\", \"import sys; sys.exit('no GPU here')\", \"{x}\"]\ntrials = 3\nmax_failures = 0\n[[search]]\nname = \"x\"\nfloat = [0.0, 1.0]\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["tune", &sweep, "--storage", "s.db"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{err}");
+    assert!(
+        err.contains("no trial of study 'fail' completed") && err.contains("no GPU here"),
+        "{err}"
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("3 trials (0 complete, 0 pruned, 3 failed"),
+        "{text}"
+    );
+}
