@@ -1,5 +1,7 @@
 //! The `anneal` command line: argument parsing and dispatch only; the work lives in the crates.
 
+#[macro_use]
+mod output;
 mod backend;
 mod commands;
 

@@ -953,3 +953,46 @@ fn a_sweep_whose_every_trial_fails_exits_non_zero_with_the_last_error() {
         "{text}"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_anneal_quietly_and_leaves_the_study_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "b.sweep.toml",
+        "study = \"b\"\nsynthetic = \"branin\"\ntrials = 400\nsampler = { kind = \"random\" }\n",
+    );
+    let script = format!(
+        "{anneal} tune b.sweep.toml --storage s.db | head -1; echo \"tune=${{PIPESTATUS[0]}}\"\n\
+         {anneal} study --storage s.db show b | head -1; echo \"show=${{PIPESTATUS[0]}}\"\n",
+        anneal = env!("CARGO_BIN_EXE_anneal")
+    );
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("tune=0") && text.contains("show=0"),
+        "{text}\n{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    let storage = anneal_tune::SqliteStorage::open(dir.path().join("s.db")).unwrap();
+    let study = storage.study("b").unwrap().unwrap();
+    let trials = storage.trials(study.id).unwrap();
+    assert!(
+        trials
+            .iter()
+            .all(|t| t.state == anneal_tune::TrialState::Complete),
+        "no trial left running"
+    );
+    assert!(
+        trials.len() < 400,
+        "the sweep stopped when its reader went away"
+    );
+}

@@ -134,7 +134,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
     let mut trial = study.ask()?;
     let params = nest_layers(&trial.suggest_space(&space)?);
     let object: serde_json::Map<String, serde_json::Value> = params.into_iter().collect();
-    println!(
+    outln!(
         "{}",
         serde_json::json!({ "study": study.name(), "trial": trial.number(), "params": object })
     );
@@ -169,7 +169,7 @@ pub fn tell(args: TellArgs) -> Result<()> {
         (None, None) => bail!("give --value X or --state pruned|failed"),
     };
     let record = study.tell_number(args.trial, result)?;
-    println!(
+    outln!(
         "trial {} of '{}': {}{}",
         record.number,
         study.name(),

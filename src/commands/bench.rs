@@ -131,7 +131,7 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
                 let mut rates = throughput::samples_per_second(config, &shape, &device)?;
                 rates.sort_by(f64::total_cmp);
                 let median = rates[rates.len() / 2];
-                println!(
+                outln!(
                     "train {label} [{}, batch {}]: median {median:.0} samples/s ({:.1} ms/step), min {:.0}, max {:.0} over {} rounds of {} steps",
                     backend.name(),
                     batch_size.max(1),
@@ -178,7 +178,7 @@ fn bench_data(data_dir: Option<&Path>, name: &str, rounds: usize) -> Result<()> 
     let (mut seconds, loaded) =
         data::time_load(&catalog, name, rounds).with_context(|| format!("loading {name}"))?;
     seconds.sort_by(f64::total_cmp);
-    println!(
+    outln!(
         "load {name} (train {} + test {} samples of {:?}, every file sha256-verified): median {:.3} s, min {:.3} s, max {:.3} s over {} rounds",
         loaded.train.len(),
         loaded.test.as_ref().map_or(0, |t| t.len()),
@@ -204,8 +204,8 @@ fn bench_accuracy(
     } else {
         configs
     };
-    println!("| config | test figure | epochs (best) | wall | train samples/s |");
-    println!("|---|---|---|---|---|");
+    outln!("| config | test figure | epochs (best) | wall | train samples/s |");
+    outln!("|---|---|---|---|---|");
     for path in configs {
         let (stem, summary) =
             accuracy::train_config(&path, runs_dir, &catalog, &device, backend.name())
@@ -215,7 +215,7 @@ fn bench_accuracy(
             Some(TaskMetrics::Regression(m)) => format!("R² {:.3}", m.r2),
             None => summary.message.clone(),
         };
-        println!(
+        outln!(
             "| {stem} | {figure} | {} ({}) | {:.1} s | {:.0} |",
             summary.epochs_run,
             summary.best_epoch.map_or("-".into(), |e| e.to_string()),
@@ -228,8 +228,8 @@ fn bench_accuracy(
 
 fn bench_sampler(seeds: u64) -> Result<()> {
     let scratch = std::env::temp_dir().join(format!("anneal-bench-sampler-{}", std::process::id()));
-    println!("| function | evaluations | sampler | median simple regret | min | max |");
-    println!("|---|---|---|---|---|---|");
+    outln!("| function | evaluations | sampler | median simple regret | min | max |");
+    outln!("|---|---|---|---|---|---|");
     for (function, evaluations) in [(Synthetic::Branin, 50), (Synthetic::Hartmann6, 100)] {
         for (label, setting) in [
             ("random", "{ kind = \"random\" }"),
@@ -242,7 +242,7 @@ fn bench_sampler(seeds: u64) -> Result<()> {
         ] {
             let mut regrets = sampler::regrets(function, evaluations, setting, seeds, &scratch)?;
             regrets.sort_by(f64::total_cmp);
-            println!(
+            outln!(
                 "| {} | {evaluations} | {label} | {:.4} | {:.4} | {:.4} |",
                 function.name(),
                 regrets[regrets.len() / 2],
@@ -253,12 +253,12 @@ fn bench_sampler(seeds: u64) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     let tpe = SamplerConfig::default();
-    println!(
+    outln!(
         "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of 50)",
         sampler::suggestion_ms(&tpe, 500, 50)?
     );
     let gp: SamplerConfig = toml::from_str("kind = \"gp\"")?;
-    println!(
+    outln!(
         "GP suggestion with 200 completed trials (6 parameters): {:.1} ms (mean of 10)",
         sampler::suggestion_ms(&gp, 200, 10)?
     );

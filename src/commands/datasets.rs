@@ -111,7 +111,7 @@ pub fn run(args: DatasetsArgs, data_dir: Option<&Path>) -> Result<()> {
     }
     if args.json {
         let list: Vec<_> = catalog.manifests().iter().map(summary_json).collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        outln!("{}", serde_json::to_string_pretty(&list)?);
     } else {
         print_table(&catalog);
     }
@@ -161,7 +161,7 @@ fn check_files(args: CheckArgs) -> Result<()> {
     }
     .context("checking your data files")?;
     let info = &dataset.info;
-    println!(
+    outln!(
         "ok: {} — {} samples, shape {}, task {}{}",
         info.name,
         dataset.train.len(),

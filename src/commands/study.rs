@@ -77,15 +77,20 @@ pub fn study(args: StudyArgs) -> Result<()> {
     };
     match args.what {
         StudyCommand::List => {
-            println!(
+            outln!(
                 "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} best       objective",
-                "study", "trials", "complete", "pruned", "failed", "direction"
+                "study",
+                "trials",
+                "complete",
+                "pruned",
+                "failed",
+                "direction"
             );
             for study in storage.studies()? {
                 let trials = storage.trials(study.id)?;
                 let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
                 let best = best_trial(&trials, study.direction).and_then(|t| t.value);
-                println!(
+                outln!(
                     "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} {:<10} {}",
                     study.name,
                     trials.len(),
@@ -101,12 +106,15 @@ pub fn study(args: StudyArgs) -> Result<()> {
         StudyCommand::Show { study } => {
             let (study, trials) = find(&study)?;
             print_counts(&study, &trials);
-            println!(
+            outln!(
                 "{:>5}  {:<8}  {:>12}  {:>8}  params",
-                "trial", "state", "value", "seconds"
+                "trial",
+                "state",
+                "value",
+                "seconds"
             );
             for t in &trials {
-                println!(
+                outln!(
                     "{:>5}  {:<8}  {:>12}  {:>8.1}  {}{}",
                     t.number,
                     t.state.as_str(),
@@ -124,7 +132,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
             let (study, trials) = find(&study)?;
             let best = best_trial(&trials, study.direction)
                 .context("the study has no complete trial yet")?;
-            println!(
+            outln!(
                 "best trial {} of '{}': value {} ({})",
                 best.number,
                 study.name,
@@ -132,10 +140,10 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 study.direction
             );
             for (name, value) in &best.params {
-                println!("  {name} = {value}");
+                outln!("  {name} = {value}");
             }
             if let Some(run) = &best.run_dir {
-                println!("run folder: {run}");
+                outln!("run folder: {run}");
             }
         }
         StudyCommand::Export {
@@ -162,7 +170,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
         StudyCommand::Delete { study, runs } => {
             let (study, trials) = find(&study)?;
             storage.delete_study(study.id)?;
-            println!(
+            outln!(
                 "deleted study '{}' ({} trials) from {}",
                 study.name,
                 trials.len(),
@@ -182,7 +190,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                         let _ = std::fs::remove_dir(parent);
                     }
                 }
-                println!("removed {removed} run folders");
+                outln!("removed {removed} run folders");
             }
         }
     }
@@ -191,7 +199,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
 
 fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote {}", path.display());
+    outln!("wrote {}", path.display());
     Ok(())
 }
 
@@ -212,7 +220,7 @@ pub fn fmt_params(params: &Assignment) -> String {
 
 pub fn print_counts(study: &StudyRecord, trials: &[TrialRecord]) {
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
-    println!(
+    outln!(
         "study '{}': {} trials ({} complete, {} pruned, {} failed, {} paused, {} running)",
         study.name,
         trials.len(),

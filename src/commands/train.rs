@@ -81,7 +81,7 @@ pub fn train(args: TrainArgs, data_dir: Option<&Path>) -> Result<()> {
     progress.finish();
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !args.quiet {
         print_summary(&mut out, &summary);
         out.line(format_args!("run folder: {}", run.path().display()));
@@ -111,7 +111,7 @@ pub fn eval(args: EvalArgs, data_dir: Option<&Path>) -> Result<()> {
             "test": test,
             "matches_recorded": same,
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let mut out = Output::new(false, false);
         out.line(format_args!(

@@ -112,7 +112,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         return Ok(());
     }
     if !args.quiet {
-        println!(
+        outln!(
             "study '{}' in {}: {} trials, {} sampler, {} {}",
             sweep.file.study,
             storage_path.display(),
@@ -129,7 +129,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     }
     let interrupted = anneal_sweep::resume_study(&study)?;
     if interrupted > 0 && !args.quiet {
-        println!(
+        outln!(
             "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"
         );
     }
@@ -150,6 +150,11 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         })
         .collect();
     result?;
+    if crate::output::closed() {
+        // The reader went away: stop here, quietly; the trials recorded so far stand, and a
+        // rerun resumes the study.
+        return Ok(());
+    }
     // With every worker gone: record trials a dead worker left running as interrupted, finish
     // any budget a failed worker left, and settle paused trials (continue the promotable ones,
     // prune the rest).
@@ -182,19 +187,19 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         );
     }
     if outcome.grid_exhausted {
-        println!("the grid has fewer points than the budget: every grid point has been tried");
+        outln!("the grid has fewer points than the budget: every grid point has been tried");
     }
     print_counts(&outcome.study, &outcome.trials);
     let best = best_trial(&outcome.trials, outcome.study.direction);
     if let Some(best) = best {
-        println!(
+        outln!(
             "best: trial {} value {} with {}",
             best.number,
             fmt_value(best.value),
             fmt_params(&best.params)
         );
         if let Some(run) = &best.run_dir {
-            println!("best run folder: {run}");
+            outln!("best run folder: {run}");
         }
     }
     if args.retrain_best {
@@ -203,9 +208,9 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         };
         let best = best.context("no complete trial to retrain")?;
         let root = sweep.file.runs_dir.join(&sweep.file.study);
-        println!("retraining trial {} on train + validation", best.number);
+        outln!("retraining trial {} on train + validation", best.number);
         let retrained = anneal_sweep::retrain_best(best, &root, context)?;
-        println!(
+        outln!(
             "retrained for {} epochs → {}",
             retrained.epochs,
             retrained.folder.display()

@@ -37,6 +37,10 @@ pub trait StudyObserver {
     fn trial_started(&mut self, _number: usize, _resumed_from: Option<usize>) {}
     /// A trial ended (or paused); `best` is the study's best complete trial now.
     fn trial_finished(&mut self, _trial: &TrialRecord, _best: Option<&TrialRecord>) {}
+    /// Whether the study should stop claiming trials (checked after each one is recorded).
+    fn stop(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that says nothing.

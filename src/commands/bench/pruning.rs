@@ -28,7 +28,7 @@ pub fn run(args: &PruningArgs) -> Result<()> {
     let (sweep, epochs) = load_sweep(args.sweep)?;
     let variants = variants(&sweep.file, epochs)?;
     let seeds = args.seeds.max(1);
-    println!(
+    outln!(
         "{}: {} trials per sweep, up to {epochs} epochs each, seeds 0..{seeds}, {} at a time",
         args.sweep.display(),
         sweep.file.trials,
@@ -53,7 +53,7 @@ pub fn run_one(args: &PruningArgs, variant: usize, seed: u64) -> Result<()> {
     let variants = variants(&sweep.file, epochs)?;
     anyhow::ensure!(variant < variants.len(), "no pruning variant {variant}");
     let measured = in_this_process(args, &sweep, &variants, &[(variant, seed)])?;
-    println!("{}", serde_json::to_string(&measured[0])?);
+    outln!("{}", serde_json::to_string(&measured[0])?);
     Ok(())
 }
 
@@ -170,11 +170,11 @@ fn print_tables(variants: &[Variant], seeds: u64, measured: &[Measurement]) {
     let seeds = seeds as usize;
     let per_variant: Vec<&[Measurement]> = measured.chunks(seeds).collect();
     let full_epochs = median(per_variant[0].iter().map(|m| m.epochs as f64).collect());
-    println!("| variant | epochs trained | of full budget | wall | best value | pruned trials |");
-    println!("|---|---|---|---|---|---|");
+    outln!("| variant | epochs trained | of full budget | wall | best value | pruned trials |");
+    outln!("|---|---|---|---|---|---|");
     for (variant, rows) in variants.iter().zip(&per_variant) {
         let epochs = median(rows.iter().map(|m| m.epochs as f64).collect());
-        println!(
+        outln!(
             "| {} | {epochs:.0} | {:.0}% | {:.1} s | {:.4} | {:.0} |",
             variant.label,
             100.0 * epochs / full_epochs.max(1.0),
@@ -184,16 +184,16 @@ fn print_tables(variants: &[Variant], seeds: u64, measured: &[Measurement]) {
             median(rows.iter().map(|m| m.pruned as f64).collect()),
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "| variant |{}",
         (0..seeds)
             .map(|s| format!(" seed {s}: best (epochs) |"))
             .collect::<String>()
     );
-    println!("|---|{}", "---|".repeat(seeds));
+    outln!("|---|{}", "---|".repeat(seeds));
     for (variant, rows) in variants.iter().zip(&per_variant) {
-        println!(
+        outln!(
             "| {} |{}",
             variant.label,
             rows.iter()

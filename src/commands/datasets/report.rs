@@ -34,9 +34,16 @@ pub(super) fn shape_text(shape: &[usize]) -> String {
 }
 
 pub(super) fn print_table(catalog: &Catalog) {
-    println!(
+    outln!(
         "{:<14} {:<15} {:<12} {:>7} {:>8} {:>7} {:>7}  {:<10} licence",
-        "dataset", "task", "shape", "classes", "samples", "train", "test", "test split"
+        "dataset",
+        "task",
+        "shape",
+        "classes",
+        "samples",
+        "train",
+        "test",
+        "test split"
     );
     for m in catalog.manifests() {
         let (train, test, kind) = train_test_counts(m);
@@ -45,7 +52,7 @@ pub(super) fn print_table(catalog: &Catalog) {
         } else {
             "-".into()
         };
-        println!(
+        outln!(
             "{:<14} {:<15} {:<12} {:>7} {:>8} {:>7} {:>7}  {:<10} {}",
             m.name,
             m.task.to_string(),
@@ -58,7 +65,7 @@ pub(super) fn print_table(catalog: &Catalog) {
             m.licence
         );
     }
-    println!(
+    outln!(
         "\n{} datasets in {}. Held-out test splits are stratified, {}% by default (split.test).",
         catalog.manifests().len(),
         catalog.root().display(),
@@ -110,39 +117,41 @@ pub(super) fn show(
         "load_seconds": load_seconds,
     });
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!("{} — {}", manifest.name, manifest.description);
-    println!("task        {}", manifest.task);
-    println!("shape       {}", shape_text(&manifest.shape));
+    outln!("{} — {}", manifest.name, manifest.description);
+    outln!("task        {}", manifest.task);
+    outln!("shape       {}", shape_text(&manifest.shape));
     if !manifest.class_names.is_empty() {
-        println!("classes     {}", manifest.class_names.join(", "));
+        outln!("classes     {}", manifest.class_names.join(", "));
     }
-    println!("licence     {}", manifest.licence);
-    println!("attribution {}", manifest.attribution);
+    outln!("licence     {}", manifest.licence);
+    outln!("attribution {}", manifest.attribution);
     let sets = [
         ("train", Some(&dataset.train)),
         ("test", dataset.test.as_ref()),
     ];
     for (name, samples) in sets.into_iter().filter_map(|(n, s)| s.map(|s| (n, s))) {
         let (min, max) = value_range(samples);
-        print!("{name:<11} {} samples", samples.len());
+        out!("{name:<11} {} samples", samples.len());
         if manifest.task == Task::Classification {
-            print!(
+            out!(
                 ", class counts {:?}",
                 samples.class_counts(dataset.info.num_classes())
             );
         }
-        println!(", feature range [{min}, {max}]");
+        outln!(", feature range [{min}, {max}]");
     }
     for file in &manifest.files {
-        println!(
+        outln!(
             "file        {} ({} bytes, sha256 {}) verified",
-            file.path, file.bytes, file.sha256
+            file.path,
+            file.bytes,
+            file.sha256
         );
     }
-    println!("loaded and verified in {load_seconds:.3} s");
+    outln!("loaded and verified in {load_seconds:.3} s");
     Ok(())
 }
 

@@ -1,7 +1,6 @@
 //! What `anneal train` and `anneal eval` print: the progress bar per epoch, the epoch lines,
 //! the summary and the evaluation tables.
 
-use std::io::Write;
 use std::time::Duration;
 
 use anneal_model::Model;
@@ -30,8 +29,7 @@ impl Output {
         if self.to_stderr {
             eprintln!("{text}");
         } else {
-            println!("{text}");
-            let _ = std::io::stdout().flush();
+            outln!("{text}");
         }
     }
 }

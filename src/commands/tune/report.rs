@@ -1,7 +1,5 @@
 //! What `anneal tune` prints as trials end, and the retrained model's test figures.
 
-use std::io::Write;
-
 use anneal_train::{Summary, TaskMetrics};
 use anneal_tune::{StudyObserver, TrialRecord, TrialState};
 use anyhow::{Result, bail};
@@ -14,6 +12,11 @@ pub(super) struct Progress {
 }
 
 impl StudyObserver for Progress {
+    /// Nobody reads the progress any more (`anneal tune ... | head`): stop claiming trials.
+    fn stop(&self) -> bool {
+        crate::output::closed()
+    }
+
     fn trial_finished(&mut self, trial: &TrialRecord, best: Option<&TrialRecord>) {
         if self.quiet {
             return;
@@ -26,7 +29,7 @@ impl StudyObserver for Progress {
                 trial.message.as_deref().unwrap_or("")
             ),
         };
-        println!(
+        outln!(
             "trial {:>3}  {outcome}  ({:.1}s)  {}  | best {}",
             trial.number,
             trial.seconds().unwrap_or(0.0),
@@ -37,22 +40,24 @@ impl StudyObserver for Progress {
                 b.number
             ))
         );
-        let _ = std::io::stdout().flush();
     }
 }
 
 /// A retrained model's test figures.
 pub(super) fn print_test_figures(summary: &Summary) -> Result<()> {
     match summary.test.as_ref().map(|t| &t.metrics) {
-        Some(TaskMetrics::Classification(m)) => println!(
+        Some(TaskMetrics::Classification(m)) => outln!(
             "test ({} samples): accuracy {:.2}%  macro-F1 {:.4}",
             summary.test_samples,
             m.accuracy * 100.0,
             m.macro_f1
         ),
-        Some(TaskMetrics::Regression(m)) => println!(
+        Some(TaskMetrics::Regression(m)) => outln!(
             "test ({} samples): R² {:.4}  MSE {:.2}  MAE {:.2}",
-            summary.test_samples, m.r2, m.mse, m.mae
+            summary.test_samples,
+            m.r2,
+            m.mse,
+            m.mae
         ),
         None => bail!("retraining did not finish: {}", summary.message),
     }

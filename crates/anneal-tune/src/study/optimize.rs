@@ -48,6 +48,9 @@ impl Study {
         let mut exhausted = false;
         let can_pause = objective.can_pause();
         loop {
+            if observer.stop() {
+                break;
+            }
             let snapshot = self.trials()?;
             check_not_all_failing(&snapshot, self.max_failures)?;
             // Promotions come before new trials (ASHA): a paused trial that now ranks in the
