@@ -127,7 +127,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             }
         );
     }
-    let interrupted = anneal_sweep::resume_study(&study)?;
+    let interrupted = anneal_sweep::resume_study(&study, &sweep, context.as_ref())?;
     if interrupted > 0 && !args.quiet {
         outln!(
             "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"

@@ -1,11 +1,9 @@
 //! Running a sweep file's study: open it with the file's sampler and pruner, repair what a
 //! killed process left, then run trials until the budget is spent.
 
-use std::path::Path;
-
 use anneal_tune::{
     BoxError, Objective, OptimizeOutcome, Storage, Study, StudyObserver, StudyRecord, Trial,
-    TrialId, TrialRecord, TrialState,
+    TrialRecord,
 };
 
 use crate::command::CommandObjective;
@@ -39,6 +37,7 @@ pub fn open_study(sweep: &Sweep, storage: Box<dyn Storage>) -> Result<Study> {
         .sampler_settings(new.sampler)
         .definition(new.definition)
         .seed(new.seed)
+        .search_space(sweep.space.clone())
         .boxed_sampler(sweep.file.sampler.init(Some(&sweep.space))?)
         .boxed_pruner(sweep.file.pruner.init())
         .max_failures(sweep.file.max_failures)
@@ -55,7 +54,7 @@ pub fn run_sweep(
     training: Option<&TrainingContext>,
     observer: &mut dyn StudyObserver,
 ) -> Result<SweepOutcome> {
-    let interrupted = resume_study(study)?;
+    let interrupted = resume_study(study, sweep, training)?;
     let mut outcome = run(study, sweep, training, observer, true)?;
     outcome.interrupted = interrupted;
     Ok(outcome)
@@ -126,36 +125,28 @@ impl Objective for SyntheticObjective<'_> {
     }
 }
 
-/// Repairs what dead processes left: a trial that was continuing from a pause when its process
-/// died goes back to that pause (its saved state is still there) rather than failing; other
-/// trials left running are marked failed (interrupted). Returns how many were marked. Call it
-/// once, before any worker starts.
-pub fn resume_study(study: &Study) -> Result<usize> {
-    for trial in study.trials()? {
-        let Some(run_dir) = trial
-            .run_dir
-            .as_deref()
-            .filter(|_| trial.state == TrialState::Running)
-        else {
-            continue;
-        };
-        let state_dir = Path::new(run_dir).join(anneal_train::resume::RESUME_DIR);
-        if let Ok(Some(paused)) = anneal_train::resume::read_state(&state_dir) {
-            let direction = study.direction();
-            let value = trial
-                .intermediate
-                .iter()
-                .filter(|(e, _)| *e <= paused.epoch)
-                .map(|(_, v)| *v)
-                .reduce(|a, b| direction.best(a, b));
-            if let Some(value) = value {
-                let id = TrialId {
-                    study: study.id(),
-                    number: trial.number,
-                };
-                study.storage().revert_to_paused(id, paused.epoch, value)?;
-            }
+/// Repairs what dead processes left (call it before starting workers, to report it): a trial
+/// that was continuing from a pause when its process died goes back to that pause (its saved
+/// state is still there) rather than failing; other trials whose process is gone fail as
+/// interrupted. Trials that live processes run are left alone. Returns how many failed.
+pub fn resume_study(
+    study: &Study,
+    sweep: &Sweep,
+    training: Option<&TrainingContext>,
+) -> Result<usize> {
+    let failed = match (&sweep.objective, training) {
+        (SweepObjective::Training { .. }, Some(context)) => {
+            study.recover_stale(&TrainingObjective::new(sweep, context))?
         }
-    }
-    Ok(study.fail_interrupted()?)
+        (SweepObjective::Command(spec), _) => study.recover_stale(&CommandObjective::new(
+            spec,
+            &sweep.space,
+            sweep.file.runs_dir.join(&sweep.file.study),
+        ))?,
+        _ => study.recover_stale(&SyntheticObjective {
+            sweep,
+            function: anneal_tune::Synthetic::Branin,
+        })?,
+    };
+    Ok(failed)
 }

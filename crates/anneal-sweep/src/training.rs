@@ -105,6 +105,15 @@ impl Objective for TrainingObjective<'_> {
         }
     }
 
+    /// A continuation whose process died goes back to the pause its run folder still holds.
+    fn paused_at(&self, trial: &TrialRecord) -> Option<usize> {
+        let folder = std::path::Path::new(trial.run_dir.as_deref()?);
+        anneal_train::resume::read_state(&folder.join(anneal_train::resume::RESUME_DIR))
+            .ok()
+            .flatten()
+            .map(|paused| paused.epoch)
+    }
+
     fn discard_paused(&mut self, trial: &TrialRecord) {
         end_paused_run(self.context, trial);
     }

@@ -32,6 +32,15 @@ pub enum TuneError {
     /// The study's first trials all failed: its settings are broken, not unlucky.
     #[error("{0}")]
     AllFailing(String),
+    /// This process no longer holds the trial: its lease expired and another process failed
+    /// it as stale (or it was told from elsewhere). The trial is not this process's to change.
+    #[error(
+        "trial {number} is no longer this process's (its lease expired or it was ended elsewhere)"
+    )]
+    LeaseLost {
+        /// The trial.
+        number: usize,
+    },
     /// The pruner stopped the trial at `step` ([`crate::Trial::report`] returns it; return it
     /// from the objective and the trial is recorded pruned).
     #[error("trial pruned at step {step}")]

@@ -29,6 +29,12 @@ pub trait Objective {
     /// Called once the study has settled its paused trials, with every trial: a chance to
     /// repair what a killed process left half-done.
     fn tidy(&mut self, _trials: &[TrialRecord]) {}
+
+    /// For a trial whose process died while continuing it from a pause: the step whose saved
+    /// state is still there, so the trial goes back to that pause instead of failing.
+    fn paused_at(&self, _trial: &TrialRecord) -> Option<usize> {
+        None
+    }
 }
 
 /// Progress of a study as trials start and end (for a terminal, a log, a dashboard).

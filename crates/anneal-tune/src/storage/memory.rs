@@ -4,18 +4,30 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::owner::Owner;
 use super::sqlite::upsert;
 use super::{
     NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, now,
+    check_same_study, lease_lost, now,
 };
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 
-/// An in-memory storage (the default of [`crate::Study::builder`]).
-#[derive(Debug, Default)]
+/// An in-memory storage (the default of [`crate::Study::builder`]). Everything in it lives in
+/// this process, so its trials are never stale; leases are kept only as owners.
+#[derive(Debug)]
 pub struct MemoryStorage {
     state: Mutex<State>,
+    owner: Owner,
+}
+
+impl Default for MemoryStorage {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            owner: Owner::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -37,7 +49,8 @@ impl MemoryStorage {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Applies `change` to the trial if it is in `state`; whether it was.
+    /// Applies `change` to the trial if it is in `state` (and, running, held by this handle or
+    /// nobody); whether it was.
     fn change(
         &self,
         trial: TrialId,
@@ -49,7 +62,13 @@ impl MemoryStorage {
             .trials
             .get_mut(&trial.study)
             .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
-            .filter(|t| t.state == state);
+            .filter(|t| t.state == state)
+            .filter(|t| {
+                state != TrialState::Running
+                    || t.owner
+                        .as_deref()
+                        .is_none_or(|owner| owner == self.owner.as_str())
+            });
         match found {
             Some(record) => {
                 change(record);
@@ -63,6 +82,47 @@ impl MemoryStorage {
 impl Storage for MemoryStorage {
     fn location(&self) -> String {
         "memory".into()
+    }
+
+    fn owner(&self) -> &str {
+        self.owner.as_str()
+    }
+
+    fn lease(&self) -> std::time::Duration {
+        super::DEFAULT_LEASE
+    }
+
+    fn heartbeat(&self) -> Result<usize> {
+        let state = self.lock();
+        Ok(state
+            .trials
+            .values()
+            .flatten()
+            .filter(|t| {
+                t.state == TrialState::Running && t.owner.as_deref() == Some(self.owner.as_str())
+            })
+            .count())
+    }
+
+    fn stale(&self, _study: StudyId) -> Result<Vec<TrialRecord>> {
+        Ok(Vec::new())
+    }
+
+    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
+        let mut state = self.lock();
+        let Some(t) = state
+            .trials
+            .get_mut(&trial.study)
+            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
+            .filter(|t| t.state == TrialState::Running && t.owner.as_deref() == Some(owner))
+        else {
+            return Ok(false);
+        };
+        t.state = TrialState::Failed;
+        t.message = Some(message.to_string());
+        t.finished = Some(now());
+        t.owner = None;
+        Ok(true)
     }
 
     fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
@@ -102,7 +162,12 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>> {
+    fn claim_new(
+        &self,
+        study: StudyId,
+        budget: Option<usize>,
+        leased: bool,
+    ) -> Result<Option<TrialId>> {
         let mut state = self.lock();
         let trials = state.trials.entry(study).or_default();
         if budget.is_some_and(|budget| trials.len() >= budget) {
@@ -120,6 +185,7 @@ impl Storage for MemoryStorage {
             finished: None,
             message: None,
             run_dir: None,
+            owner: leased.then(|| self.owner.as_str().to_string()),
         });
         Ok(Some(TrialId { study, number }))
     }
@@ -129,6 +195,7 @@ impl Storage for MemoryStorage {
             t.state = TrialState::Running;
             t.finished = None;
             t.message = None;
+            t.owner = Some(self.owner.as_str().to_string());
         }))
     }
 
@@ -139,11 +206,11 @@ impl Storage for MemoryStorage {
         value: &Value,
         distribution: &Distribution,
     ) -> Result<()> {
-        self.change(trial, TrialState::Running, |t| {
+        let held = self.change(trial, TrialState::Running, |t| {
             upsert(&mut t.params, name, value.clone());
             upsert(&mut t.distributions, name, distribution.clone());
         });
-        Ok(())
+        if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
     fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
@@ -159,13 +226,13 @@ impl Storage for MemoryStorage {
     }
 
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        self.change(trial, TrialState::Running, |t| {
+        let held = self.change(trial, TrialState::Running, |t| {
             match t.intermediate.binary_search_by_key(&step, |(s, _)| *s) {
                 Ok(i) => t.intermediate[i].1 = value,
                 Err(i) => t.intermediate.insert(i, (step, value)),
             }
         });
-        Ok(())
+        if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
     fn finish(
@@ -175,13 +242,14 @@ impl Storage for MemoryStorage {
         value: Option<f64>,
         message: Option<&str>,
     ) -> Result<()> {
-        self.change(trial, TrialState::Running, |t| {
+        let held = self.change(trial, TrialState::Running, |t| {
             t.state = state;
             t.value = value;
             t.message = message.map(str::to_string);
             t.finished = Some(now());
+            t.owner = None;
         });
-        Ok(())
+        if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
     fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
@@ -192,15 +260,29 @@ impl Storage for MemoryStorage {
         }))
     }
 
-    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        self.change(trial, TrialState::Running, |t| {
-            t.state = TrialState::Paused;
-            t.value = Some(value);
-            t.intermediate.retain(|(s, _)| *s <= step);
-            t.message = Some(format!("paused after step {step}"));
-            t.finished = Some(now());
-        });
-        Ok(())
+    fn revert_to_paused(
+        &self,
+        trial: TrialId,
+        owner: &str,
+        step: usize,
+        value: f64,
+    ) -> Result<bool> {
+        let mut state = self.lock();
+        let Some(t) = state
+            .trials
+            .get_mut(&trial.study)
+            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
+            .filter(|t| t.state == TrialState::Running && t.owner.as_deref() == Some(owner))
+        else {
+            return Ok(false);
+        };
+        t.state = TrialState::Paused;
+        t.value = Some(value);
+        t.intermediate.retain(|(s, _)| *s <= step);
+        t.message = Some(format!("paused after step {step}"));
+        t.finished = Some(now());
+        t.owner = None;
+        Ok(true)
     }
 
     fn release(&self, trial: TrialId) -> Result<()> {
@@ -209,20 +291,6 @@ impl Storage for MemoryStorage {
             trials.retain(|t| !(t.number == trial.number && t.state == TrialState::Running));
         }
         Ok(())
-    }
-
-    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize> {
-        let mut state = self.lock();
-        let mut count = 0;
-        for t in state.trials.entry(study).or_default() {
-            if t.state == TrialState::Running {
-                t.state = TrialState::Failed;
-                t.message = Some(message.to_string());
-                t.finished = Some(now());
-                count += 1;
-            }
-        }
-        Ok(count)
     }
 
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {

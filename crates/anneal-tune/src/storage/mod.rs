@@ -14,9 +14,11 @@ use crate::error::Result;
 use crate::space::Assignment;
 
 mod memory;
+mod owner;
 mod sqlite;
 
 pub use memory::MemoryStorage;
+pub use owner::DEFAULT_LEASE;
 pub use sqlite::SqliteStorage;
 
 /// A study's id within its storage.
@@ -146,6 +148,9 @@ pub struct TrialRecord {
     pub message: Option<String>,
     /// The folder the objective kept its files in (a run folder, a working directory).
     pub run_dir: Option<String>,
+    /// The storage handle (process) running it, while it runs under a lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl TrialRecord {
@@ -171,12 +176,20 @@ pub struct StepValue {
     pub value: f64,
 }
 
-/// A store of studies and their trials. Every method is one atomic change or read; the
-/// changes to a trial apply only in the state the method names (a trial that is no longer
-/// running is not overwritten by a late report or finish).
+/// A store of studies and their trials. Every method is one atomic change or read. Each
+/// handle has an owner token ([`Storage::owner`]): trials it claims run under a lease that
+/// [`Storage::heartbeat`] renews, changes to a running trial apply only for its owner (or to a
+/// trial claimed without a lease, as `ask` does for other programs), and another handle may end
+/// a trial only once it is stale ([`Storage::stale`]).
 pub trait Storage: Send + Sync {
     /// Where the studies are, for messages (a file path, "memory").
     fn location(&self) -> String;
+
+    /// This handle's owner token.
+    fn owner(&self) -> &str;
+
+    /// How long a trial this handle claims stays its own without a heartbeat.
+    fn lease(&self) -> std::time::Duration;
 
     /// Creates the study, or returns the existing one of that name, which must have the same
     /// direction and definition.
@@ -192,13 +205,21 @@ pub trait Storage: Send + Sync {
     fn delete_study(&self, study: StudyId) -> Result<()>;
 
     /// Claims the next trial number for a new running trial, unless the study already holds
-    /// `budget` trials. Atomic across processes: parallel workers never exceed the budget or
-    /// share a number.
-    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>>;
+    /// `budget` trials; with `leased`, the trial is this handle's under a lease. Atomic across
+    /// processes: parallel workers never exceed the budget or share a number.
+    fn claim_new(
+        &self,
+        study: StudyId,
+        budget: Option<usize>,
+        leased: bool,
+    ) -> Result<Option<TrialId>>;
 
-    /// Takes a paused trial back to running to continue it; `false` when it is no longer
-    /// paused (another worker took it first).
+    /// Takes a paused trial back to running, this handle's under a lease; `false` when it is no
+    /// longer paused (another process took it first).
     fn claim_paused(&self, trial: TrialId) -> Result<bool>;
+
+    /// Renews the lease of every trial this handle runs; how many.
+    fn heartbeat(&self) -> Result<usize>;
 
     /// Records a running trial's parameter (replacing one of the same name).
     fn set_param(
@@ -228,15 +249,26 @@ pub trait Storage: Send + Sync {
     /// Ends a paused trial that will not continue as pruned; `false` when it was not paused.
     fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool>;
 
-    /// Puts a running continuation whose process died back to its pause after `step` with
-    /// `value`, dropping its later reports.
-    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()>;
-
     /// Deletes a claimed running trial that will not run (an exhausted grid).
     fn release(&self, trial: TrialId) -> Result<()>;
 
-    /// Marks the study's running trials failed with `message`; returns how many.
-    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize>;
+    /// The study's running trials whose owner's lease has expired, or whose owner was a process
+    /// of this host that has exited.
+    fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
+
+    /// Fails a stale trial still held by `owner` (as [`Storage::stale`] saw it); `false` when
+    /// it changed meanwhile (finished, or claimed again).
+    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool>;
+
+    /// Puts a stale continuation still held by `owner` back to its pause after `step` with
+    /// `value`, dropping its later reports; `false` when it changed meanwhile.
+    fn revert_to_paused(
+        &self,
+        trial: TrialId,
+        owner: &str,
+        step: usize,
+        value: f64,
+    ) -> Result<bool>;
 
     /// The study's trials, in number order.
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
@@ -248,10 +280,32 @@ pub trait Storage: Send + Sync {
     fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>>;
 }
 
+/// The error for a change to a running trial this handle does not hold.
+pub(crate) fn lease_lost(trial: TrialId) -> crate::TuneError {
+    crate::TuneError::LeaseLost {
+        number: trial.number,
+    }
+}
+
 /// One storage shared by several studies (or threads).
 impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn location(&self) -> String {
         (**self).location()
+    }
+    fn owner(&self) -> &str {
+        (**self).owner()
+    }
+    fn lease(&self) -> std::time::Duration {
+        (**self).lease()
+    }
+    fn heartbeat(&self) -> Result<usize> {
+        (**self).heartbeat()
+    }
+    fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+        (**self).stale(study)
+    }
+    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
+        (**self).fail_stale(trial, owner, message)
     }
     fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
         (**self).create_study(new)
@@ -265,8 +319,13 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn delete_study(&self, study: StudyId) -> Result<()> {
         (**self).delete_study(study)
     }
-    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>> {
-        (**self).claim_new(study, budget)
+    fn claim_new(
+        &self,
+        study: StudyId,
+        budget: Option<usize>,
+        leased: bool,
+    ) -> Result<Option<TrialId>> {
+        (**self).claim_new(study, budget, leased)
     }
     fn claim_paused(&self, trial: TrialId) -> Result<bool> {
         (**self).claim_paused(trial)
@@ -298,14 +357,17 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
         (**self).prune_paused(trial, message)
     }
-    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        (**self).revert_to_paused(trial, step, value)
+    fn revert_to_paused(
+        &self,
+        trial: TrialId,
+        owner: &str,
+        step: usize,
+        value: f64,
+    ) -> Result<bool> {
+        (**self).revert_to_paused(trial, owner, step, value)
     }
     fn release(&self, trial: TrialId) -> Result<()> {
         (**self).release(trial)
-    }
-    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize> {
-        (**self).fail_running(study, message)
     }
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
         (**self).trials(study)

@@ -9,28 +9,33 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::owner::{DEFAULT_LEASE, Owner, owner_is_gone};
 use super::{
     NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, now,
+    check_same_study, lease_lost, now,
 };
 use crate::direction::Direction;
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 use crate::space::Assignment;
 
-/// The schema this code writes; files of schema 0 (before per-step rows) are upgraded in place.
-const SCHEMA_VERSION: i64 = 2;
+/// The schema this code writes; older files (schema 0 kept intermediate values as JSON, schema
+/// 2 had no leases) are upgraded in place.
+const SCHEMA_VERSION: i64 = 3;
 
 /// A study database file.
 pub struct SqliteStorage {
     connection: Mutex<Connection>,
     path: PathBuf,
+    owner: Owner,
+    lease: std::time::Duration,
 }
 
 impl std::fmt::Debug for SqliteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStorage")
             .field("path", &self.path)
+            .field("owner", &self.owner)
             .finish()
     }
 }
@@ -45,19 +50,34 @@ impl SqliteStorage {
                 source,
             })?;
         }
-        let mut connection = Connection::open(path).map_err(|e| storage_error(path, e))?;
-        connection
-            .execute_batch(
-                "PRAGMA busy_timeout = 30000;
-                 PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;",
-            )
-            .map_err(|e| storage_error(path, e))?;
-        migrate(&mut connection).map_err(|e| storage_error(path, e))?;
+        let connection = open_connection(path).map_err(|e| storage_error(path, e))?;
         Ok(Self {
             connection: Mutex::new(connection),
             path: path.to_path_buf(),
+            owner: Owner::new(),
+            lease: DEFAULT_LEASE,
         })
+    }
+
+    /// The same storage with trials claimed under leases of `lease` (default one minute).
+    pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// When a lease taken now ends.
+    fn lease_end(&self) -> f64 {
+        now() + self.lease.as_secs_f64()
+    }
+
+    /// `Ok` when this handle may change running trial `trial` (it holds it, or nobody does);
+    /// [`crate::TuneError::LeaseLost`] when the trial is not running or another holds it.
+    fn held(tx: &rusqlite::Transaction, trial: TrialId, owner: &str) -> rusqlite::Result<bool> {
+        tx.prepare(
+            "SELECT 1 FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'
+             AND (owner IS NULL OR owner = ?3)",
+        )?
+        .exists(params![trial.study.0, trial.number as i64, owner])
     }
 
     /// The database file.
@@ -96,8 +116,34 @@ impl SqliteStorage {
     }
 }
 
-/// Creates the tables, or upgrades a schema-0 file (intermediate values as a JSON column, no
-/// distributions) to per-step rows.
+/// Opens the file in WAL mode and brings its schema up to date. Another process creating the
+/// same file at the same moment can hold the lock these need even before a busy handler is in
+/// place, so a busy answer is retried for a while rather than failing.
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let attempt = Connection::open(path).and_then(|mut connection| {
+            connection.busy_timeout(std::time::Duration::from_secs(30))?;
+            connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+            migrate(&mut connection)?;
+            Ok(connection)
+        });
+        match attempt {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Creates the tables, or upgrades an older file: schema 0 kept intermediate values as a JSON
+/// column and no distributions; schema 2 had no owners or leases.
 fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -144,6 +190,15 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     if !has_distributions {
         tx.execute_batch("ALTER TABLE trials ADD COLUMN distributions TEXT NOT NULL DEFAULT '[]'")?;
     }
+    let has_owner = tx
+        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'owner'")?
+        .exists([])?;
+    if !has_owner {
+        tx.execute_batch(
+            "ALTER TABLE trials ADD COLUMN owner TEXT;
+             ALTER TABLE trials ADD COLUMN lease_until REAL;",
+        )?;
+    }
     // Schema 0 kept each trial's values as a JSON list: move them into rows.
     let legacy: Vec<(i64, i64, String)> = tx
         .prepare("SELECT study_id, number, intermediate FROM trials WHERE intermediate != '[]'")?
@@ -179,8 +234,7 @@ fn study_row(row: &rusqlite::Row) -> rusqlite::Result<StudyRecord> {
     })
 }
 
-const TRIAL_COLUMNS: &str =
-    "number, state, params, distributions, value, started, finished, error, run_dir";
+const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until";
 
 fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
     let params: String = row.get(2)?;
@@ -196,12 +250,21 @@ fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
         finished: row.get(6)?,
         message: row.get(7)?,
         run_dir: row.get(8)?,
+        owner: row.get(9)?,
     })
 }
 
 impl Storage for SqliteStorage {
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn owner(&self) -> &str {
+        self.owner.as_str()
+    }
+
+    fn lease(&self) -> std::time::Duration {
+        self.lease
     }
 
     fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
@@ -256,7 +319,16 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>> {
+    fn claim_new(
+        &self,
+        study: StudyId,
+        budget: Option<usize>,
+        leased: bool,
+    ) -> Result<Option<TrialId>> {
+        let (owner, lease_until) = match leased {
+            true => (Some(self.owner.as_str()), Some(self.lease_end())),
+            false => (None, None),
+        };
         self.write(|tx| {
             let (count, next): (i64, i64) = tx.query_row(
                 "SELECT COUNT(*), COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
@@ -267,8 +339,9 @@ impl Storage for SqliteStorage {
                 return Ok(None);
             }
             tx.execute(
-                "INSERT INTO trials (study_id, number, state, params, started) VALUES (?1, ?2, 'running', '[]', ?3)",
-                params![study.0, next, now()],
+                "INSERT INTO trials (study_id, number, state, params, started, owner, lease_until)
+                 VALUES (?1, ?2, 'running', '[]', ?3, ?4, ?5)",
+                params![study.0, next, now(), owner, lease_until],
             )?;
             Ok(Some(TrialId {
                 study,
@@ -279,11 +352,24 @@ impl Storage for SqliteStorage {
 
     fn claim_paused(&self, trial: TrialId) -> Result<bool> {
         self.execute(
-            "UPDATE trials SET state = 'running', finished = NULL, error = NULL
+            "UPDATE trials SET state = 'running', finished = NULL, error = NULL, owner = ?3,
+                 lease_until = ?4
              WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
-            params![trial.study.0, trial.number as i64],
+            params![
+                trial.study.0,
+                trial.number as i64,
+                self.owner.as_str(),
+                self.lease_end()
+            ],
         )
         .map(|changed| changed == 1)
+    }
+
+    fn heartbeat(&self) -> Result<usize> {
+        self.execute(
+            "UPDATE trials SET lease_until = ?2 WHERE owner = ?1 AND state = 'running'",
+            params![self.owner.as_str(), self.lease_end()],
+        )
     }
 
     fn set_param(
@@ -293,7 +379,11 @@ impl Storage for SqliteStorage {
         value: &Value,
         distribution: &Distribution,
     ) -> Result<()> {
-        self.write(|tx| {
+        let owner = self.owner.as_str().to_string();
+        let held = self.write(|tx| {
+            if !Self::held(tx, trial, &owner)? {
+                return Ok(false);
+            }
             let (params, distributions): (String, String) = tx.query_row(
                 "SELECT params, distributions FROM trials WHERE study_id = ?1 AND number = ?2",
                 params![trial.study.0, trial.number as i64],
@@ -313,33 +403,42 @@ impl Storage for SqliteStorage {
                     serde_json::to_string(&distributions).expect("distributions serialise")
                 ],
             )?;
-            Ok(())
-        })
+            Ok(true)
+        })?;
+        if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
     fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
-        self.execute(
-            "UPDATE trials SET run_dir = ?3 WHERE study_id = ?1 AND number = ?2",
-            params![trial.study.0, trial.number as i64, run_dir],
-        )
-        .map(drop)
+        let changed = self.execute(
+            "UPDATE trials SET run_dir = ?3 WHERE study_id = ?1 AND number = ?2
+             AND state = 'running' AND (owner IS NULL OR owner = ?4)",
+            params![
+                trial.study.0,
+                trial.number as i64,
+                run_dir,
+                self.owner.as_str()
+            ],
+        )?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(lease_lost(trial))
+        }
     }
 
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        self.write(|tx| {
-            let running = tx
-                .prepare(
-                    "SELECT 1 FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
-                )?
-                .exists(params![trial.study.0, trial.number as i64])?;
-            if running {
-                tx.execute(
-                    "INSERT OR REPLACE INTO intermediate_values (study_id, number, step, value) VALUES (?1, ?2, ?3, ?4)",
-                    params![trial.study.0, trial.number as i64, step as i64, value],
-                )?;
+        let owner = self.owner.as_str().to_string();
+        let held = self.write(|tx| {
+            if !Self::held(tx, trial, &owner)? {
+                return Ok(false);
             }
-            Ok(())
-        })
+            tx.execute(
+                "INSERT OR REPLACE INTO intermediate_values (study_id, number, step, value) VALUES (?1, ?2, ?3, ?4)",
+                params![trial.study.0, trial.number as i64, step as i64, value],
+            )?;
+            Ok(true)
+        })?;
+        if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
     fn finish(
@@ -349,11 +448,26 @@ impl Storage for SqliteStorage {
         value: Option<f64>,
         message: Option<&str>,
     ) -> Result<()> {
-        self.execute(
-            "UPDATE trials SET state = ?3, value = ?4, error = ?5, finished = ?6 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
-            params![trial.study.0, trial.number as i64, state.as_str(), value, message, now()],
-        )
-        .map(drop)
+        let changed = self.execute(
+            "UPDATE trials SET state = ?3, value = ?4, error = ?5, finished = ?6, owner = NULL,
+                 lease_until = NULL
+             WHERE study_id = ?1 AND number = ?2 AND state = 'running'
+                 AND (owner IS NULL OR owner = ?7)",
+            params![
+                trial.study.0,
+                trial.number as i64,
+                state.as_str(),
+                value,
+                message,
+                now(),
+                self.owner.as_str()
+            ],
+        )?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(lease_lost(trial))
+        }
     }
 
     fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
@@ -365,17 +479,25 @@ impl Storage for SqliteStorage {
         .map(|changed| changed == 1)
     }
 
-    fn revert_to_paused(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
+    fn revert_to_paused(
+        &self,
+        trial: TrialId,
+        owner: &str,
+        step: usize,
+        value: f64,
+    ) -> Result<bool> {
         self.write(|tx| {
             let changed = tx.execute(
-                "UPDATE trials SET state = 'paused', value = ?3, error = ?4, finished = ?5
-                 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
+                "UPDATE trials SET state = 'paused', value = ?3, error = ?4, finished = ?5,
+                     owner = NULL, lease_until = NULL
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?6",
                 params![
                     trial.study.0,
                     trial.number as i64,
                     value,
                     format!("paused after step {step}"),
-                    now()
+                    now(),
+                    owner
                 ],
             )?;
             if changed == 1 {
@@ -384,15 +506,17 @@ impl Storage for SqliteStorage {
                     params![trial.study.0, trial.number as i64, step as i64],
                 )?;
             }
-            Ok(())
+            Ok(changed == 1)
         })
     }
 
     fn release(&self, trial: TrialId) -> Result<()> {
+        let owner = self.owner.as_str().to_string();
         self.write(|tx| {
             let changed = tx.execute(
-                "DELETE FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
-                params![trial.study.0, trial.number as i64],
+                "DELETE FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'
+                 AND (owner IS NULL OR owner = ?3)",
+                params![trial.study.0, trial.number as i64, owner],
             )?;
             if changed == 1 {
                 tx.execute(
@@ -404,12 +528,44 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn fail_running(&self, study: StudyId, message: &str) -> Result<usize> {
+    fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+        let connection = self.lock();
+        let read = || -> rusqlite::Result<Vec<(TrialRecord, Option<f64>)>> {
+            connection
+                .prepare(&format!(
+                    "SELECT {TRIAL_COLUMNS} FROM trials
+                     WHERE study_id = ?1 AND state = 'running' AND owner IS NOT NULL
+                     ORDER BY number"
+                ))?
+                .query_map(params![study.0], |row| Ok((trial_row(row)?, row.get(10)?)))?
+                .collect()
+        };
+        let running = read().map_err(|e| self.fail(e))?;
+        drop(connection);
+        let time = now();
+        let mut stale = Vec::new();
+        for (trial, lease_until) in running {
+            let owner = trial.owner.as_deref().unwrap_or_default();
+            let expired = lease_until.is_none_or(|until| until < time);
+            if owner != self.owner.as_str() && (expired || owner_is_gone(owner)) {
+                let id = TrialId {
+                    study,
+                    number: trial.number,
+                };
+                stale.push(self.trial(id)?.unwrap_or(trial));
+            }
+        }
+        Ok(stale)
+    }
+
+    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
         self.execute(
-            "UPDATE trials SET state = 'failed', finished = ?2, error = ?3
-             WHERE study_id = ?1 AND state = 'running'",
-            params![study.0, now(), message],
+            "UPDATE trials SET state = 'failed', finished = ?3, error = ?4, owner = NULL,
+                 lease_until = NULL
+             WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?5",
+            params![trial.study.0, trial.number as i64, now(), message, owner],
         )
+        .map(|changed| changed == 1)
     }
 
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {

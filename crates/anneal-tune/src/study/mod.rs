@@ -2,12 +2,18 @@
 //! evaluated so far. Drive it with [`Study::optimize`] (a closure per trial), or from outside
 //! with [`Study::ask`] and [`Study::tell`].
 
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
 use anneal_rng::{SeededRng, derive_rng};
 
 use crate::direction::Direction;
 use crate::error::{Result, TuneError};
+use crate::objective::Objective;
 use crate::pruner::{NopPruner, Pruner, PrunerContext};
 use crate::sampler::{SampleContext, Sampler, TpeSampler};
+use crate::space::SearchSpace;
 use crate::storage::{
     MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
 };
@@ -30,13 +36,52 @@ pub enum TrialResult {
     Failed(String),
 }
 
-/// A study, open on its storage.
+/// A study, open on its storage. While it is open, a background thread renews the leases of
+/// the trials it runs, so other processes on the same study never take them over.
 pub struct Study {
-    storage: Box<dyn Storage>,
+    storage: Arc<dyn Storage>,
     record: StudyRecord,
     sampler: Box<dyn Sampler>,
     pruner: Box<dyn Pruner>,
     max_failures: usize,
+    space: Option<SearchSpace>,
+    _heartbeat: Heartbeat,
+}
+
+/// Renews this handle's leases every quarter lease until dropped.
+struct Heartbeat {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(storage: Arc<dyn Storage>) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let interval = (storage.lease() / 4).max(Duration::from_millis(10));
+        let thread = std::thread::Builder::new()
+            .name("anneal-heartbeat".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    if let Err(e) = storage.heartbeat() {
+                        tracing::warn!("cannot renew trial leases: {e}");
+                    }
+                }
+            })
+            .ok();
+        Self {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Study {
@@ -54,7 +99,8 @@ impl std::fmt::Debug for Study {
 /// Builds a [`Study`]: `Study::builder().name("mlp").storage(...).build()?`.
 pub struct StudyBuilder {
     name: String,
-    storage: Option<Box<dyn Storage>>,
+    storage: Option<Arc<dyn Storage>>,
+    space: Option<SearchSpace>,
     direction: Direction,
     sampler: Option<Box<dyn Sampler>>,
     pruner: Option<Box<dyn Pruner>>,
@@ -74,13 +120,21 @@ impl StudyBuilder {
 
     /// Where trials are kept (default: in memory).
     pub fn storage(mut self, storage: impl Storage + 'static) -> Self {
-        self.storage = Some(Box::new(storage));
+        self.storage = Some(Arc::new(storage));
         self
     }
 
     /// Where trials are kept, already boxed.
     pub fn boxed_storage(mut self, storage: Box<dyn Storage>) -> Self {
-        self.storage = Some(storage);
+        self.storage = Some(Arc::from(storage));
+        self
+    }
+
+    /// The declared search space, when the objective walks one ([`Trial::suggest_space`]):
+    /// samplers then model it jointly as declared (conditional and per-layer parameters
+    /// included) rather than only the parameters every finished trial had.
+    pub fn search_space(mut self, space: SearchSpace) -> Self {
+        self.space = Some(space);
         self
     }
 
@@ -153,7 +207,7 @@ impl StudyBuilder {
         }
         let storage = self
             .storage
-            .unwrap_or_else(|| Box::new(MemoryStorage::new()));
+            .unwrap_or_else(|| Arc::new(MemoryStorage::new()));
         let sampler = self
             .sampler
             .unwrap_or_else(|| Box::new(TpeSampler::default()));
@@ -168,11 +222,13 @@ impl StudyBuilder {
             seed: self.seed,
         })?;
         Ok(Study {
+            _heartbeat: Heartbeat::start(storage.clone()),
             storage,
             record,
             sampler,
             pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
             max_failures: self.max_failures,
+            space: self.space,
         })
     }
 }
@@ -183,6 +239,7 @@ impl Study {
         StudyBuilder {
             name: String::new(),
             storage: None,
+            space: None,
             direction: Direction::Minimize,
             sampler: None,
             pruner: None,
@@ -222,6 +279,11 @@ impl Study {
     /// The storage the study lives in.
     pub fn storage(&self) -> &dyn Storage {
         self.storage.as_ref()
+    }
+
+    /// The declared search space, if the study was built with one.
+    pub fn search_space(&self) -> Option<&SearchSpace> {
+        self.space.as_ref()
     }
 
     /// The sampler.
@@ -264,12 +326,13 @@ impl Study {
     }
 
     /// Starts a new trial (no budget: every call claims one). Suggest its parameters, then
-    /// [`Study::tell`] how it ended.
+    /// [`Study::tell`] how it ended, from this process or any other: the trial is held by no
+    /// lease, so it stays running until told.
     pub fn ask(&self) -> Result<Trial<'_>> {
         let trials = self.trials()?;
         let id = self
             .storage
-            .claim_new(self.id(), None)?
+            .claim_new(self.id(), None, false)?
             .ok_or_else(|| TuneError::config("study", "no trial could be claimed"))?;
         self.start(id, &trials)?.ok_or_else(|| {
             TuneError::config(
@@ -283,7 +346,10 @@ impl Study {
     /// claim released) when the sampler is exhausted.
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
         let history = history::observations(trials, id.number, self.direction());
-        let space = history::relative_space(trials);
+        let space = match &self.space {
+            Some(declared) => declared.clone(),
+            None => history::relative_space(trials),
+        };
         let mut rng = self.sampler_rng(id.number);
         let context = SampleContext {
             history: &history,
@@ -336,10 +402,42 @@ impl Study {
         self.tell(Trial::reopen(self, &record, false), result)
     }
 
-    /// Marks trials left running by a process that died as failed (call it only when no
-    /// other process works on the study); returns how many.
-    pub fn fail_interrupted(&self) -> Result<usize> {
-        self.storage.fail_running(self.id(), INTERRUPTED_MESSAGE)
+    /// Ends the trials whose process is gone (their lease expired, or their process on this
+    /// host exited): a continuation the objective can take back to its pause
+    /// ([`Objective::paused_at`]) goes back to it, the others fail as interrupted. Returns how
+    /// many failed. Trials other processes hold are left alone.
+    pub fn recover_stale(&self, objective: &dyn Objective) -> Result<usize> {
+        let mut failed = 0;
+        for trial in self.storage.stale(self.id())? {
+            let Some(owner) = trial.owner.as_deref() else {
+                continue;
+            };
+            let id = TrialId {
+                study: self.id(),
+                number: trial.number,
+            };
+            let direction = self.direction();
+            let paused = objective.paused_at(&trial).and_then(|step| {
+                let value = trial
+                    .intermediate
+                    .iter()
+                    .filter(|(s, _)| *s <= step)
+                    .map(|(_, v)| *v)
+                    .reduce(|a, b| direction.best(a, b))?;
+                Some((step, value))
+            });
+            match paused {
+                Some((step, value)) => {
+                    self.storage.revert_to_paused(id, owner, step, value)?;
+                }
+                None => {
+                    if self.storage.fail_stale(id, owner, INTERRUPTED_MESSAGE)? {
+                        failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(failed)
     }
 
     /// Records how a trial ended; a non-finite value is a failure (divergence).
@@ -376,7 +474,7 @@ impl Study {
 
 /// How a trial left running by a dead process is recorded.
 pub const INTERRUPTED_MESSAGE: &str =
-    "interrupted: the process running this trial stopped before it finished";
+    "interrupted: the process running this trial stopped before it finished (its lease lapsed)";
 
 /// How an evaluation ended.
 #[derive(Debug, Clone, PartialEq)]

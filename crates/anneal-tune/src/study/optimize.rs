@@ -10,7 +10,10 @@ use super::{Outcome, Study};
 use crate::error::{Result, TuneError};
 use crate::objective::{BoxError, FnObjective, Objective, Quiet, StudyObserver};
 use crate::pruner::Settlement;
-use crate::storage::{TrialId, TrialRecord};
+use crate::storage::{TrialId, TrialRecord, TrialState};
+
+/// The longest the settling process sleeps between looks at other processes' trials.
+const WAIT_FOR_OTHERS: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::trial::Trial;
 
 /// How an optimisation run ended.
@@ -51,6 +54,7 @@ impl Study {
             if observer.stop() {
                 break;
             }
+            self.recover_stale(objective)?;
             let snapshot = self.trials()?;
             check_not_all_failing(&snapshot, self.max_failures)?;
             // Promotions come before new trials (ASHA): a paused trial that now ranks in the
@@ -67,7 +71,7 @@ impl Study {
             let claimed = if exhausted {
                 None
             } else {
-                self.storage().claim_new(self.id(), Some(trials))?
+                self.storage().claim_new(self.id(), Some(trials), true)?
             };
             let started = match claimed {
                 Some(id) => self.start(id, &snapshot)?,
@@ -75,8 +79,16 @@ impl Study {
             };
             let Some(mut trial) = started else {
                 exhausted |= claimed.is_some();
-                // Nothing new to start: the settling process settles the paused trials nobody
-                // will promote.
+                // Nothing new to start. Trials other processes still run may promote paused
+                // ones, so the settling process waits for them (a dead process's trials go
+                // stale within a lease), then settles the paused trials nobody will promote.
+                let held_elsewhere = snapshot
+                    .iter()
+                    .any(|t| t.state == TrialState::Running && t.owner.is_some());
+                if settle && held_elsewhere {
+                    std::thread::sleep(self.storage().lease().min(WAIT_FOR_OTHERS) / 4);
+                    continue;
+                }
                 if settle && self.settle_paused(&snapshot, objective, observer)? {
                     continue;
                 }
@@ -163,7 +175,7 @@ impl Study {
             .unwrap_or_else(|panic| Err(panic_message(panic).into()));
         let outcome = match result {
             Ok(value) => Outcome::Complete(value),
-            Err(error) => match error.downcast_ref::<TuneError>() {
+            Err(error) => match tune_error(error.as_ref()) {
                 Some(TuneError::Pruned { step }) => Outcome::Pruned {
                     value: trial.best_reported(),
                     step: Some(*step),
@@ -176,8 +188,15 @@ impl Study {
             },
         };
         let number = trial.number();
-        self.record_outcome(trial.id, outcome)?;
-        self.announce(number, observer)
+        match self.record_outcome(trial.id, outcome) {
+            // Another process declared this trial stale and ended it: its record stands.
+            Err(TuneError::LeaseLost { number }) => {
+                tracing::warn!("trial {number} was ended by another process (its lease lapsed)");
+                Ok(())
+            }
+            Err(e) => Err(e),
+            Ok(_) => self.announce(number, observer),
+        }
     }
 
     fn announce(&self, number: usize, observer: &mut dyn StudyObserver) -> Result<()> {
@@ -187,6 +206,19 @@ impl Study {
         }
         Ok(())
     }
+}
+
+/// The tuner's own error in an objective's error or its causes (a prune wrapped by the user's
+/// error type still counts as a prune).
+fn tune_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e TuneError> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<TuneError>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// An error with its causes, each once ("a: b: c").

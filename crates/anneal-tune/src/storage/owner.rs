@@ -1,0 +1,123 @@
+//! Who runs a trial. Every storage handle has an owner token naming its host, process and a
+//! nonce; a running trial records its owner and a lease that the owner's heartbeat renews. A
+//! trial is stale, and may be failed by anyone, when its lease has expired, or at once when its
+//! owner was a process on this host that no longer exists.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long a claimed trial stays its owner's without a heartbeat, by default.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// The owner tokens of this process's storage handles that are still open: a token of this
+/// process missing here belonged to a handle that was dropped (a study that died with a panic).
+static LIVE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// A storage handle's owner token, `host/pid/start/nonce` (the process start time tells a
+/// reused pid apart); it counts as alive in this process until dropped.
+#[derive(Debug)]
+pub(crate) struct Owner(String);
+
+impl Owner {
+    pub(crate) fn new() -> Self {
+        let pid = std::process::id();
+        let nonce: u64 = rand::random();
+        let token = format!(
+            "{}/{pid}/{}/{nonce:016x}",
+            host_name(),
+            process_start(pid).unwrap_or_default()
+        );
+        live()
+            .get_or_insert_with(HashSet::new)
+            .insert(token.clone());
+        Self(token)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Some(set) = live().as_mut() {
+            set.remove(&self.0);
+        }
+    }
+}
+
+fn live() -> std::sync::MutexGuard<'static, Option<HashSet<String>>> {
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty() && !h.contains('/'))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A running process's start time in clock ticks since boot (Linux), which a reused pid does
+/// not share; `None` for a process that does not exist or has exited (a zombie).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
+/// Whether `owner` names a process of this host that has exited (so its leases are void now).
+/// Owners on other hosts, or tokens this cannot read, are left to their lease.
+pub(crate) fn owner_is_gone(owner: &str) -> bool {
+    let mut parts = owner.split('/');
+    let (Some(host), Some(pid), Some(start)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if host != host_name() || !std::path::Path::new("/proc/self/stat").exists() {
+        return false;
+    }
+    if pid == std::process::id() {
+        // One of this process's own handles: gone once dropped.
+        return !live().as_ref().is_some_and(|set| set.contains(owner));
+    }
+    match process_start(pid) {
+        None => true,
+        Some(now) => start.parse::<u64>().is_ok_and(|then| then != now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_an_exited_one_is_gone() {
+        let owner = Owner::new();
+        let me = owner.as_str().to_string();
+        assert!(!owner_is_gone(&me), "{me}");
+        drop(owner);
+        assert!(
+            owner_is_gone(&me),
+            "a dropped handle of this process is gone"
+        );
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let host = me.split('/').next().unwrap();
+        assert!(owner_is_gone(&format!("{host}/{pid}/1/0")));
+        assert!(
+            !owner_is_gone("elsewhere/1/1/0"),
+            "other hosts keep their lease"
+        );
+        assert!(!owner_is_gone("garbage"));
+    }
+}
