@@ -996,3 +996,138 @@ fn a_closed_pipe_ends_anneal_quietly_and_leaves_the_study_consistent() {
         "the sweep stopped when its reader went away"
     );
 }
+
+#[test]
+fn two_tune_processes_share_one_study_without_touching_each_others_trials() {
+    // The second process starts while the first one trains: neither fails the other's live
+    // trials, no paused trial is continued twice, the budget is exact, and every trial's folder
+    // agrees with the database.
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "iris-quick.toml",
+        &IRIS_RUN.replace("epochs = 4", "epochs = 9"),
+    );
+    let sweep = write_config(
+        dir.path(),
+        "iris.sweep.toml",
+        &IRIS_SWEEP.replace("trials = 4", "trials = 12").replace(
+            "sampler = { kind = \"random\" }",
+            "sampler = { kind = \"random\" }\npruner = { kind = \"asha\", min_resource = 1, reduction_factor = 3 }",
+        ),
+    );
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_anneal"))
+            .args([
+                "--threads",
+                "1",
+                "tune",
+                &sweep,
+                "--storage",
+                "s.db",
+                "--quiet",
+            ])
+            .current_dir(dir.path())
+            .env(
+                "ANNEAL_DATA_DIR",
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let second = spawn();
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let storage = anneal_tune::SqliteStorage::open(dir.path().join("s.db")).unwrap();
+    let study = storage.study("iris-sweep").unwrap().unwrap();
+    let trials = storage.trials(study.id).unwrap();
+    let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, (0..12).collect::<Vec<_>>(), "exact budget");
+    for t in &trials {
+        let epochs: Vec<usize> = t.intermediate.iter().map(|(e, _)| *e).collect();
+        assert_eq!(
+            epochs,
+            (1..=epochs.len()).collect::<Vec<_>>(),
+            "trial {}: each epoch once, in order (never continued twice)",
+            t.number
+        );
+        let folder = std::path::Path::new(t.run_dir.as_deref().unwrap());
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
+                .unwrap();
+        let status = summary["status"].as_str().unwrap().to_string();
+        match t.state {
+            anneal_tune::TrialState::Complete => {
+                assert!(
+                    ["completed", "early_stopped"].contains(&status.as_str()),
+                    "trial {}: {status}",
+                    t.number
+                )
+            }
+            anneal_tune::TrialState::Pruned => {
+                assert_eq!(status, "stopped", "trial {}", t.number)
+            }
+            other => panic!("trial {} ended {other:?}: {:?}", t.number, t.message),
+        }
+        assert!(
+            !folder.join("resume").exists(),
+            "trial {} kept a saved state",
+            t.number
+        );
+    }
+}
+
+#[test]
+fn stopping_anneal_stops_its_command_trials_programs() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "slow.py",
+        "import os, subprocess, time\nchild = subprocess.Popen([\"sleep\", \"60\"])\nwith open(os.path.join(os.environ[\"ANNEAL_TRIAL_DIR\"], \"pids\"), \"w\") as f:\n    f.write(f\"{os.getpid()} {child.pid}\")\ntime.sleep(60)\n",
+    );
+    let sweep = write_config(
+        dir.path(),
+        "slow.sweep.toml",
+        "study = \"slow\"\ncommand = [\"python3\", \"slow.py\", \"{x}\"]\ntrials = 1\n[[search]]\nname = \"x\"\nfloat = [0.0, 1.0]\n",
+    );
+    let mut anneal = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["tune", &sweep, "--storage", "s.db"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pids_file = dir.path().join("runs/slow/trial-0/pids");
+    let started = std::time::Instant::now();
+    while !pids_file.exists() || std::fs::read_to_string(&pids_file).unwrap().is_empty() {
+        assert!(started.elapsed().as_secs() < 20, "the trial never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &anneal.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    anneal.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for pid in std::fs::read_to_string(&pids_file)
+        .unwrap()
+        .split_whitespace()
+    {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let running = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| !s.trim().is_empty() && !s.trim_start().starts_with('Z'));
+        assert!(!running, "process {pid} of the trial outlived anneal");
+    }
+}

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, TuneError, Value};
+use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, Value};
 
 /// How a sweep runs its command.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,8 +54,16 @@ fn pieces(arg: &str) -> Result<Vec<Piece>, String> {
                 text.push('}');
             }
             '{' => {
-                let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                if name.is_empty() {
+                let mut name = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(c);
+                }
+                if name.is_empty() || !closed {
                     return Err(format!(
                         "argument '{arg}' has an empty or unclosed placeholder"
                     ));
@@ -167,9 +175,11 @@ fn parse_line(line: &str) -> Result<Line, String> {
                 .map_err(|_| format!("'{line}': the step '{step}' is not a whole number"))?;
             Ok(Line::Report(step, number(v)?))
         }
-        _ => Err(format!(
+        ["value" | "report", ..] => Err(format!(
             "'{line}' is not 'anneal: value VALUE' or 'anneal: report STEP VALUE'"
         )),
+        // Other `anneal:` lines are the program's own words.
+        _ => Ok(Line::Other),
     }
 }
 
@@ -223,7 +233,17 @@ impl Objective for CommandObjective<'_> {
         {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
+            #[cfg(target_os = "linux")]
+            // SAFETY: prctl is async-signal-safe, as a function run between fork and exec must be.
+            unsafe {
+                // A trial's program dies with anneal even when anneal is killed outright.
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
         }
+        cleanup::install();
         let mut child = command.spawn().map_err(|e| {
             format!(
                 "cannot start {:?} in {}: {e}",
@@ -231,11 +251,7 @@ impl Objective for CommandObjective<'_> {
                 self.spec.workdir.display()
             )
         })?;
-        let mut group = ProcessGroup {
-            child: &mut child,
-            grace: self.spec.grace,
-            ended: false,
-        };
+        let mut group = ProcessGroup::new(&mut child, self.spec.grace);
         let stderr = group.child.stderr.take().expect("piped");
         let stderr_log = folder.join("stderr.log");
         let stderr_tail = std::thread::spawn(move || keep_tail(stderr, &stderr_log));
@@ -253,28 +269,38 @@ impl Objective for CommandObjective<'_> {
             .into()
         };
         let mut value = None;
+        let mut exited = None;
         let stopped: Option<BoxError> = loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break Some(timed_out());
             }
-            let wait = deadline.map_or(Duration::from_secs(3600), |d| {
-                d.saturating_duration_since(Instant::now())
+            let wait = deadline.map_or(POLL, |d| {
+                d.saturating_duration_since(Instant::now()).min(POLL)
             });
             match incoming.recv_timeout(wait) {
                 Ok(line) => match parse_line(&line) {
-                    Ok(Line::Report(step, v)) => match trial.report(step, v) {
-                        Ok(()) => {}
-                        Err(e @ TuneError::Pruned { .. }) => break Some(e.into()),
-                        Err(e) => break Some(e.into()),
-                    },
+                    Ok(Line::Report(step, v)) => {
+                        if let Err(e) = trial.report(step, v) {
+                            break Some(e.into());
+                        }
+                    }
                     Ok(Line::Value(v)) => value = Some(v),
                     Ok(Line::Other) => {}
                     Err(message) => break Some(message.into()),
                 },
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // The program exited but something it started still holds its output: that
+                // rest of its group goes too, which closes the output.
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if exited.is_none() {
+                        exited = group.child.try_wait()?;
+                        if exited.is_some() {
+                            group.stop();
+                        }
+                    }
+                }
                 // Standard output closed: wait for the exit, still within the deadline.
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    match wait_until(group.child, deadline)? {
+                    match exited.is_some() || wait_until(group.child, deadline)? {
                         true => break None,
                         false => break Some(timed_out()),
                     }
@@ -286,7 +312,8 @@ impl Objective for CommandObjective<'_> {
             return Err(error);
         }
         let status = group.child.wait()?;
-        group.ended = true;
+        // Whatever the program left behind in its group ends with it.
+        group.stop();
         let tail = stderr_tail.join().unwrap_or_default();
         if !status.success() {
             return Err(format!("{} {status}{}", argv[0], tail_suffix(&tail)).into());
@@ -301,6 +328,9 @@ impl Objective for CommandObjective<'_> {
         })
     }
 }
+
+/// How often the loop looks at the program while it prints nothing.
+const POLL: Duration = Duration::from_millis(100);
 
 /// Waits for the child to exit until `deadline`; whether it did.
 fn wait_until(child: &mut Child, deadline: Option<Instant>) -> std::io::Result<bool> {
@@ -325,37 +355,119 @@ fn tail_suffix(tail: &str) -> String {
     }
 }
 
-/// A trial's process group, stopped (SIGTERM, then SIGKILL after the grace period) unless it
-/// ended by itself: whatever way the evaluation leaves, no process of it stays behind.
+/// A trial's process group, stopped (SIGTERM, then SIGKILL after the grace period, to every
+/// process left in it) when the evaluation leaves, however it leaves: no process of a trial
+/// stays behind. While it runs, anneal's own end by a signal stops it too ([`cleanup`]).
 struct ProcessGroup<'c> {
     child: &'c mut Child,
     grace: Duration,
     ended: bool,
 }
 
-impl ProcessGroup<'_> {
+impl<'c> ProcessGroup<'c> {
+    fn new(child: &'c mut Child, grace: Duration) -> Self {
+        cleanup::register(child.id() as i32);
+        Self {
+            child,
+            grace,
+            ended: false,
+        }
+    }
+
     fn stop(&mut self) {
         if self.ended {
             return;
         }
         self.ended = true;
         let pid = self.child.id() as i32;
-        signal_group(pid, Signal::Terminate);
-        let deadline = Instant::now() + self.grace;
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) && !group_alive(pid) {
-                return;
+        let leader_running = !matches!(self.child.try_wait(), Ok(Some(_)));
+        if leader_running || group_alive(pid) {
+            signal_group(pid, Signal::Terminate);
+            let deadline = Instant::now() + self.grace;
+            while Instant::now() < deadline {
+                if matches!(self.child.try_wait(), Ok(Some(_))) && !group_alive(pid) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            signal_group(pid, Signal::Kill);
+            let _ = self.child.wait();
         }
-        signal_group(pid, Signal::Kill);
-        let _ = self.child.wait();
+        cleanup::unregister(pid);
     }
 }
 
 impl Drop for ProcessGroup<'_> {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The process groups of the command trials running now, stopped when anneal itself is ended
+/// by a signal (Ctrl-C, `kill`) or by its parent going away: a trial's program is in its own
+/// process group, so the terminal's Ctrl-C does not reach it by itself.
+pub(crate) mod cleanup {
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// One slot per trial running at once in this process (one, in practice).
+    static GROUPS: [AtomicI32; 16] = [const { AtomicI32::new(0) }; 16];
+
+    pub(crate) fn register(pid: i32) {
+        for slot in &GROUPS {
+            if slot
+                .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn unregister(pid: i32) {
+        for slot in &GROUPS {
+            let _ = slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+
+    /// Kills every registered group at once (no grace: anneal is going away).
+    pub fn stop_all() {
+        for slot in &GROUPS {
+            let pid = slot.swap(0, Ordering::SeqCst);
+            if pid > 0 {
+                super::signal_group(pid, super::Signal::Kill);
+            }
+        }
+    }
+
+    /// Installs, once, handlers for SIGINT, SIGTERM and SIGHUP that stop the groups and then
+    /// end anneal as the signal would have.
+    pub(crate) fn install() {
+        #[cfg(unix)]
+        {
+            static ONCE: Once = Once::new();
+            ONCE.call_once(|| {
+                for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    // SAFETY: the handler only reads atomics and calls kill, signal and raise,
+                    // which are async-signal-safe.
+                    unsafe {
+                        libc::signal(signal, on_signal as *const () as libc::sighandler_t);
+                    }
+                }
+            });
+        }
+        #[cfg(not(unix))]
+        let _ = Once::new;
+    }
+
+    #[cfg(unix)]
+    extern "C" fn on_signal(signal: libc::c_int) {
+        stop_all();
+        // SAFETY: restoring the default action and re-raising are async-signal-safe.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
     }
 }
 
@@ -390,29 +502,38 @@ fn group_alive(_pid: i32) -> bool {
     false
 }
 
-/// Sends each line of `source` down `lines`, copying it to `log`.
-fn forward_lines(source: impl Read, log: &Path, lines: mpsc::Sender<String>) {
+/// The lines of `source` (bytes that are not UTF-8 replaced, so odd output never ends the
+/// reading), each copied to `log`.
+fn lines_logged(source: impl Read, log: &Path) -> impl Iterator<Item = String> {
     let mut file = std::fs::File::create(log).ok();
-    for line in BufReader::new(source).lines() {
-        let Ok(line) = line else { break };
-        if let Some(file) = file.as_mut() {
-            let _ = writeln!(file, "{line}");
+    let mut reader = BufReader::new(source);
+    std::iter::from_fn(move || {
+        let mut bytes = Vec::new();
+        match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                if let Some(file) = file.as_mut() {
+                    let _ = file.write_all(&bytes);
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                Some(text.trim_end_matches(['\n', '\r']).to_string())
+            }
         }
-        if lines.send(line).is_err() {
-            break;
-        }
+    })
+}
+
+/// Sends each line of `source` down `lines`, copying it to `log`; keeps reading (so the
+/// program never blocks on a full pipe) after the receiver is gone.
+fn forward_lines(source: impl Read, log: &Path, lines: mpsc::Sender<String>) {
+    for line in lines_logged(source, log) {
+        let _ = lines.send(line);
     }
 }
 
 /// Copies `source` to `log` and returns its last lines.
 fn keep_tail(source: impl Read, log: &Path) -> String {
-    let mut file = std::fs::File::create(log).ok();
     let mut tail = std::collections::VecDeque::with_capacity(STDERR_TAIL);
-    for line in BufReader::new(source).lines() {
-        let Ok(line) = line else { break };
-        if let Some(file) = file.as_mut() {
-            let _ = writeln!(file, "{line}");
-        }
+    for line in lines_logged(source, log) {
         if tail.len() == STDERR_TAIL {
             tail.pop_front();
         }
@@ -436,13 +557,14 @@ mod tests {
             ]
         );
         assert_eq!(pieces("{{x}}").unwrap(), vec![Piece::Text("{x}".into())]);
-        assert!(pieces("{").is_err() && pieces("a}b").is_err());
+        assert!(pieces("{").is_err() && pieces("a}b").is_err() && pieces("--lr={lr").is_err());
         assert_eq!(parse_line("anneal: value 0.93"), Ok(Line::Value(0.93)));
         assert_eq!(
             parse_line("  anneal: report 3 0.91 "),
             Ok(Line::Report(3, 0.91))
         );
         assert_eq!(parse_line("epoch 3 loss 0.2"), Ok(Line::Other));
+        assert_eq!(parse_line("anneal: loading data"), Ok(Line::Other));
         let err = parse_line("anneal: value high").unwrap_err();
         assert!(err.contains("'high' is not a number"), "{err}");
         assert!(

@@ -20,12 +20,12 @@ pub enum SweepError {
         message: String,
     },
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder.
         path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
+        /// The operating system's error (in the message, not repeated as a cause).
+        error: std::io::Error,
     },
 }
 
@@ -35,10 +35,10 @@ impl SweepError {
         Self::Tune(anneal_tune::TuneError::config(field, message))
     }
 
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, error: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
 }

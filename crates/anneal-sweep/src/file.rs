@@ -48,7 +48,7 @@ pub struct SweepFile {
     pub metric: Option<Monitor>,
     /// `minimize` (or `min`) or `maximize` (`max`); defaults to the metric's natural
     /// direction, and to `minimize` for other objectives.
-    #[serde(default)]
+    #[serde(default, serialize_with = "direction_as_first_written")]
     pub direction: Option<Direction>,
     /// Total trials of the study (finished ones of earlier runs count).
     #[serde(default = "default_trials")]
@@ -71,6 +71,19 @@ pub struct SweepFile {
     /// The search space.
     #[serde(default)]
     pub search: Vec<ParamSpec>,
+}
+
+/// A study keeps its sweep's settings to refuse a changed definition; the first sweeps wrote
+/// the direction as `min`/`max`, and their studies must still reopen.
+fn direction_as_first_written<S: serde::Serializer>(
+    direction: &Option<Direction>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match direction {
+        None => serializer.serialize_none(),
+        Some(Direction::Minimize) => serializer.serialize_some("min"),
+        Some(Direction::Maximize) => serializer.serialize_some("max"),
+    }
 }
 
 fn default_storage() -> PathBuf {
@@ -163,7 +176,10 @@ impl Sweep {
                 "`workdir` and `timeout_seconds` apply to a `command` objective only",
             ));
         }
-        let folder = path.parent().unwrap_or(Path::new("."));
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let (objective, natural, specs) = if let Some(f) = &file.synthetic {
             if file.metric.is_some() {
                 return Err(SweepError::config(

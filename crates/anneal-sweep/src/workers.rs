@@ -82,10 +82,12 @@ impl WaitKeepingStdin for std::process::Child {
 }
 
 /// In a child started by a [`ProcessPool`]: exit (status 130) when the parent's end of standard
-/// input closes, that is when the parent ends.
+/// input closes, that is when the parent ends, stopping the programs of its command trials
+/// first.
 pub fn exit_with_parent() {
     std::thread::spawn(|| {
         let _ = io::copy(&mut io::stdin(), &mut io::sink());
+        crate::command::cleanup::stop_all();
         std::process::exit(130);
     });
 }

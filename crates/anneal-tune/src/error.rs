@@ -22,12 +22,12 @@ pub enum TuneError {
         message: String,
     },
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder.
         path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
+        /// The operating system's error (in the message, not repeated as a cause).
+        error: std::io::Error,
     },
     /// The study's first trials all failed: its settings are broken, not unlucky.
     #[error("{0}")]

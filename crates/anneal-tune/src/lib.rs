@@ -42,6 +42,7 @@ pub mod study;
 pub mod synthetic;
 pub mod trial;
 
+pub use anneal_rng::SeededRng;
 pub use direction::Direction;
 pub use distribution::{Distribution, Value};
 pub use error::{Result, TuneError};

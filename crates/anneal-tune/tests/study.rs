@@ -403,3 +403,89 @@ INSERT INTO trials VALUES (1, 0, 'complete', '[[\"x\", 0.5]]', 0.75, '[[1, 0.5],
         .execute_batch(sql)
         .unwrap();
 }
+
+#[test]
+fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
+    use anneal_tune::{Storage, TrialId};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lease.db");
+    let lease = std::time::Duration::from_millis(300);
+    let first = SqliteStorage::open(&db).unwrap().with_lease(lease);
+    let second = SqliteStorage::open(&db).unwrap().with_lease(lease);
+    let study = first
+        .create_study(&anneal_tune::NewStudy {
+            name: "s".into(),
+            direction: Direction::Minimize,
+            objective: String::new(),
+            sampler: String::new(),
+            definition: String::new(),
+            seed: 0,
+        })
+        .unwrap();
+    let trial: TrialId = first.claim_new(study.id, Some(5), true).unwrap().unwrap();
+    first.report(trial, 1, 0.5).unwrap();
+    // Another handle (another process) neither changes it nor sees it as stale while the
+    // lease lives, even across several heartbeats.
+    assert!(matches!(
+        second.report(trial, 2, 0.1),
+        Err(TuneError::LeaseLost { .. })
+    ));
+    for _ in 0..4 {
+        std::thread::sleep(lease / 3);
+        first.heartbeat().unwrap();
+        assert!(second.stale(study.id).unwrap().is_empty());
+    }
+    // Without heartbeats the lease lapses: the other handle fails it, and the first one's
+    // late writes are refused rather than overwriting what happened since.
+    std::thread::sleep(lease + lease / 2);
+    let stale = second.stale(study.id).unwrap();
+    assert_eq!(stale.len(), 1);
+    let owner = stale[0].owner.clone().unwrap();
+    assert!(second.fail_stale(trial, &owner, "stale").unwrap());
+    assert!(
+        !second.fail_stale(trial, &owner, "stale").unwrap(),
+        "only once"
+    );
+    assert!(matches!(
+        first.finish(trial, TrialState::Complete, Some(0.5), None),
+        Err(TuneError::LeaseLost { .. })
+    ));
+    let record = first.trial(trial).unwrap().unwrap();
+    assert_eq!(record.state, TrialState::Failed);
+    // A handle that is dropped (its process died) makes its trials stale at once.
+    let gone = SqliteStorage::open(&db).unwrap();
+    let orphan = gone.claim_new(study.id, Some(5), true).unwrap().unwrap();
+    assert!(
+        second.stale(study.id).unwrap().is_empty(),
+        "alive while open"
+    );
+    drop(gone);
+    let stale = second.stale(study.id).unwrap();
+    assert_eq!(
+        stale.iter().map(|t| t.number).collect::<Vec<_>>(),
+        [orphan.number]
+    );
+}
+
+#[test]
+fn a_schema_0_database_takes_new_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    write_schema_0(&db);
+    let study = Study::builder()
+        .name("fresh")
+        .storage(SqliteStorage::open(&db).unwrap())
+        .sampler(RandomSampler)
+        .build()
+        .unwrap();
+    let outcome = study
+        .optimize(3, |trial| Ok(trial.suggest_float("x", 0.0, 1.0)?))
+        .unwrap();
+    assert_eq!(outcome.trials.len(), 3);
+    assert!(
+        outcome
+            .trials
+            .iter()
+            .all(|t| t.state == TrialState::Complete)
+    );
+}

@@ -21,7 +21,8 @@ pub fn successive_halving(
     let eta = eta.max(2);
     let mut rung = first_rung.max(1);
     while rung < step {
-        rung *= eta;
+        // A step past every rung a usize holds is on none.
+        rung = rung.checked_mul(eta)?;
     }
     if rung != step {
         return None;

@@ -45,9 +45,9 @@ impl SqliteStorage {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| TuneError::Io {
+            std::fs::create_dir_all(parent).map_err(|error| TuneError::Io {
                 path: parent.to_path_buf(),
-                source,
+                error,
             })?;
         }
         let connection = open_connection(path).map_err(|e| storage_error(path, e))?;
@@ -339,8 +339,9 @@ impl Storage for SqliteStorage {
                 return Ok(None);
             }
             tx.execute(
-                "INSERT INTO trials (study_id, number, state, params, started, owner, lease_until)
-                 VALUES (?1, ?2, 'running', '[]', ?3, ?4, ?5)",
+                // `seed` only for files of schema 0, where it has no default.
+                "INSERT INTO trials (study_id, number, state, params, seed, started, owner, lease_until)
+                 VALUES (?1, ?2, 'running', '[]', 0, ?3, ?4, ?5)",
                 params![study.0, next, now(), owner, lease_until],
             )?;
             Ok(Some(TrialId {
@@ -569,7 +570,9 @@ impl Storage for SqliteStorage {
     }
 
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
-        let connection = self.lock();
+        let mut guard = self.lock();
+        // One read transaction: the trials and their values as of one moment.
+        let connection = guard.transaction().map_err(|e| self.fail(e))?;
         let read = || -> rusqlite::Result<Vec<TrialRecord>> {
             let mut trials: Vec<TrialRecord> = connection
                 .prepare(&format!(

@@ -37,6 +37,20 @@ pub(crate) fn observations(
         .fold(f64::NEG_INFINITY, f64::max);
     // With no complete trial yet, a pruned one still tells the sampler where not to look.
     let floor = if worst.is_finite() { worst } else { 0.0 };
+    // The "constant liar" for running trials: the worst complete one (as before), else the
+    // worst of the pruned and paused, so a running trial never ranks among the best.
+    let stopped = trials
+        .iter()
+        .filter(|t| matches!(t.state, TrialState::Pruned | TrialState::Paused))
+        .map(|t| floor.max(t.value.map_or(floor, |v| direction.loss(v))) + 1e-9)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let pending_loss = if worst.is_finite() {
+        worst
+    } else if stopped.is_finite() {
+        stopped
+    } else {
+        0.0
+    };
     // In trial order: TPE weighs older observations less.
     trials
         .iter()
@@ -48,9 +62,10 @@ pub(crate) fn observations(
                     false,
                 ),
                 // Before any trial completed, running ones still hold their points (a grid
-                // must not hand them out twice); the model-based samplers are in their random
-                // start-up then and do not read the loss.
-                TrialState::Running if t.number != own && !t.params.is_empty() => (floor, true),
+                // must not hand them out twice), ranked with the worst seen so far.
+                TrialState::Running if t.number != own && !t.params.is_empty() => {
+                    (pending_loss, true)
+                }
                 _ => return None,
             };
             Some(Observation {
@@ -66,7 +81,10 @@ pub(crate) fn observations(
 /// values left out), in the order the first of them was asked: what a sampler may model
 /// jointly (Optuna's intersection search space).
 pub(crate) fn relative_space(trials: &[TrialRecord]) -> SearchSpace {
-    let mut complete = trials.iter().filter(|t| t.state == TrialState::Complete);
+    // Trials recorded before distributions were stored say nothing about the space.
+    let mut complete = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete && !t.distributions.is_empty());
     let Some(first) = complete.next() else {
         return SearchSpace::default();
     };
