@@ -1131,3 +1131,63 @@ fn stopping_anneal_stops_its_command_trials_programs() {
         assert!(!running, "process {pid} of the trial outlived anneal");
     }
 }
+
+#[test]
+fn a_loss_that_explodes_without_becoming_nan_is_divergence() {
+    // Adam at lr = 1e6 drives the loss to ~1e12 and keeps it finite: that is divergence too,
+    // by the documented rule (a batch loss over 10,000 times the run's first one).
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "huge.toml", IRIS_RUN);
+    let runs = dir.path().join("runs");
+    let output = anneal(&[
+        "train",
+        "--config",
+        &config,
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "train.optimizer.kind=adam",
+        "--set",
+        "train.lr=1e6",
+    ]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && err.contains("diverged"),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(runs.join("huge/summary.json")).unwrap();
+    assert!(summary.contains("\"status\": \"diverged\""), "{summary}");
+}
+
+#[test]
+fn a_malformed_set_value_is_a_toml_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "c.toml", IRIS_RUN);
+    let output = anneal(&["train", "--config", &config, "--set", "train.lr=[1,"]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success()
+            && err.contains("train.lr")
+            && err.contains("not a valid TOML value"),
+        "{err}"
+    );
+    // Bare words stay strings.
+    let output = anneal(&[
+        "train",
+        "--config",
+        &config,
+        "--set",
+        "train.optimizer.kind=adam",
+        "--set",
+        "train.epochs=1",
+        "--runs-dir",
+        dir.path().join("runs").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

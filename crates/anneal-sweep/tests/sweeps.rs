@@ -983,3 +983,23 @@ fn searching_an_optimizer_or_schedule_kind_starts_that_table_afresh() {
         config.train.optimizer
     );
 }
+
+#[test]
+fn a_condition_that_can_never_hold_is_refused() {
+    let on_float = "study = \"w\"\nsynthetic = \"branin\"\n[[search]]\nname = \"x1\"\nfloat = [-5.0, 10.0]\n[[search]]\nname = \"x2\"\nfloat = [0.0, 15.0]\nwhen = { x1 = [\"sgd\"] }\n";
+    let err = Sweep::parse(Path::new("w.toml"), on_float)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("search[1] (x2)") && err.contains("never holds"),
+        "{err}"
+    );
+    let on_int = "study = \"w\"\nsynthetic = \"mixed\"\n[[search]]\nname = \"n\"\nint = [0, 10]\n[[search]]\nname = \"x\"\nfloat = [0.0, 1.0]\nwhen = { n = [12] }\n";
+    let err = Sweep::parse(Path::new("w.toml"), on_int)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`when` value 12 is never taken by 'n'"),
+        "{err}"
+    );
+}

@@ -530,11 +530,31 @@ pub fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
     })?;
     let key = key.trim();
     let raw = raw.trim();
-    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}")).map(|mut t| t.remove("v"));
+    let value = match parsed {
+        Ok(Some(value)) => value,
+        // A value that starts like TOML (a list, a table, a quoted string, a number, a
+        // boolean) must be TOML; only bare words are taken as strings.
+        Err(e) if looks_like_toml(raw) => {
+            return Err(TrainError::config(
+                "--set",
+                format!(
+                    "{key}: '{raw}' is not a valid TOML value ({})",
+                    e.message().trim()
+                ),
+            ));
+        }
+        _ => toml::Value::String(raw.to_string()),
+    };
     set_path(table, key, value)
+}
+
+/// Whether a `--set` value is written as TOML rather than as a bare word.
+fn looks_like_toml(raw: &str) -> bool {
+    raw.starts_with(['[', '{', '"', '\'', '+', '-', '.'])
+        || raw.starts_with(|c: char| c.is_ascii_digit())
+        || raw == "true"
+        || raw == "false"
 }
 
 /// Sets the value at dotted path `key` (e.g. `train.optimizer.momentum`) in a TOML table,

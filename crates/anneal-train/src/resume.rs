@@ -36,6 +36,9 @@ pub struct PausedState {
     pub train_seconds: f64,
     pub last_applied_lr: Option<f64>,
     pub has_best_model: bool,
+    /// The run's first batch loss, the reference its divergence rule compares against.
+    #[serde(default)]
+    pub first_loss: Option<f64>,
 }
 
 /// A paused run's tensors and counters, as the trainer continues from them.

@@ -177,6 +177,17 @@ pub(crate) fn rng_owner() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// How many times the run's first batch loss a batch loss may reach before the run counts as
+/// diverged: a loss that grows this much is an optimiser blowing up (a learning rate far too
+/// large), not learning, whatever its absolute size.
+pub const DIVERGENCE_FACTOR: f64 = 1e4;
+
+/// Whether a batch loss has exploded relative to the run's first one (the floor keeps a near-zero
+/// first loss from making every later wobble an explosion).
+fn exploded(loss: f64, first: f64) -> bool {
+    loss > DIVERGENCE_FACTOR * first.abs().max(1.0)
+}
+
 /// One training step's figures, read from the device in one transfer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepReading {
@@ -283,6 +294,7 @@ pub fn train_resumable(
     let mut train_seconds = 0.0;
     let mut status = RunStatus::Completed;
     let mut last_applied_lr: Option<f64> = None;
+    let mut first_loss: Option<f64> = None;
     let mut first_epoch = 1;
     let paused_epoch = match state_dir {
         Some(dir) => resume::read_state(dir)?.map(|state| state.epoch),
@@ -303,6 +315,7 @@ pub fn train_resumable(
         history = paused.state.history;
         train_seconds = paused.state.train_seconds;
         last_applied_lr = paused.state.last_applied_lr;
+        first_loss = paused.state.first_loss;
         first_epoch = paused_epoch + 1;
         // Dropout draws continue from a generator seeded for this epoch: the weights,
         // optimizer and data order are exactly those of an unpaused run, dropout masks not.
@@ -330,7 +343,8 @@ pub fn train_resumable(
                 data_loss: data_value,
                 correct: hits,
             } = reading;
-            if !value.is_finite() {
+            let reference = *first_loss.get_or_insert(value);
+            if !value.is_finite() || exploded(value, reference) {
                 status = RunStatus::Diverged {
                     epoch,
                     batch: index + 1,
@@ -398,6 +412,7 @@ pub fn train_resumable(
                     train_seconds,
                     last_applied_lr,
                     has_best_model: best_model.is_some(),
+                    first_loss,
                 };
                 resume::save(dir, &state, &model, &optimizer, best_model.as_ref())?;
                 status = RunStatus::Paused { epoch };

@@ -170,11 +170,26 @@ impl SearchSpace {
                 if values.is_empty() {
                     return fail(format!("`when` lists no values for '{parent}'"));
                 }
-                if let Distribution::Categorical(choices) = &earlier.distribution {
-                    if let Some(bad) = values.iter().find(|v| !choices.contains(v)) {
+                match &earlier.distribution {
+                    Distribution::Categorical(choices) => {
+                        if let Some(bad) = values.iter().find(|v| !choices.contains(v)) {
+                            return fail(format!(
+                                "`when` value {bad} is not one of '{parent}' choices"
+                            ));
+                        }
+                    }
+                    Distribution::Float { low, high, .. } => {
                         return fail(format!(
-                            "`when` value {bad} is not one of '{parent}' choices"
+                            "`when` on '{parent}', a float range [{low}, {high}], never holds (its values are continuous); make the condition on a choices or int parameter"
                         ));
+                    }
+                    d => {
+                        if let Some(bad) = values.iter().find(|v| !d.contains(v)) {
+                            return fail(format!(
+                                "`when` value {bad} is never taken by '{parent}' ({})",
+                                describe(d)
+                            ));
+                        }
                     }
                 }
             }
@@ -216,6 +231,18 @@ impl SearchSpace {
                 .find(|(name, _)| name == parent)
                 .is_some_and(|(_, v)| allowed.contains(v))
         })
+    }
+}
+
+/// A distribution in words, for messages.
+fn describe(distribution: &Distribution) -> String {
+    match distribution {
+        Distribution::Float { low, high, .. } => format!("a float range [{low}, {high}]"),
+        Distribution::Int {
+            low, high, step, ..
+        } => format!("an int range [{low}, {high}] with step {step}"),
+        Distribution::Categorical(choices) => format!("{} choices", choices.len()),
+        Distribution::Fixed(v) => format!("always {v}"),
     }
 }
 
