@@ -118,19 +118,22 @@ impl Objective for TrainingObjective<'_> {
         end_paused_run(self.context, trial);
     }
 
-    /// A process killed between pruning a paused trial and ending its folder left the folder
-    /// paused; end it now.
+    /// Repairs what a killed process left, from what the study says: a pruned trial whose
+    /// folder still holds its saved state (killed before or while its folder was ended) is
+    /// ended again, and half-written files (`*.partial`) of finished trials are removed.
     fn tidy(&mut self, trials: &[TrialRecord]) {
-        for trial in trials.iter().filter(|t| {
-            t.state == TrialState::Pruned
-                && paused_folder(t.run_dir.as_deref()).is_ok_and(|(root, name)| {
-                    anneal_train::resume::read_state(
-                        &root.join(name).join(anneal_train::resume::RESUME_DIR),
-                    )
-                    .is_ok_and(|state| state.is_some())
-                })
-        }) {
-            end_paused_run(self.context, trial);
+        for trial in trials.iter().filter(|t| t.state.is_finished()) {
+            let Ok((root, name)) = paused_folder(trial.run_dir.as_deref()) else {
+                continue;
+            };
+            let folder = root.join(&name);
+            let saved =
+                anneal_train::resume::read_state(&folder.join(anneal_train::resume::RESUME_DIR))
+                    .is_ok_and(|state| state.is_some());
+            if trial.state == TrialState::Pruned && saved {
+                end_paused_run(self.context, trial);
+            }
+            remove_partial_files(&folder);
         }
     }
 }
@@ -213,6 +216,28 @@ pub(crate) fn paused_folder(run_dir: Option<&str>) -> Result<(PathBuf, String), 
         folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
         name,
     ))
+}
+
+/// Deletes what interrupted writes left in a run folder: files and folders whose name holds
+/// `.partial` (a write is made beside its target and renamed into place).
+fn remove_partial_files(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !entry.file_name().to_string_lossy().contains(".partial") {
+            continue;
+        }
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if let Err(e) = removed {
+            tracing::warn!("cannot remove {}: {e}", path.display());
+        }
+    }
 }
 
 /// Ends a pruned paused trial's run folder like any pruned run's (checkpoint, test metrics,

@@ -1003,3 +1003,108 @@ fn a_condition_that_can_never_hold_is_refused() {
         "{err}"
     );
 }
+
+/// Pauses a run once, after `epoch`.
+struct PauseAfter(usize);
+impl anneal_train::Observer for PauseAfter {
+    fn epoch_finished(
+        &mut self,
+        record: &anneal_train::EpochRecord,
+        _: Option<&anneal_model::Model>,
+    ) -> anneal_train::Result<anneal_train::Control> {
+        Ok(if record.epoch == self.0 {
+            anneal_train::Control::Pause
+        } else {
+            anneal_train::Control::Continue
+        })
+    }
+}
+
+#[test]
+fn every_kill_point_while_ending_a_pruned_paused_trial_is_repaired() {
+    // The study has recorded the paused trial pruned; its folder is being ended (checkpoint,
+    // summary, then its saved state deleted). Whatever point a kill stops that at, the next
+    // settle's repair, reading the study, leaves a folder ended like any pruned run's.
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let context = anneal_sweep::TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: "flex",
+    };
+    for kill_point in [
+        "before the folder was touched",
+        "after the summary, before the state went",
+        "while a file was half written",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let config = anneal_train::RunConfig::load(
+            &configs.join("iris-mlp.toml"),
+            &["train.epochs=6".into()],
+        )
+        .unwrap();
+        let target = context.target(&runs, "trial-0");
+        anneal_train::run_recorded(&config, &target, &mut PauseAfter(2)).unwrap();
+        let folder = runs.join("trial-0");
+        let state = folder.join(anneal_train::resume::RESUME_DIR);
+        assert!(state.is_dir());
+        match kill_point {
+            "after the summary, before the state went" => {
+                let aside = dir.path().join("state-copy");
+                std::fs::create_dir_all(&aside).unwrap();
+                for entry in std::fs::read_dir(&state).unwrap() {
+                    let entry = entry.unwrap();
+                    std::fs::copy(entry.path(), aside.join(entry.file_name())).unwrap();
+                }
+                anneal_train::stop_paused(&target).unwrap();
+                std::fs::rename(&aside, &state).unwrap();
+            }
+            "while a file was half written" => {
+                std::fs::write(folder.join("summary.partial"), b"").unwrap();
+                std::fs::write(folder.join("model.partial.123.tmp"), b"").unwrap();
+            }
+            _ => {}
+        }
+        let record = anneal_tune::TrialRecord {
+            number: 0,
+            state: TrialState::Pruned,
+            params: Vec::new(),
+            distributions: Vec::new(),
+            value: Some(0.5),
+            intermediate: vec![(1, 0.4), (2, 0.5)],
+            started: 0.0,
+            finished: Some(1.0),
+            message: Some("pruned after step 2 (paused at a rung, never promoted)".into()),
+            run_dir: Some(folder.to_string_lossy().into_owned()),
+            owner: None,
+        };
+        let sweep = Sweep::parse(
+            &configs.join("k.sweep.toml"),
+            "study = \"k\"\nbase = \"iris-mlp.toml\"\n[[search]]\nname = \"train.lr\"\nfloat = [0.001, 0.1]\n",
+        )
+        .unwrap();
+        use anneal_tune::Objective;
+        anneal_sweep::TrainingObjective::new(&sweep, &context).tidy(&[record]);
+        assert!(!state.exists(), "{kill_point}: the saved state is gone");
+        let leftovers: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".partial"))
+            .collect();
+        assert!(leftovers.is_empty(), "{kill_point}: {leftovers:?}");
+        let loaded = anneal_train::load_run(&folder, &catalog, &device).unwrap();
+        assert_eq!(
+            loaded.summary.status,
+            anneal_train::RunStatus::Stopped { epoch: 2 },
+            "{kill_point}"
+        );
+        assert_eq!(
+            anneal_train::evaluate_run(&loaded, &device),
+            *loaded.summary.test.as_ref().unwrap(),
+            "{kill_point}: the checkpoint reproduces the summary"
+        );
+    }
+}

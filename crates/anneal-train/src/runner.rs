@@ -176,9 +176,6 @@ fn record(
     if outcome.status.is_success() {
         run.save_checkpoint(&outcome.model)?;
     }
-    if !matches!(outcome.status, RunStatus::Paused { .. }) {
-        resume::discard(&state_dir)?;
-    }
     let title = format!("{} on {}", target.name, data.info.name);
     let history = outcome.history.clone();
     let summary = summarize(
@@ -190,6 +187,11 @@ fn record(
         Some(&outcome),
     );
     run.write_summary(&summary)?;
+    // The saved state goes last: until the summary says how the run ended, the state is there,
+    // so a kill at any point leaves a folder that ending it again repairs.
+    if !matches!(outcome.status, RunStatus::Paused { .. }) {
+        resume::discard(&state_dir)?;
+    }
     // The curves are a convenience: a drawing failure must not turn a good run into a bad one.
     if let Err(e) = plot_curves(&history, &title, &run.file(CURVES_FILE)) {
         tracing::warn!("{e}");
