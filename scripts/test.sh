@@ -5,4 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 source scripts/env.sh
+# The soak test first (three sweeps on one study under random SIGKILLs, ~10 s; ignored by a
+# plain `cargo test`), then every test.
+if [ $# -eq 0 ]; then
+    cargo test --release --locked --workspace --test cli -- --ignored soak
+fi
 cargo test --release --locked --workspace --no-fail-fast "$@"

@@ -1191,3 +1191,145 @@ fn a_malformed_set_value_is_a_toml_error_naming_the_key() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The soak test (not in the per-commit suite: `cargo test --release -- --ignored soak`):
+/// three `anneal tune --jobs 2` processes on one SQLite study, SIGKILLs to random processes at
+/// random moments, each restarted, until the budget is spent. Afterwards the budget is exact,
+/// no trial is lost, repeated or left running, no paused trial was continued twice, and no
+/// trial's database state contradicts its run folder. Prints the campaign's figures.
+#[test]
+#[ignore]
+fn soak_three_processes_with_random_kills() {
+    use anneal_tune::TrialState;
+    let dir = tempfile::tempdir().unwrap();
+    let budget = 60;
+    let sweep = write_config(
+        dir.path(),
+        "digits.sweep.toml",
+        &format!(
+            "study = \"soak\"\nbase = \"{}\"\nmetric = \"val_accuracy\"\ntrials = {budget}\nseed = 3\n\
+             sampler = {{ kind = \"tpe\", startup_trials = 6 }}\n\
+             pruner = {{ kind = \"asha\", min_resource = 1, reduction_factor = 3 }}\n\
+             [[search]]\nname = \"train.lr\"\nfloat = [1e-4, 3e-2]\nlog = true\n\
+             [[search]]\nname = \"model.units\"\nint = [16, 256]\nlog = true\n\
+             [[search]]\nname = \"train.epochs\"\nvalue = 9\n\
+             [[search]]\nname = \"train.batch_size\"\nvalue = 4\n",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("configs/digits-mlp.toml")
+                .display()
+        ),
+    );
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_anneal"))
+            .args([
+                "--threads",
+                "1",
+                "tune",
+                &sweep,
+                "--storage",
+                "s.db",
+                "--jobs",
+                "2",
+                "--quiet",
+            ])
+            .current_dir(dir.path())
+            .env(
+                "ANNEAL_DATA_DIR",
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // A small deterministic generator for the kill schedule.
+    let mut seed: u64 = 0x5eed;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut processes: Vec<std::process::Child> = (0..3).map(|_| spawn()).collect();
+    let (mut kills, mut finished) = (0, false);
+    let started = std::time::Instant::now();
+    while !finished {
+        assert!(started.elapsed().as_secs() < 900, "the soak did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(150 + 50 * next(15)));
+        for slot in 0..processes.len() {
+            if let Some(status) = processes[slot].try_wait().unwrap() {
+                if status.success() {
+                    finished = true;
+                } else {
+                    processes[slot] = spawn();
+                }
+            }
+        }
+        if !finished && kills < 25 {
+            let victim = next(processes.len() as u64) as usize;
+            processes[victim].kill().unwrap(); // SIGKILL; its workers follow through their lifeline
+            processes[victim].wait().unwrap();
+            kills += 1;
+            processes[victim] = spawn();
+        }
+    }
+    for mut process in processes {
+        let _ = process.wait();
+    }
+    // One more run settles anything the others left (as a user rerunning the sweep would).
+    let output = spawn().wait_with_output().unwrap();
+    assert!(output.status.success());
+    let storage = anneal_tune::SqliteStorage::open(dir.path().join("s.db")).unwrap();
+    let study = storage.study("soak").unwrap().unwrap();
+    let trials = storage.trials(study.id).unwrap();
+    let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
+    assert_eq!(
+        numbers,
+        (0..budget).collect::<Vec<_>>(),
+        "exact budget, none lost or repeated"
+    );
+    let mut contradictions = Vec::new();
+    for t in &trials {
+        let epochs: Vec<usize> = t.intermediate.iter().map(|(e, _)| *e).collect();
+        assert_eq!(
+            epochs,
+            (1..=epochs.len()).collect::<Vec<_>>(),
+            "trial {}: epochs {epochs:?}",
+            t.number
+        );
+        assert!(
+            !matches!(t.state, TrialState::Running | TrialState::Paused),
+            "trial {} {:?}",
+            t.number,
+            t.state
+        );
+        let Some(folder) = t.run_dir.as_deref().map(std::path::Path::new) else {
+            continue;
+        };
+        let status = std::fs::read_to_string(folder.join("summary.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|s| s["status"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let agrees = match t.state {
+            TrialState::Complete => ["completed", "early_stopped"].contains(&status.as_str()),
+            TrialState::Pruned => status == "stopped",
+            // A trial killed mid-run: its folder never finished (or its failure is recorded).
+            _ => !["completed", "early_stopped"].contains(&status.as_str()),
+        };
+        if !agrees || folder.join("resume").exists() {
+            contradictions.push((t.number, t.state, status));
+        }
+    }
+    let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    println!(
+        "soak: {kills} kills, {} trials ({} complete, {} pruned, {} failed), 0 lost, 0 duplicated, {} contradictions, {:.0} s",
+        trials.len(),
+        count(TrialState::Complete),
+        count(TrialState::Pruned),
+        count(TrialState::Failed),
+        contradictions.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(contradictions.is_empty(), "{contradictions:?}");
+}
