@@ -1333,3 +1333,36 @@ fn soak_three_processes_with_random_kills() {
     );
     assert!(contradictions.is_empty(), "{contradictions:?}");
 }
+
+#[test]
+fn a_model_too_large_for_memory_is_refused_before_it_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "big.toml", IRIS_RUN);
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args([
+            "train",
+            "--config",
+            &config,
+            "--set",
+            "model.units=65536",
+            "--set",
+            "model.depth=3",
+        ])
+        .args(["--runs-dir", dir.path().join("runs").to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ANNEAL_MEMORY_LIMIT_GB", "4")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{err}");
+    assert!(
+        err.contains("needs about")
+            && err.contains("more than the 4.0 GiB ANNEAL_MEMORY_LIMIT_GB allows"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "refused before allocating"
+    );
+}

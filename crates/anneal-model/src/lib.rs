@@ -6,6 +6,7 @@ pub mod conv;
 pub mod error;
 mod flex;
 pub mod loss;
+pub mod memory;
 pub mod network;
 pub mod pool;
 
@@ -14,4 +15,5 @@ pub use config::{
 };
 pub use error::ConfigError;
 pub use loss::{LossConfig, LossKind, predict_classes};
+pub use memory::{MemoryEstimate, estimate};
 pub use network::{DataShape, Model, initializer};

@@ -9,6 +9,7 @@ pub mod config;
 pub mod early_stopping;
 pub mod error;
 pub mod evaluate;
+pub mod memory;
 pub mod metrics;
 pub mod optimizer;
 pub mod plot;

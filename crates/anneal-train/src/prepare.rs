@@ -98,6 +98,7 @@ pub fn prepare(config: &RunConfig, catalog: &Catalog) -> Result<PreparedData> {
         .unwrap_or_else(|| LossConfig::default_for(info.task));
     loss.validate(&info)?;
     config.model.validate(&info)?;
+    crate::memory::check_fits(config, &info)?;
     let monitor = config.train.early_stopping.monitor;
     if !monitor.fits(info.task) {
         let fitting: Vec<&str> = crate::config::Monitor::ALL
