@@ -37,6 +37,21 @@ struct State {
     next_id: i64,
 }
 
+impl State {
+    fn trial_mut(&mut self, trial: TrialId) -> Option<&mut TrialRecord> {
+        self.trials
+            .get_mut(&trial.study)?
+            .iter_mut()
+            .find(|t| t.number == trial.number)
+    }
+
+    /// The trial, if it is running and `owner` holds it.
+    fn running_held_by(&mut self, trial: TrialId, owner: &str) -> Option<&mut TrialRecord> {
+        self.trial_mut(trial)
+            .filter(|t| t.state == TrialState::Running && t.owner.as_deref() == Some(owner))
+    }
+}
+
 impl MemoryStorage {
     /// An empty storage.
     pub fn new() -> Self {
@@ -59,9 +74,7 @@ impl MemoryStorage {
     ) -> bool {
         let mut guard = self.lock();
         let found = guard
-            .trials
-            .get_mut(&trial.study)
-            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
+            .trial_mut(trial)
             .filter(|t| t.state == state)
             .filter(|t| {
                 state != TrialState::Running
@@ -110,12 +123,7 @@ impl Storage for MemoryStorage {
 
     fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
         let mut state = self.lock();
-        let Some(t) = state
-            .trials
-            .get_mut(&trial.study)
-            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
-            .filter(|t| t.state == TrialState::Running && t.owner.as_deref() == Some(owner))
-        else {
+        let Some(t) = state.running_held_by(trial, owner) else {
             return Ok(false);
         };
         t.state = TrialState::Failed;
@@ -214,15 +222,10 @@ impl Storage for MemoryStorage {
     }
 
     fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
-        let mut state = self.lock();
-        if let Some(t) = state
-            .trials
-            .get_mut(&trial.study)
-            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
-        {
+        let held = self.change(trial, TrialState::Running, |t| {
             t.run_dir = Some(run_dir.to_string());
-        }
-        Ok(())
+        });
+        if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
@@ -268,12 +271,7 @@ impl Storage for MemoryStorage {
         value: f64,
     ) -> Result<bool> {
         let mut state = self.lock();
-        let Some(t) = state
-            .trials
-            .get_mut(&trial.study)
-            .and_then(|trials| trials.iter_mut().find(|t| t.number == trial.number))
-            .filter(|t| t.state == TrialState::Running && t.owner.as_deref() == Some(owner))
-        else {
+        let Some(t) = state.running_held_by(trial, owner) else {
             return Ok(false);
         };
         t.state = TrialState::Paused;

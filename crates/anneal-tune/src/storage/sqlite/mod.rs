@@ -14,14 +14,18 @@ use super::{
     NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
     check_same_study, lease_lost, now,
 };
-use crate::direction::Direction;
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
-use crate::space::Assignment;
 
 /// The schema this code writes; older files (schema 0 kept intermediate values as JSON, schema
 /// 2 had no leases) are upgraded in place.
 const SCHEMA_VERSION: i64 = 3;
+
+mod schema;
+
+use schema::{
+    STUDY_COLUMNS, TRIAL_COLUMNS, open_connection, params_json, parse_params, study_row, trial_row,
+};
 
 /// A study database file.
 pub struct SqliteStorage {
@@ -114,144 +118,6 @@ impl SqliteStorage {
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
         self.lock().execute(sql, params).map_err(|e| self.fail(e))
     }
-}
-
-/// Opens the file in WAL mode and brings its schema up to date. Another process creating the
-/// same file at the same moment can hold the lock these need even before a busy handler is in
-/// place, so a busy answer is retried for a while rather than failing.
-fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let attempt = Connection::open(path).and_then(|mut connection| {
-            connection.busy_timeout(std::time::Duration::from_secs(30))?;
-            connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
-            migrate(&mut connection)?;
-            Ok(connection)
-        });
-        match attempt {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(
-                    e.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Creates the tables, or upgrades an older file: schema 0 kept intermediate values as a JSON
-/// column and no distributions; schema 2 had no owners or leases.
-fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
-    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if version >= SCHEMA_VERSION {
-        return tx.commit();
-    }
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS studies (
-             id INTEGER PRIMARY KEY,
-             name TEXT NOT NULL UNIQUE,
-             direction TEXT NOT NULL,
-             objective TEXT NOT NULL,
-             sampler TEXT NOT NULL,
-             sweep TEXT NOT NULL,
-             seed INTEGER NOT NULL,
-             created REAL NOT NULL
-         );
-         CREATE TABLE IF NOT EXISTS trials (
-             study_id INTEGER NOT NULL REFERENCES studies(id),
-             number INTEGER NOT NULL,
-             state TEXT NOT NULL,
-             params TEXT NOT NULL,
-             value REAL,
-             intermediate TEXT NOT NULL DEFAULT '[]',
-             seed INTEGER NOT NULL DEFAULT 0,
-             started REAL NOT NULL,
-             finished REAL,
-             error TEXT,
-             run_dir TEXT,
-             PRIMARY KEY (study_id, number)
-         );
-         CREATE TABLE IF NOT EXISTS intermediate_values (
-             study_id INTEGER NOT NULL,
-             number INTEGER NOT NULL,
-             step INTEGER NOT NULL,
-             value REAL,
-             PRIMARY KEY (study_id, number, step)
-         );
-         CREATE INDEX IF NOT EXISTS intermediate_by_step ON intermediate_values (study_id, step);",
-    )?;
-    let has_distributions = tx
-        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'distributions'")?
-        .exists([])?;
-    if !has_distributions {
-        tx.execute_batch("ALTER TABLE trials ADD COLUMN distributions TEXT NOT NULL DEFAULT '[]'")?;
-    }
-    let has_owner = tx
-        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'owner'")?
-        .exists([])?;
-    if !has_owner {
-        tx.execute_batch(
-            "ALTER TABLE trials ADD COLUMN owner TEXT;
-             ALTER TABLE trials ADD COLUMN lease_until REAL;",
-        )?;
-    }
-    // Schema 0 kept each trial's values as a JSON list: move them into rows.
-    let legacy: Vec<(i64, i64, String)> = tx
-        .prepare("SELECT study_id, number, intermediate FROM trials WHERE intermediate != '[]'")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (study, number, text) in legacy {
-        let values: Vec<(usize, f64)> = serde_json::from_str(&text).unwrap_or_default();
-        for (step, value) in values {
-            tx.execute(
-                "INSERT OR REPLACE INTO intermediate_values (study_id, number, step, value) VALUES (?1, ?2, ?3, ?4)",
-                params![study, number, step as i64, value],
-            )?;
-        }
-    }
-    tx.execute("UPDATE trials SET intermediate = '[]'", [])?;
-    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-    tx.commit()
-}
-
-const STUDY_COLUMNS: &str = "id, name, direction, objective, sampler, sweep, seed, created";
-
-fn study_row(row: &rusqlite::Row) -> rusqlite::Result<StudyRecord> {
-    let direction: String = row.get(2)?;
-    Ok(StudyRecord {
-        id: StudyId(row.get(0)?),
-        name: row.get(1)?,
-        direction: Direction::parse(&direction).unwrap_or_default(),
-        objective: row.get(3)?,
-        sampler: row.get(4)?,
-        definition: row.get(5)?,
-        seed: row.get::<_, i64>(6)? as u64,
-        created: row.get(7)?,
-    })
-}
-
-const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until";
-
-fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
-    let params: String = row.get(2)?;
-    let distributions: String = row.get(3)?;
-    Ok(TrialRecord {
-        number: row.get::<_, i64>(0)? as usize,
-        state: TrialState::parse(&row.get::<_, String>(1)?).unwrap_or(TrialState::Failed),
-        params: parse_params(&params),
-        distributions: serde_json::from_str(&distributions).unwrap_or_default(),
-        value: row.get(4)?,
-        intermediate: Vec::new(),
-        started: row.get(5)?,
-        finished: row.get(6)?,
-        message: row.get(7)?,
-        run_dir: row.get(8)?,
-        owner: row.get(9)?,
-    })
 }
 
 impl Storage for SqliteStorage {
@@ -659,15 +525,6 @@ pub(crate) fn upsert<T>(list: &mut Vec<(String, T)>, name: &str, value: T) {
         Some((_, slot)) => *slot = value,
         None => list.push((name.to_string(), value)),
     }
-}
-
-/// Parameters are stored as a JSON array of `[name, value]` pairs (order kept).
-fn params_json(params: &Assignment) -> String {
-    serde_json::to_string(params).expect("parameters serialise")
-}
-
-fn parse_params(text: &str) -> Assignment {
-    serde_json::from_str(text).unwrap_or_default()
 }
 
 fn storage_error(path: &Path, e: rusqlite::Error) -> TuneError {
