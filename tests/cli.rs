@@ -483,7 +483,7 @@ fn tune_records_a_study_that_study_commands_read_and_export() {
     let table = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(table.lines().count(), 5, "{table}");
     assert!(
-        table.starts_with("number,state,value,seconds,train.lr,train.optimizer.kind"),
+        table.starts_with("number,state,value,seconds,wall_seconds,train.lr,train.optimizer.kind"),
         "{table}"
     );
     let output = anneal(&[
@@ -1364,5 +1364,47 @@ fn a_model_too_large_for_memory_is_refused_before_it_is_built() {
     assert!(
         started.elapsed().as_secs() < 20,
         "refused before allocating"
+    );
+}
+
+#[test]
+fn a_study_moved_with_its_runs_still_finds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("project");
+    std::fs::create_dir_all(&before).unwrap();
+    write_config(
+        &before,
+        "objective.py",
+        "import sys\nprint(f\"anneal: value {float(sys.argv[1]) ** 2}\")\n",
+    );
+    let sweep = write_config(
+        &before,
+        "cmd.sweep.toml",
+        "study = \"moved\"\ncommand = [\"python3\", \"objective.py\", \"{x}\"]\ntrials = 2\n[[search]]\nname = \"x\"\nfloat = [0.0, 1.0]\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(["tune", &sweep, "--storage", "studies/s.db"])
+        .current_dir(&before)
+        .output()
+        .unwrap();
+    stdout(&output);
+    let after = dir.path().join("elsewhere");
+    std::fs::rename(&before, &after).unwrap();
+    let db = after.join("studies/s.db");
+    let best = stdout(&anneal(&[
+        "study",
+        "--storage",
+        db.to_str().unwrap(),
+        "best",
+        "moved",
+    ]));
+    let folder = best
+        .lines()
+        .find_map(|l| l.strip_prefix("run folder: "))
+        .unwrap_or_else(|| panic!("{best}"));
+    assert!(folder.starts_with(after.to_str().unwrap()), "{folder}");
+    assert!(
+        std::path::Path::new(folder).join("params.json").is_file(),
+        "{folder}"
     );
 }

@@ -119,7 +119,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                     t.number,
                     t.state.as_str(),
                     fmt_value(t.value),
-                    t.seconds().unwrap_or(0.0),
+                    t.running_seconds,
                     fmt_params(&t.params),
                     t.message
                         .as_deref()

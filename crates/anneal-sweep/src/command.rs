@@ -209,7 +209,7 @@ impl Objective for CommandObjective<'_> {
             &format!("trial-{}", trial.number()),
         )))?;
         std::fs::create_dir_all(&folder)?;
-        trial.set_run_dir(&folder.to_string_lossy())?;
+        trial.set_run_dir(Some(&folder.to_string_lossy()))?;
         let params_file = folder.join("params.json");
         let object: serde_json::Map<String, Value> = params.iter().cloned().collect();
         std::fs::write(&params_file, serde_json::to_string_pretty(&object)?)?;

@@ -7,8 +7,9 @@ use anneal_tune::{StudyRecord, TrialRecord, best_trial};
 
 use crate::error::{Result, SweepError};
 
-/// One row per trial: number, state, value, seconds, each parameter seen in any trial (empty
-/// where a trial did not have it), and the trial's message.
+/// One row per trial: number, state, value, seconds (running time) and wall seconds (from its
+/// first start to its end, pauses included), each parameter seen in any trial (empty where a
+/// trial did not have it), and the trial's message.
 pub fn trials_csv(trials: &[TrialRecord]) -> String {
     let mut names: Vec<&str> = Vec::new();
     for t in trials {
@@ -18,7 +19,7 @@ pub fn trials_csv(trials: &[TrialRecord]) -> String {
             }
         }
     }
-    let mut header = vec!["number", "state", "value", "seconds"];
+    let mut header = vec!["number", "state", "value", "seconds", "wall_seconds"];
     header.extend(names.iter().copied());
     header.push("message");
     let mut out = header
@@ -32,7 +33,9 @@ pub fn trials_csv(trials: &[TrialRecord]) -> String {
             t.number.to_string(),
             t.state.as_str().to_string(),
             t.value.map_or(String::new(), |v| v.to_string()),
-            t.seconds().map_or(String::new(), |s| format!("{s:.3}")),
+            format!("{:.3}", t.running_seconds),
+            t.wall_seconds()
+                .map_or(String::new(), |s| format!("{s:.3}")),
         ];
         row.extend(names.iter().map(|n| {
             t.params

@@ -77,7 +77,7 @@ impl Objective for TrainingObjective<'_> {
             let name = anneal_train::free_run_name(&root, &format!("trial-{}", trial.number()));
             // Absolute, so `anneal study` finds the folder from any working directory.
             let folder = std::path::absolute(root.join(&name))?;
-            trial.set_run_dir(&folder.to_string_lossy())?;
+            trial.set_run_dir(Some(&folder.to_string_lossy()))?;
             let config = trial_config(base_path, base, &params, trial.seed())?;
             (root, name, Some(config))
         };
@@ -89,10 +89,21 @@ impl Objective for TrainingObjective<'_> {
             stopped: None,
             epochs: usize::MAX,
         };
-        let (_, summary) = match &config {
+        let ran = match &config {
             Some(config) => run_recorded(config, &target, &mut reporter),
             None => resume_recorded(&target, &mut reporter),
-        }?;
+        };
+        let (_, summary) = match ran {
+            Ok(ran) => ran,
+            Err(error) => {
+                // A run refused before its folder was made (a config the data rejects, a
+                // model too large) has no folder to point at.
+                if !root.join(&name).exists() {
+                    trial.set_run_dir(None)?;
+                }
+                return Err(error.into());
+            }
+        };
         if let Some(failure) = reporter.failure {
             return Err(failure.into());
         }

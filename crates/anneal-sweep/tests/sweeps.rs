@@ -1076,6 +1076,7 @@ fn every_kill_point_while_ending_a_pruned_paused_trial_is_repaired() {
             intermediate: vec![(1, 0.4), (2, 0.5)],
             started: 0.0,
             finished: Some(1.0),
+            running_seconds: 1.0,
             message: Some("pruned after step 2 (paused at a rung, never promoted)".into()),
             run_dir: Some(folder.to_string_lossy().into_owned()),
             owner: None,
@@ -1107,4 +1108,55 @@ fn every_kill_point_while_ending_a_pruned_paused_trial_is_repaired() {
             "{kill_point}: the checkpoint reproduces the summary"
         );
     }
+}
+
+#[test]
+fn a_trial_refused_before_its_folder_exists_records_no_folder() {
+    // A CNN on iris's feature vectors is a valid config that the data refuses at preparation,
+    // before any run folder is made: the failed trial points at no folder.
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let text = format!(
+        "study = \"cnn\"\nbase = \"iris-mlp.toml\"\nmetric = \"val_accuracy\"\ntrials = 1\nruns_dir = \"{}\"\n\
+         [[search]]\nname = \"model.kind\"\nvalue = \"cnn\"\n",
+        dir.path().join("runs").display()
+    );
+    let outcome = run_training_sweep(
+        &configs.join("cnn.sweep.toml"),
+        &text,
+        &dir.path().join("c.db"),
+    );
+    let trial = &outcome.trials[0];
+    assert_eq!(trial.state, TrialState::Failed);
+    assert!(
+        trial.message.as_deref().unwrap().contains("image data"),
+        "{:?}",
+        trial.message
+    );
+    assert_eq!(trial.run_dir, None);
+}
+
+#[test]
+fn a_paused_trials_wait_is_not_counted_in_its_running_time() {
+    // Two trials with η = 3 both pause at epoch 1; the better one continues after the other
+    // ran. Its running time is the sum of its two segments, less than its wall time.
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let text = iris_lr_sweep("wait", 2, 2, ASHA_1_3, 1e-4, 9, &dir.path().join("runs"));
+    let outcome = run_training_sweep(
+        &configs.join("wait.sweep.toml"),
+        &text,
+        &dir.path().join("w.db"),
+    );
+    let continued = outcome
+        .trials
+        .iter()
+        .find(|t| t.state == TrialState::Complete)
+        .expect("the better trial finished");
+    let wall = continued.wall_seconds().unwrap();
+    assert!(
+        continued.running_seconds > 0.0 && continued.running_seconds < wall,
+        "running {} s, wall {wall} s",
+        continued.running_seconds
+    );
 }

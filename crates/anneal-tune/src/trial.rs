@@ -119,10 +119,10 @@ impl<'s> Trial<'s> {
         self.run_dir.as_deref()
     }
 
-    /// Records the folder the objective keeps this trial's files in.
-    pub fn set_run_dir(&mut self, run_dir: &str) -> Result<()> {
+    /// Records the folder the objective keeps this trial's files in (`None`: it has none).
+    pub fn set_run_dir(&mut self, run_dir: Option<&str>) -> Result<()> {
         self.study.storage().set_run_dir(self.id, run_dir)?;
-        self.run_dir = Some(run_dir.to_string());
+        self.run_dir = run_dir.map(str::to_string);
         Ok(())
     }
 

@@ -32,7 +32,7 @@ impl StudyObserver for Progress {
         outln!(
             "trial {:>3}  {outcome}  ({:.1}s)  {}  | best {}",
             trial.number,
-            trial.seconds().unwrap_or(0.0),
+            trial.running_seconds,
             fmt_params(&trial.params),
             best.map_or("-".into(), |b| format!(
                 "{} (trial {})",

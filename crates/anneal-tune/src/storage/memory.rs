@@ -35,6 +35,8 @@ struct State {
     studies: Vec<StudyRecord>,
     trials: HashMap<StudyId, Vec<TrialRecord>>,
     next_id: i64,
+    /// When each running trial's current segment began.
+    segments: HashMap<(StudyId, usize), f64>,
 }
 
 impl State {
@@ -191,20 +193,28 @@ impl Storage for MemoryStorage {
             intermediate: Vec::new(),
             started: now(),
             finished: None,
+            running_seconds: 0.0,
             message: None,
             run_dir: None,
             owner: leased.then(|| self.owner.as_str().to_string()),
         });
+        state.segments.insert((study, number), now());
         Ok(Some(TrialId { study, number }))
     }
 
     fn claim_paused(&self, trial: TrialId) -> Result<bool> {
-        Ok(self.change(trial, TrialState::Paused, |t| {
+        let claimed = self.change(trial, TrialState::Paused, |t| {
             t.state = TrialState::Running;
             t.finished = None;
             t.message = None;
             t.owner = Some(self.owner.as_str().to_string());
-        }))
+        });
+        if claimed {
+            self.lock()
+                .segments
+                .insert((trial.study, trial.number), now());
+        }
+        Ok(claimed)
     }
 
     fn set_param(
@@ -221,9 +231,9 @@ impl Storage for MemoryStorage {
         if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
-    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
+    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
         let held = self.change(trial, TrialState::Running, |t| {
-            t.run_dir = Some(run_dir.to_string());
+            t.run_dir = run_dir.map(str::to_string);
         });
         if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
@@ -245,11 +255,14 @@ impl Storage for MemoryStorage {
         value: Option<f64>,
         message: Option<&str>,
     ) -> Result<()> {
+        let segment = self.lock().segments.remove(&(trial.study, trial.number));
         let held = self.change(trial, TrialState::Running, |t| {
+            let end = now();
             t.state = state;
             t.value = value;
             t.message = message.map(str::to_string);
-            t.finished = Some(now());
+            t.finished = Some(end);
+            t.running_seconds += segment.map_or(0.0, |start| end - start);
             t.owner = None;
         });
         if held { Ok(()) } else { Err(lease_lost(trial)) }

@@ -144,6 +144,9 @@ pub struct TrialRecord {
     pub started: f64,
     /// When it finished or paused.
     pub finished: Option<f64>,
+    /// Seconds it spent running, over all its segments (a paused trial's wait not counted).
+    #[serde(default)]
+    pub running_seconds: f64,
     /// Why it failed, was pruned or paused.
     pub message: Option<String>,
     /// The folder the objective kept its files in (a run folder, a working directory).
@@ -154,8 +157,8 @@ pub struct TrialRecord {
 }
 
 impl TrialRecord {
-    /// Seconds from claim to end (or pause).
-    pub fn seconds(&self) -> Option<f64> {
+    /// Seconds from its first claim to its end (or pause), waits included.
+    pub fn wall_seconds(&self) -> Option<f64> {
         self.finished.map(|f| f - self.started)
     }
 
@@ -230,8 +233,10 @@ pub trait Storage: Send + Sync {
         distribution: &Distribution,
     ) -> Result<()>;
 
-    /// Records the folder a running trial keeps its files in.
-    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()>;
+    /// Records the folder a running trial keeps its files in (`None`: it has none after all).
+    /// A file storage keeps it relative to the file's folder, so a study moved together with
+    /// its runs still finds them.
+    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()>;
 
     /// Records a running trial's value at `step` (replacing an earlier report of that step).
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()>;
@@ -339,7 +344,7 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     ) -> Result<()> {
         (**self).set_param(trial, name, value, distribution)
     }
-    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
+    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
         (**self).set_run_dir(trial, run_dir)
     }
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {

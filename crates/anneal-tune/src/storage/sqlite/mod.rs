@@ -19,7 +19,7 @@ use crate::error::{Result, TuneError};
 
 /// The schema this code writes; older files (schema 0 kept intermediate values as JSON, schema
 /// 2 had no leases) are upgraded in place.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 mod schema;
 
@@ -57,7 +57,7 @@ impl SqliteStorage {
         let connection = open_connection(path).map_err(|e| storage_error(path, e))?;
         Ok(Self {
             connection: Mutex::new(connection),
-            path: path.to_path_buf(),
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             owner: Owner::new(),
             lease: DEFAULT_LEASE,
         })
@@ -67,6 +67,31 @@ impl SqliteStorage {
     pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
         self.lease = lease;
         self
+    }
+
+    /// The folder holding the database, which stored run folders are relative to.
+    fn home(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("/"))
+    }
+
+    /// A run folder as stored: relative to the database's folder where it can be (so a study
+    /// moved with its runs still finds them), else as given.
+    fn relative(&self, run_dir: &str) -> String {
+        let absolute = std::path::absolute(run_dir).unwrap_or_else(|_| PathBuf::from(run_dir));
+        relative_path(&absolute, self.home())
+            .map_or_else(|| run_dir.to_string(), |p| p.to_string_lossy().into_owned())
+    }
+
+    /// A trial as read, its run folder made absolute again.
+    fn resolved(&self, mut trial: TrialRecord) -> TrialRecord {
+        if let Some(dir) = trial
+            .run_dir
+            .as_deref()
+            .filter(|d| Path::new(d).is_relative())
+        {
+            trial.run_dir = Some(self.home().join(dir).to_string_lossy().into_owned());
+        }
+        trial
     }
 
     /// When a lease taken now ends.
@@ -206,8 +231,9 @@ impl Storage for SqliteStorage {
             }
             tx.execute(
                 // `seed` only for files of schema 0, where it has no default.
-                "INSERT INTO trials (study_id, number, state, params, seed, started, owner, lease_until)
-                 VALUES (?1, ?2, 'running', '[]', 0, ?3, ?4, ?5)",
+                "INSERT INTO trials (study_id, number, state, params, seed, started, owner, lease_until,
+                     segment_started)
+                 VALUES (?1, ?2, 'running', '[]', 0, ?3, ?4, ?5, ?3)",
                 params![study.0, next, now(), owner, lease_until],
             )?;
             Ok(Some(TrialId {
@@ -220,13 +246,14 @@ impl Storage for SqliteStorage {
     fn claim_paused(&self, trial: TrialId) -> Result<bool> {
         self.execute(
             "UPDATE trials SET state = 'running', finished = NULL, error = NULL, owner = ?3,
-                 lease_until = ?4
+                 lease_until = ?4, segment_started = ?5
              WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
             params![
                 trial.study.0,
                 trial.number as i64,
                 self.owner.as_str(),
-                self.lease_end()
+                self.lease_end(),
+                now()
             ],
         )
         .map(|changed| changed == 1)
@@ -275,7 +302,8 @@ impl Storage for SqliteStorage {
         if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
-    fn set_run_dir(&self, trial: TrialId, run_dir: &str) -> Result<()> {
+    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
+        let run_dir = run_dir.map(|dir| self.relative(dir));
         let changed = self.execute(
             "UPDATE trials SET run_dir = ?3 WHERE study_id = ?1 AND number = ?2
              AND state = 'running' AND (owner IS NULL OR owner = ?4)",
@@ -317,7 +345,8 @@ impl Storage for SqliteStorage {
     ) -> Result<()> {
         let changed = self.execute(
             "UPDATE trials SET state = ?3, value = ?4, error = ?5, finished = ?6, owner = NULL,
-                 lease_until = NULL
+                 lease_until = NULL,
+                 busy = busy + MAX(0, ?6 - COALESCE(segment_started, ?6)), segment_started = NULL
              WHERE study_id = ?1 AND number = ?2 AND state = 'running'
                  AND (owner IS NULL OR owner = ?7)",
             params![
@@ -462,7 +491,9 @@ impl Storage for SqliteStorage {
             }
             Ok(trials)
         };
-        read().map_err(|e| self.fail(e))
+        read()
+            .map(|trials| trials.into_iter().map(|t| self.resolved(t)).collect())
+            .map_err(|e| self.fail(e))
     }
 
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
@@ -493,7 +524,9 @@ impl Storage for SqliteStorage {
                 .collect::<rusqlite::Result<_>>()?;
             Ok(Some(record))
         };
-        read().map_err(|e| self.fail(e))
+        read()
+            .map(|trial| trial.map(|t| self.resolved(t)))
+            .map_err(|e| self.fail(e))
     }
 
     fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>> {
@@ -525,6 +558,22 @@ pub(crate) fn upsert<T>(list: &mut Vec<(String, T)>, name: &str, value: T) {
         Some((_, slot)) => *slot = value,
         None => list.push((name.to_string(), value)),
     }
+}
+
+/// `path` relative to `base` (both absolute): up from `base` to their common ancestor, then
+/// down. Hand-written: two lines of component arithmetic, not worth a dependency.
+fn relative_path(path: &Path, base: &Path) -> Option<PathBuf> {
+    let (path, base): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());
+    if path.first() != base.first() {
+        return None; // another root or drive
+    }
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    relative.extend(&path[common..]);
+    Some(relative)
 }
 
 fn storage_error(path: &Path, e: rusqlite::Error) -> TuneError {

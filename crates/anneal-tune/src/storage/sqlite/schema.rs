@@ -93,6 +93,18 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
              ALTER TABLE trials ADD COLUMN lease_until REAL;",
         )?;
     }
+    let has_busy = tx
+        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'busy'")?
+        .exists([])?;
+    if !has_busy {
+        // Older trials' running time is their whole span (the best known).
+        tx.execute_batch(
+            "ALTER TABLE trials ADD COLUMN busy REAL NOT NULL DEFAULT 0;
+             ALTER TABLE trials ADD COLUMN segment_started REAL;
+             UPDATE trials SET busy = finished - started WHERE finished IS NOT NULL;
+             UPDATE trials SET segment_started = started WHERE state = 'running';",
+        )?;
+    }
     // Schema 0 kept each trial's values as a JSON list: move them into rows.
     let legacy: Vec<(i64, i64, String)> = tx
         .prepare("SELECT study_id, number, intermediate FROM trials WHERE intermediate != '[]'")?
@@ -129,7 +141,7 @@ pub(super) fn study_row(row: &rusqlite::Row) -> rusqlite::Result<StudyRecord> {
     })
 }
 
-pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until";
+pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until, busy";
 
 pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
     let params: String = row.get(2)?;
@@ -146,6 +158,7 @@ pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
         message: row.get(7)?,
         run_dir: row.get(8)?,
         owner: row.get(9)?,
+        running_seconds: row.get(11)?,
     })
 }
 
