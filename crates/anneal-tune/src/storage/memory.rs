@@ -268,14 +268,6 @@ impl Storage for MemoryStorage {
         if held { Ok(()) } else { Err(lease_lost(trial)) }
     }
 
-    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
-        Ok(self.change(trial, TrialState::Paused, |t| {
-            t.state = TrialState::Pruned;
-            t.message = Some(message.to_string());
-            t.finished = Some(now());
-        }))
-    }
-
     fn revert_to_paused(
         &self,
         trial: TrialId,

@@ -251,9 +251,6 @@ pub trait Storage: Send + Sync {
         message: Option<&str>,
     ) -> Result<()>;
 
-    /// Ends a paused trial that will not continue as pruned; `false` when it was not paused.
-    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool>;
-
     /// Deletes a claimed running trial that will not run (an exhausted grid).
     fn release(&self, trial: TrialId) -> Result<()>;
 
@@ -358,9 +355,6 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
         message: Option<&str>,
     ) -> Result<()> {
         (**self).finish(trial, state, value, message)
-    }
-    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
-        (**self).prune_paused(trial, message)
     }
     fn revert_to_paused(
         &self,

@@ -151,8 +151,22 @@ impl Study {
                     let step = record.last_step().map_or(0, |(s, _)| s);
                     let message =
                         format!("pruned after step {step} (paused at a rung, never promoted)");
-                    if self.storage().prune_paused(id, &message)? {
+                    // The trial is claimed (running, this process's, under its lease) while its
+                    // files are ended, and recorded pruned only then: no other process touches
+                    // it meanwhile, and if this one dies, the trial goes back to its pause (its
+                    // state still there) or fails, and never reads pruned over half-ended files.
+                    if self.storage().claim_paused(id)? {
                         objective.discard_paused(record);
+                        let recorded = self.storage().finish(
+                            id,
+                            TrialState::Pruned,
+                            record.value,
+                            Some(&message),
+                        );
+                        match recorded {
+                            Err(TuneError::LeaseLost { .. }) => continue,
+                            other => other?,
+                        }
                         self.announce(number, observer)?;
                     }
                 }

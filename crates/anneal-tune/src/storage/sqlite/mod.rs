@@ -366,15 +366,6 @@ impl Storage for SqliteStorage {
         }
     }
 
-    fn prune_paused(&self, trial: TrialId, message: &str) -> Result<bool> {
-        self.execute(
-            "UPDATE trials SET state = 'pruned', error = ?3, finished = ?4
-             WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
-            params![trial.study.0, trial.number as i64, message, now()],
-        )
-        .map(|changed| changed == 1)
-    }
-
     fn revert_to_paused(
         &self,
         trial: TrialId,
