@@ -7,6 +7,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static CLOSED: AtomicBool = AtomicBool::new(false);
+static FAILED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `args` (and a newline when `newline`) to standard output; after a write fails
 /// (the reader went away) it writes nothing more.
@@ -20,8 +21,17 @@ pub fn write(args: std::fmt::Arguments, newline: bool) {
     } else {
         write!(out, "{args}")
     };
-    if written.and_then(|()| out.flush()).is_err() {
-        CLOSED.store(true, Ordering::Relaxed);
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed)
+        }
+        // Another failure (a full disk) is not a reader going away: say so once, go on.
+        Err(e) => {
+            if !FAILED.swap(true, Ordering::Relaxed) {
+                eprintln!("warning: cannot write to standard output: {e}");
+            }
+        }
     }
 }
 

@@ -24,8 +24,11 @@ const ACTIVATION_COPIES: u64 = 3;
 impl MemoryEstimate {
     /// Bytes training with batches of `batch` samples needs (f32 throughout).
     pub fn training_bytes(&self, batch: usize) -> u64 {
-        4 * (PARAMETER_COPIES * self.parameters
-            + ACTIVATION_COPIES * self.activations_per_sample * batch as u64)
+        let parameters = PARAMETER_COPIES.saturating_mul(self.parameters);
+        let activations = ACTIVATION_COPIES
+            .saturating_mul(self.activations_per_sample)
+            .saturating_mul(batch as u64);
+        parameters.saturating_add(activations).saturating_mul(4)
     }
 }
 
@@ -52,13 +55,18 @@ fn dense(inputs: u64, widths: &[usize], outputs: u64, batch_norm: bool) -> (u64,
     let (mut parameters, mut activations, mut previous) = (0u64, 0u64, inputs);
     for &width in widths {
         let width = width as u64;
-        parameters += previous * width + width + if batch_norm { 2 * width } else { 0 };
-        activations += width;
+        let norm = if batch_norm { 2 * width } else { 0 };
+        parameters = parameters
+            .saturating_add(previous.saturating_mul(width))
+            .saturating_add(width + norm);
+        activations = activations.saturating_add(width);
         previous = width;
     }
     (
-        parameters + previous * outputs + outputs,
-        activations + outputs,
+        parameters
+            .saturating_add(previous.saturating_mul(outputs))
+            .saturating_add(outputs),
+        activations.saturating_add(outputs),
     )
 }
 
@@ -78,15 +86,20 @@ fn cnn_estimate(cnn: &CnnConfig, shape: &DataShape, outputs: u64) -> Result<Memo
             height = height.saturating_sub(kernel - 1);
             width = width.saturating_sub(kernel - 1);
         }
-        parameters += channels * filters * kernel * kernel + filters;
+        parameters = parameters.saturating_add(
+            channels
+                .saturating_mul(filters)
+                .saturating_mul(kernel * kernel)
+                .saturating_add(filters),
+        );
         if cnn.batch_norm {
             parameters += 2 * filters;
         }
-        activations += filters * height * width;
+        activations = activations.saturating_add(filters.saturating_mul(height * width));
         if pools && cnn.pooling != Pooling::None {
             height /= 2;
             width /= 2;
-            activations += filters * height * width;
+            activations = activations.saturating_add(filters.saturating_mul(height * width));
         }
         channels = filters;
     }

@@ -448,10 +448,17 @@ pub(crate) mod cleanup {
             static ONCE: Once = Once::new();
             ONCE.call_once(|| {
                 for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-                    // SAFETY: the handler only reads atomics and calls kill, signal and raise,
-                    // which are async-signal-safe.
+                    // SAFETY: sigaction with a null new action only reads the current one; the
+                    // handler only reads atomics and calls kill, signal and raise, which are
+                    // async-signal-safe.
                     unsafe {
-                        libc::signal(signal, on_signal as *const () as libc::sighandler_t);
+                        let mut current: libc::sigaction = std::mem::zeroed();
+                        libc::sigaction(signal, std::ptr::null(), &mut current);
+                        // A signal someone chose to ignore (`nohup`) stays ignored, and one
+                        // with its own handler keeps it.
+                        if current.sa_sigaction == libc::SIG_DFL {
+                            libc::signal(signal, on_signal as *const () as libc::sighandler_t);
+                        }
                     }
                 }
             });

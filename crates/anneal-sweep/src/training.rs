@@ -310,6 +310,10 @@ impl Observer for Reporter<'_, '_> {
                 Control::Stop
             }
             Err(TuneError::Paused { .. }) => Control::Pause,
+            // Another process holds the trial now (and maybe its folder): stop writing at once.
+            Err(e @ TuneError::LeaseLost { .. }) => {
+                return Err(anneal_train::TrainError::Abandoned(e.to_string()));
+            }
             Err(e) => {
                 self.failure = Some(e.to_string());
                 Control::Stop

@@ -20,6 +20,10 @@ pub enum TrainError {
     },
     #[error("{path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
+    /// The observer gave the run up: the folder is no longer its caller's to write (a tuner
+    /// trial whose lease another process took over). Nothing more is written to it.
+    #[error("abandoned: {0}")]
+    Abandoned(String),
     /// A run folder that already exists: runs are never overwritten.
     #[error(
         "run folder {0} already exists; choose another name with --name, or delete the folder first"

@@ -125,6 +125,8 @@ fn finish_recorded(
         paused_history,
     ) {
         Ok(summary) => Ok((run, summary)),
+        // The folder belongs to someone else now: leave it exactly as it is.
+        Err(error @ TrainError::Abandoned(_)) => Err(error),
         Err(error) => {
             // Leave a failure marker, so the folder does not look like a run still going or
             // killed; what was recorded up to here (metrics, best checkpoint) stays.

@@ -28,6 +28,7 @@ impl Owner {
             host_name(),
             process_start(pid).unwrap_or_default()
         );
+        let token = format!("{}@{token}", pid_namespace());
         live()
             .get_or_insert_with(HashSet::new)
             .insert(token.clone());
@@ -49,6 +50,14 @@ impl Drop for Owner {
 
 fn live() -> std::sync::MutexGuard<'static, Option<HashSet<String>>> {
     LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// This process's pid namespace (its `/proc/self/ns/pid` link), so containers that share a
+/// host name but not their process ids never judge each other's processes.
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .map(|link| link.to_string_lossy().replace(['/', '@'], "_"))
+        .unwrap_or_else(|_| "pid".into())
 }
 
 fn host_name() -> String {
@@ -75,7 +84,13 @@ fn process_start(pid: u32) -> Option<u64> {
 /// Whether `owner` names a process of this host that has exited (so its leases are void now).
 /// Owners on other hosts, or tokens this cannot read, are left to their lease.
 pub(crate) fn owner_is_gone(owner: &str) -> bool {
-    let mut parts = owner.split('/');
+    let Some((namespace, owner_rest)) = owner.split_once('@') else {
+        return false;
+    };
+    if namespace != pid_namespace() {
+        return false;
+    }
+    let mut parts = owner_rest.split('/');
     let (Some(host), Some(pid), Some(start)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };

@@ -74,7 +74,19 @@ impl Study {
                 self.storage().claim_new(self.id(), Some(trials), true)?
             };
             let started = match claimed {
-                Some(id) => self.start(id, &snapshot)?,
+                Some(id) => match self.start(id, &snapshot) {
+                    Ok(started) => started,
+                    // The claim is this process's: end it rather than hold it for ever.
+                    Err(e) => {
+                        let _ = self.storage().finish(
+                            id,
+                            TrialState::Failed,
+                            None,
+                            Some(&format!("the sampler failed: {e}")),
+                        );
+                        return Err(e);
+                    }
+                },
                 None => None,
             };
             let Some(mut trial) = started else {

@@ -57,7 +57,11 @@ impl SqliteStorage {
         let connection = open_connection(path).map_err(|e| storage_error(path, e))?;
         Ok(Self {
             connection: Mutex::new(connection),
-            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            // Canonical (no `..`, no symbolic links), so run folders stored relative to its
+            // folder resolve to the same real folders from anywhere.
+            path: std::fs::canonicalize(path)
+                .or_else(|_| std::path::absolute(path))
+                .unwrap_or_else(|_| path.to_path_buf()),
             owner: Owner::new(),
             lease: DEFAULT_LEASE,
         })
@@ -77,8 +81,7 @@ impl SqliteStorage {
     /// A run folder as stored: relative to the database's folder where it can be (so a study
     /// moved with its runs still finds them), else as given.
     fn relative(&self, run_dir: &str) -> String {
-        let absolute = std::path::absolute(run_dir).unwrap_or_else(|_| PathBuf::from(run_dir));
-        relative_path(&absolute, self.home())
+        relative_path(&canonical(Path::new(run_dir)), self.home())
             .map_or_else(|| run_dir.to_string(), |p| p.to_string_lossy().into_owned())
     }
 
@@ -373,18 +376,22 @@ impl Storage for SqliteStorage {
         step: usize,
         value: f64,
     ) -> Result<bool> {
+        let gone = owner_is_gone(owner);
         self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE trials SET state = 'paused', value = ?3, error = ?4, finished = ?5,
-                     owner = NULL, lease_until = NULL
-                 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?6",
+                     owner = NULL, lease_until = NULL, segment_started = NULL,
+                     busy = busy + MAX(0, ?5 - COALESCE(segment_started, ?5))
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?6
+                     AND (?7 OR lease_until IS NULL OR lease_until < ?5)",
                 params![
                     trial.study.0,
                     trial.number as i64,
                     value,
                     format!("paused after step {step}"),
                     now(),
-                    owner
+                    owner,
+                    gone
                 ],
             )?;
             if changed == 1 {
@@ -446,11 +453,21 @@ impl Storage for SqliteStorage {
     }
 
     fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
+        // Still stale when written: a heartbeat that renewed the lease meanwhile wins.
+        let gone = owner_is_gone(owner);
         self.execute(
             "UPDATE trials SET state = 'failed', finished = ?3, error = ?4, owner = NULL,
                  lease_until = NULL
-             WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?5",
-            params![trial.study.0, trial.number as i64, now(), message, owner],
+             WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?5
+                 AND (?6 OR lease_until IS NULL OR lease_until < ?3)",
+            params![
+                trial.study.0,
+                trial.number as i64,
+                now(),
+                message,
+                owner,
+                gone
+            ],
         )
         .map(|changed| changed == 1)
     }
@@ -551,7 +568,27 @@ pub(crate) fn upsert<T>(list: &mut Vec<(String, T)>, name: &str, value: T) {
     }
 }
 
-/// `path` relative to `base` (both absolute): up from `base` to their common ancestor, then
+/// `path` made canonical as far as it exists (its nearest existing ancestor resolved, the rest
+/// appended), so a folder not made yet is still compared on real folders.
+fn canonical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// `path` relative to `base` (both canonical): up from `base` to their common ancestor, then
 /// down. Hand-written: two lines of component arithmetic, not worth a dependency.
 fn relative_path(path: &Path, base: &Path) -> Option<PathBuf> {
     let (path, base): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());

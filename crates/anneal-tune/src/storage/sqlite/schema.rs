@@ -88,9 +88,12 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
         .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'owner'")?
         .exists([])?;
     if !has_owner {
+        // Trials left running before leases existed belong to a lapsed owner: the next
+        // process recovers them as it recovers any stale trial.
         tx.execute_batch(
             "ALTER TABLE trials ADD COLUMN owner TEXT;
-             ALTER TABLE trials ADD COLUMN lease_until REAL;",
+             ALTER TABLE trials ADD COLUMN lease_until REAL;
+             UPDATE trials SET owner = 'before-leases', lease_until = 0 WHERE state = 'running';",
         )?;
     }
     let has_busy = tx
