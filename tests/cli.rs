@@ -1408,3 +1408,52 @@ fn a_study_moved_with_its_runs_still_finds_them() {
         "{folder}"
     );
 }
+
+#[test]
+fn a_trial_that_aborts_its_process_is_recorded_with_its_signal_and_the_study_goes_on() {
+    // A model far too large, let past the memory check on purpose, under a 6 GB address-space
+    // limit: its allocation fails and the process aborts. Trials run in worker processes, so
+    // only that worker dies; the trial is recorded with the signal and the study goes on.
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/iris-mlp.toml");
+    write_config(
+        dir.path(),
+        "o.sweep.toml",
+        &format!(
+            "study = \"oom\"\nbase = \"{}\"\nmetric = \"val_accuracy\"\ntrials = 3\nsampler = {{ kind = \"grid\" }}\n\
+             [[search]]\nname = \"model.units\"\nchoices = [8, 65536]\n\
+             [[search]]\nname = \"model.depth\"\nvalue = 3\n\
+             [[search]]\nname = \"train.epochs\"\nvalue = 2\n",
+            base.display()
+        ),
+    );
+    let script = format!(
+        "ulimit -v 6000000; ANNEAL_MEMORY_LIMIT_GB=1000 {} tune o.sweep.toml --storage s.db",
+        env!("CARGO_BIN_EXE_anneal")
+    );
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .env(
+            "ANNEAL_DATA_DIR",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"),
+        )
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(
+        text.contains("3 trials (1 complete, 0 pruned, 2 failed"),
+        "{text}"
+    );
+    let storage = anneal_tune::SqliteStorage::open(dir.path().join("s.db")).unwrap();
+    let study = storage.study("oom").unwrap().unwrap();
+    for t in storage.trials(study.id).unwrap() {
+        if t.state == anneal_tune::TrialState::Failed {
+            let message = t.message.unwrap_or_default();
+            assert!(
+                message.contains("killed by signal 6") && message.contains("out of memory"),
+                "{message}"
+            );
+        }
+    }
+}

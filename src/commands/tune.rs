@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anneal_data::Catalog;
-use anneal_sweep::{ProcessPool, Sweep, SweepObjective, TrainingContext, open_study};
+use anneal_sweep::{Supervisor, Sweep, SweepObjective, TrainingContext, WorkerEnd, open_study};
 use anneal_tune::{SqliteStorage, TrialState, best_trial};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -13,7 +13,7 @@ use crate::backend::BackendArgs;
 
 mod report;
 
-use report::{Progress, print_test_figures};
+use report::{Printer, Progress, print_test_figures};
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
@@ -26,9 +26,10 @@ pub struct TuneArgs {
     /// Study database (overrides the sweep file's `storage`).
     #[arg(long, value_name = "FILE")]
     storage: Option<PathBuf>,
-    /// Parallel trials: this process and N-1 worker processes share the study database, each
-    /// with one CPU thread (processes rather than threads because Burn's random generator is
-    /// per process: trials in one process would disturb each other's reproducibility).
+    /// Parallel trials: N worker processes share the study database, each with one CPU thread
+    /// (processes rather than threads because Burn's random generator is per process), while
+    /// this process watches them: a trial that aborts its worker is recorded with its signal and
+    /// a new worker goes on.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
     /// After the sweep, retrain the best trial's config on train + validation for as many
@@ -133,28 +134,37 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"
         );
     }
-    let workers = ProcessPool::start(
-        worker_commands(&args, &storage_path, data_dir, sweep.file.trials)?,
-        args.jobs - 1,
-        Box::new(|_, _| true),
-    );
-    let result = anneal_sweep::run_sweep_worker(&study, &sweep, context.as_ref(), &mut progress);
-    let mut worker_errors: Vec<String> = workers
-        .wait()
-        .into_iter()
-        .flatten()
-        .filter_map(|outcome| match outcome {
-            Ok(output) if output.status.success() => None,
-            Ok(output) => Some(format!("a worker exited with {}", output.status)),
-            Err(e) => Some(format!("a worker could not run: {e}")),
-        })
-        .collect();
-    result?;
-    if crate::output::closed() {
-        // The reader went away: stop here, quietly; the trials recorded so far stand, and a
-        // rerun resumes the study.
-        return Ok(());
+    // The trials run in worker processes while this one watches and reports: a trial that
+    // aborts its process (a failed allocation, the out-of-memory killer) takes down only its
+    // worker, is recorded with its signal, and a new worker carries the study on.
+    let commands = WorkerCommands::new(&args, &storage_path, data_dir, sweep.file.trials)?;
+    let mut workers =
+        Supervisor::start(args.jobs, 4 * args.jobs, move |slot| commands.command(slot))?;
+    let mut printer = Printer::default();
+    let mut worker_errors = Vec::new();
+    while workers.running() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for end in workers.poll()? {
+            match end {
+                WorkerEnd::Done => {}
+                WorkerEnd::Failed(message) => worker_errors.push(message),
+                WorkerEnd::Killed { tag, signal } => {
+                    for number in anneal_sweep::record_worker_death(&study, &tag, signal)? {
+                        tracing::warn!("trial {number}: its worker was killed by signal {signal}");
+                    }
+                }
+            }
+        }
+        printer.catch_up(&study, &mut progress)?;
+        if crate::output::closed() {
+            // The reader went away: stop here, quietly; the trials the workers held are
+            // recorded interrupted, the others stand, and a rerun resumes the study.
+            workers.stop();
+            anneal_sweep::resume_study(&study, &sweep, context.as_ref())?;
+            return Ok(());
+        }
     }
+    printer.catch_up(&study, &mut progress)?;
     // With every worker gone: record trials a dead worker left running as interrupted, finish
     // any budget a failed worker left, and settle paused trials (continue the promotable ones,
     // prune the rest).
@@ -220,35 +230,51 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// `jobs - 1` copies of this program as extra workers on the same study.
-fn worker_commands(
-    args: &TuneArgs,
-    storage: &Path,
-    data_dir: Option<&Path>,
-    trials: usize,
-) -> Result<Vec<std::process::Command>> {
-    let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
-    Ok((1..args.jobs)
-        .map(|worker| {
-            let mut command = std::process::Command::new(&exe);
-            if let Some(dir) = data_dir {
-                command.arg("--data-dir").arg(dir);
-            }
-            command
-                .args(["--threads", "1", "tune"])
-                .arg(&args.sweep)
-                .arg("--storage")
-                .arg(storage)
-                .args(["--trials", &trials.to_string(), "--worker", "--quiet"])
-                .args(["--backend", args.backend.name()]);
-            let device = match args.devices.as_slice() {
-                [] => args.backend.device,
-                list => Some(list[worker % list.len()]),
-            };
-            if let Some(device) = device {
-                command.args(["--device", &device.to_string()]);
-            }
-            command
+/// The command line of each worker: this program on the same sweep and study, one CPU thread,
+/// quiet, its device from `--devices` round-robin.
+struct WorkerCommands {
+    exe: PathBuf,
+    args: Vec<std::ffi::OsString>,
+    devices: Vec<usize>,
+    device: Option<usize>,
+}
+
+impl WorkerCommands {
+    fn new(
+        args: &TuneArgs,
+        storage: &Path,
+        data_dir: Option<&Path>,
+        trials: usize,
+    ) -> Result<Self> {
+        let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
+        let mut line: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(dir) = data_dir {
+            line.extend(["--data-dir".into(), dir.into()]);
+        }
+        line.extend(["--threads".into(), "1".into(), "tune".into()]);
+        line.push(args.sweep.clone().into());
+        line.extend(["--storage".into(), storage.into()]);
+        line.extend(["--trials".into(), trials.to_string().into()]);
+        line.extend(["--worker".into(), "--quiet".into()]);
+        line.extend(["--backend".into(), args.backend.name().into()]);
+        Ok(Self {
+            exe,
+            args: line,
+            devices: args.devices.clone(),
+            device: args.backend.device,
         })
-        .collect())
+    }
+
+    fn command(&self, slot: usize) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.exe);
+        command.args(&self.args);
+        let device = match self.devices.as_slice() {
+            [] => self.device,
+            list => Some(list[slot % list.len()]),
+        };
+        if let Some(device) = device {
+            command.args(["--device", &device.to_string()]);
+        }
+        command
+    }
 }

@@ -21,6 +21,8 @@ pub use command::{CommandObjective, CommandSpec};
 pub use error::{Result, SweepError};
 pub use file::{Sweep, SweepFile, SweepObjective};
 pub use retrain::{Retrained, retrain_best};
-pub use runner::{SweepOutcome, open_study, resume_study, run_sweep, run_sweep_worker};
+pub use runner::{
+    SweepOutcome, open_study, record_worker_death, resume_study, run_sweep, run_sweep_worker,
+};
 pub use training::{TrainingContext, TrainingObjective, trial_config};
-pub use workers::{ProcessPool, exit_with_parent};
+pub use workers::{ProcessPool, Supervisor, WorkerEnd, exit_with_parent};

@@ -91,3 +91,149 @@ pub fn exit_with_parent() {
         std::process::exit(130);
     });
 }
+
+/// The variable that names a worker to its supervisor: a worker's storage handles carry it in
+/// their owner token, so the supervisor can tell which trials a dead worker held.
+pub const WORKER_TAG_VARIABLE: &str = "ANNEAL_WORKER_TAG";
+
+/// How a supervised worker ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerEnd {
+    /// It found nothing more to do.
+    Done,
+    /// It exited with an error (its message went to its standard error).
+    Failed(String),
+    /// A signal ended it (an abort on a failed allocation, the kernel's out-of-memory killer):
+    /// the trials its tag held died with it.
+    Killed {
+        /// The worker's tag.
+        tag: String,
+        /// The signal's number.
+        signal: i32,
+    },
+}
+
+struct Worker {
+    child: std::process::Child,
+    lifeline: Option<std::process::ChildStdin>,
+    tag: String,
+}
+
+/// Worker processes that run a sweep's trials while this process watches: a worker a signal
+/// ends (a trial that aborted its process) is reported with its tag and started again, up to
+/// `respawns` times in all, so one trial's crash never ends the study.
+pub struct Supervisor {
+    make: Box<dyn FnMut(usize) -> Command>,
+    workers: Vec<Option<Worker>>,
+    respawns: usize,
+    started: usize,
+}
+
+impl Supervisor {
+    /// Starts `jobs` workers; `make(slot)` builds slot `slot`'s command (its lifeline and tag
+    /// are added here).
+    pub fn start(
+        jobs: usize,
+        respawns: usize,
+        make: impl FnMut(usize) -> Command + 'static,
+    ) -> io::Result<Self> {
+        let mut supervisor = Self {
+            make: Box::new(make),
+            workers: Vec::new(),
+            respawns,
+            started: 0,
+        };
+        for slot in 0..jobs.max(1) {
+            let worker = supervisor.spawn(slot)?;
+            supervisor.workers.push(Some(worker));
+        }
+        Ok(supervisor)
+    }
+
+    fn spawn(&mut self, slot: usize) -> io::Result<Worker> {
+        self.started += 1;
+        let tag = format!("w{}x{:08x}", self.started, rand_tag());
+        let mut command = (self.make)(slot);
+        let mut child = command
+            .env(WORKER_TAG_VARIABLE, &tag)
+            .stdin(Stdio::piped())
+            .spawn()?;
+        Ok(Worker {
+            lifeline: child.stdin.take(),
+            child,
+            tag,
+        })
+    }
+
+    /// The workers that ended since the last look, each reported once; a killed one is started
+    /// again in its slot while respawns remain.
+    pub fn poll(&mut self) -> io::Result<Vec<WorkerEnd>> {
+        let mut ends = Vec::new();
+        for slot in 0..self.workers.len() {
+            let Some(worker) = self.workers[slot].as_mut() else {
+                continue;
+            };
+            let Some(status) = worker.child.try_wait()? else {
+                continue;
+            };
+            let worker = self.workers[slot].take().expect("checked above");
+            drop(worker.lifeline);
+            let end = match (status.success(), signal_of(&status)) {
+                (true, _) => WorkerEnd::Done,
+                (false, Some(signal)) => WorkerEnd::Killed {
+                    tag: worker.tag,
+                    signal,
+                },
+                (false, None) => WorkerEnd::Failed(format!("a worker exited with {status}")),
+            };
+            if matches!(end, WorkerEnd::Killed { .. }) && self.respawns > 0 {
+                self.respawns -= 1;
+                self.workers[slot] = Some(self.spawn(slot)?);
+            }
+            ends.push(end);
+        }
+        Ok(ends)
+    }
+
+    /// Whether any worker still runs.
+    pub fn running(&self) -> bool {
+        self.workers.iter().any(Option::is_some)
+    }
+
+    /// Ends every worker now (their trials become stale; the next look recovers them).
+    pub fn stop(&mut self) {
+        for worker in self.workers.iter_mut().filter_map(Option::take) {
+            let mut child = worker.child;
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn rand_tag() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish() as u32
+}
+
+#[cfg(unix)]
+fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+#[cfg(not(unix))]
+fn signal_of(_status: &std::process::ExitStatus) -> Option<i32> {
+    None
+}

@@ -1,7 +1,7 @@
 //! What `anneal tune` prints as trials end, and the retrained model's test figures.
 
 use anneal_train::{Summary, TaskMetrics};
-use anneal_tune::{StudyObserver, TrialRecord, TrialState};
+use anneal_tune::{Study, StudyObserver, TrialRecord, TrialState};
 use anyhow::{Result, bail};
 
 use crate::commands::study::{fmt_params, fmt_value};
@@ -40,6 +40,29 @@ impl StudyObserver for Progress {
                 b.number
             ))
         );
+    }
+}
+
+/// Reports the trials workers finish, read from the study as they land.
+#[derive(Default)]
+pub(super) struct Printer {
+    reported: std::collections::HashSet<(usize, &'static str)>,
+}
+
+impl Printer {
+    /// Prints every trial that reached an end (or a pause) since the last call.
+    pub(super) fn catch_up(&mut self, study: &Study, progress: &mut Progress) -> Result<()> {
+        let trials = study.trials()?;
+        let best = anneal_tune::best_trial(&trials, study.direction());
+        for trial in &trials {
+            if trial.state == TrialState::Running {
+                continue;
+            }
+            if self.reported.insert((trial.number, trial.state.as_str())) {
+                progress.trial_finished(trial, best);
+            }
+        }
+        Ok(())
     }
 }
 

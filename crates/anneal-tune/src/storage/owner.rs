@@ -23,8 +23,12 @@ impl Owner {
     pub(crate) fn new() -> Self {
         let pid = std::process::id();
         let nonce: u64 = rand::random();
+        // A supervised worker names itself, so its supervisor can tell its trials apart.
+        let tag = std::env::var("ANNEAL_WORKER_TAG")
+            .map(|t| t.replace(['/', '@'], "_") + "-")
+            .unwrap_or_default();
         let token = format!(
-            "{}/{pid}/{}/{nonce:016x}",
+            "{}/{pid}/{}/{tag}{nonce:016x}",
             host_name(),
             process_start(pid).unwrap_or_default()
         );
