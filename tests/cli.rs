@@ -243,33 +243,40 @@ fn train_rejects_bad_settings_before_training() {
     );
 }
 
-#[test]
-fn a_diverging_run_exits_non_zero_and_says_so() {
+/// Trains the quick iris config with `--set` overrides and checks that the run ends diverged:
+/// non-zero exit, the epoch and batch named, `summary.json` saying so.
+fn assert_diverges(name: &str, sets: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "boom.toml", IRIS_RUN);
+    let config = write_config(dir.path(), &format!("{name}.toml"), IRIS_RUN);
     let runs = dir.path().join("runs");
-    let output = anneal(&[
+    let mut args = vec![
         "train",
         "--config",
         &config,
         "--runs-dir",
         runs.to_str().unwrap(),
         "--quiet",
-        "--set",
-        "train.optimizer.kind=sgd",
-        "--set",
-        "train.lr=1e30",
-        "--set",
-        "model.depth=3",
-    ]);
+    ];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    let output = anneal(&args);
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
         err.contains("diverged") && err.contains("epoch") && err.contains("batch"),
         "{err}"
     );
-    let summary = std::fs::read_to_string(runs.join("boom/summary.json")).unwrap();
+    let summary = std::fs::read_to_string(runs.join(name).join("summary.json")).unwrap();
     assert!(summary.contains("\"status\": \"diverged\""), "{summary}");
+}
+
+#[test]
+fn a_diverging_run_exits_non_zero_and_says_so() {
+    assert_diverges(
+        "boom",
+        &["train.optimizer.kind=sgd", "train.lr=1e30", "model.depth=3"],
+    );
 }
 
 #[test]
@@ -1136,28 +1143,7 @@ fn stopping_anneal_stops_its_command_trials_programs() {
 fn a_loss_that_explodes_without_becoming_nan_is_divergence() {
     // Adam at lr = 1e6 drives the loss to ~1e12 and keeps it finite: that is divergence too,
     // by the documented rule (a batch loss over 10,000 times the run's first one).
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "huge.toml", IRIS_RUN);
-    let runs = dir.path().join("runs");
-    let output = anneal(&[
-        "train",
-        "--config",
-        &config,
-        "--runs-dir",
-        runs.to_str().unwrap(),
-        "--quiet",
-        "--set",
-        "train.optimizer.kind=adam",
-        "--set",
-        "train.lr=1e6",
-    ]);
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success() && err.contains("diverged"),
-        "{err}"
-    );
-    let summary = std::fs::read_to_string(runs.join("huge/summary.json")).unwrap();
-    assert!(summary.contains("\"status\": \"diverged\""), "{summary}");
+    assert_diverges("huge", &["train.optimizer.kind=adam", "train.lr=1e6"]);
 }
 
 #[test]

@@ -79,23 +79,34 @@ fn run(
     observer: &mut dyn StudyObserver,
     settle: bool,
 ) -> Result<SweepOutcome> {
-    let budget = sweep.file.trials;
-    let OptimizeOutcome { trials, exhausted } = match (&sweep.objective, training) {
-        (SweepObjective::Synthetic(function), _) => {
-            let mut objective = SyntheticObjective {
-                sweep,
-                function: *function,
-            };
-            study.optimize_with(budget, &mut objective, observer, settle)?
-        }
-        (SweepObjective::Command(spec), _) => {
-            let runs = sweep.file.runs_dir.join(&sweep.file.study);
-            let mut objective = CommandObjective::new(spec, &sweep.space, runs);
-            study.optimize_with(budget, &mut objective, observer, settle)?
-        }
+    let mut objective = objective(sweep, training)?;
+    let OptimizeOutcome { trials, exhausted } =
+        study.optimize_with(sweep.file.trials, objective.as_mut(), observer, settle)?;
+    Ok(SweepOutcome {
+        study: study.record().clone(),
+        trials,
+        interrupted: 0,
+        grid_exhausted: exhausted,
+    })
+}
+
+/// What the sweep's trials evaluate, as an objective.
+fn objective<'a>(
+    sweep: &'a Sweep,
+    training: Option<&'a TrainingContext<'a>>,
+) -> Result<Box<dyn Objective + 'a>> {
+    Ok(match (&sweep.objective, training) {
+        (SweepObjective::Synthetic(function), _) => Box::new(SyntheticObjective {
+            sweep,
+            function: *function,
+        }),
+        (SweepObjective::Command(spec), _) => Box::new(CommandObjective::new(
+            spec,
+            &sweep.space,
+            sweep.file.runs_dir.join(&sweep.file.study),
+        )),
         (SweepObjective::Training { .. }, Some(context)) => {
-            let mut objective = TrainingObjective::new(sweep, context);
-            study.optimize_with(budget, &mut objective, observer, settle)?
+            Box::new(TrainingObjective::new(sweep, context))
         }
         (SweepObjective::Training { .. }, None) => {
             return Err(SweepError::config(
@@ -103,12 +114,6 @@ fn run(
                 "a training sweep needs a device and datasets to train on",
             ));
         }
-    };
-    Ok(SweepOutcome {
-        study: study.record().clone(),
-        trials,
-        interrupted: 0,
-        grid_exhausted: exhausted,
     })
 }
 
@@ -134,20 +139,7 @@ pub fn resume_study(
     sweep: &Sweep,
     training: Option<&TrainingContext>,
 ) -> Result<usize> {
-    let failed = match (&sweep.objective, training) {
-        (SweepObjective::Training { .. }, Some(context)) => {
-            study.recover_stale(&TrainingObjective::new(sweep, context))?
-        }
-        (SweepObjective::Command(spec), _) => study.recover_stale(&CommandObjective::new(
-            spec,
-            &sweep.space,
-            sweep.file.runs_dir.join(&sweep.file.study),
-        ))?,
-        _ => study.recover_stale(&SyntheticObjective {
-            sweep,
-            function: anneal_tune::Synthetic::Branin,
-        })?,
-    };
+    let failed = study.recover_stale(objective(sweep, training)?.as_ref())?;
     Ok(failed)
 }
 
