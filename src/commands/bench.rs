@@ -2,16 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anneal_bench::{accuracy, data, sampler, throughput};
+use anneal_bench::{accuracy, data, throughput};
 use anneal_data::Catalog;
 use anneal_train::TaskMetrics;
-use anneal_tune::{SamplerConfig, Synthetic};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
 use crate::backend::BackendArgs;
 
 mod pruning;
+mod sampler;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -48,13 +48,10 @@ enum BenchWhat {
         #[command(flatten)]
         backend: BackendArgs,
     },
-    /// Sampler quality (median simple regret over seeds on Branin and Hartmann-6) and the time
-    /// one TPE suggestion takes with a large history.
-    Sampler {
-        /// Seeds per sampler and function.
-        #[arg(long, default_value_t = 20)]
-        seeds: u64,
-    },
+    /// Sampler quality: simple regret (median and quartiles over seeds) after 25, 50 and 100
+    /// evaluations of five test functions, beside Optuna's figures, and the time one
+    /// suggestion takes with 100 and 300 trials in the study.
+    Sampler(sampler::SamplerBenchArgs),
     /// Pruner comparison: full-budget random search against random + median, ASHA, Hyperband
     /// and TPE + Hyperband on a training sweep (epochs used, wall time, best value; median over
     /// seeds, then each seed's best value and epochs).
@@ -144,7 +141,7 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
             }
             Ok(())
         }
-        BenchWhat::Sampler { seeds } => bench_sampler(seeds.max(1)),
+        BenchWhat::Sampler(args) => sampler::run(&args),
         BenchWhat::Pruning {
             sweep,
             seeds,
@@ -223,44 +220,5 @@ fn bench_accuracy(
             summary.train_samples_per_sec
         );
     }
-    Ok(())
-}
-
-fn bench_sampler(seeds: u64) -> Result<()> {
-    let scratch = std::env::temp_dir().join(format!("anneal-bench-sampler-{}", std::process::id()));
-    outln!("| function | evaluations | sampler | median simple regret | min | max |");
-    outln!("|---|---|---|---|---|---|");
-    for (function, evaluations) in [(Synthetic::Branin, 50), (Synthetic::Hartmann6, 100)] {
-        for (label, setting) in [
-            ("random", "{ kind = \"random\" }"),
-            ("tpe", "{ kind = \"tpe\" }"),
-            (
-                "tpe multivariate",
-                "{ kind = \"tpe\", multivariate = true }",
-            ),
-            ("gp", "{ kind = \"gp\" }"),
-        ] {
-            let mut regrets = sampler::regrets(function, evaluations, setting, seeds, &scratch)?;
-            regrets.sort_by(f64::total_cmp);
-            outln!(
-                "| {} | {evaluations} | {label} | {:.4} | {:.4} | {:.4} |",
-                function.name(),
-                regrets[regrets.len() / 2],
-                regrets[0],
-                regrets[regrets.len() - 1]
-            );
-        }
-    }
-    let _ = std::fs::remove_dir_all(&scratch);
-    let tpe = SamplerConfig::default();
-    outln!(
-        "TPE suggestion with 500 completed trials (6 parameters): {:.2} ms (mean of 50)",
-        sampler::suggestion_ms(&tpe, 500, 50)?
-    );
-    let gp: SamplerConfig = toml::from_str("kind = \"gp\"")?;
-    outln!(
-        "GP suggestion with 200 completed trials (6 parameters): {:.1} ms (mean of 10)",
-        sampler::suggestion_ms(&gp, 200, 10)?
-    );
     Ok(())
 }

@@ -1,48 +1,78 @@
-//! Sampler quality (simple regret on test functions with known minima) and the time one
-//! suggestion takes.
+//! Sampler quality (simple regret on test functions with known minima, over seeds) and the
+//! time one suggestion takes.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anneal_sweep::{Sweep, open_study, run_sweep};
 use anneal_tune::{
-    Direction, MemoryStorage, Quiet, RandomSampler, SamplerConfig, SearchSpace, SqliteStorage,
-    Study, Synthetic, TrialResult, best_trial,
+    MemoryStorage, RandomSampler, SamplerConfig, SearchSpace, Study, Synthetic, TrialResult,
+    TrialState,
 };
+use serde::Serialize;
 
 use crate::Result;
 
-/// Simple regret (best value found − the minimum) of `sampler` (a TOML inline table) on
-/// `function` after `evaluations`, for study seeds `0..seeds`, each in its own SQLite file
-/// under `scratch`.
-pub fn regrets(
+/// Simple regret (best value so far − the minimum) after each of `evaluations` trials of
+/// `sampler` on `function`, for one study seed. The study lives in memory, so the figures
+/// are the sampler's, not the storage's.
+pub fn regret_curve(
     function: Synthetic,
+    sampler: &SamplerConfig,
     evaluations: usize,
-    sampler: &str,
-    seeds: u64,
-    scratch: &Path,
+    seed: u64,
 ) -> Result<Vec<f64>> {
-    std::fs::create_dir_all(scratch).map_err(|e| {
-        crate::BenchError::Setting(format!("cannot create {}: {e}", scratch.display()))
+    let space = SearchSpace::from_specs(&function.space())?;
+    let study = Study::builder()
+        .name(format!("{}-{seed}", function.name()))
+        .storage(MemoryStorage::new())
+        .boxed_sampler(sampler.init(Some(&space))?)
+        .search_space(space.clone())
+        .seed(seed)
+        .build()?;
+    study.optimize(evaluations, |trial| {
+        let point = trial.suggest_space(&space)?;
+        Ok(function.evaluate(&point)?)
     })?;
-    (0..seeds)
-        .map(|seed| {
-            let text = format!(
-                "study = \"bench\"\nsynthetic = \"{}\"\ntrials = {evaluations}\nseed = {seed}\nsampler = {sampler}\n",
-                function.name()
-            );
-            let sweep = Sweep::parse(Path::new("bench.sweep.toml"), &text)?;
-            let db = scratch.join(format!("{}-{seed}.db", function.name()));
-            let _ = std::fs::remove_file(&db);
-            let study = open_study(&sweep, Box::new(SqliteStorage::open(&db)?))?;
-            let outcome = run_sweep(&study, &sweep, None, &mut Quiet)?;
-            drop(study);
-            let _ = std::fs::remove_file(&db);
-            let best = best_trial(&outcome.trials, Direction::Minimize).and_then(|t| t.value);
-            Ok(best.map_or(f64::INFINITY, |b| b - function.minimum()))
+    let mut best = f64::INFINITY;
+    Ok(study
+        .trials()?
+        .iter()
+        .map(|t| {
+            if t.state == TrialState::Complete {
+                best = best.min(t.value.unwrap_or(f64::INFINITY));
+            }
+            best - function.minimum()
         })
-        .collect()
+        .collect())
+}
+
+/// Quartiles of a sample (linear interpolation between order statistics).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Quartiles {
+    /// 25th percentile.
+    pub q1: f64,
+    /// The median.
+    pub median: f64,
+    /// 75th percentile.
+    pub q3: f64,
+}
+
+impl Quartiles {
+    /// The quartiles of `values` (at least one).
+    pub fn of(values: &[f64]) -> Self {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let pos = q * (sorted.len() - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+        };
+        Self {
+            q1: at(0.25),
+            median: at(0.5),
+            q3: at(0.75),
+        }
+    }
 }
 
 /// Milliseconds one more trial of Hartmann-6 (6 parameters) takes to get its parameters from
@@ -72,4 +102,25 @@ pub fn suggestion_ms(sampler: &SamplerConfig, history: usize, rounds: usize) -> 
         timed.tell(trial, TrialResult::Failed("timing only".into()))?;
     }
     Ok(started.elapsed().as_secs_f64() * 1000.0 / rounds.max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quartiles_interpolate_between_order_statistics() {
+        let q = Quartiles::of(&[4.0, 1.0, 3.0, 2.0, 5.0]);
+        assert_eq!((q.q1, q.median, q.q3), (2.0, 3.0, 4.0));
+        let q = Quartiles::of(&[1.0, 2.0]);
+        assert_eq!((q.q1, q.median, q.q3), (1.25, 1.5, 1.75));
+    }
+
+    #[test]
+    fn a_regret_curve_never_rises_and_ends_at_the_best_trial() {
+        let curve = regret_curve(Synthetic::Branin, &SamplerConfig::Random, 30, 3).unwrap();
+        assert_eq!(curve.len(), 30);
+        assert!(curve.windows(2).all(|w| w[1] <= w[0]));
+        assert!(curve[29] >= 0.0 && curve[29] < curve[0].max(1e-9) + 1e-12);
+    }
 }

@@ -113,6 +113,31 @@ impl Distribution {
         }
     }
 
+    /// The part of the unit scale an integer value stands for (its grid cell, half a step
+    /// either side, on a log scale when the range is); `None` for real numbers, whose values
+    /// are points.
+    pub fn unit_cell(&self, value: &Value) -> Option<(f64, f64)> {
+        let Distribution::Int {
+            low,
+            high,
+            log,
+            step,
+        } = self
+        else {
+            return None;
+        };
+        let (lo, hi) = int_bounds(*low, *high, *log, *step);
+        let v = value.as_i64()? as f64;
+        let half = *step as f64 / 2.0;
+        let (a, b) = if *log {
+            ((v - half).max(0.5).ln(), (v + half).ln())
+        } else {
+            (v - half, v + half)
+        };
+        let unit = |x: f64| ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
+        Some((unit(a), unit(b)))
+    }
+
     /// The value at `u` ∈ [0, 1] of the unit scale (choices split it into equal parts).
     pub fn from_unit(&self, u: f64) -> Value {
         let u = u.clamp(0.0, 1.0);

@@ -64,5 +64,5 @@ pub use storage::{
 pub use study::{
     INTERRUPTED_MESSAGE, OptimizeOutcome, Study, StudyBuilder, TrialResult, best_trial,
 };
-pub use synthetic::{Synthetic, branin, hartmann6};
+pub use synthetic::{SYNTHETIC_FUNCTIONS, Synthetic, ackley, branin, hartmann6, rosenbrock};
 pub use trial::Trial;

@@ -15,7 +15,32 @@ pub enum Synthetic {
     /// A mixed space: x ∈ [0, 1], an integer n ∈ [0, 10] and a category c ∈ {a, b, c};
     /// minimum 0 at x = 0.3, n = 4, c = "b".
     Mixed,
+    /// Rosenbrock in five dimensions on [−5, 10]⁵; minimum 0 at (1, …, 1).
+    Rosenbrock5,
+    /// Ackley in five dimensions on [−32.768, 32.768]⁵; minimum 0 at the origin.
+    Ackley5,
+    /// Branin with an integer and a category: x1 ∈ [−5, 10], x2 ∈ [0, 15], n ∈ [0, 10],
+    /// c ∈ {a, b, c, d}; f = branin(x1 + dx[c], x2) + off[c] + 0.1·(n − 7)² with
+    /// dx = {0, 2, −3, 5} and off = {1, 0, 0.5, 2}; minimum 0.397887 at c = b, n = 7.
+    MixedBranin,
 }
+
+/// Every test function, in the order the benchmark reports them.
+pub const SYNTHETIC_FUNCTIONS: [Synthetic; 6] = [
+    Synthetic::Branin,
+    Synthetic::Hartmann6,
+    Synthetic::Rosenbrock5,
+    Synthetic::Ackley5,
+    Synthetic::MixedBranin,
+    Synthetic::Mixed,
+];
+
+const MIXED_BRANIN_CHOICES: [(&str, f64, f64); 4] = [
+    ("a", 0.0, 1.0),
+    ("b", 2.0, 0.0),
+    ("c", -3.0, 0.5),
+    ("d", 5.0, 2.0),
+];
 
 impl Synthetic {
     /// The function's name in sweep files.
@@ -24,6 +49,9 @@ impl Synthetic {
             Synthetic::Branin => "branin",
             Synthetic::Hartmann6 => "hartmann6",
             Synthetic::Mixed => "mixed",
+            Synthetic::Rosenbrock5 => "rosenbrock5",
+            Synthetic::Ackley5 => "ackley5",
+            Synthetic::MixedBranin => "mixed_branin",
         }
     }
 
@@ -32,7 +60,8 @@ impl Synthetic {
         match self {
             Synthetic::Branin => 0.397887,
             Synthetic::Hartmann6 => -3.32237,
-            Synthetic::Mixed => 0.0,
+            Synthetic::Mixed | Synthetic::Rosenbrock5 | Synthetic::Ackley5 => 0.0,
+            Synthetic::MixedBranin => 0.397887,
         }
     }
 
@@ -45,6 +74,29 @@ impl Synthetic {
         match self {
             Synthetic::Branin => vec![float("x1", -5.0, 10.0), float("x2", 0.0, 15.0)],
             Synthetic::Hartmann6 => (1..=6).map(|i| float(&format!("x{i}"), 0.0, 1.0)).collect(),
+            Synthetic::Rosenbrock5 => (1..=5)
+                .map(|i| float(&format!("x{i}"), -5.0, 10.0))
+                .collect(),
+            Synthetic::Ackley5 => (1..=5)
+                .map(|i| float(&format!("x{i}"), -32.768, 32.768))
+                .collect(),
+            Synthetic::MixedBranin => vec![
+                float("x1", -5.0, 10.0),
+                float("x2", 0.0, 15.0),
+                ParamSpec {
+                    int: Some([0, 10]),
+                    ..ParamSpec::named("n")
+                },
+                ParamSpec {
+                    choices: Some(
+                        MIXED_BRANIN_CHOICES
+                            .iter()
+                            .map(|(c, _, _)| (*c).into())
+                            .collect(),
+                    ),
+                    ..ParamSpec::named("c")
+                },
+            ],
             Synthetic::Mixed => vec![
                 float("x", 0.0, 1.0),
                 ParamSpec {
@@ -67,8 +119,27 @@ impl Synthetic {
                 .and_then(|(_, v)| v.as_f64())
                 .ok_or_else(|| format!("{} needs a numeric parameter '{name}'", self.name()))
         };
+        let category = || {
+            x.iter()
+                .find(|(n, _)| n == "c")
+                .and_then(|(_, v)| v.as_str())
+                .ok_or_else(|| format!("{} needs a string parameter 'c'", self.name()))
+        };
+        let vector = |d: usize| -> Result<Vec<f64>, String> {
+            (1..=d).map(|i| get(&format!("x{i}"))).collect()
+        };
         Ok(match self {
             Synthetic::Branin => branin(get("x1")?, get("x2")?),
+            Synthetic::Rosenbrock5 => rosenbrock(&vector(5)?),
+            Synthetic::Ackley5 => ackley(&vector(5)?),
+            Synthetic::MixedBranin => {
+                let c = category()?;
+                let (_, dx, off) = MIXED_BRANIN_CHOICES
+                    .iter()
+                    .find(|(name, _, _)| *name == c)
+                    .ok_or_else(|| format!("mixed_branin: unknown category '{c}'"))?;
+                branin(get("x1")? + dx, get("x2")?) + off + 0.1 * (get("n")? - 7.0).powi(2)
+            }
             Synthetic::Hartmann6 => {
                 let mut v = [0.0; 6];
                 for (i, slot) in v.iter_mut().enumerate() {
@@ -77,12 +148,7 @@ impl Synthetic {
                 hartmann6(&v)
             }
             Synthetic::Mixed => {
-                let category = x
-                    .iter()
-                    .find(|(n, _)| n == "c")
-                    .and_then(|(_, v)| v.as_str())
-                    .ok_or("mixed needs a string parameter 'c'")?;
-                let offset = match category {
+                let offset = match category()? {
                     "a" => 0.5,
                     "b" => 0.0,
                     "c" => 1.0,
@@ -100,6 +166,22 @@ pub fn branin(x1: f64, x2: f64) -> f64 {
     let (a, b, c) = (1.0, 5.1 / (4.0 * PI * PI), 5.0 / PI);
     let (r, s, t) = (6.0, 10.0, 1.0 / (8.0 * PI));
     a * (x2 - b * x1 * x1 + c * x1 - r).powi(2) + s * (1.0 - t) * x1.cos() + s
+}
+
+/// The Rosenbrock function: Σ 100·(x[i+1] − x[i]²)² + (1 − x[i])².
+pub fn rosenbrock(x: &[f64]) -> f64 {
+    x.windows(2)
+        .map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2))
+        .sum()
+}
+
+/// The Ackley function (a = 20, b = 0.2, c = 2π).
+pub fn ackley(x: &[f64]) -> f64 {
+    use std::f64::consts::{E, PI};
+    let d = x.len() as f64;
+    let squares = x.iter().map(|v| v * v).sum::<f64>() / d;
+    let cosines = x.iter().map(|v| (2.0 * PI * v).cos()).sum::<f64>() / d;
+    -20.0 * (-0.2 * squares.sqrt()).exp() - cosines.exp() + 20.0 + E
 }
 
 /// The 6-dimensional Hartmann function.
@@ -123,4 +205,66 @@ pub fn hartmann6(x: &[f64; 6]) -> f64 {
             ALPHA[i] * (-inner).exp()
         })
         .sum::<f64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn point(pairs: &[(&str, Value)]) -> Assignment {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn each_function_reaches_its_stated_minimum_at_its_optimum() {
+        let xs = |d: usize, v: f64| -> Assignment {
+            (1..=d).map(|i| (format!("x{i}"), Value::from(v))).collect()
+        };
+        let optima = [
+            (
+                Synthetic::Branin,
+                point(&[("x1", 9.42478.into()), ("x2", 2.475.into())]),
+            ),
+            (
+                Synthetic::Hartmann6,
+                [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("x{}", i + 1), Value::from(*v)))
+                    .collect(),
+            ),
+            (Synthetic::Rosenbrock5, xs(5, 1.0)),
+            (Synthetic::Ackley5, xs(5, 0.0)),
+            (
+                Synthetic::MixedBranin,
+                point(&[
+                    ("x1", (9.42478 - 2.0).into()),
+                    ("x2", 2.475.into()),
+                    ("n", 7.into()),
+                    ("c", "b".into()),
+                ]),
+            ),
+        ];
+        for (function, x) in optima {
+            let value = function.evaluate(&x).unwrap();
+            assert!(
+                (value - function.minimum()).abs() < 1e-4,
+                "{}: {value} at its optimum, stated minimum {}",
+                function.name(),
+                function.minimum()
+            );
+        }
+        // Another category or integer is worse.
+        let off = point(&[
+            ("x1", 9.42478.into()),
+            ("x2", 2.475.into()),
+            ("n", 7.into()),
+            ("c", "a".into()),
+        ]);
+        assert!(Synthetic::MixedBranin.evaluate(&off).unwrap() > 1.3);
+    }
 }

@@ -17,7 +17,7 @@ use crate::space::{Assignment, Param, SearchSpace, lookup};
 
 pub mod gp;
 pub mod grid;
-pub mod multivariate;
+pub(crate) mod normal;
 pub(crate) mod parzen;
 pub mod random;
 pub mod tpe;
@@ -36,6 +36,37 @@ pub struct Observation {
     pub loss: f64,
     /// A trial still running elsewhere, entered with a made-up ("constant liar") loss.
     pub pending: bool,
+    /// A trial pruned or paused before its full budget: `loss` ranks it below every complete
+    /// trial, and `curve` says how far it got.
+    pub stopped: bool,
+    /// Its reported intermediate values as `(step, loss)`, in step order (lower is better).
+    pub curve: Vec<(usize, f64)>,
+}
+
+impl Observation {
+    /// A finished trial's observation with no intermediate values.
+    pub fn complete(assignment: Assignment, loss: f64) -> Self {
+        Self {
+            assignment,
+            loss,
+            pending: false,
+            stopped: false,
+            curve: Vec::new(),
+        }
+    }
+
+    /// Its loss at `step`: the value it reported last at or before that step, if it got that
+    /// far.
+    pub fn loss_at(&self, step: usize) -> Option<f64> {
+        if self.curve.last().is_none_or(|&(last, _)| last < step) {
+            return None;
+        }
+        self.curve
+            .iter()
+            .take_while(|&&(s, _)| s <= step)
+            .last()
+            .map(|&(_, loss)| loss)
+    }
 }
 
 /// What a sampler knows when it is asked.
@@ -93,15 +124,12 @@ pub enum SamplerConfig {
         #[serde(default = "grid_points")]
         points: usize,
     },
-    /// Gaussian-process Bayesian optimisation (Matérn-5/2, ARD length scales fitted by marginal
-    /// likelihood, expected improvement over `candidates` random points plus local search).
+    /// Gaussian-process Bayesian optimisation (Matérn-5/2 with ARD length scales fitted by
+    /// maximum a posteriori, log expected improvement maximised by Sobol search and L-BFGS-B).
     Gp {
         /// Random trials before the model is used.
         #[serde(default = "startup")]
         startup_trials: usize,
-        /// Random candidate points scored per suggestion.
-        #[serde(default = "gp_candidates")]
-        candidates: usize,
     },
     /// Optuna's TPE defaults: 10 random start-up trials, 24 expected-improvement candidates,
     /// γ(n) = min(⌈0.1·n⌉, 25) trials in the "good" group, prior weight 1.
@@ -115,10 +143,10 @@ pub enum SamplerConfig {
         /// Weight of the broad prior kernel in each density.
         #[serde(default = "prior_weight")]
         prior_weight: f64,
-        /// Model the parameters every trial has jointly (Optuna's `multivariate=True`), so
+        /// Model the parameters every trial has jointly (the default, as in Optuna 5), so
         /// interactions such as learning rate × batch size are learnt; conditional and
-        /// per-layer parameters are still modelled one by one.
-        #[serde(default)]
+        /// per-layer parameters are still modelled one by one. `false` models each alone.
+        #[serde(default = "multivariate")]
         multivariate: bool,
     },
 }
@@ -132,11 +160,11 @@ fn startup() -> usize {
 fn candidates() -> usize {
     24
 }
-fn gp_candidates() -> usize {
-    500
-}
 fn prior_weight() -> f64 {
     1.0
+}
+fn multivariate() -> bool {
+    true
 }
 
 impl Default for SamplerConfig {
@@ -145,7 +173,7 @@ impl Default for SamplerConfig {
             startup_trials: startup(),
             candidates: candidates(),
             prior_weight: prior_weight(),
-            multivariate: false,
+            multivariate: multivariate(),
         }
     }
 }
@@ -174,13 +202,7 @@ impl SamplerConfig {
                 })?;
                 Box::new(GridSampler::new(space, points))
             }
-            SamplerConfig::Gp {
-                startup_trials,
-                candidates,
-            } => Box::new(GpSampler {
-                startup_trials,
-                candidates,
-            }),
+            SamplerConfig::Gp { startup_trials } => Box::new(GpSampler::new(startup_trials)),
             SamplerConfig::Tpe {
                 startup_trials,
                 candidates,
@@ -203,36 +225,6 @@ pub(crate) fn random_value(distribution: &Distribution, rng: &mut SeededRng) -> 
         Distribution::Categorical(choices) => choices[rng.random_range(0..choices.len())].clone(),
         d => d.from_unit(rng.random::<f64>()),
     }
-}
-
-/// A uniformly random point of the space (conditional parameters only where active).
-pub(crate) fn random_assignment(space: &SearchSpace, rng: &mut SeededRng) -> Assignment {
-    sample_each(space, |param, _| random_value(&param.distribution, rng))
-}
-
-/// Walks the space in order, choosing a value for each active parameter; a per-layer
-/// parameter's entries are chosen one by one as `name[i]` and kept as a list.
-pub(crate) fn sample_each(
-    space: &SearchSpace,
-    mut choose: impl FnMut(&Param, &Assignment) -> Value,
-) -> Assignment {
-    let mut chosen: Assignment = Vec::with_capacity(space.params.len());
-    for param in &space.params {
-        if !SearchSpace::is_active(param, &chosen) {
-            continue;
-        }
-        let value = match &param.per_layer {
-            None => choose(param, &chosen),
-            Some(size) => {
-                let entries = (0..layer_count(&chosen, size))
-                    .map(|i| choose(&param.layer(i), &chosen))
-                    .collect();
-                Value::Array(entries)
-            }
-        };
-        chosen.push((param.name.clone(), value));
-    }
-    chosen
 }
 
 /// How many layers the earlier parameter `size` asks for (at least one).

@@ -1,10 +1,16 @@
-//! TPE, tree-structured Parzen estimators (Bergstra et al., 2011) with Optuna's defaults: the
-//! best γ(n) trials form a "good" density l(x) and the rest a "bad" one g(x); each suggestion is
-//! the candidate drawn from l with the highest l(x)/g(x).
+//! TPE, tree-structured Parzen estimators (Bergstra et al., 2011), as Optuna 5 runs it: the
+//! best γ(n) trials form a "good" density l(x) and the rest a "bad" one g(x); each suggestion
+//! is the candidate drawn from l with the highest l(x)/g(x). By default the parameters every
+//! trial has are modelled jointly (one product kernel per trial), so interactions are learnt.
+//!
+//! Under a multi-fidelity pruner (ASHA, Hyperband) most trials stop early, and ranking every
+//! complete trial above every stopped one compares results at different budgets. There TPE
+//! does what BOHB (Falkner et al., 2018) does: it models the trials' values at one rung, the
+//! highest that enough trials reached.
 
 use anneal_rng::SeededRng;
 
-use super::parzen::{Parzen, age_weights, sample_index};
+use super::parzen::{ParzenEstimator, Point, coordinate, value_of};
 use super::{Observation, SampleContext, Sampler, random_value};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
@@ -29,38 +35,118 @@ impl Default for TpeSampler {
             startup_trials: 10,
             candidates: 24,
             prior_weight: 1.0,
-            multivariate: false,
+            multivariate: true,
         }
     }
 }
 
-impl TpeSampler {
-    /// The history split into the best γ(n) observations and the rest, each in trial order
-    /// (which the age weights rely on).
-    fn split<'h>(
-        &self,
-        history: &'h [Observation],
-    ) -> (Vec<&'h Observation>, Vec<&'h Observation>) {
-        let mut ranked: Vec<usize> = (0..history.len()).collect();
-        ranked.sort_by(|&a, &b| history[a].loss.total_cmp(&history[b].loss));
-        let n_good = gamma(history.len()).max(1);
-        let mut good_flags = vec![false; history.len()];
-        for &i in &ranked[..n_good.min(history.len())] {
-            good_flags[i] = true;
-        }
-        let group = |want: bool| -> Vec<&Observation> {
-            history
+/// γ(n) = min(⌈0.1·n⌉, 25): how many of the best trials form the "good" density.
+pub fn gamma(n: usize) -> usize {
+    n.div_ceil(10).min(25)
+}
+
+/// The step whose values TPE models when trials stopped early: the highest step at least
+/// `needed` finished trials reached. `None` when no trial stopped early (every finished trial
+/// ran its full budget, so final values compare fairly) or no step has enough trials.
+pub fn modelled_rung(history: &[Observation], needed: usize) -> Option<usize> {
+    let finished = || history.iter().filter(|o| !o.pending);
+    if !finished().any(|o| o.stopped) {
+        return None;
+    }
+    let mut reached: Vec<usize> = finished()
+        .filter_map(|o| o.curve.last().map(|&(step, _)| step))
+        .collect();
+    reached.sort_unstable_by(|a, b| b.cmp(a));
+    // The k-th highest last step is reached by at least k trials.
+    reached.get(needed.max(1) - 1).copied()
+}
+
+/// The history split into the good and the bad group, each in trial order (which the age
+/// weights rely on). Trials still running elsewhere are bad and not counted in n, as Optuna's
+/// constant liar does: they spread parallel suggestions without posing as good results.
+fn split(history: &[Observation], dims: usize) -> (Vec<&Observation>, Vec<&Observation>) {
+    let mut good = vec![false; history.len()];
+    // BOHB's model needs d + 1 points, plus two, at a budget before it is trusted.
+    match modelled_rung(history, dims + 3) {
+        Some(step) => {
+            let mut at_rung: Vec<(usize, f64)> = history
                 .iter()
-                .zip(&good_flags)
-                .filter(|(_, g)| **g == want)
-                .map(|(o, _)| o)
-                .collect()
-        };
-        (group(true), group(false))
+                .enumerate()
+                .filter(|(_, o)| !o.pending)
+                .filter_map(|(i, o)| o.loss_at(step).map(|loss| (i, loss)))
+                .collect();
+            at_rung.sort_by(|a, b| a.1.total_cmp(&b.1));
+            for &(i, _) in at_rung.iter().take(gamma(at_rung.len()).max(1)) {
+                good[i] = true;
+            }
+        }
+        None => {
+            // Complete trials by value, then stopped ones by how far they got and their value
+            // there (Optuna's order).
+            let mut ranked: Vec<usize> = (0..history.len())
+                .filter(|&i| !history[i].pending)
+                .collect();
+            let key = |o: &Observation| match (o.stopped, o.curve.last()) {
+                (false, _) => (0, 0, o.loss),
+                (true, Some(&(step, loss))) => (1, usize::MAX - step, loss),
+                (true, None) => (2, 0, o.loss),
+            };
+            ranked.sort_by(|&a, &b| {
+                let (x, y) = (key(&history[a]), key(&history[b]));
+                x.0.cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.total_cmp(&y.2))
+            });
+            for &i in ranked.iter().take(gamma(ranked.len()).max(1)) {
+                good[i] = true;
+            }
+        }
+    }
+    let group = |want: bool| -> Vec<&Observation> {
+        history
+            .iter()
+            .zip(&good)
+            .filter(|(_, g)| **g == want)
+            .map(|(o, _)| o)
+            .collect()
+    };
+    (group(true), group(false))
+}
+
+impl TpeSampler {
+    fn warming_up(&self, context: &SampleContext) -> bool {
+        context.finished() < self.startup_trials.max(1)
     }
 
-    fn warming_up(&self, context: &SampleContext) -> bool {
-        context.finished() < self.startup_trials || context.history.is_empty()
+    /// The candidate drawn from l with the highest l(x)/g(x), over `params` jointly.
+    fn best_candidate(
+        &self,
+        params: &[&Param],
+        history: &[Observation],
+        rng: &mut SeededRng,
+    ) -> Point {
+        let (good, bad) = split(history, params.len());
+        // A trial enters a density when it has a value for every modelled parameter.
+        let points = |group: &[&Observation]| -> Vec<Point> {
+            group
+                .iter()
+                .filter_map(|o| {
+                    params
+                        .iter()
+                        .map(|p| coordinate(p, lookup(&o.assignment, &p.name)?))
+                        .collect()
+                })
+                .collect()
+        };
+        let l = ParzenEstimator::fit(params, &points(&good), self.prior_weight);
+        let g = ParzenEstimator::fit(params, &points(&bad), self.prior_weight);
+        let mut best = (f64::NEG_INFINITY, Vec::new());
+        for _ in 0..self.candidates.max(1) {
+            let x = l.sample(params, rng);
+            let score = l.log_pdf(&x) - g.log_pdf(&x);
+            if score > best.0 || best.1.is_empty() {
+                best = (score, x);
+            }
+        }
+        best.1
     }
 }
 
@@ -78,15 +164,28 @@ impl Sampler for TpeSampler {
         if !self.multivariate || self.warming_up(context) {
             return Ok(Some(Vec::new()));
         }
-        let (good, bad) = self.split(context.history);
-        Ok(Some(super::multivariate::suggest_joint(
-            space,
-            &good,
-            &bad,
-            self.candidates.max(1),
-            self.prior_weight,
-            rng,
-        )))
+        // Conditional and per-layer parameters are not in every trial: they are modelled one
+        // by one when the objective asks for them.
+        let params: Vec<&Param> = space
+            .params
+            .iter()
+            .filter(|p| {
+                p.when.is_empty()
+                    && p.per_layer.is_none()
+                    && !matches!(p.distribution, Distribution::Fixed(_))
+            })
+            .collect();
+        if params.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let x = self.best_candidate(&params, context.history, rng);
+        Ok(Some(
+            params
+                .iter()
+                .zip(x)
+                .map(|(p, xj)| (p.name.clone(), value_of(p, xj)))
+                .collect(),
+        ))
     }
 
     fn sample_independent(
@@ -95,87 +194,56 @@ impl Sampler for TpeSampler {
         param: &Param,
         rng: &mut SeededRng,
     ) -> Result<Value> {
+        if let Distribution::Fixed(v) = &param.distribution {
+            return Ok(v.clone());
+        }
         if self.warming_up(context) {
             return Ok(random_value(&param.distribution, rng));
         }
-        let (good, bad) = self.split(context.history);
-        Ok(tpe_value(
-            param,
-            &param.distribution,
-            &good,
-            &bad,
-            self.candidates.max(1),
-            self.prior_weight,
-            rng,
-        ))
+        let x = self.best_candidate(&[param], context.history, rng);
+        Ok(value_of(param, x[0]))
     }
 }
 
-/// γ(n) = min(⌈0.1·n⌉, 25): how many of the best trials form the "good" density.
-pub fn gamma(n: usize) -> usize {
-    n.div_ceil(10).min(25)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn tpe_value(
-    param: &Param,
-    distribution: &Distribution,
-    good: &[&Observation],
-    bad: &[&Observation],
-    candidates: usize,
-    prior_weight: f64,
-    rng: &mut SeededRng,
-) -> Value {
-    if let Distribution::Fixed(v) = distribution {
-        return v.clone();
+    fn observation(x: f64, curve: &[(usize, f64)], stopped: bool) -> Observation {
+        Observation {
+            assignment: vec![("x".into(), Value::from(x))],
+            loss: curve.last().map_or(0.0, |c| c.1),
+            pending: false,
+            stopped,
+            curve: curve.to_vec(),
+        }
     }
-    // Each group's values of this parameter, from the trials where it was active.
-    let values = |group: &[&Observation]| -> Vec<Value> {
-        group
-            .iter()
-            .filter_map(|o| lookup(&o.assignment, &param.name))
-            .cloned()
-            .collect()
-    };
-    let (good, bad) = (values(good), values(bad));
-    match distribution {
-        Distribution::Categorical(choices) => {
-            let weights = |group: &[Value]| -> Vec<f64> {
-                let ages = age_weights(group.len());
-                let mut w = vec![prior_weight / choices.len() as f64; choices.len()];
-                for (v, age) in group.iter().zip(ages) {
-                    if let Some(i) = choices.iter().position(|c| c == v) {
-                        w[i] += age;
-                    }
-                }
-                let total: f64 = w.iter().sum();
-                w.iter().map(|x| x / total).collect()
-            };
-            let (l, g) = (weights(&good), weights(&bad));
-            let mut best = (f64::NEG_INFINITY, 0);
-            for _ in 0..candidates {
-                let i = sample_index(&l, rng);
-                let score = l[i].ln() - g[i].ln();
-                if score > best.0 {
-                    best = (score, i);
-                }
-            }
-            choices[best.1].clone()
-        }
-        d => {
-            let unit = |group: &[Value]| -> Vec<f64> {
-                group.iter().filter_map(|v| d.to_unit(v)).collect()
-            };
-            let l = Parzen::fit(&unit(&good), prior_weight);
-            let g = Parzen::fit(&unit(&bad), prior_weight);
-            let mut best = (f64::NEG_INFINITY, 0.5);
-            for _ in 0..candidates {
-                let x = l.sample(rng);
-                let score = l.log_pdf(x) - g.log_pdf(x);
-                if score > best.0 {
-                    best = (score, x);
-                }
-            }
-            d.from_unit(best.1)
-        }
+
+    #[test]
+    fn the_modelled_rung_is_the_highest_enough_trials_reached() {
+        let mut history: Vec<Observation> = (0..6)
+            .map(|i| observation(i as f64, &[(1, 1.0), (2, 0.9), (3, 0.8)], true))
+            .collect();
+        history.extend(
+            (0..3).map(|i| observation(i as f64, &[(1, 1.0), (3, 0.8), (6, 0.5), (9, 0.4)], false)),
+        );
+        assert_eq!(modelled_rung(&history, 4), Some(3));
+        assert_eq!(modelled_rung(&history, 3), Some(9));
+        assert_eq!(modelled_rung(&history, 10), None);
+        // Without a stopped trial, final values are compared.
+        history.retain(|o| !o.stopped);
+        assert_eq!(modelled_rung(&history, 1), None);
+    }
+
+    #[test]
+    fn at_a_rung_the_good_group_is_the_best_there_not_the_longest_run() {
+        // Nine trials stopped at step 3; the best of them (x = 4) beats the one that ran on.
+        let mut history: Vec<Observation> = (0..9)
+            .map(|i| observation(i as f64, &[(3, (i as f64 - 4.0).abs())], true))
+            .collect();
+        history.push(observation(8.0, &[(3, 3.5), (9, 0.1)], false));
+        let (good, _) = split(&history, 1);
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].assignment[0].1, Value::from(4.0));
     }
 }

@@ -72,6 +72,12 @@ pub(crate) fn observations(
                 assignment: t.params.clone(),
                 loss,
                 pending,
+                stopped: matches!(t.state, TrialState::Pruned | TrialState::Paused),
+                curve: t
+                    .intermediate
+                    .iter()
+                    .map(|&(step, v)| (step, direction.loss(v)))
+                    .collect(),
             })
         })
         .collect()

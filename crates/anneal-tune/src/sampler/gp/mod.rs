@@ -1,0 +1,200 @@
+//! Gaussian-process Bayesian optimisation, as Optuna's GP sampler and BoTorch do it: a
+//! Matérn-5/2 GP with automatic relevance determination fitted by maximum a posteriori
+//! (L-BFGS-B, warm-started from the previous fit), and log expected improvement maximised by
+//! quasi-random search and gradient-based local search. Integers are searched on their grid
+//! and choices through a Hamming-distance kernel, so only valid values are ever proposed.
+
+use std::sync::Mutex;
+
+use anneal_rng::SeededRng;
+use nalgebra::DVector;
+
+use super::parzen::{coordinate, value_of};
+use super::{Observation, RandomSampler, SampleContext, Sampler};
+use crate::distribution::{Distribution, Value};
+use crate::error::Result;
+use crate::space::{Assignment, Param, SearchSpace, lookup};
+
+pub(crate) mod acquisition;
+pub(crate) mod model;
+
+use acquisition::Input;
+use model::{Gp, Hyper};
+
+/// The GP sampler; [`super::SamplerConfig::Gp`] documents the settings. It models the
+/// unconditional parameters of the trial's space; others are drawn at random (as Optuna's
+/// GP sampler does).
+#[derive(Debug, Default)]
+pub struct GpSampler {
+    /// Random trials before the model is used (at least two).
+    pub startup_trials: usize,
+    /// The last fit's hyperparameters, the next fit's starting point (per process; a cache,
+    /// never a source of results).
+    warm_start: Mutex<Option<Hyper>>,
+}
+
+impl GpSampler {
+    /// A GP sampler that uses the model after `startup_trials` random ones.
+    pub fn new(startup_trials: usize) -> Self {
+        Self {
+            startup_trials,
+            warm_start: Mutex::new(None),
+        }
+    }
+}
+
+/// The modelled parameters: unconditional, single-valued and not fixed.
+fn modelled(space: &SearchSpace) -> Vec<&Param> {
+    space
+        .params
+        .iter()
+        .filter(|p| {
+            p.when.is_empty()
+                && p.per_layer.is_none()
+                && !matches!(p.distribution, Distribution::Fixed(_))
+        })
+        .collect()
+}
+
+/// How the acquisition search may move each parameter on the GP's scale.
+fn input(param: &Param) -> Input {
+    match &param.distribution {
+        Distribution::Categorical(choices) => {
+            Input::Discrete((0..choices.len()).map(|i| i as f64).collect())
+        }
+        Distribution::Int {
+            low, high, step, ..
+        } => {
+            let count = ((high - low) / step.max(&1) + 1).max(1);
+            if count > 4096 {
+                return Input::Continuous; // snapped to the grid when decoded
+            }
+            Input::Discrete(
+                (0..count)
+                    .filter_map(|k| {
+                        let v = Value::from(low + k * step);
+                        param.distribution.unit_cell(&v).map(|(a, b)| 0.5 * (a + b))
+                    })
+                    .collect(),
+            )
+        }
+        _ => Input::Continuous,
+    }
+}
+
+impl GpSampler {
+    fn suggest(
+        &self,
+        params: &[&Param],
+        history: &[Observation],
+        rng: &mut SeededRng,
+    ) -> Option<Vec<f64>> {
+        // Complete trials and other workers' running ones (at their liar value); stopped
+        // trials' values are at a smaller budget and would mislead the model.
+        let mut xs = Vec::new();
+        let mut losses = Vec::new();
+        for o in history.iter().filter(|o| !o.stopped && o.loss.is_finite()) {
+            let x: Option<Vec<f64>> = params
+                .iter()
+                .map(|p| {
+                    let v = coordinate(p, lookup(&o.assignment, &p.name)?)?;
+                    // An integer's coordinate is its cell's centre, as the search proposes.
+                    Some(match input(p) {
+                        Input::Discrete(values)
+                            if !matches!(p.distribution, Distribution::Categorical(_)) =>
+                        {
+                            *values
+                                .iter()
+                                .min_by(|a, b| (*a - v).abs().total_cmp(&(*b - v).abs()))
+                                .unwrap_or(&v)
+                        }
+                        _ => v,
+                    })
+                })
+                .collect();
+            if let Some(x) = x {
+                xs.push(x);
+                losses.push((o.loss, o.pending));
+            }
+        }
+        if xs.len() < 2 {
+            return None;
+        }
+        let n = losses.len() as f64;
+        let mean = losses.iter().map(|l| l.0).sum::<f64>() / n;
+        let sd = (losses.iter().map(|l| (l.0 - mean).powi(2)).sum::<f64>() / n)
+            .sqrt()
+            .max(1e-12);
+        let y = DVector::from_iterator(xs.len(), losses.iter().map(|l| (l.0 - mean) / sd));
+        let categorical: Vec<bool> = params
+            .iter()
+            .map(|p| matches!(p.distribution, Distribution::Categorical(_)))
+            .collect();
+        let mut starts = vec![Hyper::initial(params.len())];
+        if let Some(previous) = self
+            .warm_start
+            .lock()
+            .ok()
+            .and_then(|h| h.clone())
+            .filter(|h| h.ils.len() == params.len())
+        {
+            starts.push(previous);
+        }
+        let gp = Gp::fit(xs.clone(), &y, categorical, &starts)?;
+        if let Ok(mut cache) = self.warm_start.lock() {
+            *cache = Some(gp.hyper.clone());
+        }
+        // The incumbent: the best finished trial (running ones carry made-up values).
+        let (best_index, best) = losses
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.1)
+            .map(|(i, _)| (i, y[i]))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        let inputs: Vec<Input> = params.iter().map(|p| input(p)).collect();
+        Some(acquisition::maximise(
+            &gp,
+            &inputs,
+            best,
+            &[xs[best_index].clone()],
+            rng,
+        ))
+    }
+}
+
+impl Sampler for GpSampler {
+    fn name(&self) -> &str {
+        "gp"
+    }
+
+    fn sample_relative(
+        &self,
+        context: &SampleContext,
+        space: &SearchSpace,
+        rng: &mut SeededRng,
+    ) -> Result<Option<Assignment>> {
+        let params = modelled(space);
+        if context.finished() < self.startup_trials.max(2) || params.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        Ok(Some(match self.suggest(&params, context.history, rng) {
+            Some(x) => params
+                .iter()
+                .zip(x)
+                .map(|(p, xj)| (p.name.clone(), value_of(p, xj)))
+                .collect(),
+            // No usable model (too few finished trials in the space): random values.
+            None => Vec::new(),
+        }))
+    }
+
+    /// Parameters outside the modelled space are drawn at random, as Optuna's GP sampler does.
+    fn sample_independent(
+        &self,
+        context: &SampleContext,
+        param: &Param,
+        rng: &mut SeededRng,
+    ) -> Result<Value> {
+        RandomSampler.sample_independent(context, param, rng)
+    }
+}
