@@ -53,8 +53,8 @@ pub use pruner::{
     successive_halving,
 };
 pub use sampler::{
-    GpSampler, GridSampler, Observation, RandomSampler, SampleContext, Sampler, SamplerConfig,
-    TpeSampler, gamma, grid,
+    CmaEsSampler, GpSampler, GridSampler, Observation, RandomSampler, SampleContext, Sampler,
+    SamplerConfig, TpeSampler, gamma, grid,
 };
 pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 pub use storage::{

@@ -159,6 +159,7 @@ impl<'s> Trial<'s> {
                 let context = SampleContext {
                     history: &self.history,
                     number: self.id.number,
+                    seed: self.study.seed(),
                 };
                 self.study
                     .sampler()

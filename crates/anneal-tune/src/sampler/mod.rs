@@ -15,6 +15,7 @@ use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
 
+pub mod cmaes;
 pub mod gp;
 pub mod grid;
 pub(crate) mod normal;
@@ -22,6 +23,7 @@ pub(crate) mod parzen;
 pub mod random;
 pub mod tpe;
 
+pub use cmaes::CmaEsSampler;
 pub use gp::GpSampler;
 pub use grid::{GridSampler, grid};
 pub use random::RandomSampler;
@@ -76,6 +78,8 @@ pub struct SampleContext<'a> {
     pub history: &'a [Observation],
     /// The number of the trial being sampled.
     pub number: usize,
+    /// The study's seed, for choices a sampler must make identically in every process.
+    pub seed: u64,
 }
 
 impl SampleContext<'_> {
@@ -131,6 +135,19 @@ pub enum SamplerConfig {
         #[serde(default = "startup")]
         startup_trials: usize,
     },
+    /// CMA-ES with IPOP restarts over the real and integer parameters (choices and
+    /// conditional parameters by univariate TPE): for continuous spaces and larger budgets.
+    Cmaes {
+        /// Initial step size as a fraction of each parameter's range.
+        #[serde(default = "sigma0")]
+        sigma0: f64,
+        /// The first run's population (default 4 + ⌊3 ln d⌋).
+        #[serde(default)]
+        population: Option<usize>,
+        /// Restart with a doubled population when a run converges or stagnates.
+        #[serde(default = "ipop")]
+        ipop: bool,
+    },
     /// Optuna's TPE defaults: 10 random start-up trials, 24 expected-improvement candidates,
     /// γ(n) = min(⌈0.1·n⌉, 25) trials in the "good" group, prior weight 1.
     Tpe {
@@ -166,6 +183,12 @@ fn prior_weight() -> f64 {
 fn multivariate() -> bool {
     true
 }
+fn sigma0() -> f64 {
+    1.0 / 6.0
+}
+fn ipop() -> bool {
+    true
+}
 
 impl Default for SamplerConfig {
     fn default() -> Self {
@@ -186,6 +209,7 @@ impl SamplerConfig {
             SamplerConfig::Grid { .. } => "grid",
             SamplerConfig::Tpe { .. } => "tpe",
             SamplerConfig::Gp { .. } => "gp",
+            SamplerConfig::Cmaes { .. } => "cmaes",
         }
     }
 
@@ -203,6 +227,30 @@ impl SamplerConfig {
                 Box::new(GridSampler::new(space, points))
             }
             SamplerConfig::Gp { startup_trials } => Box::new(GpSampler::new(startup_trials)),
+            SamplerConfig::Cmaes {
+                sigma0,
+                population,
+                ipop,
+            } => {
+                if !(sigma0 > 0.0 && sigma0 <= 1.0) {
+                    return Err(crate::TuneError::config(
+                        "sampler.sigma0",
+                        format!("{sigma0} is not a fraction of the range in (0, 1]"),
+                    ));
+                }
+                if population.is_some_and(|p| p < 2) {
+                    return Err(crate::TuneError::config(
+                        "sampler.population",
+                        "a population needs at least 2 members",
+                    ));
+                }
+                Box::new(CmaEsSampler {
+                    sigma0,
+                    population,
+                    ipop,
+                    ..CmaEsSampler::default()
+                })
+            }
             SamplerConfig::Tpe {
                 startup_trials,
                 candidates,

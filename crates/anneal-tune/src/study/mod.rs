@@ -354,6 +354,7 @@ impl Study {
         let context = SampleContext {
             history: &history,
             number: id.number,
+            seed: self.seed(),
         };
         match self.sampler.sample_relative(&context, &space, &mut rng)? {
             Some(relative) => Ok(Some(Trial::new(self, id, rng, history, relative))),
