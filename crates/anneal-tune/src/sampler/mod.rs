@@ -275,6 +275,45 @@ pub(crate) fn random_value(distribution: &Distribution, rng: &mut SeededRng) -> 
     }
 }
 
+/// The study's `index`-th point of an Owen-scrambled Sobol sequence (seeded by the study's
+/// seed) over `params`: the start-up design of the model-based samplers. Consecutive points
+/// fill the space evenly, where independent random draws leave gaps and clusters, and every
+/// process computes the same point for a trial number.
+pub(crate) fn sobol_point(params: &[&Param], seed: u64, index: usize) -> Assignment {
+    let scramble = (seed ^ (seed >> 32)) as u32;
+    params
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            // The sequence has 2^16 points and 256 dimensions; beyond them it repeats under
+            // another scramble, which stays uniform.
+            let (dimension, extra) = ((j % 256) as u32, (j / 256) as u32);
+            let u = f64::from(sobol_burley::sample(
+                (index % 65_536) as u32,
+                dimension,
+                scramble
+                    .wrapping_add(extra)
+                    .wrapping_add((index / 65_536) as u32),
+            ));
+            (p.name.clone(), p.distribution.from_unit(u))
+        })
+        .collect()
+}
+
+/// The unconditional, single-valued, searched parameters of a space: what the model-based
+/// samplers draw jointly.
+pub(crate) fn joint_params(space: &SearchSpace) -> Vec<&Param> {
+    space
+        .params
+        .iter()
+        .filter(|p| {
+            p.when.is_empty()
+                && p.per_layer.is_none()
+                && !matches!(p.distribution, Distribution::Fixed(_))
+        })
+        .collect()
+}
+
 /// How many layers the earlier parameter `size` asks for (at least one).
 pub(crate) fn layer_count(chosen: &Assignment, size: &str) -> usize {
     lookup(chosen, size)

@@ -11,7 +11,7 @@
 use anneal_rng::SeededRng;
 
 use super::parzen::{ParzenEstimator, Point, coordinate, value_of};
-use super::{Observation, SampleContext, Sampler, random_value};
+use super::{Observation, SampleContext, Sampler, joint_params, random_value, sobol_point};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
@@ -161,21 +161,14 @@ impl Sampler for TpeSampler {
         space: &SearchSpace,
         rng: &mut SeededRng,
     ) -> Result<Option<Assignment>> {
-        if !self.multivariate || self.warming_up(context) {
+        let params = joint_params(space);
+        if params.is_empty() {
             return Ok(Some(Vec::new()));
         }
-        // Conditional and per-layer parameters are not in every trial: they are modelled one
-        // by one when the objective asks for them.
-        let params: Vec<&Param> = space
-            .params
-            .iter()
-            .filter(|p| {
-                p.when.is_empty()
-                    && p.per_layer.is_none()
-                    && !matches!(p.distribution, Distribution::Fixed(_))
-            })
-            .collect();
-        if params.is_empty() {
+        if self.warming_up(context) {
+            return Ok(Some(sobol_point(&params, context.seed, context.number)));
+        }
+        if !self.multivariate {
             return Ok(Some(Vec::new()));
         }
         let x = self.best_candidate(&params, context.history, rng);

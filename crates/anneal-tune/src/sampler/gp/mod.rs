@@ -10,13 +10,14 @@ use anneal_rng::SeededRng;
 use nalgebra::DVector;
 
 use super::parzen::{coordinate, value_of};
-use super::{Observation, RandomSampler, SampleContext, Sampler};
+use super::{Observation, RandomSampler, SampleContext, Sampler, joint_params, sobol_point};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
 
 pub(crate) mod acquisition;
 pub(crate) mod model;
+pub(crate) mod warp;
 
 use acquisition::Input;
 use model::{Gp, Hyper};
@@ -41,19 +42,6 @@ impl GpSampler {
             warm_start: Mutex::new(None),
         }
     }
-}
-
-/// The modelled parameters: unconditional, single-valued and not fixed.
-fn modelled(space: &SearchSpace) -> Vec<&Param> {
-    space
-        .params
-        .iter()
-        .filter(|p| {
-            p.when.is_empty()
-                && p.per_layer.is_none()
-                && !matches!(p.distribution, Distribution::Fixed(_))
-        })
-        .collect()
 }
 
 /// How the acquisition search may move each parameter on the GP's scale.
@@ -120,27 +108,23 @@ impl GpSampler {
         if xs.len() < 2 {
             return None;
         }
-        let n = losses.len() as f64;
-        let mean = losses.iter().map(|l| l.0).sum::<f64>() / n;
-        let sd = (losses.iter().map(|l| (l.0 - mean).powi(2)).sum::<f64>() / n)
-            .sqrt()
-            .max(1e-12);
-        let y = DVector::from_iterator(xs.len(), losses.iter().map(|l| (l.0 - mean) / sd));
+        let raw: Vec<f64> = losses.iter().map(|l| l.0).collect();
+        let y = DVector::from_vec(warp::warp(&raw));
         let categorical: Vec<bool> = params
             .iter()
             .map(|p| matches!(p.distribution, Distribution::Categorical(_)))
             .collect();
-        let mut starts = vec![Hyper::initial(params.len())];
-        if let Some(previous) = self
+        // Warm-started from the previous fit (Optuna's practice: the optimum moves little
+        // between trials); from the default when there is none or it fails.
+        let warm = self
             .warm_start
             .lock()
             .ok()
             .and_then(|h| h.clone())
-            .filter(|h| h.ils.len() == params.len())
-        {
-            starts.push(previous);
-        }
-        let gp = Gp::fit(xs.clone(), &y, categorical, &starts)?;
+            .filter(|h| h.ils.len() == params.len());
+        let starts: Vec<Hyper> = warm.into_iter().collect();
+        let gp = Gp::fit(xs.clone(), &y, categorical.clone(), &starts)
+            .or_else(|| Gp::fit(xs.clone(), &y, categorical, &[Hyper::initial(params.len())]))?;
         if let Ok(mut cache) = self.warm_start.lock() {
             *cache = Some(gp.hyper.clone());
         }
@@ -173,9 +157,12 @@ impl Sampler for GpSampler {
         space: &SearchSpace,
         rng: &mut SeededRng,
     ) -> Result<Option<Assignment>> {
-        let params = modelled(space);
-        if context.finished() < self.startup_trials.max(2) || params.is_empty() {
+        let params = joint_params(space);
+        if params.is_empty() {
             return Ok(Some(Vec::new()));
+        }
+        if context.finished() < self.startup_trials.max(2) {
+            return Ok(Some(sobol_point(&params, context.seed, context.number)));
         }
         Ok(Some(match self.suggest(&params, context.history, rng) {
             Some(x) => params

@@ -112,8 +112,7 @@ impl Gp {
     }
 
     /// Fits the hyperparameters (maximum a posteriori) from each of `starts` and keeps the
-    /// best: a warm start follows the previous optimum, a default start escapes it when the
-    /// new data has moved the best mode.
+    /// best; `None` when no start gives a usable fit.
     pub(crate) fn fit(
         xs: Vec<Vec<f64>>,
         y: &DVector<f64>,
@@ -366,5 +365,55 @@ mod tests {
                 grad[j]
             );
         }
+    }
+}
+#[cfg(test)]
+mod compare_tmp {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn fit_external() {
+        let text = std::fs::read_to_string("/tmp/gpdata.json").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let xs: Vec<Vec<f64>> = v["x"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
+            .collect();
+        let y: Vec<f64> = v["y"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let d = xs[0].len();
+        let y = DVector::from_vec(y);
+        for start in [
+            Hyper::initial(d),
+            Hyper {
+                ils: vec![1.0; d],
+                scale: 1.0,
+                noise: 1.0,
+            },
+        ] {
+            let (h, v) = fit_from(&xs, &y, &vec![false; d], &start).unwrap();
+            eprintln!("ours {:?} value {v}", h);
+        }
+        let opt = Hyper {
+            ils: vec![7.8699, 3.3416, 0.0851, 5.6005, 0.1405, 5.4087],
+            scale: 0.44805753855111025,
+            noise: 6.165553509014383e-06,
+        };
+        eprintln!(
+            "value at optuna's: {:?}",
+            neg_log_posterior(&xs, &y, &vec![false; d], &opt).map(|v| v.0)
+        );
     }
 }
