@@ -68,6 +68,10 @@ enum BenchWhat {
         /// comparable within one invocation, not across `--jobs` settings.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Run only these variants (repeat for more): random, random-median, random-asha,
+        /// random-hyperband, tpe-hyperband.
+        #[arg(long = "variant")]
+        variants: Vec<String>,
         /// Internal: run one variant (with `--child-seed`) and print its measurement as JSON.
         #[arg(long, hide = true, requires = "child_seed")]
         child_variant: Option<usize>,
@@ -146,6 +150,7 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
             sweep,
             seeds,
             jobs,
+            variants,
             child_variant,
             child_seed,
             backend,
@@ -155,6 +160,7 @@ pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
                 sweep: &sweep,
                 seeds,
                 jobs,
+                only: &variants,
                 backend: &backend,
             };
             match (child_variant, child_seed) {

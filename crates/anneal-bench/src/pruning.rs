@@ -15,6 +15,8 @@ use crate::{BenchError, Result};
 
 /// One compared configuration of the tuner.
 pub struct Variant {
+    /// Its name on the command line (`--variant tpe-hyperband`).
+    pub key: &'static str,
     /// The table's row label.
     pub label: &'static str,
     /// The sampler it runs.
@@ -66,26 +68,31 @@ pub fn variants(file: &SweepFile, epochs: usize) -> Result<Vec<Variant>> {
     };
     Ok(vec![
         Variant {
+            key: "random",
             label: "random (full budget)",
             sampler: SamplerConfig::Random,
             pruner: PrunerConfig::None,
         },
         Variant {
+            key: "random-median",
             label: "random + median",
             sampler: SamplerConfig::Random,
             pruner: median,
         },
         Variant {
+            key: "random-asha",
             label: "random + ASHA",
             sampler: SamplerConfig::Random,
             pruner: asha,
         },
         Variant {
+            key: "random-hyperband",
             label: "random + Hyperband",
             sampler: SamplerConfig::Random,
             pruner: hyperband.clone(),
         },
         Variant {
+            key: "tpe-hyperband",
             label: "TPE + Hyperband",
             sampler: tpe,
             pruner: hyperband,

@@ -21,6 +21,8 @@ pub struct PruningArgs<'a> {
     pub sweep: &'a Path,
     pub seeds: u64,
     pub jobs: usize,
+    /// Variant keys to run (empty: all).
+    pub only: &'a [String],
     pub backend: &'a BackendArgs,
 }
 
@@ -34,15 +36,30 @@ pub fn run(args: &PruningArgs) -> Result<()> {
         sweep.file.trials,
         args.jobs.max(1)
     );
-    let jobs: Vec<(usize, u64)> = (0..variants.len())
-        .flat_map(|v| (0..seeds).map(move |s| (v, s)))
+    let selected: Vec<usize> = if args.only.is_empty() {
+        (0..variants.len()).collect()
+    } else {
+        args.only
+            .iter()
+            .map(|key| {
+                variants.iter().position(|v| v.key == key).with_context(|| {
+                    let keys: Vec<&str> = variants.iter().map(|v| v.key).collect();
+                    format!("--variant: no variant '{key}' (known: {})", keys.join(", "))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    let jobs: Vec<(usize, u64)> = selected
+        .iter()
+        .flat_map(|&v| (0..seeds).map(move |s| (v, s)))
         .collect();
     let measured = if args.jobs <= 1 {
         in_this_process(args, &sweep, &variants, &jobs)?
     } else {
         in_child_processes(args, &variants, &jobs)?
     };
-    print_tables(&variants, seeds, &measured);
+    let shown: Vec<&Variant> = selected.iter().map(|&v| &variants[v]).collect();
+    print_tables(&shown, seeds, sweep.file.trials * epochs, &measured);
     Ok(())
 }
 
@@ -166,10 +183,10 @@ fn child_measurement(outcome: &std::io::Result<Output>) -> Result<Measurement> {
 
 /// The medians table (the README's), then every seed's best value and epochs, so a reader can
 /// see the spread behind each median.
-fn print_tables(variants: &[Variant], seeds: u64, measured: &[Measurement]) {
+fn print_tables(variants: &[&Variant], seeds: u64, full_budget: usize, measured: &[Measurement]) {
     let seeds = seeds as usize;
     let per_variant: Vec<&[Measurement]> = measured.chunks(seeds).collect();
-    let full_epochs = median(per_variant[0].iter().map(|m| m.epochs as f64).collect());
+    let full_epochs = full_budget as f64;
     outln!("| variant | epochs trained | of full budget | wall | best value | pruned trials |");
     outln!("|---|---|---|---|---|---|");
     for (variant, rows) in variants.iter().zip(&per_variant) {

@@ -82,17 +82,38 @@ impl Strategy {
         let nf = n as f64;
         let lambda = lambda.max(2);
         let mu = lambda / 2;
-        let raw: Vec<f64> = (0..mu)
+        // Hansen's default weights: positive for the best μ, negative ("active" CMA) for the
+        // rest, which shrink the covariance along directions that went badly.
+        let raw: Vec<f64> = (0..lambda)
             .map(|i| ((lambda as f64 + 1.0) / 2.0).ln() - ((i + 1) as f64).ln())
             .collect();
-        let total: f64 = raw.iter().sum();
-        let weights: Vec<f64> = raw.iter().map(|w| w / total).collect();
-        let mu_eff = 1.0 / weights.iter().map(|w| w * w).sum::<f64>();
+        let (best, rest) = raw.split_at(mu);
+        let positive_sum: f64 = best.iter().sum();
+        let mu_eff = positive_sum.powi(2) / best.iter().map(|w| w * w).sum::<f64>();
+        let negative_sum: f64 = rest.iter().map(|w| w.abs()).sum();
+        let mu_eff_minus = if rest.is_empty() {
+            0.0
+        } else {
+            negative_sum.powi(2) / rest.iter().map(|w| w * w).sum::<f64>()
+        };
         let cc = (4.0 + mu_eff / nf) / (nf + 4.0 + 2.0 * mu_eff / nf);
         let cs = (mu_eff + 2.0) / (nf + mu_eff + 5.0);
         let c1 = 2.0 / ((nf + 1.3).powi(2) + mu_eff);
         let cmu =
             (1.0 - c1).min(2.0 * (mu_eff - 2.0 + 1.0 / mu_eff) / ((nf + 2.0).powi(2) + mu_eff));
+        let alpha_minus = (1.0 + c1 / cmu)
+            .min(1.0 + 2.0 * mu_eff_minus / (mu_eff + 2.0))
+            .min((1.0 - c1 - cmu) / (nf * cmu));
+        let weights: Vec<f64> = raw
+            .iter()
+            .map(|&w| {
+                if w >= 0.0 {
+                    w / positive_sum
+                } else {
+                    alpha_minus * w / negative_sum.max(1e-300)
+                }
+            })
+            .collect();
         let damps = 1.0 + 2.0 * (((mu_eff - 1.0) / (nf + 1.0)).sqrt() - 1.0).max(0.0) + cs;
         let chi_n = nf.sqrt() * (1.0 - 1.0 / (4.0 * nf) + 1.0 / (21.0 * nf * nf));
         Self {
@@ -143,8 +164,9 @@ impl Strategy {
                 }
             })
             .collect();
+        // The mean moves by the positively weighted steps only.
         let mut y_w = DVector::zeros(n);
-        for (w, y) in self.weights.iter().zip(&steps) {
+        for (w, y) in self.weights.iter().zip(&steps).filter(|(w, _)| **w > 0.0) {
             y_w += y * *w;
         }
         self.mean += &y_w * self.sigma;
@@ -157,11 +179,20 @@ impl Strategy {
         let h = if h_sigma { 1.0 } else { 0.0 };
         self.pc = &self.pc * (1.0 - self.cc)
             + &y_w * (h * (self.cc * (2.0 - self.cc) * self.mu_eff).sqrt());
+        // Rank-μ update over the whole generation; a negative weight is rescaled by the
+        // step's Mahalanobis length so it can never make C indefinite (Hansen 2016, eq. 46).
         let mut rank_mu = DMatrix::zeros(n, n);
         for (w, y) in self.weights.iter().zip(&steps) {
-            rank_mu += y * y.transpose() * *w;
+            let weight = if *w >= 0.0 {
+                *w
+            } else {
+                *w * nf / self.whiten(y).norm_squared().max(1e-300)
+            };
+            rank_mu += y * y.transpose() * weight;
         }
-        let decay = 1.0 - self.c1 - self.cmu + (1.0 - h) * self.c1 * self.cc * (2.0 - self.cc);
+        let weight_sum: f64 = self.weights.iter().sum();
+        let decay =
+            1.0 + (1.0 - h) * self.c1 * self.cc * (2.0 - self.cc) - self.c1 - self.cmu * weight_sum;
         self.cov =
             &self.cov * decay + &self.pc * self.pc.transpose() * self.c1 + rank_mu * self.cmu;
         // Keep C exactly symmetric before the eigendecomposition.
