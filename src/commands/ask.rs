@@ -34,8 +34,8 @@ pub struct AskArgs {
     /// Minimise or maximise (fixed when the study is created).
     #[arg(long, value_enum, default_value_t = DirectionArg::Minimize)]
     direction: DirectionArg,
-    /// The sampler: a kind (`tpe`, `random`, `gp`) or a TOML table
-    /// (`'{ kind = "tpe", multivariate = true }'`).
+    /// The sampler: a kind (`tpe`, `random`, `gp`, `cmaes`) or a TOML table
+    /// (`'{ kind = "tpe", multivariate = false }'`).
     #[arg(long, default_value = "tpe")]
     sampler: String,
     /// The study seed.
