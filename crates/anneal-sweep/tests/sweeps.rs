@@ -212,17 +212,21 @@ fn regret(sampler: &str, seed: u64, dir: &Path) -> f64 {
 }
 
 #[test]
-fn tpe_beats_random_search_on_branin() {
+fn tpe_and_cmaes_beat_random_search_on_branin() {
     let dir = tempfile::tempdir().unwrap();
     let median = |sampler: &str| {
         let mut r: Vec<f64> = (0..9).map(|s| regret(sampler, s, dir.path())).collect();
         r.sort_by(f64::total_cmp);
         r[r.len() / 2]
     };
-    let (random, tpe) = (median("random"), median("tpe"));
+    let (random, tpe, cmaes) = (median("random"), median("tpe"), median("cmaes"));
     assert!(
         tpe < random,
         "median simple regret: TPE {tpe} vs random {random}"
+    );
+    assert!(
+        cmaes < random,
+        "median simple regret: CMA-ES {cmaes} vs random {random}"
     );
 }
 
@@ -462,6 +466,7 @@ fn per_layer_units_follow_the_sampled_depth() {
         ("tpe", "{ kind = \"tpe\" }"),
         ("tpe-mv", "{ kind = \"tpe\", multivariate = true }"),
         ("gp", "{ kind = \"gp\" }"),
+        ("cmaes", "{ kind = \"cmaes\" }"),
     ] {
         let text = PER_LAYER.replacen(
             "trials = 24\n",

@@ -321,3 +321,36 @@ pub(crate) fn layer_count(chosen: &Assignment, size: &str) -> usize {
         .unwrap_or(1)
         .max(1) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_cmaes_settings_name_the_field_and_the_value() {
+        let parse = |text: &str| -> SamplerConfig { toml::from_str(text).unwrap() };
+        let err = parse("kind = \"cmaes\"\nsigma0 = 2.0")
+            .init(None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("sampler.sigma0") && err.contains('2'), "{err}");
+        let err = parse("kind = \"cmaes\"\npopulation = 1")
+            .init(None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("sampler.population"), "{err}");
+        // The defaults build, and TPE is multivariate unless told otherwise.
+        assert!(parse("kind = \"cmaes\"").init(None).is_ok());
+        assert_eq!(
+            parse("kind = \"tpe\""),
+            SamplerConfig::Tpe {
+                startup_trials: 10,
+                candidates: 24,
+                prior_weight: 1.0,
+                multivariate: true
+            }
+        );
+    }
+}
