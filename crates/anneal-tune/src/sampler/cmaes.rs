@@ -18,7 +18,7 @@ use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::RngExt;
 
 use super::normal;
-use super::parzen::{coordinate, value_of};
+use super::parzen::{assignment_of, coordinate};
 use super::{Observation, SampleContext, Sampler, TpeSampler};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
@@ -325,13 +325,7 @@ impl Sampler for CmaEsSampler {
         }
         let strategy = self.replay(&params, context.history, context.seed);
         let x = strategy.ask(rng);
-        Ok(Some(
-            params
-                .iter()
-                .zip(x.iter())
-                .map(|(p, &xj)| (p.name.clone(), value_of(p, xj)))
-                .collect(),
-        ))
+        Ok(Some(assignment_of(&params, x.as_slice())))
     }
 
     fn sample_independent(

@@ -57,6 +57,10 @@ enum Axis {
         sigmas: Vec<f64>,
         /// ln of each kernel's mass inside [0, 1] (its truncation constant).
         log_inside: Vec<f64>,
+        /// Per kernel, 1/σ and the log density's constant −ln(√(2π)·σ·mass): precomputed, as
+        /// every candidate evaluates every kernel.
+        inv_sigmas: Vec<f64>,
+        log_norms: Vec<f64>,
     },
     Categorical {
         /// Per kernel, the probability of each choice.
@@ -90,6 +94,15 @@ pub(crate) fn value_of(param: &Param, x: f64) -> Value {
         Distribution::Categorical(choices) => choices[(x as usize).min(choices.len() - 1)].clone(),
         d => d.from_unit(x),
     }
+}
+
+/// The assignment a point stands for: each parameter's value at its coordinate.
+pub(crate) fn assignment_of(params: &[&Param], x: &[f64]) -> crate::space::Assignment {
+    params
+        .iter()
+        .zip(x)
+        .map(|(p, &xj)| (p.name.clone(), value_of(p, xj)))
+        .collect()
 }
 
 impl ParzenEstimator {
@@ -152,19 +165,22 @@ impl ParzenEstimator {
                     mus,
                     sigmas,
                     log_inside,
-                } => {
-                    let cell = distribution.unit_cell(&distribution.from_unit(xj));
-                    for (k, lp) in per_kernel.iter_mut().enumerate() {
-                        let (mu, sigma) = (mus[k], sigmas[k]);
-                        *lp += match cell {
-                            Some((a, b)) => normal::mass(mu, sigma, a, b).max(1e-300).ln(),
-                            None => {
-                                let z = (xj - mu) / sigma;
-                                -0.5 * z * z - normal::LN_SQRT_2PI - sigma.ln()
-                            }
-                        } - log_inside[k];
+                    inv_sigmas,
+                    log_norms,
+                } => match distribution.unit_cell(&distribution.from_unit(xj)) {
+                    Some((a, b)) => {
+                        for (k, lp) in per_kernel.iter_mut().enumerate() {
+                            let mass = normal::mass(mus[k], sigmas[k], a, b);
+                            *lp += mass.max(1e-300).ln() - log_inside[k];
+                        }
                     }
-                }
+                    None => {
+                        for (k, lp) in per_kernel.iter_mut().enumerate() {
+                            let z = (xj - mus[k]) * inv_sigmas[k];
+                            *lp += log_norms[k] - 0.5 * z * z;
+                        }
+                    }
+                },
                 Axis::Categorical { probs } => {
                     let i = xj as usize;
                     for (lp, p) in per_kernel.iter_mut().zip(probs) {
@@ -210,16 +226,24 @@ fn numeric_axis(distribution: Distribution, column: Vec<f64>) -> Axis {
     let mut mus = column;
     mus.push(0.5);
     sigmas.push(1.0);
-    let log_inside = mus
+    let log_inside: Vec<f64> = mus
         .iter()
         .zip(&sigmas)
         .map(|(&mu, &sigma)| normal::mass(mu, sigma, 0.0, 1.0).max(1e-300).ln())
+        .collect();
+    let inv_sigmas = sigmas.iter().map(|s| 1.0 / s).collect();
+    let log_norms = sigmas
+        .iter()
+        .zip(&log_inside)
+        .map(|(s, inside)| -normal::LN_SQRT_2PI - s.ln() - inside)
         .collect();
     Axis::Numeric {
         distribution,
         mus,
         sigmas,
         log_inside,
+        inv_sigmas,
+        log_norms,
     }
 }
 

@@ -10,7 +10,7 @@
 
 use anneal_rng::SeededRng;
 
-use super::parzen::{ParzenEstimator, Point, coordinate, value_of};
+use super::parzen::{ParzenEstimator, Point, assignment_of, coordinate, value_of};
 use super::{Observation, SampleContext, Sampler, joint_params, random_value, sobol_point};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
@@ -172,13 +172,7 @@ impl Sampler for TpeSampler {
             return Ok(Some(Vec::new()));
         }
         let x = self.best_candidate(&params, context.history, rng);
-        Ok(Some(
-            params
-                .iter()
-                .zip(x)
-                .map(|(p, xj)| (p.name.clone(), value_of(p, xj)))
-                .collect(),
-        ))
+        Ok(Some(assignment_of(&params, &x)))
     }
 
     fn sample_independent(

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use anneal_rng::SeededRng;
 use nalgebra::DVector;
 
-use super::parzen::{coordinate, value_of};
+use super::parzen::{assignment_of, coordinate};
 use super::{Observation, RandomSampler, SampleContext, Sampler, joint_params, sobol_point};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
@@ -165,11 +165,7 @@ impl Sampler for GpSampler {
             return Ok(Some(sobol_point(&params, context.seed, context.number)));
         }
         Ok(Some(match self.suggest(&params, context.history, rng) {
-            Some(x) => params
-                .iter()
-                .zip(x)
-                .map(|(p, xj)| (p.name.clone(), value_of(p, xj)))
-                .collect(),
+            Some(x) => assignment_of(&params, &x),
             // No usable model (too few finished trials in the space): random values.
             None => Vec::new(),
         }))
