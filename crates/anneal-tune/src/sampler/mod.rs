@@ -327,6 +327,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_start_up_design_puts_one_point_in_every_cell() {
+        let unit = |name: &str| Param {
+            name: name.into(),
+            distribution: Distribution::Float {
+                low: 0.0,
+                high: 1.0,
+                log: false,
+            },
+            when: Default::default(),
+            per_layer: None,
+        };
+        let (x, y) = (unit("x"), unit("y"));
+        for seed in [0, 7, 123_456_789] {
+            // Sixteen consecutive points are a (0, 4, 2)-net: one in each quarter × quarter.
+            let mut cells = std::collections::BTreeSet::new();
+            for i in 0..16 {
+                let point = sobol_point(&[&x, &y], seed, i);
+                let cell = |v: &Value| (v.as_f64().unwrap() * 4.0).floor() as usize;
+                cells.insert((cell(&point[0].1), cell(&point[1].1)));
+            }
+            assert_eq!(cells.len(), 16, "seed {seed}: {cells:?}");
+        }
+        // Another seed, another scramble.
+        assert_ne!(sobol_point(&[&x, &y], 1, 3), sobol_point(&[&x, &y], 2, 3));
+    }
+
+    #[test]
     fn bad_cmaes_settings_name_the_field_and_the_value() {
         let parse = |text: &str| -> SamplerConfig { toml::from_str(text).unwrap() };
         let err = parse("kind = \"cmaes\"\nsigma0 = 2.0")
