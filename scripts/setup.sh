@@ -5,6 +5,8 @@
 #   software driver (lavapipe), installed here from Debian's packages when it is missing.
 # - The tests of command objectives (any program as a sweep's objective) run small Python
 #   scripts: python3 from Debian's packages when it is missing.
+# - The report test opens a generated HTML report in a real browser: Debian's chromium (headless)
+#   with a font, installed when missing.
 set -euo pipefail
 if ! command -v cargo >/dev/null; then
     echo "anneal needs the Rust toolchain (cargo, rustc >= 1.95): see https://rustup.rs" >&2
@@ -38,4 +40,9 @@ vulkan_ready() {
 if ! vulkan_ready; then
     echo "installing Mesa's Vulkan driver (mesa-vulkan-drivers libvulkan1) for the wgpu backend" >&2
     apt_install mesa-vulkan-drivers libvulkan1
+fi
+
+if ! command -v chromium >/dev/null; then
+    echo "installing chromium (headless) and a font for the HTML report's browser test" >&2
+    apt_install chromium fonts-dejavu-core
 fi

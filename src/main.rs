@@ -49,6 +49,8 @@ enum Command {
     Ask(commands::ask::AskArgs),
     /// Record how a trial from `anneal ask` ended.
     Tell(commands::ask::TellArgs),
+    /// Write a self-contained HTML report of a study or of a training run.
+    Report(commands::report::ReportArgs),
     /// Measure speed figures (data loading, training throughput).
     Bench(commands::bench::BenchArgs),
 }
@@ -89,6 +91,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Study(args) => commands::study::study(args),
         Command::Ask(args) => commands::ask::ask(args),
         Command::Tell(args) => commands::ask::tell(args),
+        Command::Report(args) => commands::report::report(args),
         Command::Bench(args) => commands::bench::run(args, cli.data_dir.as_deref()),
     }
 }

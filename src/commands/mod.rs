@@ -1,6 +1,7 @@
 pub mod ask;
 pub mod bench;
 pub mod datasets;
+pub mod report;
 pub mod study;
 pub mod train;
 pub mod tune;

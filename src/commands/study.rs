@@ -50,31 +50,40 @@ enum StudyCommand {
     },
 }
 
-pub fn study(args: StudyArgs) -> Result<()> {
-    if !args.storage.exists() {
+/// The study `name` and its trials from the database at `storage`; the error lists the
+/// studies there when the name is wrong.
+pub fn load_study(storage: &Path, name: &str) -> Result<(StudyRecord, Vec<TrialRecord>)> {
+    let db = open_database(storage)?;
+    let study = db.study(name)?.with_context(|| {
+        let names: Vec<String> = db
+            .studies()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        format!(
+            "no study '{name}' in {}; studies: {}",
+            storage.display(),
+            names.join(", ")
+        )
+    })?;
+    let trials = db.trials(study.id)?;
+    Ok((study, trials))
+}
+
+fn open_database(storage: &Path) -> Result<SqliteStorage> {
+    if !storage.exists() {
         bail!(
             "no study database at {} (run `anneal tune` first, or pass --storage)",
-            args.storage.display()
+            storage.display()
         );
     }
-    let storage = SqliteStorage::open(&args.storage)?;
-    let find = |name: &str| -> Result<(StudyRecord, Vec<TrialRecord>)> {
-        let study = storage.study(name)?.with_context(|| {
-            let names: Vec<String> = storage
-                .studies()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|s| s.name)
-                .collect();
-            format!(
-                "no study '{name}' in {}; studies: {}",
-                args.storage.display(),
-                names.join(", ")
-            )
-        })?;
-        let trials = storage.trials(study.id)?;
-        Ok((study, trials))
-    };
+    Ok(SqliteStorage::open(storage)?)
+}
+
+pub fn study(args: StudyArgs) -> Result<()> {
+    let storage = open_database(&args.storage)?;
+    let find = |name: &str| load_study(&args.storage, name);
     match args.what {
         StudyCommand::List => {
             outln!(

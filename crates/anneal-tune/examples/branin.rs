@@ -1,5 +1,5 @@
-//! Minimise the Branin function with TPE, keeping the study in a SQLite file so that running
-//! the example again resumes it (`cargo run -p anneal-tune --example branin`).
+//! Minimise the Branin function with TPE, keeping the study in a SQLite file: a process that
+//! opens the same file and study name resumes it (`cargo run -p anneal-tune --example branin`).
 
 use anneal_tune::{Direction, SqliteStorage, Study, TpeSampler, branin};
 
@@ -9,10 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .name("branin")
         .storage(SqliteStorage::open(&path)?)
         .direction(Direction::Minimize)
-        .sampler(TpeSampler {
-            multivariate: true,
-            ..TpeSampler::default()
-        })
+        .sampler(TpeSampler::default())
         .seed(1)
         .build()?;
     study.optimize(60, |trial| {
@@ -27,7 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         study.trials()?.len(),
         best.params
     );
-    std::fs::remove_file(&path).ok();
+    // Close the database before removing it with its write-ahead log.
+    drop(study);
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+    }
     if value > 2.0 {
         return Err(format!("TPE should get near the minimum in 60 trials, got {value}").into());
     }
