@@ -51,6 +51,11 @@ enum Command {
     Tell(commands::ask::TellArgs),
     /// Write a self-contained HTML report of a study or of a training run.
     Report(commands::report::ReportArgs),
+    /// Print a shell completion script (`anneal completions bash > ~/.local/share/bash-completion/completions/anneal`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Measure speed figures (data loading, training throughput).
     Bench(commands::bench::BenchArgs),
 }
@@ -68,10 +73,27 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_text(&error));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by ": ", each cause left out when the text so far already
+/// says it (errors that print their source would otherwise say it twice).
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -92,6 +114,56 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ask(args) => commands::ask::ask(args),
         Command::Tell(args) => commands::ask::tell(args),
         Command::Report(args) => commands::report::report(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "anneal", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Bench(args) => commands::bench::run(args, cli.data_dir.as_deref()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn an_error_chain_never_repeats_a_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let inner = anyhow::Error::new(io).context("a.toml: No such file or directory");
+        let error = inner.context("cannot use run config a.toml");
+        assert_eq!(
+            error_text(&error),
+            "cannot use run config a.toml: a.toml: No such file or directory"
+        );
+    }
+
+    /// Every command and argument explains itself in `--help`.
+    #[test]
+    fn every_command_and_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() && path != " anneal" {
+                missing.push(format!("{path} (command)"));
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" || arg.is_hide_set() {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &path, missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
     }
 }

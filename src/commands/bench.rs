@@ -23,6 +23,7 @@ pub struct BenchArgs {
 enum BenchWhat {
     /// Time loading a bundled dataset: read, sha256 check, gunzip, parse, convert to f32, count checks.
     Data {
+        /// The bundled dataset to load.
         #[arg(long, default_value = "mnist")]
         dataset: String,
         /// Timed repetitions (the median is reported).
@@ -35,11 +36,13 @@ enum BenchWhat {
         /// Which model(s) to time.
         #[arg(long, value_enum, default_value_t = BenchModel::Both)]
         model: BenchModel,
+        /// Examples per step.
         #[arg(long, default_value_t = 128)]
         batch_size: usize,
         /// Timed steps per round (after warm-up steps).
         #[arg(long, default_value_t = 20)]
         steps: usize,
+        /// Untimed steps before each round (allocations, caches).
         #[arg(long, default_value_t = 3)]
         warmup: usize,
         /// Timed rounds (the median is reported).

@@ -29,7 +29,9 @@ pub struct DatasetsArgs {
 enum Action {
     /// Load one bundled dataset and describe it in full.
     Show {
+        /// The dataset's name (see `anneal datasets`).
         name: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -45,8 +47,10 @@ struct CheckArgs {
     /// Target column: a header name, "first", "last" or a zero-based index.
     #[arg(long, default_value = "last")]
     target: String,
+    /// Whether the target is a class or a number.
     #[arg(long, value_enum, default_value_t = TaskArg::Classification)]
     task: TaskArg,
+    /// The CSV's field separator.
     #[arg(long, value_enum, default_value_t = DelimiterArg::Comma)]
     delimiter: DelimiterArg,
     /// The CSV's first line is data, not column names.

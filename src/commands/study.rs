@@ -27,22 +27,32 @@ enum StudyCommand {
     /// Every study in the database with its trial counts and best value.
     List,
     /// A study's trials table.
-    Show { study: String },
+    Show {
+        /// The study's name.
+        study: String,
+    },
     /// The best trial: value, parameters, run folder.
-    Best { study: String },
+    Best {
+        /// The study's name.
+        study: String,
+    },
     /// Export the best trial's run config (`--config`) or all trials (`--csv`, `--json`).
     Export {
+        /// The study's name.
         study: String,
         /// Write the best trial's resolved run config here (`anneal train --config` reproduces it).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Write every trial as a CSV row (number, state, value, parameters, epochs, times) here.
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+        /// Write the study and all its trials (intermediate values included) as JSON here.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
     /// Delete a study and its trials from the database.
     Delete {
+        /// The study's name.
         study: String,
         /// Also remove the trials' run folders.
         #[arg(long)]

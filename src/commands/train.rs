@@ -32,7 +32,7 @@ pub struct TrainArgs {
     runs_dir: PathBuf,
     #[command(flatten)]
     backend: BackendArgs,
-    /// No progress bars or per-epoch lines.
+    /// No progress bars or per-epoch lines: only the final test figures and the run folder.
     #[arg(long, short)]
     quiet: bool,
     /// Print the run summary as JSON on stdout (human output goes to stderr).
@@ -85,6 +85,11 @@ pub fn train(args: TrainArgs, data_dir: Option<&Path>) -> Result<()> {
     } else if !args.quiet {
         print_summary(&mut out, &summary);
         out.line(format_args!("run folder: {}", run.path().display()));
+    } else {
+        if let Some(test) = &summary.test {
+            outln!("{}", report::headline("test", test));
+        }
+        outln!("run folder: {}", run.path().display());
     }
     if !summary.status.is_success() {
         bail!(

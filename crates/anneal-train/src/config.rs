@@ -350,12 +350,23 @@ impl RunConfig {
     /// tuner builds one per trial).
     pub fn from_table(path: &Path, mut table: toml::Table) -> Result<Self> {
         fill_default_optimizer(&mut table);
-        table
-            .try_into()
-            .map_err(|e: toml::de::Error| TrainError::Parse {
+        // The key path of a value that does not fit, since a table built in memory has no
+        // line numbers to point at.
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let inner: toml::de::Error = e.into_inner();
+            TrainError::Parse {
                 path: path.to_path_buf(),
-                message: format!("{} (after --set overrides and defaults)", e.message()),
-            })
+                message: if key == "." {
+                    format!("{} (after --set overrides and defaults)", inner.message())
+                } else {
+                    format!(
+                        "{key}: {} (after --set overrides and defaults)",
+                        inner.message()
+                    )
+                },
+            }
+        })
     }
 
     /// Checks everything that can be checked without the data; the rest (loss vs task, CNN vs

@@ -145,20 +145,31 @@ pub(super) fn print_summary(out: &mut Output, s: &Summary) {
     }
 }
 
+/// An evaluation's figures on one line (`test: accuracy 98.89%  macro-F1 0.9889  loss 0.3757`).
+pub(super) fn headline(label: &str, e: &Evaluation) -> String {
+    match &e.metrics {
+        TaskMetrics::Classification(m) => format!(
+            "{label}: accuracy {:.2}%  macro-F1 {:.4}  loss {:.4}",
+            m.accuracy * 100.0,
+            m.macro_f1,
+            e.loss
+        ),
+        TaskMetrics::Regression(m) => format!(
+            "{label}: R² {:.4}  MSE {:.2}  MAE {:.2}  loss {:.4}",
+            m.r2, m.mse, m.mae, e.loss
+        ),
+    }
+}
+
 pub(super) fn print_evaluation(
     out: &mut Output,
     label: &str,
     e: &Evaluation,
     class_names: &[String],
 ) {
+    out.line(format_args!("{}", headline(label, e)));
     match &e.metrics {
         TaskMetrics::Classification(m) => {
-            out.line(format_args!(
-                "{label}: accuracy {:.2}%  macro-F1 {:.4}  loss {:.4}",
-                m.accuracy * 100.0,
-                m.macro_f1,
-                e.loss
-            ));
             if m.per_class.len() <= 20 {
                 out.line(format_args!(
                     "  class         precision  recall  f1      support"
@@ -179,9 +190,6 @@ pub(super) fn print_evaluation(
                 }
             }
         }
-        TaskMetrics::Regression(m) => out.line(format_args!(
-            "{label}: R² {:.4}  MSE {:.2}  MAE {:.2}  loss {:.4}",
-            m.r2, m.mse, m.mae, e.loss
-        )),
+        TaskMetrics::Regression(_) => {}
     }
 }
