@@ -18,6 +18,9 @@ pub struct StudyArgs {
         value_name = "FILE"
     )]
     storage: PathBuf,
+    /// Print JSON instead of text (`list`, `show`, `best`).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     what: StudyCommand,
 }
@@ -95,6 +98,27 @@ pub fn study(args: StudyArgs) -> Result<()> {
     let storage = open_database(&args.storage)?;
     let find = |name: &str| load_study(&args.storage, name);
     match args.what {
+        StudyCommand::List if args.json => {
+            let studies: Vec<serde_json::Value> = storage
+                .studies()?
+                .iter()
+                .map(|study| Ok(summary_json(study, &storage.trials(study.id)?)))
+                .collect::<Result<_>>()?;
+            outln!("{}", serde_json::to_string_pretty(&studies)?);
+        }
+        StudyCommand::Show { study } if args.json => {
+            let (study, trials) = find(&study)?;
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&anneal_sweep::export::study_json(&study, &trials))?
+            );
+        }
+        StudyCommand::Best { study } if args.json => {
+            let (study, trials) = find(&study)?;
+            let best = best_trial(&trials, study.direction)
+                .context("the study has no complete trial yet")?;
+            outln!("{}", serde_json::to_string_pretty(best)?);
+        }
         StudyCommand::List => {
             outln!(
                 "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} best       objective",
@@ -235,6 +259,32 @@ pub fn fmt_params(params: &Assignment) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A study's outcome for machines: name, direction, objective, counts by state and the best
+/// trial (number, value, parameters, run folder).
+pub fn summary_json(study: &StudyRecord, trials: &[TrialRecord]) -> serde_json::Value {
+    let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    let best = best_trial(trials, study.direction).map(|b| {
+        serde_json::json!({
+            "number": b.number,
+            "value": b.value,
+            "params": b.params.iter().cloned().collect::<serde_json::Map<_, _>>(),
+            "run_dir": b.run_dir,
+        })
+    });
+    serde_json::json!({
+        "study": study.name,
+        "direction": study.direction.name(),
+        "objective": study.objective,
+        "trials": trials.len(),
+        "complete": count(TrialState::Complete),
+        "pruned": count(TrialState::Pruned),
+        "failed": count(TrialState::Failed),
+        "paused": count(TrialState::Paused),
+        "running": count(TrialState::Running),
+        "best": best,
+    })
 }
 
 pub fn print_counts(study: &StudyRecord, trials: &[TrialRecord]) {

@@ -45,9 +45,12 @@ pub struct TuneArgs {
     worker: bool,
     #[command(flatten)]
     backend: BackendArgs,
-    /// Only the final summary.
+    /// Only the final summary: no line per trial, no status line.
     #[arg(long, short)]
     quiet: bool,
+    /// Print the outcome as JSON on stdout (counts, best trial, its run folder); nothing else.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
@@ -104,15 +107,13 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         }),
         _ => None,
     };
-    let mut progress = Progress {
-        quiet: args.quiet || args.worker,
-    };
+    let mut progress = Progress::new(args.quiet || args.worker || args.json);
     if args.worker {
         anneal_sweep::exit_with_parent();
         anneal_sweep::run_sweep_worker(&study, &sweep, context.as_ref(), &mut progress)?;
         return Ok(());
     }
-    if !args.quiet {
+    if !(args.quiet || args.json) {
         outln!(
             "study '{}' in {}: {} trials, {} sampler, {} {}",
             sweep.file.study,
@@ -129,7 +130,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         );
     }
     let interrupted = anneal_sweep::resume_study(&study, &sweep, context.as_ref())?;
-    if interrupted > 0 && !args.quiet {
+    if interrupted > 0 && !(args.quiet || args.json) {
         outln!(
             "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"
         );
@@ -140,7 +141,8 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
     let commands = WorkerCommands::new(&args, &storage_path, data_dir, sweep.file.trials)?;
     let mut workers =
         Supervisor::start(args.jobs, 4 * args.jobs, move |slot| commands.command(slot))?;
-    let mut printer = Printer::default();
+    let mut printer = Printer::new(sweep.file.trials);
+    let mut progress = progress.with_status_line();
     let mut worker_errors = Vec::new();
     while workers.running() {
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -165,6 +167,7 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
         }
     }
     printer.catch_up(&study, &mut progress)?;
+    progress.finish();
     // With every worker gone: record trials a dead worker left running as interrupted, finish
     // any budget a failed worker left, and settle paused trials (continue the promotable ones,
     // prune the rest).
@@ -195,6 +198,27 @@ pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
             last.map(|m| format!("; the last says: {m}"))
                 .unwrap_or_default()
         );
+    }
+    if args.json {
+        let mut doc = crate::commands::study::summary_json(&outcome.study, &outcome.trials);
+        doc["grid_exhausted"] = outcome.grid_exhausted.into();
+        if args.retrain_best {
+            let (Some(context), Some(best)) = (
+                &context,
+                best_trial(&outcome.trials, outcome.study.direction),
+            ) else {
+                bail!("--retrain-best needs a training sweep with a complete trial");
+            };
+            let root = sweep.file.runs_dir.join(&sweep.file.study);
+            let retrained = anneal_sweep::retrain_best(best, &root, context)?;
+            doc["retrained"] = serde_json::json!({
+                "folder": retrained.folder,
+                "epochs": retrained.epochs,
+                "summary": retrained.summary,
+            });
+        }
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
     }
     if outcome.grid_exhausted {
         outln!("the grid has fewer points than the budget: every grid point has been tried");

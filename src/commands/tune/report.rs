@@ -1,14 +1,103 @@
 //! What `anneal tune` prints as trials end, and the retrained model's test figures.
 
+use std::time::{Duration, Instant};
+
 use anneal_train::{Summary, TaskMetrics};
 use anneal_tune::{Study, StudyObserver, TrialRecord, TrialState};
 use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::commands::study::{fmt_params, fmt_value};
 
 /// One line per trial as it ends: its outcome, time, parameters and the best so far.
 pub(super) struct Progress {
     pub(super) quiet: bool,
+    /// The status line under the trial lines (on a terminal only).
+    pub(super) status: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub(super) fn new(quiet: bool) -> Self {
+        Self {
+            quiet,
+            status: None,
+        }
+    }
+
+    /// Adds the live status line (trials done, running trials and their epochs, best, ETA);
+    /// indicatif draws it on standard error only when that is a terminal.
+    pub(super) fn with_status_line(mut self) -> Self {
+        if !self.quiet {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(250));
+            self.status = Some(bar);
+        }
+        self
+    }
+
+    fn print(&self, line: String) {
+        match &self.status {
+            Some(bar) => bar.suspend(|| outln!("{line}")),
+            None => outln!("{line}"),
+        }
+    }
+
+    pub(super) fn finish(&mut self) {
+        if let Some(bar) = self.status.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The status line's text: `12/50 trials · running #13 (epoch 4), #14 (epoch 2) · best 0.9724
+/// (trial 7) · 1m 12s · ETA 3m 05s`.
+pub(super) fn status_text(
+    trials: &[TrialRecord],
+    budget: usize,
+    best: Option<&TrialRecord>,
+    elapsed: Duration,
+) -> String {
+    let done = trials
+        .iter()
+        .filter(|t| !matches!(t.state, TrialState::Running | TrialState::Paused))
+        .count();
+    let running: Vec<String> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Running)
+        .map(|t| match t.last_step() {
+            Some((step, _)) => format!("#{} (epoch {step})", t.number),
+            None => format!("#{}", t.number),
+        })
+        .collect();
+    let mut parts = vec![format!("{done}/{budget} trials")];
+    if !running.is_empty() {
+        parts.push(format!("running {}", running.join(", ")));
+    }
+    if let Some(best) = best {
+        parts.push(format!(
+            "best {} (trial {})",
+            fmt_value(best.value),
+            best.number
+        ));
+    }
+    parts.push(fmt_duration(elapsed));
+    if done > 0 && done < budget {
+        let eta = elapsed.mul_f64((budget - done) as f64 / done as f64);
+        parts.push(format!("ETA {}", fmt_duration(eta)));
+    }
+    parts.join(" · ")
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 impl StudyObserver for Progress {
@@ -29,7 +118,7 @@ impl StudyObserver for Progress {
                 trial.message.as_deref().unwrap_or("")
             ),
         };
-        outln!(
+        self.print(format!(
             "trial {:>3}  {outcome}  ({:.1}s)  {}  | best {}",
             trial.number,
             trial.running_seconds,
@@ -39,21 +128,39 @@ impl StudyObserver for Progress {
                 fmt_value(b.value),
                 b.number
             ))
-        );
+        ));
     }
 }
 
-/// Reports the trials workers finish, read from the study as they land.
-#[derive(Default)]
+/// Reports the trials workers finish, read from the study as they land, and keeps the status
+/// line current.
 pub(super) struct Printer {
     reported: std::collections::HashSet<(usize, &'static str)>,
+    budget: usize,
+    started: Instant,
 }
 
 impl Printer {
+    pub(super) fn new(budget: usize) -> Self {
+        Self {
+            reported: Default::default(),
+            budget,
+            started: Instant::now(),
+        }
+    }
+
     /// Prints every trial that reached an end (or a pause) since the last call.
     pub(super) fn catch_up(&mut self, study: &Study, progress: &mut Progress) -> Result<()> {
         let trials = study.trials()?;
         let best = anneal_tune::best_trial(&trials, study.direction());
+        if let Some(bar) = &progress.status {
+            bar.set_message(status_text(
+                &trials,
+                self.budget,
+                best,
+                self.started.elapsed(),
+            ));
+        }
         for trial in &trials {
             if trial.state == TrialState::Running {
                 continue;
