@@ -305,7 +305,12 @@ fn the_same_config_and_seed_write_the_same_metrics_csv() {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(output.stdout.is_empty(), "--quiet prints nothing");
+        // --quiet: no progress, only the test figures and the run folder.
+        let text = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("test: accuracy "), "{text}");
+        assert!(lines[1].starts_with("run folder: "), "{text}");
     }
     // Every column but the two wall-clock ones (seconds, samples_per_sec) must match.
     let figures = |name: &str| -> Vec<String> {

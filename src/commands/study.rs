@@ -18,9 +18,6 @@ pub struct StudyArgs {
         value_name = "FILE"
     )]
     storage: PathBuf,
-    /// Print JSON instead of text (`list`, `show`, `best`).
-    #[arg(long, global = true)]
-    json: bool,
     #[command(subcommand)]
     what: StudyCommand,
 }
@@ -28,16 +25,26 @@ pub struct StudyArgs {
 #[derive(Debug, Subcommand)]
 enum StudyCommand {
     /// Every study in the database with its trial counts and best value.
-    List,
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// A study's trials table.
     Show {
         /// The study's name.
         study: String,
+        /// Print the study and every trial as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// The best trial: value, parameters, run folder.
     Best {
         /// The study's name.
         study: String,
+        /// Print the best trial as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Export the best trial's run config (`--config`) or all trials (`--csv`, `--json`).
     Export {
@@ -98,7 +105,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
     let storage = open_database(&args.storage)?;
     let find = |name: &str| load_study(&args.storage, name);
     match args.what {
-        StudyCommand::List if args.json => {
+        StudyCommand::List { json: true } => {
             let studies: Vec<serde_json::Value> = storage
                 .studies()?
                 .iter()
@@ -106,20 +113,20 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 .collect::<Result<_>>()?;
             outln!("{}", serde_json::to_string_pretty(&studies)?);
         }
-        StudyCommand::Show { study } if args.json => {
+        StudyCommand::Show { study, json: true } => {
             let (study, trials) = find(&study)?;
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&anneal_sweep::export::study_json(&study, &trials))?
             );
         }
-        StudyCommand::Best { study } if args.json => {
+        StudyCommand::Best { study, json: true } => {
             let (study, trials) = find(&study)?;
             let best = best_trial(&trials, study.direction)
                 .context("the study has no complete trial yet")?;
             outln!("{}", serde_json::to_string_pretty(best)?);
         }
-        StudyCommand::List => {
+        StudyCommand::List { json: false } => {
             outln!(
                 "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} best       objective",
                 "study",
@@ -146,7 +153,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 );
             }
         }
-        StudyCommand::Show { study } => {
+        StudyCommand::Show { study, json: false } => {
             let (study, trials) = find(&study)?;
             print_counts(&study, &trials);
             outln!(
@@ -171,7 +178,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 );
             }
         }
-        StudyCommand::Best { study } => {
+        StudyCommand::Best { study, json: false } => {
             let (study, trials) = find(&study)?;
             let best = best_trial(&trials, study.direction)
                 .context("the study has no complete trial yet")?;
