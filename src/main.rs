@@ -4,8 +4,7 @@
 mod output;
 mod backend;
 mod commands;
-
-use std::path::PathBuf;
+mod runtime;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -20,15 +19,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Train neural networks and tune their hyperparameters"
 )]
 struct Cli {
-    /// Folder of bundled datasets (default: $ANNEAL_DATA_DIR, ./datasets, or the source tree's).
-    #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-
-    /// CPU threads for the CPU backends' compute (default: all cores). With parallel trials or
-    /// several runs on one machine, 1 thread each avoids oversubscription.
-    #[arg(long, global = true, value_name = "N")]
-    threads: Option<usize>,
-
     #[command(subcommand)]
     command: Command,
 }
@@ -97,19 +87,11 @@ fn error_text(error: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    if let Some(threads) = cli.threads {
-        anyhow::ensure!(threads > 0, "--threads must be at least 1");
-        // Burn's CPU backends run their parallel loops on rayon's global pool.
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .map_err(|e| anyhow::anyhow!("cannot set up {threads} threads: {e}"))?;
-    }
     match cli.command {
-        Command::Datasets(args) => commands::datasets::run(args, cli.data_dir.as_deref()),
-        Command::Train(args) => commands::train::train(args, cli.data_dir.as_deref()),
-        Command::Eval(args) => commands::train::eval(args, cli.data_dir.as_deref()),
-        Command::Tune(args) => commands::tune::tune(args, cli.data_dir.as_deref()),
+        Command::Datasets(args) => commands::datasets::run(args),
+        Command::Train(args) => commands::train::train(args),
+        Command::Eval(args) => commands::train::eval(args),
+        Command::Tune(args) => commands::tune::tune(args),
         Command::Study(args) => commands::study::study(args),
         Command::Ask(args) => commands::ask::ask(args),
         Command::Tell(args) => commands::ask::tell(args),
@@ -119,7 +101,7 @@ fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(shell, &mut Cli::command(), "anneal", &mut std::io::stdout());
             Ok(())
         }
-        Command::Bench(args) => commands::bench::run(args, cli.data_dir.as_deref()),
+        Command::Bench(args) => commands::bench::run(args),
     }
 }
 

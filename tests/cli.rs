@@ -112,7 +112,7 @@ fn checking_a_malformed_csv_fails_with_line_and_column() {
 
 #[test]
 fn bad_data_dir_and_unknown_dataset_are_clear_errors() {
-    let output = anneal(&["--data-dir", "/nonexistent/anneal-data", "datasets"]);
+    let output = anneal(&["datasets", "--data-dir", "/nonexistent/anneal-data"]);
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -763,10 +763,10 @@ value = 9
     );
     let run = |jobs: &str| {
         stdout(&anneal(&[
-            "--threads",
-            "1",
             "bench",
             "pruning",
+            "--threads",
+            "1",
             "--sweep",
             &sweep,
             "--seeds",
@@ -1042,10 +1042,10 @@ fn two_tune_processes_share_one_study_without_touching_each_others_trials() {
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_anneal"))
             .args([
-                "--threads",
-                "1",
                 "tune",
                 &sweep,
+                "--threads",
+                "1",
                 "--storage",
                 "s.db",
                 "--quiet",
@@ -1224,10 +1224,10 @@ fn soak_three_processes_with_random_kills() {
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_anneal"))
             .args([
-                "--threads",
-                "1",
                 "tune",
                 &sweep,
+                "--threads",
+                "1",
                 "--storage",
                 "s.db",
                 "--jobs",

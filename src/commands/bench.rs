@@ -15,6 +15,10 @@ mod sampler;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    #[command(flatten)]
+    data: crate::runtime::DataArgs,
+    #[command(flatten)]
+    threads: crate::runtime::ThreadArgs,
     #[command(subcommand)]
     what: BenchWhat,
 }
@@ -102,7 +106,9 @@ enum BenchModel {
     Both,
 }
 
-pub fn run(args: BenchArgs, data_dir: Option<&Path>) -> Result<()> {
+pub fn run(args: BenchArgs) -> Result<()> {
+    args.threads.apply()?;
+    let data_dir = args.data.data_dir.as_deref();
     match args.what {
         BenchWhat::Data { dataset, rounds } => bench_data(data_dir, &dataset, rounds),
         BenchWhat::Train {

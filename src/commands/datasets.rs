@@ -1,6 +1,6 @@
 //! `anneal datasets`: what data anneal ships, and whether a user's own files load.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anneal_data::formats::csv::{Delimiter, Header, TargetColumn};
@@ -13,6 +13,8 @@ use report::{print_table, shape_text, show, summary_json};
 
 #[derive(Debug, Args)]
 pub struct DatasetsArgs {
+    #[command(flatten)]
+    data: crate::runtime::DataArgs,
     #[command(subcommand)]
     action: Option<Action>,
 
@@ -78,7 +80,9 @@ enum DelimiterArg {
     Whitespace,
 }
 
-pub fn run(args: DatasetsArgs, data_dir: Option<&Path>) -> Result<()> {
+pub fn run(args: DatasetsArgs) -> Result<()> {
+    let data_dir = args.data.data_dir.clone();
+    let data_dir = data_dir.as_deref();
     match args.action {
         Some(Action::Check(check)) => return check_files(check),
         Some(Action::Show { name, json }) => {

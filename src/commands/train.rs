@@ -17,6 +17,10 @@ use report::{Output, Progress, print_evaluation, print_summary};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    data: crate::runtime::DataArgs,
+    #[command(flatten)]
+    threads: crate::runtime::ThreadArgs,
     /// Run config (TOML); see configs/ for ready ones.
     #[arg(long, short, value_name = "FILE")]
     config: PathBuf,
@@ -42,6 +46,10 @@ pub struct TrainArgs {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
+    #[command(flatten)]
+    data: crate::runtime::DataArgs,
+    #[command(flatten)]
+    threads: crate::runtime::ThreadArgs,
     /// A run folder written by `anneal train`.
     run: PathBuf,
     #[command(flatten)]
@@ -51,7 +59,9 @@ pub struct EvalArgs {
     json: bool,
 }
 
-pub fn train(args: TrainArgs, data_dir: Option<&Path>) -> Result<()> {
+pub fn train(args: TrainArgs) -> Result<()> {
+    args.threads.apply()?;
+    let data_dir = args.data.data_dir.as_deref();
     let config = RunConfig::load(&args.config, &args.overrides)
         .with_context(|| format!("cannot use run config {}", args.config.display()))?;
     let catalog = Catalog::discover(data_dir)?;
@@ -102,7 +112,9 @@ pub fn train(args: TrainArgs, data_dir: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-pub fn eval(args: EvalArgs, data_dir: Option<&Path>) -> Result<()> {
+pub fn eval(args: EvalArgs) -> Result<()> {
+    args.threads.apply()?;
+    let data_dir = args.data.data_dir.as_deref();
     let catalog = Catalog::discover(data_dir)?;
     let device = args.backend.device()?;
     let loaded = load_run(&args.run, &catalog, &device)

@@ -17,6 +17,10 @@ use report::{Printer, Progress, print_test_figures};
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
+    #[command(flatten)]
+    data: crate::runtime::DataArgs,
+    #[command(flatten)]
+    threads: crate::runtime::ThreadArgs,
     /// Sweep file (TOML): study name, what a trial evaluates (a base run config, a command or a
     /// synthetic function), search space, sampler, budget. Rerunning it resumes the study.
     sweep: PathBuf,
@@ -53,7 +57,10 @@ pub struct TuneArgs {
     json: bool,
 }
 
-pub fn tune(args: TuneArgs, data_dir: Option<&Path>) -> Result<()> {
+pub fn tune(args: TuneArgs) -> Result<()> {
+    args.threads.apply()?;
+    let data_dir = args.data.data_dir.clone();
+    let data_dir = data_dir.as_deref();
     anyhow::ensure!(args.jobs >= 1, "--jobs must be at least 1");
     if !args.devices.is_empty() {
         anyhow::ensure!(
@@ -272,11 +279,12 @@ impl WorkerCommands {
     ) -> Result<Self> {
         let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
         let mut line: Vec<std::ffi::OsString> = Vec::new();
+        line.push("tune".into());
+        line.push(args.sweep.clone().into());
         if let Some(dir) = data_dir {
             line.extend(["--data-dir".into(), dir.into()]);
         }
-        line.extend(["--threads".into(), "1".into(), "tune".into()]);
-        line.push(args.sweep.clone().into());
+        line.extend(["--threads".into(), "1".into()]);
         line.extend(["--storage".into(), storage.into()]);
         line.extend(["--trials".into(), trials.to_string().into()]);
         line.extend(["--worker".into(), "--quiet".into()]);

@@ -121,11 +121,12 @@ fn in_child_processes(
         .iter()
         .map(|&(variant, seed)| {
             let mut command = std::process::Command::new(&exe);
+            command.args(["bench", "pruning", "--threads", "1"]);
             if let Some(dir) = args.data_dir {
                 command.arg("--data-dir").arg(dir);
             }
             command
-                .args(["--threads", "1", "bench", "pruning", "--sweep"])
+                .arg("--sweep")
                 .arg(args.sweep)
                 .args(["--backend", args.backend.name()])
                 .args(["--child-variant", &variant.to_string()])
