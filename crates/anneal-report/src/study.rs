@@ -215,10 +215,23 @@ impl StudyReport {
                     Direction::Minimize => "minimize",
                     Direction::Maximize => "maximize",
                 },
-                objective: study.objective.clone(),
-                sampler: study.sampler.clone(),
+                // "val_accuracy of configs/x.toml": the metric names the axes; the base config
+                // is the study's business.
+                objective: study
+                    .objective
+                    .split(" of ")
+                    .next()
+                    .unwrap_or(&study.objective)
+                    .to_string(),
+                sampler: serde_json::from_str::<Value>(&study.sampler)
+                    .map(|v| compact(&v))
+                    .unwrap_or_else(|_| study.sampler.clone()),
                 pruner,
-                budget: definition.get("trials").and_then(Value::as_u64),
+                // A study's stored definition leaves the budget out (a rerun may change it).
+                budget: definition
+                    .get("trials")
+                    .and_then(Value::as_u64)
+                    .filter(|&n| n > 0),
                 created: Some(study.created),
             },
             params,
