@@ -7,6 +7,9 @@
 #   scripts: python3 from Debian's packages when it is missing.
 # - The report test opens a generated HTML report in a real browser: Debian's chromium (headless)
 #   with a font, installed when missing.
+# - The PostgreSQL storage's tests start their own throwaway server (initdb + pg_ctl in a
+#   temporary folder, stopped when the test ends): Debian's postgresql package, installed when
+#   missing. Nothing here starts a server.
 set -euo pipefail
 if ! command -v cargo >/dev/null; then
     echo "anneal needs the Rust toolchain (cargo, rustc >= 1.95): see https://rustup.rs" >&2
@@ -45,4 +48,12 @@ fi
 if ! command -v chromium >/dev/null; then
     echo "installing chromium (headless) and a font for the HTML report's browser test" >&2
     apt_install chromium fonts-dejavu-core
+fi
+
+postgres_ready() {
+    command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+}
+if ! postgres_ready; then
+    echo "installing postgresql (server binaries) for the PostgreSQL storage's tests" >&2
+    apt_install postgresql
 fi

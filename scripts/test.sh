@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 source scripts/env.sh
+# The PostgreSQL tests start their own server; here its absence is a failure, not a skip.
+export ANNEAL_REQUIRE_POSTGRES=1
 # The soak test first (three sweeps on one study under random SIGKILLs, ~10 s; ignored by a
 # plain `cargo test`), then every test.
 if [ $# -eq 0 ]; then

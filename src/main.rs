@@ -33,6 +33,9 @@ enum Command {
     Eval(commands::train::EvalArgs),
     /// Run (or resume) a hyperparameter sweep into its study database.
     Tune(commands::tune::TuneArgs),
+    /// Join a sweep's study from any host (one PostgreSQL database for all) and run its trials
+    /// in this process until the budget is spent.
+    Worker(commands::tune::WorkerArgs),
     /// Inspect studies: list, show, best, export, delete.
     Study(commands::study::StudyArgs),
     /// Start a trial of a study and print its number and parameters as JSON (for any program).
@@ -92,6 +95,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => commands::train::train(args),
         Command::Eval(args) => commands::train::eval(args),
         Command::Tune(args) => commands::tune::tune(args),
+        Command::Worker(args) => commands::tune::worker(args),
         Command::Study(args) => commands::study::study(args),
         Command::Ask(args) => commands::ask::ask(args),
         Command::Tell(args) => commands::ask::tell(args),

@@ -2,11 +2,9 @@
 //! Optuna's command line does. `ask` prints a trial's number and parameters as JSON; `tell`
 //! records how it ended.
 
-use std::path::PathBuf;
-
 use anneal_tune::{
-    Direction, ParamSpec, SamplerConfig, SearchSpace, SqliteStorage, Study, TrialResult,
-    nest_layers,
+    Direction, ParamSpec, SamplerConfig, SearchSpace, StorageOptions, Study, TrialResult,
+    nest_layers, open_storage,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
@@ -16,9 +14,9 @@ pub struct StudyRef {
     /// The study's name (created by the first `ask`).
     #[arg(long)]
     study: String,
-    /// Study database.
-    #[arg(long, default_value = "studies/anneal.db", value_name = "FILE")]
-    storage: PathBuf,
+    /// Study storage: a SQLite file, or a PostgreSQL URL (postgresql://user@host:port/db).
+    #[arg(long, default_value = "studies/anneal.db", value_name = "FILE|URL")]
+    storage: String,
 }
 
 #[derive(Debug, Args)]
@@ -122,7 +120,10 @@ pub fn ask(args: AskArgs) -> Result<()> {
     }
     let study = Study::builder()
         .name(&args.study.study)
-        .storage(SqliteStorage::open(&args.study.storage)?)
+        .boxed_storage(open_storage(
+            &args.study.storage,
+            &StorageOptions::default(),
+        )?)
         .direction(match args.direction {
             DirectionArg::Minimize => Direction::Minimize,
             DirectionArg::Maximize => Direction::Maximize,
@@ -142,21 +143,13 @@ pub fn ask(args: AskArgs) -> Result<()> {
 }
 
 pub fn tell(args: TellArgs) -> Result<()> {
-    if !args.study.storage.exists() {
-        bail!("no study database at {}", args.study.storage.display());
-    }
-    let storage = SqliteStorage::open(&args.study.storage)?;
-    let existing =
-        anneal_tune::Storage::study(&storage, &args.study.study)?.with_context(|| {
-            format!(
-                "no study '{}' in {}",
-                args.study.study,
-                args.study.storage.display()
-            )
-        })?;
+    let storage = crate::commands::study::open_database(&args.study.storage)?;
+    let existing = storage
+        .study(&args.study.study)?
+        .with_context(|| format!("no study '{}' in {}", args.study.study, storage.location()))?;
     let study = Study::builder()
         .name(&existing.name)
-        .storage(storage)
+        .boxed_storage(storage)
         .direction(existing.direction)
         .build()?;
     let result = match (args.value, args.state) {

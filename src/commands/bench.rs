@@ -12,6 +12,7 @@ use crate::backend::BackendArgs;
 
 mod pruning;
 mod sampler;
+mod storage;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -59,6 +60,10 @@ enum BenchWhat {
     /// evaluations of five test functions, beside Optuna's figures, and the time one
     /// suggestion takes with 100 and 300 trials in the study.
     Sampler(sampler::SamplerBenchArgs),
+    /// Study storage throughput: trials per second with 1, 4 and 8 workers on one study
+    /// (SQLite, and PostgreSQL with `--storage postgresql://...`), and the rows the tuner reads
+    /// per trial early and late in the study.
+    Storage(storage::StorageBenchArgs),
     /// Pruner comparison: full-budget random search against random + median, ASHA, Hyperband
     /// and TPE + Hyperband on a training sweep (epochs used, wall time, best value; median over
     /// seeds, then each seed's best value and epochs).
@@ -155,6 +160,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             Ok(())
         }
         BenchWhat::Sampler(args) => sampler::run(&args),
+        BenchWhat::Storage(args) => storage::run(args),
         BenchWhat::Pruning {
             sweep,
             seeds,

@@ -14,9 +14,9 @@ pub struct ReportArgs {
     /// or `report.html` inside the run folder).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Study database.
-    #[arg(long, default_value = "studies/anneal.db", value_name = "FILE")]
-    storage: PathBuf,
+    /// Study storage: a SQLite file, or a PostgreSQL URL (postgresql://user@host:port/db).
+    #[arg(long, default_value = "studies/anneal.db", value_name = "FILE|URL")]
+    storage: String,
 }
 
 pub fn report(args: ReportArgs) -> Result<()> {
@@ -36,7 +36,11 @@ pub fn report(args: ReportArgs) -> Result<()> {
         // Training studies show the best trial's run config; others its parameters.
         let config = anneal_sweep::export::best_config(&study, &trials).ok();
         let report = StudyReport::new(&study, &trials, config);
-        let dir = args.storage.parent().unwrap_or(Path::new("."));
+        // Beside a study file; in `studies/` for a database server.
+        let dir = match anneal_tune::is_postgres_url(&args.storage) {
+            true => Path::new("studies"),
+            false => Path::new(&args.storage).parent().unwrap_or(Path::new(".")),
+        };
         (
             study_page(&report),
             dir.join(format!("{}.html", file_stem(&study.name))),

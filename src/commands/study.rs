@@ -3,21 +3,22 @@
 use std::path::{Path, PathBuf};
 
 use anneal_tune::{
-    Assignment, SqliteStorage, Storage, StudyRecord, TrialRecord, TrialState, best_trial,
+    Assignment, Storage, StorageOptions, StudyRecord, TrialRecord, TrialState, best_trial,
+    is_postgres_url, open_storage,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 pub struct StudyArgs {
-    /// Study database.
+    /// Study storage: a SQLite file, or a PostgreSQL URL (postgresql://user@host:port/db).
     #[arg(
         long,
         global = true,
         default_value = "studies/anneal.db",
-        value_name = "FILE"
+        value_name = "FILE|URL"
     )]
-    storage: PathBuf,
+    storage: String,
     #[command(subcommand)]
     what: StudyCommand,
 }
@@ -72,7 +73,7 @@ enum StudyCommand {
 
 /// The study `name` and its trials from the database at `storage`; the error lists the
 /// studies there when the name is wrong.
-pub fn load_study(storage: &Path, name: &str) -> Result<(StudyRecord, Vec<TrialRecord>)> {
+pub fn load_study(storage: &str, name: &str) -> Result<(StudyRecord, Vec<TrialRecord>)> {
     let db = open_database(storage)?;
     let study = db.study(name)?.with_context(|| {
         let names: Vec<String> = db
@@ -83,7 +84,7 @@ pub fn load_study(storage: &Path, name: &str) -> Result<(StudyRecord, Vec<TrialR
             .collect();
         format!(
             "no study '{name}' in {}; studies: {}",
-            storage.display(),
+            db.location(),
             names.join(", ")
         )
     })?;
@@ -91,14 +92,19 @@ pub fn load_study(storage: &Path, name: &str) -> Result<(StudyRecord, Vec<TrialR
     Ok((study, trials))
 }
 
-fn open_database(storage: &Path) -> Result<SqliteStorage> {
-    if !storage.exists() {
-        bail!(
-            "no study database at {} (run `anneal tune` first, or pass --storage)",
-            storage.display()
-        );
+/// The study storage `location` names: a SQLite file that exists (reading never creates one),
+/// or a PostgreSQL database.
+pub fn open_database(location: &str) -> Result<Box<dyn Storage>> {
+    if !is_postgres_url(location) {
+        let path = Path::new(location.strip_prefix("sqlite:").unwrap_or(location));
+        if !path.exists() {
+            bail!(
+                "no study database at {} (run `anneal tune` first, or pass --storage)",
+                path.display()
+            );
+        }
     }
-    Ok(SqliteStorage::open(storage)?)
+    Ok(open_storage(location, &StorageOptions::default())?)
 }
 
 pub fn study(args: StudyArgs) -> Result<()> {
@@ -224,7 +230,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 "deleted study '{}' ({} trials) from {}",
                 study.name,
                 trials.len(),
-                args.storage.display()
+                storage.location()
             );
             if runs {
                 let mut removed = 0;

@@ -1,10 +1,11 @@
-//! `anneal tune`: run (or resume) a sweep file's study, with worker processes for `--jobs`.
+//! `anneal tune`: run (or resume) a sweep file's study, with worker processes for `--jobs`;
+//! `anneal worker`: join a study from any host and run its trials in this process.
 
 use std::path::{Path, PathBuf};
 
 use anneal_data::Catalog;
 use anneal_sweep::{Supervisor, Sweep, SweepObjective, TrainingContext, WorkerEnd, open_study};
-use anneal_tune::{SqliteStorage, TrialState, best_trial};
+use anneal_tune::{StorageOptions, TrialState, best_trial, open_storage};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
@@ -27,9 +28,8 @@ pub struct TuneArgs {
     /// Total number of trials (overrides the sweep file's `trials`).
     #[arg(long)]
     trials: Option<usize>,
-    /// Study database (overrides the sweep file's `storage`).
-    #[arg(long, value_name = "FILE")]
-    storage: Option<PathBuf>,
+    #[command(flatten)]
+    shared: SharedStudyArgs,
     /// Parallel trials: N worker processes share the study database, each with one CPU thread
     /// (processes rather than threads because Burn's random generator is per process), while
     /// this process watches them: a trial that aborts its worker is recorded with its signal and
@@ -47,6 +47,9 @@ pub struct TuneArgs {
     /// Internal: run as an extra worker of a `--jobs` sweep.
     #[arg(long, hide = true)]
     worker: bool,
+    /// Set by `anneal worker`: run the trials in this process, beside workers elsewhere.
+    #[arg(skip)]
+    joined: bool,
     #[command(flatten)]
     backend: BackendArgs,
     /// Only the final summary: no line per trial, no status line.
@@ -55,6 +58,79 @@ pub struct TuneArgs {
     /// Print the outcome as JSON on stdout (counts, best trial, its run folder); nothing else.
     #[arg(long)]
     json: bool,
+}
+
+/// Where the study is and how its workers share it: the same on `tune` and `worker`.
+#[derive(Debug, Clone, Args)]
+pub struct SharedStudyArgs {
+    /// Study storage, overriding the sweep file's `storage`: a SQLite file, or a PostgreSQL URL
+    /// (postgresql://user@host:port/db) that workers on many hosts share.
+    #[arg(long, value_name = "FILE|URL")]
+    storage: Option<String>,
+    /// A folder every worker names for the trials' run folders (a shared mount when workers
+    /// run on many hosts), instead of the sweep's `runs_dir`: a trial paused by one worker is
+    /// continued from its saved state by another.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// Seconds a worker's trial stays its own without a heartbeat (heartbeats come every
+    /// quarter of it); a trial whose worker vanished is failed as stale after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    lease: f64,
+}
+
+impl SharedStudyArgs {
+    fn options(&self) -> Result<StorageOptions> {
+        anyhow::ensure!(
+            self.lease.is_finite() && self.lease > 0.0,
+            "--lease {}: give a number of seconds above 0",
+            self.lease
+        );
+        Ok(StorageOptions {
+            lease: Some(std::time::Duration::from_secs_f64(self.lease)),
+            artifacts: self.artifacts.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    data: crate::runtime::DataArgs,
+    #[command(flatten)]
+    threads: crate::runtime::ThreadArgs,
+    /// Sweep file (TOML), the same one every worker of the study runs.
+    sweep: PathBuf,
+    #[command(flatten)]
+    shared: SharedStudyArgs,
+    /// Total number of trials (overrides the sweep file's `trials`).
+    #[arg(long)]
+    trials: Option<usize>,
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// No line per trial; only the final counts.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `anneal worker`: joins the study (creating it if this is the first worker) and runs trials
+/// in this process until the budget is spent and no paused trial can continue; prints a line
+/// per trial it ran. Start as many as you like, on any hosts, against one database.
+pub fn worker(args: WorkerArgs) -> Result<()> {
+    tune(TuneArgs {
+        data: args.data,
+        threads: args.threads,
+        sweep: args.sweep,
+        trials: args.trials,
+        shared: args.shared,
+        jobs: 1,
+        retrain_best: false,
+        devices: Vec::new(),
+        worker: false,
+        joined: true,
+        backend: args.backend,
+        quiet: args.quiet,
+        json: false,
+    })
 }
 
 pub fn tune(args: TuneArgs) -> Result<()> {
@@ -89,10 +165,14 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         anyhow::ensure!(trials > 0, "--trials must be at least 1");
         sweep.file.trials = trials;
     }
-    let storage_path = args
+    let location = args
+        .shared
         .storage
         .clone()
         .unwrap_or_else(|| sweep.file.storage.clone());
+    if let Some(artifacts) = &args.shared.artifacts {
+        sweep.file.runs_dir = artifacts.clone();
+    }
     let catalog = match sweep.trains() {
         true => Some(Catalog::discover(data_dir)?.cached()),
         false => None,
@@ -101,7 +181,9 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         anneal_sweep::check_training_sweep(&sweep, catalog)
             .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
     }
-    let study = open_study(&sweep, Box::new(SqliteStorage::open(&storage_path)?))?;
+    let storage = open_storage(&location, &args.shared.options()?)?;
+    let storage_name = storage.location();
+    let study = open_study(&sweep, storage)?;
     let device = match sweep.trains() {
         true => Some(args.backend.device()?),
         false => None,
@@ -124,7 +206,7 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         outln!(
             "study '{}' in {}: {} trials, {} sampler, {} {}",
             sweep.file.study,
-            storage_path.display(),
+            storage_name,
             sweep.file.trials,
             sweep.file.sampler.name(),
             sweep.direction,
@@ -145,7 +227,16 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     // The trials run in worker processes while this one watches and reports: a trial that
     // aborts its process (a failed allocation, the out-of-memory killer) takes down only its
     // worker, is recorded with its signal, and a new worker carries the study on.
-    let commands = WorkerCommands::new(&args, &storage_path, data_dir, sweep.file.trials)?;
+    if args.joined {
+        // One worker among any number, on any hosts: this process runs trials until the
+        // budget is spent, then helps settle the paused ones.
+        let outcome = anneal_sweep::run_sweep(&study, &sweep, context.as_ref(), &mut progress)?;
+        let mine = progress.finished();
+        print_counts(&outcome.study, &outcome.trials);
+        outln!("this worker ran {mine} trial(s)");
+        return Ok(());
+    }
+    let commands = WorkerCommands::new(&args, &location, data_dir, sweep.file.trials)?;
     let mut workers =
         Supervisor::start(args.jobs, 4 * args.jobs, move |slot| commands.command(slot))?;
     let mut printer = Printer::new(sweep.file.trials);
@@ -271,12 +362,7 @@ struct WorkerCommands {
 }
 
 impl WorkerCommands {
-    fn new(
-        args: &TuneArgs,
-        storage: &Path,
-        data_dir: Option<&Path>,
-        trials: usize,
-    ) -> Result<Self> {
+    fn new(args: &TuneArgs, storage: &str, data_dir: Option<&Path>, trials: usize) -> Result<Self> {
         let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
         let mut line: Vec<std::ffi::OsString> = Vec::new();
         line.push("tune".into());
@@ -286,6 +372,10 @@ impl WorkerCommands {
         }
         line.extend(["--threads".into(), "1".into()]);
         line.extend(["--storage".into(), storage.into()]);
+        line.extend(["--lease".into(), args.shared.lease.to_string().into()]);
+        if let Some(artifacts) = &args.shared.artifacts {
+            line.extend(["--artifacts".into(), artifacts.into()]);
+        }
         line.extend(["--trials".into(), trials.to_string().into()]);
         line.extend(["--worker".into(), "--quiet".into()]);
         line.extend(["--backend".into(), args.backend.name().into()]);

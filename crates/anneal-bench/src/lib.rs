@@ -7,6 +7,7 @@ pub mod accuracy;
 pub mod data;
 pub mod pruning;
 pub mod sampler;
+pub mod storage;
 pub mod throughput;
 
 /// What can go wrong measuring.

@@ -18,9 +18,10 @@ use crate::error::{Result, SweepError};
 pub struct SweepFile {
     /// The study's name in the database; rerunning the sweep resumes it.
     pub study: String,
-    /// The study database (SQLite), relative to the working directory.
+    /// The study storage: a SQLite file (relative to the working directory) or a PostgreSQL
+    /// URL (`postgresql://user@host:port/db`) that workers on many hosts share.
     #[serde(default = "default_storage")]
-    pub storage: PathBuf,
+    pub storage: String,
     /// The run config every trial starts from (relative to the sweep file).
     #[serde(default)]
     pub base: Option<PathBuf>,
@@ -86,8 +87,8 @@ fn direction_as_first_written<S: serde::Serializer>(
     }
 }
 
-fn default_storage() -> PathBuf {
-    PathBuf::from("studies/anneal.db")
+fn default_storage() -> String {
+    "studies/anneal.db".into()
 }
 fn default_trials() -> usize {
     20
@@ -301,7 +302,7 @@ impl Sweep {
     pub fn new_study(&self) -> NewStudy {
         let mut file = self.file.clone();
         file.trials = 0;
-        file.storage = PathBuf::new();
+        file.storage = String::new();
         file.runs_dir = PathBuf::new();
         NewStudy {
             name: self.file.study.clone(),

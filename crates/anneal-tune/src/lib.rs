@@ -57,9 +57,11 @@ pub use sampler::{
     SamplerConfig, TpeSampler, gamma, grid,
 };
 pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
+#[cfg(feature = "postgres")]
+pub use storage::PostgresStorage;
 pub use storage::{
-    MemoryStorage, NewStudy, SqliteStorage, StepValue, Storage, StudyId, StudyRecord, TrialId,
-    TrialRecord, TrialState,
+    MemoryStorage, NewStudy, SqliteStorage, StepValue, Storage, StorageOptions, StudyId,
+    StudyRecord, TrialId, TrialRecord, TrialState, is_postgres_url, open_storage,
 };
 pub use study::{
     INTERRUPTED_MESSAGE, OptimizeOutcome, Study, StudyBuilder, TrialResult, best_trial,

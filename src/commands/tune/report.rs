@@ -14,6 +14,8 @@ pub(super) struct Progress {
     pub(super) quiet: bool,
     /// The status line under the trial lines (on a terminal only).
     pub(super) status: Option<ProgressBar>,
+    /// Trials this process finished (or paused).
+    finished: usize,
 }
 
 impl Progress {
@@ -21,6 +23,7 @@ impl Progress {
         Self {
             quiet,
             status: None,
+            finished: 0,
         }
     }
 
@@ -43,6 +46,11 @@ impl Progress {
             Some(bar) => bar.suspend(|| outln!("{line}")),
             None => outln!("{line}"),
         }
+    }
+
+    /// How many trials ended (or paused) in this process.
+    pub(super) fn finished(&self) -> usize {
+        self.finished
     }
 
     pub(super) fn finish(&mut self) {
@@ -107,6 +115,7 @@ impl StudyObserver for Progress {
     }
 
     fn trial_finished(&mut self, trial: &TrialRecord, best: Option<&TrialRecord>) {
+        self.finished += 1;
         if self.quiet {
             return;
         }

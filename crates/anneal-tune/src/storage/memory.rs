@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::encoding::upsert;
 use super::owner::Owner;
-use super::sqlite::upsert;
 use super::{
     NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
     check_same_study, lease_lost, now,

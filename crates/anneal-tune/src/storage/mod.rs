@@ -4,7 +4,9 @@
 //! Reads are shaped for a networked database: the values at one step for a pruner, the trials
 //! once per trial for a sampler.
 //!
-//! [`SqliteStorage`] keeps studies in a file; [`MemoryStorage`] keeps them in this process.
+//! [`SqliteStorage`] keeps studies in a file; `PostgresStorage` (the `postgres` feature) in a
+//! PostgreSQL database that workers on many hosts share; [`MemoryStorage`] keeps them in this
+//! process. [`open_storage`] opens either of the first two from a path or URL.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,13 +15,21 @@ use crate::distribution::Distribution;
 use crate::error::Result;
 use crate::space::Assignment;
 
+mod encoding;
 mod memory;
 mod owner;
+mod paths;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
+mod url;
 
 pub use memory::MemoryStorage;
 pub use owner::DEFAULT_LEASE;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
+pub use url::{StorageOptions, is_postgres_url, open_storage};
 
 /// A study's id within its storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -275,6 +285,15 @@ pub trait Storage: Send + Sync {
     /// The study's trials, in number order.
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
 
+    /// The study's trials but the finished ones numbered in `known` (sorted), in number order.
+    /// A finished trial never changes, so a caller that keeps them reads only what is new or
+    /// still moving: the reads per trial stay flat however many trials and steps came before.
+    fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
+        let mut trials = self.trials(study)?;
+        trials.retain(|t| !(t.state.is_finished() && known.binary_search(&t.number).is_ok()));
+        Ok(trials)
+    }
+
     /// One trial.
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>>;
 
@@ -370,6 +389,9 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     }
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
         (**self).trials(study)
+    }
+    fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
+        (**self).trials_except(study, known)
     }
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
         (**self).trial(trial)

@@ -45,6 +45,9 @@ pub struct Study {
     pruner: Box<dyn Pruner>,
     max_failures: usize,
     space: Option<SearchSpace>,
+    /// Finished trials read so far, in number order: they never change, so each look at the
+    /// study reads only new and unfinished trials (as Optuna's cached storage does).
+    finished: std::sync::Mutex<Vec<TrialRecord>>,
     _heartbeat: Heartbeat,
 }
 
@@ -229,6 +232,7 @@ impl StudyBuilder {
             pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
             max_failures: self.max_failures,
             space: self.space,
+            finished: Default::default(),
         })
     }
 }
@@ -298,7 +302,26 @@ impl Study {
 
     /// Every trial, in number order.
     pub fn trials(&self) -> Result<Vec<TrialRecord>> {
-        self.storage.trials(self.id())
+        let mut finished = self
+            .finished
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known: Vec<usize> = finished.iter().map(|t| t.number).collect();
+        let fresh = self.storage.trials_except(self.id(), &known)?;
+        let mut added = false;
+        for trial in fresh.iter().filter(|t| t.state.is_finished()) {
+            if known.binary_search(&trial.number).is_err() {
+                finished.push(trial.clone());
+                added = true;
+            }
+        }
+        if added {
+            finished.sort_by_key(|t| t.number);
+        }
+        let mut all: Vec<TrialRecord> = finished.clone();
+        all.extend(fresh.into_iter().filter(|t| !t.state.is_finished()));
+        all.sort_by_key(|t| t.number);
+        Ok(all)
     }
 
     /// The best complete trial so far.

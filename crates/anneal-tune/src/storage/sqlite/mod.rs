@@ -21,14 +21,12 @@ use crate::error::{Result, TuneError};
 /// 2 had no leases) are upgraded in place.
 const SCHEMA_VERSION: i64 = 4;
 
-mod paths;
 mod schema;
 
-use paths::{canonical, relative_path};
+use super::encoding::{distributions_json, params_json, parse_distributions, parse_params, upsert};
+use super::paths::{canonical, relative_path};
 
-use schema::{
-    STUDY_COLUMNS, TRIAL_COLUMNS, open_connection, params_json, parse_params, study_row, trial_row,
-};
+use schema::{STUDY_COLUMNS, TRIAL_COLUMNS, open_connection, study_row, trial_row};
 
 /// A study database file.
 pub struct SqliteStorage {
@@ -290,8 +288,7 @@ impl Storage for SqliteStorage {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
             let mut params = parse_params(&params);
-            let mut distributions: Vec<(String, Distribution)> =
-                serde_json::from_str(&distributions).unwrap_or_default();
+            let mut distributions = parse_distributions(&distributions);
             upsert(&mut params, name, value.clone());
             upsert(&mut distributions, name, distribution.clone());
             tx.execute(
@@ -300,7 +297,7 @@ impl Storage for SqliteStorage {
                     trial.study.0,
                     trial.number as i64,
                     params_json(&params),
-                    serde_json::to_string(&distributions).expect("distributions serialise")
+                    distributions_json(&distributions)
                 ],
             )?;
             Ok(true)
@@ -476,20 +473,34 @@ impl Storage for SqliteStorage {
     }
 
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+        self.trials_except(study, &[])
+    }
+
+    fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
+        let known = serde_json::to_string(known).expect("numbers serialise");
         let mut guard = self.lock();
-        // One read transaction: the trials and their values as of one moment.
+        // One read transaction: the trials and their values as of one moment. Known trials
+        // are left out only if finished (the caller keeps those; the others may have moved).
         let connection = guard.transaction().map_err(|e| self.fail(e))?;
         let read = || -> rusqlite::Result<Vec<TrialRecord>> {
             let mut trials: Vec<TrialRecord> = connection
                 .prepare(&format!(
-                    "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number"
+                    "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1
+                     AND NOT (state IN ('complete', 'pruned', 'failed')
+                              AND number IN (SELECT value FROM json_each(?2)))
+                     ORDER BY number"
                 ))?
-                .query_map(params![study.0], trial_row)?
+                .query_map(params![study.0, known], trial_row)?
                 .collect::<rusqlite::Result<_>>()?;
             let mut statement = connection.prepare(
-                "SELECT number, step, value FROM intermediate_values WHERE study_id = ?1 ORDER BY number, step",
+                "SELECT v.number, v.step, v.value FROM intermediate_values v
+                 JOIN trials t ON t.study_id = v.study_id AND t.number = v.number
+                 WHERE v.study_id = ?1
+                     AND NOT (t.state IN ('complete', 'pruned', 'failed')
+                              AND v.number IN (SELECT value FROM json_each(?2)))
+                 ORDER BY v.number, v.step",
             )?;
-            let mut rows = statement.query(params![study.0])?;
+            let mut rows = statement.query(params![study.0, known])?;
             while let Some(row) = rows.next()? {
                 let number = row.get::<_, i64>(0)? as usize;
                 let step = row.get::<_, i64>(1)? as usize;
@@ -560,14 +571,6 @@ impl Storage for SqliteStorage {
                 .collect()
         };
         read().map_err(|e| self.fail(e))
-    }
-}
-
-/// Sets `name` in an ordered list of pairs, keeping its place if present.
-pub(crate) fn upsert<T>(list: &mut Vec<(String, T)>, name: &str, value: T) {
-    match list.iter_mut().find(|(n, _)| n == name) {
-        Some((_, slot)) => *slot = value,
-        None => list.push((name.to_string(), value)),
     }
 }
 

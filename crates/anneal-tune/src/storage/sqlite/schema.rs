@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::SCHEMA_VERSION;
 use crate::direction::Direction;
-use crate::space::Assignment;
+use crate::storage::encoding::{parse_distributions, parse_params};
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
 
 /// Opens the file in WAL mode and brings its schema up to date. Another process creating the
@@ -153,7 +153,7 @@ pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
         number: row.get::<_, i64>(0)? as usize,
         state: TrialState::parse(&row.get::<_, String>(1)?).unwrap_or(TrialState::Failed),
         params: parse_params(&params),
-        distributions: serde_json::from_str(&distributions).unwrap_or_default(),
+        distributions: parse_distributions(&distributions),
         value: row.get(4)?,
         intermediate: Vec::new(),
         started: row.get(5)?,
@@ -163,13 +163,4 @@ pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
         owner: row.get(9)?,
         running_seconds: row.get(11)?,
     })
-}
-
-/// Parameters are stored as a JSON array of `[name, value]` pairs (order kept).
-pub(super) fn params_json(params: &Assignment) -> String {
-    serde_json::to_string(params).expect("parameters serialise")
-}
-
-pub(super) fn parse_params(text: &str) -> Assignment {
-    serde_json::from_str(text).unwrap_or_default()
 }

@@ -1,10 +1,11 @@
-//! Run folders stored relative to the study file's folder, on real (canonical) paths.
+//! Run folders stored relative to a study's home folder (a database file's folder, an artifacts
+//! folder), on real (canonical) paths.
 
 use std::path::{Path, PathBuf};
 
 /// `path` made canonical as far as it exists (its nearest existing ancestor resolved, the rest
 /// appended), so a folder not made yet is still compared on real folders.
-pub(super) fn canonical(path: &Path) -> PathBuf {
+pub(crate) fn canonical(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut existing = absolute.as_path();
     let mut rest = Vec::new();
@@ -24,7 +25,7 @@ pub(super) fn canonical(path: &Path) -> PathBuf {
 
 /// `path` relative to `base` (both canonical): up from `base` to their common ancestor, then
 /// down. Hand-written: two lines of component arithmetic, not worth a dependency.
-pub(super) fn relative_path(path: &Path, base: &Path) -> Option<PathBuf> {
+pub(crate) fn relative_path(path: &Path, base: &Path) -> Option<PathBuf> {
     let (path, base): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());
     if path.first() != base.first() {
         return None; // another root or drive

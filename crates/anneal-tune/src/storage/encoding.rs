@@ -1,0 +1,33 @@
+//! How a trial's parameters and distributions are stored: JSON arrays of `[name, value]` pairs,
+//! in suggestion order, the same in every storage.
+
+use crate::distribution::Distribution;
+use crate::space::Assignment;
+
+/// Parameters as stored.
+pub(crate) fn params_json(params: &Assignment) -> String {
+    serde_json::to_string(params).expect("parameters serialise")
+}
+
+/// Parameters read back (an unreadable column reads as none).
+pub(crate) fn parse_params(text: &str) -> Assignment {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Distributions as stored.
+pub(crate) fn distributions_json(distributions: &[(String, Distribution)]) -> String {
+    serde_json::to_string(distributions).expect("distributions serialise")
+}
+
+/// Distributions read back (an unreadable column reads as none).
+pub(crate) fn parse_distributions(text: &str) -> Vec<(String, Distribution)> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Sets `name` in an ordered list of pairs, keeping its place if present.
+pub(crate) fn upsert<T>(list: &mut Vec<(String, T)>, name: &str, value: T) {
+    match list.iter_mut().find(|(n, _)| n == name) {
+        Some((_, slot)) => *slot = value,
+        None => list.push((name.to_string(), value)),
+    }
+}

@@ -1,0 +1,145 @@
+//! The tables of a PostgreSQL study database, created on first use and versioned, and how rows
+//! read back. Tables carry an `anneal_` prefix so a database shared with other programs stays
+//! tidy; every time is the server's clock (seconds since the Unix epoch), so leases compare
+//! times from one clock whatever the workers' hosts say.
+
+use postgres::{Client, Row};
+
+use crate::direction::Direction;
+use crate::storage::encoding::{parse_distributions, parse_params};
+use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
+
+/// The schema this code writes. A database written by a newer anneal is refused rather than
+/// guessed at.
+pub(super) const SCHEMA_VERSION: i32 = 1;
+
+/// The server's time now, as stored.
+pub(super) const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::float8";
+
+/// Any fixed key: the advisory lock that makes concurrent first uses create the tables once.
+const SCHEMA_LOCK: i64 = 0x616e_6e65_616c;
+
+/// Creates the tables, or checks the version of the ones there. Several workers may start at
+/// once on an empty database: the advisory lock lets one create while the others wait.
+pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS anneal_meta (
+             key TEXT PRIMARY KEY,
+             value TEXT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS anneal_studies (
+             id BIGSERIAL PRIMARY KEY,
+             name TEXT NOT NULL UNIQUE,
+             direction TEXT NOT NULL,
+             objective TEXT NOT NULL,
+             sampler TEXT NOT NULL,
+             definition TEXT NOT NULL,
+             seed BIGINT NOT NULL,
+             created DOUBLE PRECISION NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS anneal_trials (
+             study_id BIGINT NOT NULL REFERENCES anneal_studies (id) ON DELETE CASCADE,
+             number BIGINT NOT NULL,
+             state TEXT NOT NULL,
+             params TEXT NOT NULL DEFAULT '[]',
+             distributions TEXT NOT NULL DEFAULT '[]',
+             value DOUBLE PRECISION,
+             started DOUBLE PRECISION NOT NULL,
+             finished DOUBLE PRECISION,
+             message TEXT,
+             run_dir TEXT,
+             owner TEXT,
+             lease_until DOUBLE PRECISION,
+             busy DOUBLE PRECISION NOT NULL DEFAULT 0,
+             segment_started DOUBLE PRECISION,
+             PRIMARY KEY (study_id, number)
+         );
+         CREATE INDEX IF NOT EXISTS anneal_trials_running
+             ON anneal_trials (owner) WHERE state = 'running';
+         CREATE TABLE IF NOT EXISTS anneal_values (
+             study_id BIGINT NOT NULL,
+             number BIGINT NOT NULL,
+             step BIGINT NOT NULL,
+             value DOUBLE PRECISION,
+             PRIMARY KEY (study_id, number, step),
+             FOREIGN KEY (study_id, number) REFERENCES anneal_trials (study_id, number)
+                 ON DELETE CASCADE
+         );
+         CREATE INDEX IF NOT EXISTS anneal_values_by_step ON anneal_values (study_id, step);",
+    )?;
+    let stored: Option<String> = tx
+        .query_opt(
+            "SELECT value FROM anneal_meta WHERE key = 'schema_version'",
+            &[],
+        )?
+        .map(|row| row.get(0));
+    match stored.map(|v| v.parse::<i32>()) {
+        None => {
+            tx.execute(
+                "INSERT INTO anneal_meta (key, value) VALUES ('schema_version', $1)",
+                &[&SCHEMA_VERSION.to_string()],
+            )?;
+        }
+        Some(Ok(version)) if version <= SCHEMA_VERSION => {}
+        Some(version) => {
+            return Err(MigrateError::Newer(format!("{version:?}")));
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Why the tables could not be made ready.
+pub(super) enum MigrateError {
+    Database(postgres::Error),
+    /// Written by a newer anneal (its version).
+    Newer(String),
+}
+
+impl From<postgres::Error> for MigrateError {
+    fn from(e: postgres::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+pub(super) const STUDY_COLUMNS: &str =
+    "id, name, direction, objective, sampler, definition, seed, created";
+
+pub(super) fn study_row(row: &Row) -> StudyRecord {
+    let direction: String = row.get(2);
+    StudyRecord {
+        id: StudyId(row.get(0)),
+        name: row.get(1),
+        direction: Direction::parse(&direction).unwrap_or_default(),
+        objective: row.get(3),
+        sampler: row.get(4),
+        definition: row.get(5),
+        seed: row.get::<_, i64>(6) as u64,
+        created: row.get(7),
+    }
+}
+
+pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, \
+     finished, message, run_dir, owner, lease_until, busy";
+
+pub(super) fn trial_row(row: &Row) -> TrialRecord {
+    let state: String = row.get(1);
+    let params: String = row.get(2);
+    let distributions: String = row.get(3);
+    TrialRecord {
+        number: row.get::<_, i64>(0) as usize,
+        state: TrialState::parse(&state).unwrap_or(TrialState::Failed),
+        params: parse_params(&params),
+        distributions: parse_distributions(&distributions),
+        value: row.get(4),
+        intermediate: Vec::new(),
+        started: row.get(5),
+        finished: row.get(6),
+        message: row.get(7),
+        run_dir: row.get(8),
+        owner: row.get(9),
+        running_seconds: row.get(11),
+    }
+}

@@ -1,0 +1,124 @@
+//! Opening a storage from where it is: a PostgreSQL URL (`postgresql://user@host:port/db`) or a
+//! SQLite file's path (optionally written `sqlite:PATH`), as command lines and sweep files name
+//! it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{SqliteStorage, Storage};
+use crate::error::{Result, TuneError};
+
+/// How a storage handle opened by [`open_storage`] behaves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageOptions {
+    /// How long a trial this handle claims stays its own without a heartbeat (the grace period
+    /// after which any process may fail it as stale); heartbeats come every quarter of it.
+    /// Default [`super::DEFAULT_LEASE`].
+    pub lease: Option<Duration>,
+    /// The folder every worker names for trials' files (a shared mount on many hosts): a
+    /// PostgreSQL study stores run folders relative to it, so a paused trial's folder is found
+    /// by whichever worker continues it. A SQLite study's files are relative to its file.
+    pub artifacts: Option<PathBuf>,
+}
+
+/// Whether `location` names a PostgreSQL database rather than a file.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgresql://") || location.starts_with("postgres://")
+}
+
+/// Opens the storage `location` names: a PostgreSQL URL, or a SQLite file (created, with its
+/// folder, if missing).
+pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn Storage>> {
+    let lease = options.lease.unwrap_or(super::DEFAULT_LEASE);
+    if lease < Duration::from_millis(100) {
+        return Err(TuneError::config(
+            "lease",
+            format!(
+                "{} s is too short for heartbeats to keep up; give at least 0.1 s",
+                lease.as_secs_f64()
+            ),
+        ));
+    }
+    if is_postgres_url(location) {
+        return open_postgres(location, options, lease);
+    }
+    if let Some((scheme, _)) = location.split_once("://") {
+        return Err(TuneError::config(
+            "storage",
+            format!(
+                "'{scheme}://' is not a storage anneal knows; give a SQLite file's path or a PostgreSQL URL (postgresql://user@host:port/database)"
+            ),
+        ));
+    }
+    let path = location.strip_prefix("sqlite:").unwrap_or(location);
+    if path.is_empty() {
+        return Err(TuneError::config(
+            "storage",
+            "an empty path; give a SQLite file's path or a PostgreSQL URL",
+        ));
+    }
+    Ok(Box::new(SqliteStorage::open(path)?.with_lease(lease)))
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(
+    location: &str,
+    options: &StorageOptions,
+    lease: Duration,
+) -> Result<Box<dyn Storage>> {
+    let mut storage = super::PostgresStorage::connect(location)?.with_lease(lease);
+    if let Some(artifacts) = &options.artifacts {
+        storage = storage.with_artifacts(artifacts)?;
+    }
+    Ok(Box::new(storage))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(
+    location: &str,
+    _options: &StorageOptions,
+    _lease: Duration,
+) -> Result<Box<dyn Storage>> {
+    Err(TuneError::config(
+        "storage",
+        format!(
+            "'{location}' is a PostgreSQL database, and this build of anneal-tune has no PostgreSQL support (its `postgres` feature)"
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_and_urls_are_told_apart() {
+        assert!(is_postgres_url("postgresql://me@db:5432/studies"));
+        assert!(is_postgres_url("postgres://db/studies"));
+        assert!(!is_postgres_url("studies/anneal.db"));
+        let err = open_storage("mysql://db/x", &StorageOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("'mysql://' is not a storage"), "{err}");
+        let err = open_storage("sqlite:", &StorageOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("empty path"), "{err}");
+        let short = StorageOptions {
+            lease: Some(Duration::from_millis(1)),
+            ..Default::default()
+        };
+        let err = open_storage("x.db", &short).err().unwrap().to_string();
+        assert!(err.contains("lease") && err.contains("0.001 s"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let storage = open_storage(
+            &format!("sqlite:{}", path.display()),
+            &StorageOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(storage.location(), path.display().to_string());
+    }
+}
