@@ -972,7 +972,7 @@ fn a_closed_pipe_ends_anneal_quietly_and_leaves_the_study_consistent() {
     write_config(
         dir.path(),
         "b.sweep.toml",
-        "study = \"b\"\nsynthetic = \"branin\"\ntrials = 400\nsampler = { kind = \"random\" }\n",
+        "study = \"b\"\nsynthetic = \"branin\"\ntrials = 20000\nsampler = { kind = \"random\" }\n",
     );
     let script = format!(
         "{anneal} tune b.sweep.toml --storage s.db | head -1; echo \"tune=${{PIPESTATUS[0]}}\"\n\
@@ -1015,7 +1015,7 @@ fn a_closed_pipe_ends_anneal_quietly_and_leaves_the_study_consistent() {
         "no trial left running: {unfinished:?}"
     );
     assert!(
-        trials.len() < 400,
+        trials.len() < 20000,
         "the sweep stopped when its reader went away"
     );
 }
