@@ -212,6 +212,7 @@ fn eight_workers_killed_at_random_keep_a_400_trial_study_exact() {
 command = ["sh", "-c", "sleep 0.08; echo anneal: value {x}"]
 trials = 400
 max_failures = 1000
+retry_failed = 2
 sampler = { kind = "tpe" }
 
 [[search]]
@@ -234,7 +235,19 @@ float = [0.0, 1.0]
     let complete = trials.values().filter(|t| t["state"] == "complete").count();
     let failed = trials.values().filter(|t| t["state"] == "failed").count();
     assert!(failed <= kills, "{failed} failed trials from {kills} kills");
-    eprintln!("chaos: 400 trials, {complete} complete, {failed} failed by {kills} kills");
+    // A trial a killed worker held is retried with its parameters by a new trial.
+    let mut retried = 0;
+    for trial in trials.values().filter(|t| t["state"] == "failed") {
+        let message = trial["message"].as_str().unwrap();
+        if let Some((_, number)) = message.split_once(anneal_tune::RETRIED_AS) {
+            let retry = &trials[&number.parse::<u64>().unwrap()];
+            assert_eq!(retry["params"], trial["params"], "{message}");
+            retried += 1;
+        }
+    }
+    eprintln!(
+        "chaos: 400 trials, {complete} complete, {failed} failed by {kills} kills, {retried} retried"
+    );
 }
 
 #[test]

@@ -278,6 +278,10 @@ impl Storage for Counting {
         self.counts.read(Read::History, rows_of(&trials));
         Ok(trials)
     }
+    fn mark_retried(&self, failed: TrialId, retry: usize) -> anneal_tune::Result<bool> {
+        self.call();
+        self.inner.mark_retried(failed, retry)
+    }
     fn trial(&self, trial: TrialId) -> anneal_tune::Result<Option<TrialRecord>> {
         self.call();
         let record = self.inner.trial(trial)?;

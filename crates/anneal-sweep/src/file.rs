@@ -66,6 +66,10 @@ pub struct SweepFile {
     /// Stop, rather than burn the budget, when the study's first this-many trials all fail.
     #[serde(default = "default_max_failures")]
     pub max_failures: usize,
+    /// Retry a trial whose worker died (stale, interrupted, killed by a signal) as a new trial
+    /// with the same parameters, up to this many times per chain (default 0: never).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_failed: usize,
     /// Where trials' run folders go: `<runs_dir>/<study>/trial-<n>`.
     #[serde(default = "default_runs_dir")]
     pub runs_dir: PathBuf,
@@ -101,6 +105,9 @@ fn default_grace() -> f64 {
 }
 fn is_default_grace(seconds: &f64) -> bool {
     *seconds == default_grace()
+}
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 fn default_runs_dir() -> PathBuf {
     PathBuf::from("runs")

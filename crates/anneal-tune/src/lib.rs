@@ -60,8 +60,8 @@ pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]
 pub use storage::PostgresStorage;
 pub use storage::{
-    MemoryStorage, NewStudy, SqliteStorage, StepValue, Storage, StorageOptions, StudyId,
-    StudyRecord, TrialId, TrialRecord, TrialState, is_postgres_url, open_storage,
+    MemoryStorage, NewStudy, RETRIED_AS, SqliteStorage, StepValue, Storage, StorageOptions,
+    StudyId, StudyRecord, TrialId, TrialRecord, TrialState, is_postgres_url, open_storage,
 };
 pub use study::{
     INTERRUPTED_MESSAGE, OptimizeOutcome, Study, StudyBuilder, TrialResult, best_trial,

@@ -489,3 +489,58 @@ fn a_schema_0_database_takes_new_trials() {
             .all(|t| t.state == TrialState::Complete)
     );
 }
+
+#[test]
+fn a_trial_whose_process_died_is_retried_with_its_parameters() {
+    use anneal_tune::{Distribution, Storage, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("retry.db");
+    let new = anneal_tune::NewStudy {
+        name: "retry".into(),
+        direction: Direction::Minimize,
+        objective: String::new(),
+        sampler: String::new(),
+        definition: String::new(),
+        seed: 0,
+    };
+    // A process claims a trial, picks its parameter and dies.
+    let dead = SqliteStorage::open(&db).unwrap();
+    let study_id = dead.create_study(&new).unwrap().id;
+    let claimed = dead.claim_new(study_id, None, true).unwrap().unwrap();
+    let x = Value::from(0.123456789);
+    let distribution = Distribution::Float {
+        low: -1.0,
+        high: 1.0,
+        log: false,
+    };
+    dead.set_param(claimed, "x", &x, &distribution).unwrap();
+    drop(dead);
+    let study = Study::builder()
+        .name("retry")
+        .storage(SqliteStorage::open(&db).unwrap())
+        .retry_failed(1)
+        .build()
+        .unwrap();
+    let mut seen = Vec::new();
+    let outcome = study
+        .optimize(4, |trial| {
+            let x = trial.suggest_float("x", -1.0, 1.0)?;
+            seen.push((trial.number(), x));
+            Ok(x * x)
+        })
+        .unwrap();
+    let failed = &outcome.trials[0];
+    assert_eq!(failed.state, TrialState::Failed);
+    let message = failed.message.as_deref().unwrap();
+    assert!(
+        message.starts_with("interrupted") && message.ends_with("; retried as trial 1"),
+        "{message}"
+    );
+    assert_eq!(
+        seen[0],
+        (1, 0.123456789),
+        "the retry has the same parameters"
+    );
+    assert_ne!(seen[1].1, 0.123456789, "later trials are sampled");
+    assert_eq!(outcome.trials.len(), 4, "retries count toward the budget");
+}

@@ -123,6 +123,24 @@ impl Storage for MemoryStorage {
         Ok(Vec::new())
     }
 
+    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
+        let mut state = self.lock();
+        let Some(t) = state
+            .trials
+            .get_mut(&failed.study)
+            .and_then(|trials| trials.iter_mut().find(|t| t.number == failed.number))
+            .filter(|t| t.state == TrialState::Failed)
+        else {
+            return Ok(false);
+        };
+        let message = t.message.get_or_insert_with(String::new);
+        if message.contains(super::RETRIED_AS) {
+            return Ok(false);
+        }
+        message.push_str(&format!("{}{retry}", super::RETRIED_AS));
+        Ok(true)
+    }
+
     fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
         let mut state = self.lock();
         let Some(t) = state.running_held_by(trial, owner) else {

@@ -26,6 +26,7 @@ mod url;
 
 pub use memory::MemoryStorage;
 pub use owner::DEFAULT_LEASE;
+
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
@@ -282,6 +283,11 @@ pub trait Storage: Send + Sync {
         value: f64,
     ) -> Result<bool>;
 
+    /// Marks failed trial `failed` as retried by trial `retry` (its message gains
+    /// [`RETRIED_AS`] and the number); `false` when it was marked already (another process
+    /// retries it). Atomic: a failed trial is retried once.
+    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool>;
+
     /// The study's trials, in number order.
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
 
@@ -300,6 +306,9 @@ pub trait Storage: Send + Sync {
     /// The values every trial of the study reported at `step`.
     fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>>;
 }
+
+/// What a failed trial's message gains once a new trial retries its parameters.
+pub const RETRIED_AS: &str = "; retried as trial ";
 
 /// The error for a change to a running trial this handle does not hold.
 pub(crate) fn lease_lost(trial: TrialId) -> crate::TuneError {
@@ -392,6 +401,9 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     }
     fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
         (**self).trials_except(study, known)
+    }
+    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
+        (**self).mark_retried(failed, retry)
     }
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
         (**self).trial(trial)

@@ -15,7 +15,8 @@ use crate::pruner::{NopPruner, Pruner, PrunerContext};
 use crate::sampler::{SampleContext, Sampler, TpeSampler};
 use crate::space::SearchSpace;
 use crate::storage::{
-    MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
+    MemoryStorage, NewStudy, RETRIED_AS, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
+    TrialState,
 };
 use crate::trial::Trial;
 
@@ -44,6 +45,7 @@ pub struct Study {
     sampler: Box<dyn Sampler>,
     pruner: Box<dyn Pruner>,
     max_failures: usize,
+    retry_failed: usize,
     space: Option<SearchSpace>,
     /// Finished trials read so far, in number order: they never change, so each look at the
     /// study reads only new and unfinished trials (as Optuna's cached storage does).
@@ -112,6 +114,7 @@ pub struct StudyBuilder {
     sampler_settings: Option<String>,
     definition: String,
     max_failures: usize,
+    retry_failed: usize,
 }
 
 impl StudyBuilder {
@@ -203,6 +206,14 @@ impl StudyBuilder {
         self
     }
 
+    /// Retry a trial whose process died (failed as stale or interrupted, or killed by a
+    /// signal) as a new trial with the same parameters, up to `retries` times along one chain
+    /// (default 0: never). The new trial counts toward the budget.
+    pub fn retry_failed(mut self, retries: usize) -> Self {
+        self.retry_failed = retries;
+        self
+    }
+
     /// Creates the study in its storage, or reopens the one of that name.
     pub fn build(self) -> Result<Study> {
         if self.name.is_empty() {
@@ -231,6 +242,7 @@ impl StudyBuilder {
             sampler,
             pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
             max_failures: self.max_failures,
+            retry_failed: self.retry_failed,
             space: self.space,
             finished: Default::default(),
         })
@@ -252,6 +264,7 @@ impl Study {
             sampler_settings: None,
             definition: String::new(),
             max_failures: 5,
+            retry_failed: 0,
         }
     }
 
@@ -309,7 +322,9 @@ impl Study {
         let known: Vec<usize> = finished.iter().map(|t| t.number).collect();
         let fresh = self.storage.trials_except(self.id(), &known)?;
         let mut added = false;
-        for trial in fresh.iter().filter(|t| t.state.is_finished()) {
+        // A failed trial may still be marked retried (its message changes): kept only after.
+        let settled = |t: &TrialRecord| t.state.is_finished() && !self.awaits_retry(t);
+        for trial in fresh.iter().filter(|t| settled(t)) {
             if known.binary_search(&trial.number).is_err() {
                 finished.push(trial.clone());
                 added = true;
@@ -319,7 +334,7 @@ impl Study {
             finished.sort_by_key(|t| t.number);
         }
         let mut all: Vec<TrialRecord> = finished.clone();
-        all.extend(fresh.into_iter().filter(|t| !t.state.is_finished()));
+        all.extend(fresh.into_iter().filter(|t| !settled(t)));
         all.sort_by_key(|t| t.number);
         Ok(all)
     }
@@ -367,8 +382,44 @@ impl Study {
 
     /// Samples trial `id`'s joint parameters from the snapshot `trials`; `None` (and the
     /// claim released) when the sampler is exhausted.
+    /// Whether `trial` failed because its process died and may still be retried.
+    fn awaits_retry(&self, trial: &TrialRecord) -> bool {
+        self.retry_failed > 0
+            && trial.state == TrialState::Failed
+            && trial.message.as_deref().is_some_and(|m| {
+                (m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with("killed by signal"))
+                    && !m.contains(RETRIED_AS)
+            })
+    }
+
+    /// For new trial `id`: the parameters of the oldest trial whose process died and whose
+    /// chain of retries is shorter than the limit, once this process has marked it retried.
+    fn take_retry(
+        &self,
+        id: TrialId,
+        trials: &[TrialRecord],
+    ) -> Result<Option<crate::space::Assignment>> {
+        for candidate in trials.iter().filter(|t| self.awaits_retry(t)) {
+            if retries_before(candidate.number, trials) >= self.retry_failed {
+                continue;
+            }
+            let failed = TrialId {
+                study: self.id(),
+                number: candidate.number,
+            };
+            if self.storage.mark_retried(failed, id.number)? {
+                return Ok(Some(candidate.params.clone()));
+            }
+        }
+        Ok(None)
+    }
+
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
         let history = history::observations(trials, id.number, self.direction());
+        if let Some(params) = self.take_retry(id, trials)? {
+            let rng = self.sampler_rng(id.number);
+            return Ok(Some(Trial::new(self, id, rng, history, params)));
+        }
         let space = match &self.space {
             Some(declared) => declared.clone(),
             None => history::relative_space(trials),
@@ -525,4 +576,25 @@ impl Outcome {
             Outcome::Failed(_) => None,
         }
     }
+}
+
+/// How many retries led to trial `number`: the length of the chain of failed trials whose
+/// messages say they were retried as the next one.
+fn retries_before(number: usize, trials: &[TrialRecord]) -> usize {
+    let mut count = 0;
+    let mut current = number;
+    while let Some(parent) = trials.iter().find(|t| {
+        t.message
+            .as_deref()
+            .and_then(|m| m.split(RETRIED_AS).nth(1))
+            .and_then(|n| n.split_whitespace().next()?.parse::<usize>().ok())
+            == Some(current)
+    }) {
+        count += 1;
+        current = parent.number;
+        if count > trials.len() {
+            break;
+        }
+    }
+    count
 }

@@ -641,6 +641,20 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
+        let number = failed.number as i64;
+        let mark = format!("{}{retry}", super::RETRIED_AS);
+        self.run(|client| {
+            client.execute(
+                "UPDATE anneal_trials SET message = COALESCE(message, '') || $3
+                 WHERE study_id = $1 AND number = $2 AND state = 'failed'
+                     AND strpos(COALESCE(message, ''), $4) = 0",
+                &[&failed.study.0, &number, &mark, &super::RETRIED_AS],
+            )
+        })
+        .map(one)
+    }
+
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
         self.trials_except(study, &[])
     }

@@ -472,6 +472,21 @@ impl Storage for SqliteStorage {
         .map(|changed| changed == 1)
     }
 
+    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
+        self.execute(
+            "UPDATE trials SET error = COALESCE(error, '') || ?3
+             WHERE study_id = ?1 AND number = ?2 AND state = 'failed'
+                 AND instr(COALESCE(error, ''), ?4) = 0",
+            params![
+                failed.study.0,
+                failed.number as i64,
+                format!("{}{retry}", super::RETRIED_AS),
+                super::RETRIED_AS
+            ],
+        )
+        .map(|changed| changed == 1)
+    }
+
     fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
         self.trials_except(study, &[])
     }
