@@ -37,9 +37,9 @@ pub fn report(args: ReportArgs) -> Result<()> {
         let config = anneal_sweep::export::best_config(&study, &trials).ok();
         let report = StudyReport::new(&study, &trials, config);
         // Beside a study file; in `studies/` for a database server.
-        let dir = match anneal_tune::is_postgres_url(&args.storage) {
-            true => Path::new("studies"),
-            false => Path::new(&args.storage).parent().unwrap_or(Path::new(".")),
+        let dir = match anneal_tune::sqlite_path(&args.storage) {
+            Some(file) => file.parent().unwrap_or(Path::new(".")),
+            None => Path::new("studies"),
         };
         (
             study_page(&report),

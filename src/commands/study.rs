@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anneal_tune::{
     Assignment, Storage, StorageOptions, StudyRecord, TrialRecord, TrialState, best_trial,
-    is_postgres_url, open_storage,
+    open_storage, sqlite_path,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -95,8 +95,7 @@ pub fn load_study(storage: &str, name: &str) -> Result<(StudyRecord, Vec<TrialRe
 /// The study storage `location` names: a SQLite file that exists (reading never creates one),
 /// or a PostgreSQL database.
 pub fn open_database(location: &str) -> Result<Box<dyn Storage>> {
-    if !is_postgres_url(location) {
-        let path = Path::new(location.strip_prefix("sqlite:").unwrap_or(location));
+    if let Some(path) = sqlite_path(location) {
         if !path.exists() {
             bail!(
                 "no study database at {} (run `anneal tune` first, or pass --storage)",

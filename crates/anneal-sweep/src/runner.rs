@@ -153,7 +153,7 @@ pub fn record_worker_death(study: &Study, tag: &str, signal: i32) -> Result<Vec<
         11 => "SIGSEGV: a crash",
         _ => "the process was ended",
     };
-    let message = format!("killed by signal {signal} ({cause})");
+    let message = format!("{} {signal} ({cause})", anneal_tune::KILLED_MESSAGE);
     let mut numbers = Vec::new();
     for trial in study.storage().stale(study.id())? {
         let Some(owner) = trial

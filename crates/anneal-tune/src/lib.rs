@@ -62,9 +62,11 @@ pub use storage::PostgresStorage;
 pub use storage::{
     MemoryStorage, NewStudy, RETRIED_AS, SqliteStorage, StepValue, Storage, StorageOptions,
     StudyId, StudyRecord, TrialId, TrialRecord, TrialState, is_postgres_url, open_storage,
+    sqlite_path,
 };
 pub use study::{
-    INTERRUPTED_MESSAGE, OptimizeOutcome, Study, StudyBuilder, TrialResult, best_trial,
+    INTERRUPTED_MESSAGE, KILLED_MESSAGE, OptimizeOutcome, Study, StudyBuilder, TrialResult,
+    best_trial,
 };
 pub use synthetic::{SYNTHETIC_FUNCTIONS, Synthetic, ackley, branin, hartmann6, rosenbrock};
 pub use trial::Trial;

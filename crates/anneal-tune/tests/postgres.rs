@@ -3,6 +3,8 @@
 //! paused trial, cascading deletes), run folders relative to each worker's artifacts folder,
 //! and a server restart in the middle of a study.
 
+#[path = "support/lease.rs"]
+mod lease;
 #[path = "support/pg.rs"]
 mod pg;
 
@@ -11,8 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anneal_tune::{
-    Direction, MedianPruner, NewStudy, PostgresStorage, Storage, Study, TpeSampler, TrialId,
-    TrialState, TuneError,
+    Direction, MedianPruner, NewStudy, PostgresStorage, Storage, Study, TpeSampler, TrialState,
 };
 
 fn new_study(name: &str) -> NewStudy {
@@ -83,35 +84,7 @@ fn postgres_storage_keeps_the_trial_rules() {
 
     // Only the owner changes a running trial; a lapsed lease makes it stale for others, once.
     let study = first.create_study(&new_study("leases")).unwrap();
-    let trial: TrialId = first.claim_new(study.id, Some(5), true).unwrap().unwrap();
-    first.report(trial, 1, 0.5).unwrap();
-    assert!(matches!(
-        second.report(trial, 2, 0.1),
-        Err(TuneError::LeaseLost { .. })
-    ));
-    for _ in 0..4 {
-        std::thread::sleep(lease / 3);
-        first.heartbeat().unwrap();
-        assert!(second.stale(study.id).unwrap().is_empty());
-    }
-    std::thread::sleep(lease + lease / 2);
-    let stale = second.stale(study.id).unwrap();
-    assert_eq!(stale.len(), 1);
-    assert_eq!(stale[0].intermediate, vec![(1, 0.5)]);
-    let owner = stale[0].owner.clone().unwrap();
-    assert!(second.fail_stale(trial, &owner, "stale").unwrap());
-    assert!(
-        !second.fail_stale(trial, &owner, "stale").unwrap(),
-        "only once"
-    );
-    assert!(matches!(
-        first.finish(trial, TrialState::Complete, Some(0.5), None),
-        Err(TuneError::LeaseLost { .. })
-    ));
-    assert_eq!(
-        first.trial(trial).unwrap().unwrap().state,
-        TrialState::Failed
-    );
+    lease::check_lease_rules(&first, &second, study.id, lease);
 
     // A paused trial is continued by exactly one of the handles that race for it, and a
     // continuation whose owner vanished goes back to its pause with its later values dropped.

@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+#[path = "support/lease.rs"]
+mod lease;
+
 use anneal_tune::{
     AshaPruner, BoxError, Direction, Distribution, GpSampler, GridSampler, MedianPruner,
     MemoryStorage, ParamSpec, RandomSampler, Sampler, SearchSpace, SqliteStorage, Storage, Study,
@@ -406,7 +409,7 @@ INSERT INTO trials VALUES (1, 0, 'complete', '[[\"x\", 0.5]]', 0.75, '[[1, 0.5],
 
 #[test]
 fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
-    use anneal_tune::{Storage, TrialId};
+    use anneal_tune::Storage;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lease.db");
     let lease = std::time::Duration::from_millis(300);
@@ -422,36 +425,7 @@ fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
             seed: 0,
         })
         .unwrap();
-    let trial: TrialId = first.claim_new(study.id, Some(5), true).unwrap().unwrap();
-    first.report(trial, 1, 0.5).unwrap();
-    // Another handle (another process) neither changes it nor sees it as stale while the
-    // lease lives, even across several heartbeats.
-    assert!(matches!(
-        second.report(trial, 2, 0.1),
-        Err(TuneError::LeaseLost { .. })
-    ));
-    for _ in 0..4 {
-        std::thread::sleep(lease / 3);
-        first.heartbeat().unwrap();
-        assert!(second.stale(study.id).unwrap().is_empty());
-    }
-    // Without heartbeats the lease lapses: the other handle fails it, and the first one's
-    // late writes are refused rather than overwriting what happened since.
-    std::thread::sleep(lease + lease / 2);
-    let stale = second.stale(study.id).unwrap();
-    assert_eq!(stale.len(), 1);
-    let owner = stale[0].owner.clone().unwrap();
-    assert!(second.fail_stale(trial, &owner, "stale").unwrap());
-    assert!(
-        !second.fail_stale(trial, &owner, "stale").unwrap(),
-        "only once"
-    );
-    assert!(matches!(
-        first.finish(trial, TrialState::Complete, Some(0.5), None),
-        Err(TuneError::LeaseLost { .. })
-    ));
-    let record = first.trial(trial).unwrap().unwrap();
-    assert_eq!(record.state, TrialState::Failed);
+    lease::check_lease_rules(&first, &second, study.id, lease);
     // A handle that is dropped (its process died) makes its trials stale at once.
     let gone = SqliteStorage::open(&db).unwrap();
     let orphan = gone.claim_new(study.id, Some(5), true).unwrap().unwrap();

@@ -8,7 +8,7 @@ use super::encoding::upsert;
 use super::owner::Owner;
 use super::{
     NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, lease_lost, now,
+    check_same_study, held_or_lost, now,
 };
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
@@ -246,14 +246,14 @@ impl Storage for MemoryStorage {
             upsert(&mut t.params, name, value.clone());
             upsert(&mut t.distributions, name, distribution.clone());
         });
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
         let held = self.change(trial, TrialState::Running, |t| {
             t.run_dir = run_dir.map(str::to_string);
         });
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
@@ -263,7 +263,7 @@ impl Storage for MemoryStorage {
                 Err(i) => t.intermediate.insert(i, (step, value)),
             }
         });
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn finish(
@@ -283,7 +283,7 @@ impl Storage for MemoryStorage {
             t.running_seconds += segment.map_or(0.0, |start| end - start);
             t.owner = None;
         });
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn revert_to_paused(

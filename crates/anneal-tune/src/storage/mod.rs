@@ -30,7 +30,7 @@ pub use owner::DEFAULT_LEASE;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
-pub use url::{StorageOptions, is_postgres_url, open_storage};
+pub use url::{StorageOptions, is_postgres_url, open_storage, sqlite_path};
 
 /// A study's id within its storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -310,10 +310,14 @@ pub trait Storage: Send + Sync {
 /// What a failed trial's message gains once a new trial retries its parameters.
 pub const RETRIED_AS: &str = "; retried as trial ";
 
-/// The error for a change to a running trial this handle does not hold.
-pub(crate) fn lease_lost(trial: TrialId) -> crate::TuneError {
-    crate::TuneError::LeaseLost {
-        number: trial.number,
+/// `Ok` when a change to running trial `trial` applied (this handle holds it), else the
+/// [`crate::TuneError::LeaseLost`] a change to a trial this handle does not hold is.
+pub(crate) fn held_or_lost(held: bool, trial: TrialId) -> Result<()> {
+    match held {
+        true => Ok(()),
+        false => Err(crate::TuneError::LeaseLost {
+            number: trial.number,
+        }),
     }
 }
 

@@ -7,6 +7,9 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::{Storage, StudyId, TrialId, TrialRecord};
+use crate::error::Result;
+
 /// How long a claimed trial stays its owner's without a heartbeat, by default.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
@@ -112,6 +115,28 @@ pub(crate) fn owner_is_gone(owner: &str) -> bool {
         None => true,
         Some(now) => start.parse::<u64>().is_ok_and(|then| then != now),
     }
+}
+
+/// Of a study's running trials, each with whether its lease has expired: those another handle
+/// than `storage` holds whose lease lapsed or whose process is gone, each read whole (with its
+/// values). Every storage's [`Storage::stale`] applies this one rule.
+pub(crate) fn stale_among(
+    storage: &dyn Storage,
+    study: StudyId,
+    running: impl IntoIterator<Item = (TrialRecord, bool)>,
+) -> Result<Vec<TrialRecord>> {
+    let mut stale = Vec::new();
+    for (trial, expired) in running {
+        let owner = trial.owner.as_deref().unwrap_or_default();
+        if owner != storage.owner() && (expired || owner_is_gone(owner)) {
+            let id = TrialId {
+                study,
+                number: trial.number,
+            };
+            stale.push(storage.trial(id)?.unwrap_or(trial));
+        }
+    }
+    Ok(stale)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::TrialRecord;
+
 /// `path` made canonical as far as it exists (its nearest existing ancestor resolved, the rest
 /// appended), so a folder not made yet is still compared on real folders.
 pub(crate) fn canonical(path: &Path) -> PathBuf {
@@ -37,4 +39,16 @@ pub(crate) fn relative_path(path: &Path, base: &Path) -> Option<PathBuf> {
     }
     relative.extend(&path[common..]);
     Some(relative)
+}
+
+/// A trial as read, its stored run folder made absolute again against `home` where relative.
+pub(crate) fn resolve_run_dir(mut trial: TrialRecord, home: &Path) -> TrialRecord {
+    if let Some(dir) = trial
+        .run_dir
+        .as_deref()
+        .filter(|d| Path::new(d).is_relative())
+    {
+        trial.run_dir = Some(home.join(dir).to_string_lossy().into_owned());
+    }
+    trial
 }

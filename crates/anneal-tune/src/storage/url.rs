@@ -2,7 +2,7 @@
 //! SQLite file's path (optionally written `sqlite:PATH`), as command lines and sweep files name
 //! it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{SqliteStorage, Storage};
@@ -26,6 +26,17 @@ pub fn is_postgres_url(location: &str) -> bool {
     location.starts_with("postgresql://") || location.starts_with("postgres://")
 }
 
+/// The SQLite file `location` names (written as a path or `sqlite:PATH`); `None` for a
+/// PostgreSQL URL.
+pub fn sqlite_path(location: &str) -> Option<&Path> {
+    match is_postgres_url(location) {
+        true => None,
+        false => Some(Path::new(
+            location.strip_prefix("sqlite:").unwrap_or(location),
+        )),
+    }
+}
+
 /// Opens the storage `location` names: a PostgreSQL URL, or a SQLite file (created, with its
 /// folder, if missing).
 pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn Storage>> {
@@ -39,9 +50,9 @@ pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn 
             ),
         ));
     }
-    if is_postgres_url(location) {
+    let Some(path) = sqlite_path(location) else {
         return open_postgres(location, options, lease);
-    }
+    };
     if let Some((scheme, _)) = location.split_once("://") {
         return Err(TuneError::config(
             "storage",
@@ -50,8 +61,7 @@ pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn 
             ),
         ));
     }
-    let path = location.strip_prefix("sqlite:").unwrap_or(location);
-    if path.is_empty() {
+    if path.as_os_str().is_empty() {
         return Err(TuneError::config(
             "storage",
             "an empty path; give a SQLite file's path or a PostgreSQL URL",

@@ -320,21 +320,19 @@ impl Study {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let known: Vec<usize> = finished.iter().map(|t| t.number).collect();
-        let fresh = self.storage.trials_except(self.id(), &known)?;
-        let mut added = false;
-        // A failed trial may still be marked retried (its message changes): kept only after.
-        let settled = |t: &TrialRecord| t.state.is_finished() && !self.awaits_retry(t);
-        for trial in fresh.iter().filter(|t| settled(t)) {
-            if known.binary_search(&trial.number).is_err() {
-                finished.push(trial.clone());
-                added = true;
-            }
-        }
-        if added {
+        // The storage leaves the known trials out, so every settled trial read is new.
+        let (settled, moving): (Vec<TrialRecord>, Vec<TrialRecord>) = self
+            .storage
+            .trials_except(self.id(), &known)?
+            .into_iter()
+            // A failed trial may still be marked retried (its message changes): kept only after.
+            .partition(|t| t.state.is_finished() && !self.awaits_retry(t));
+        if !settled.is_empty() {
+            finished.extend(settled);
             finished.sort_by_key(|t| t.number);
         }
         let mut all: Vec<TrialRecord> = finished.clone();
-        all.extend(fresh.into_iter().filter(|t| !settled(t)));
+        all.extend(moving);
         all.sort_by_key(|t| t.number);
         Ok(all)
     }
@@ -380,14 +378,12 @@ impl Study {
         })
     }
 
-    /// Samples trial `id`'s joint parameters from the snapshot `trials`; `None` (and the
-    /// claim released) when the sampler is exhausted.
     /// Whether `trial` failed because its process died and may still be retried.
     fn awaits_retry(&self, trial: &TrialRecord) -> bool {
         self.retry_failed > 0
             && trial.state == TrialState::Failed
             && trial.message.as_deref().is_some_and(|m| {
-                (m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with("killed by signal"))
+                (m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with(KILLED_MESSAGE))
                     && !m.contains(RETRIED_AS)
             })
     }
@@ -414,6 +410,8 @@ impl Study {
         Ok(None)
     }
 
+    /// Samples trial `id`'s joint parameters from the snapshot `trials` (or takes a dead
+    /// trial's, to retry it); `None` (and the claim released) when the sampler is exhausted.
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
         let history = history::observations(trials, id.number, self.direction());
         if let Some(params) = self.take_retry(id, trials)? {
@@ -550,6 +548,9 @@ impl Study {
 /// How a trial left running by a dead process is recorded.
 pub const INTERRUPTED_MESSAGE: &str =
     "interrupted: the process running this trial stopped before it finished (its lease lapsed)";
+
+/// How the message of a trial whose process a signal ended begins ("killed by signal 9 (…)").
+pub const KILLED_MESSAGE: &str = "killed by signal";
 
 /// How an evaluation ended.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,7 @@ use super::schema::{self, MigrateError, migrate};
 use crate::error::{Result, TuneError};
 use crate::storage::TrialRecord;
 use crate::storage::owner::{DEFAULT_LEASE, Owner};
-use crate::storage::paths::{canonical, relative_path};
+use crate::storage::paths::{canonical, relative_path, resolve_run_dir};
 
 /// How long a handle keeps trying to reach its server again after losing it.
 const RECONNECT_WINDOW: Duration = Duration::from_secs(60);
@@ -174,13 +174,11 @@ impl PostgresStorage {
     }
 
     /// A trial as read, its run folder made absolute against this handle's artifacts folder.
-    pub(super) fn resolved(&self, mut trial: TrialRecord) -> TrialRecord {
-        if let (Some(dir), Some(home)) = (trial.run_dir.as_deref(), self.artifacts.as_deref()) {
-            if Path::new(dir).is_relative() {
-                trial.run_dir = Some(home.join(dir).to_string_lossy().into_owned());
-            }
+    pub(super) fn resolved(&self, trial: TrialRecord) -> TrialRecord {
+        match &self.artifacts {
+            Some(home) => resolve_run_dir(trial, home),
+            None => trial,
         }
-        trial
     }
 }
 

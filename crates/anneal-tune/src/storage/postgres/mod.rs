@@ -12,10 +12,10 @@ use std::time::Duration;
 use postgres::{Client, IsolationLevel};
 
 use super::encoding::{distributions_json, params_json, parse_distributions, parse_params, upsert};
-use super::owner::{Owner, owner_is_gone};
+use super::owner::{Owner, owner_is_gone, stale_among};
 use super::{
     NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, lease_lost,
+    check_same_study, held_or_lost,
 };
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
@@ -229,7 +229,7 @@ impl Storage for PostgresStorage {
             tx.commit()?;
             Ok(true)
         })?;
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
@@ -243,11 +243,7 @@ impl Storage for PostgresStorage {
                 &[&trial.study.0, &number, &run_dir, &self.owner.as_str()],
             )
         })?;
-        if one(changed) {
-            Ok(())
-        } else {
-            Err(lease_lost(trial))
-        }
+        held_or_lost(one(changed), trial)
     }
 
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
@@ -273,7 +269,7 @@ impl Storage for PostgresStorage {
             tx.commit()?;
             Ok(true)
         })?;
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn finish(
@@ -304,11 +300,7 @@ impl Storage for PostgresStorage {
                 ],
             )
         })?;
-        if one(changed) {
-            Ok(())
-        } else {
-            Err(lease_lost(trial))
-        }
+        held_or_lost(one(changed), trial)
     }
 
     fn release(&self, trial: TrialId) -> Result<()> {
@@ -336,20 +328,8 @@ impl Storage for PostgresStorage {
                 &[&study.0],
             )
         })?;
-        let mut stale = Vec::new();
-        for row in &rows {
-            let trial = trial_row(row);
-            let expired: bool = row.get("expired");
-            let owner = trial.owner.as_deref().unwrap_or_default();
-            if owner != self.owner.as_str() && (expired || owner_is_gone(owner)) {
-                let id = TrialId {
-                    study,
-                    number: trial.number,
-                };
-                stale.push(self.trial(id)?.unwrap_or(trial));
-            }
-        }
-        Ok(stale)
+        let running = rows.iter().map(|row| (trial_row(row), row.get("expired")));
+        stale_among(self, study, running)
     }
 
     fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {

@@ -9,10 +9,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::owner::{DEFAULT_LEASE, Owner, owner_is_gone};
+use super::owner::{DEFAULT_LEASE, Owner, owner_is_gone, stale_among};
 use super::{
     NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, lease_lost, now,
+    check_same_study, held_or_lost, now,
 };
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
@@ -24,7 +24,7 @@ const SCHEMA_VERSION: i64 = 4;
 mod schema;
 
 use super::encoding::{distributions_json, params_json, parse_distributions, parse_params, upsert};
-use super::paths::{canonical, relative_path};
+use super::paths::{canonical, relative_path, resolve_run_dir};
 
 use schema::{STUDY_COLUMNS, TRIAL_COLUMNS, open_connection, study_row, trial_row};
 
@@ -87,15 +87,8 @@ impl SqliteStorage {
     }
 
     /// A trial as read, its run folder made absolute again.
-    fn resolved(&self, mut trial: TrialRecord) -> TrialRecord {
-        if let Some(dir) = trial
-            .run_dir
-            .as_deref()
-            .filter(|d| Path::new(d).is_relative())
-        {
-            trial.run_dir = Some(self.home().join(dir).to_string_lossy().into_owned());
-        }
-        trial
+    fn resolved(&self, trial: TrialRecord) -> TrialRecord {
+        resolve_run_dir(trial, self.home())
     }
 
     /// When a lease taken now ends.
@@ -302,7 +295,7 @@ impl Storage for SqliteStorage {
             )?;
             Ok(true)
         })?;
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
@@ -317,11 +310,7 @@ impl Storage for SqliteStorage {
                 self.owner.as_str()
             ],
         )?;
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(lease_lost(trial))
-        }
+        held_or_lost(changed == 1, trial)
     }
 
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
@@ -336,7 +325,7 @@ impl Storage for SqliteStorage {
             )?;
             Ok(true)
         })?;
-        if held { Ok(()) } else { Err(lease_lost(trial)) }
+        held_or_lost(held, trial)
     }
 
     fn finish(
@@ -362,11 +351,7 @@ impl Storage for SqliteStorage {
                 self.owner.as_str()
             ],
         )?;
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(lease_lost(trial))
-        }
+        held_or_lost(changed == 1, trial)
     }
 
     fn revert_to_paused(
@@ -437,19 +422,12 @@ impl Storage for SqliteStorage {
         let running = read().map_err(|e| self.fail(e))?;
         drop(connection);
         let time = now();
-        let mut stale = Vec::new();
-        for (trial, lease_until) in running {
-            let owner = trial.owner.as_deref().unwrap_or_default();
-            let expired = lease_until.is_none_or(|until| until < time);
-            if owner != self.owner.as_str() && (expired || owner_is_gone(owner)) {
-                let id = TrialId {
-                    study,
-                    number: trial.number,
-                };
-                stale.push(self.trial(id)?.unwrap_or(trial));
-            }
-        }
-        Ok(stale)
+        let running = running
+            .into_iter()
+            .map(|(trial, lease_until): (_, Option<f64>)| {
+                (trial, lease_until.is_none_or(|until| until < time))
+            });
+        stale_among(self, study, running)
     }
 
     fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
