@@ -15,13 +15,13 @@ use crate::pruner::{NopPruner, Pruner, PrunerContext};
 use crate::sampler::{SampleContext, Sampler, TpeSampler};
 use crate::space::SearchSpace;
 use crate::storage::{
-    MemoryStorage, NewStudy, RETRIED_AS, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
-    TrialState,
+    MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
 };
 use crate::trial::Trial;
 
 mod history;
 mod optimize;
+mod retry;
 
 pub use history::best_trial;
 pub use optimize::OptimizeOutcome;
@@ -378,38 +378,6 @@ impl Study {
         })
     }
 
-    /// Whether `trial` failed because its process died and may still be retried.
-    fn awaits_retry(&self, trial: &TrialRecord) -> bool {
-        self.retry_failed > 0
-            && trial.state == TrialState::Failed
-            && trial.message.as_deref().is_some_and(|m| {
-                (m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with(KILLED_MESSAGE))
-                    && !m.contains(RETRIED_AS)
-            })
-    }
-
-    /// For new trial `id`: the parameters of the oldest trial whose process died and whose
-    /// chain of retries is shorter than the limit, once this process has marked it retried.
-    fn take_retry(
-        &self,
-        id: TrialId,
-        trials: &[TrialRecord],
-    ) -> Result<Option<crate::space::Assignment>> {
-        for candidate in trials.iter().filter(|t| self.awaits_retry(t)) {
-            if retries_before(candidate.number, trials) >= self.retry_failed {
-                continue;
-            }
-            let failed = TrialId {
-                study: self.id(),
-                number: candidate.number,
-            };
-            if self.storage.mark_retried(failed, id.number)? {
-                return Ok(Some(candidate.params.clone()));
-            }
-        }
-        Ok(None)
-    }
-
     /// Samples trial `id`'s joint parameters from the snapshot `trials` (or takes a dead
     /// trial's, to retry it); `None` (and the claim released) when the sampler is exhausted.
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
@@ -577,25 +545,4 @@ impl Outcome {
             Outcome::Failed(_) => None,
         }
     }
-}
-
-/// How many retries led to trial `number`: the length of the chain of failed trials whose
-/// messages say they were retried as the next one.
-fn retries_before(number: usize, trials: &[TrialRecord]) -> usize {
-    let mut count = 0;
-    let mut current = number;
-    while let Some(parent) = trials.iter().find(|t| {
-        t.message
-            .as_deref()
-            .and_then(|m| m.split(RETRIED_AS).nth(1))
-            .and_then(|n| n.split_whitespace().next()?.parse::<usize>().ok())
-            == Some(current)
-    }) {
-        count += 1;
-        current = parent.number;
-        if count > trials.len() {
-            break;
-        }
-    }
-    count
 }
