@@ -477,9 +477,11 @@ fn a_trial_whose_process_died_is_retried_with_its_parameters() {
         definition: String::new(),
         seed: 0,
     };
-    // A process claims a trial, picks its parameter and dies.
+    // A process claims a trial and dies before choosing anything; another claims one, picks
+    // its parameter and dies.
     let dead = SqliteStorage::open(&db).unwrap();
     let study_id = dead.create_study(&new).unwrap().id;
+    dead.claim_new(study_id, None, true).unwrap().unwrap();
     let claimed = dead.claim_new(study_id, None, true).unwrap().unwrap();
     let x = Value::from(0.123456789);
     let distribution = Distribution::Float {
@@ -503,16 +505,21 @@ fn a_trial_whose_process_died_is_retried_with_its_parameters() {
             Ok(x * x)
         })
         .unwrap();
-    let failed = &outcome.trials[0];
+    let empty = outcome.trials[0].message.as_deref().unwrap();
+    assert!(
+        empty.starts_with("interrupted") && !empty.contains(anneal_tune::RETRIED_AS),
+        "a trial without parameters has nothing to retry: {empty}"
+    );
+    let failed = &outcome.trials[1];
     assert_eq!(failed.state, TrialState::Failed);
     let message = failed.message.as_deref().unwrap();
     assert!(
-        message.starts_with("interrupted") && message.ends_with("; retried as trial 1"),
+        message.starts_with("interrupted") && message.ends_with("; retried as trial 2"),
         "{message}"
     );
     assert_eq!(
         seen[0],
-        (1, 0.123456789),
+        (2, 0.123456789),
         "the retry has the same parameters"
     );
     assert_ne!(seen[1].1, 0.123456789, "later trials are sampled");

@@ -9,8 +9,10 @@ use crate::storage::{RETRIED_AS, TrialId, TrialRecord, TrialState};
 impl Study {
     /// Whether `trial` failed because its process died and may still be retried.
     pub(super) fn awaits_retry(&self, trial: &TrialRecord) -> bool {
+        // A trial that died before any parameter was chosen has nothing to retry.
         self.retry_failed > 0
             && trial.state == TrialState::Failed
+            && !trial.params.is_empty()
             && trial.message.as_deref().is_some_and(|m| {
                 (m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with(KILLED_MESSAGE))
                     && !m.contains(RETRIED_AS)
