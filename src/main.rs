@@ -31,6 +31,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Reload a finished run's checkpoint and recompute its test metrics.
     Eval(commands::train::EvalArgs),
+    /// Predict new rows (CSV) or images (IDX) with a finished run, writing one row per input.
+    Predict(commands::train::PredictArgs),
     /// Run (or resume) a hyperparameter sweep into its study database.
     Tune(commands::tune::TuneArgs),
     /// Join a sweep's study from any host (one PostgreSQL database for all) and run its trials
@@ -94,6 +96,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Datasets(args) => commands::datasets::run(args),
         Command::Train(args) => commands::train::train(args),
         Command::Eval(args) => commands::train::eval(args),
+        Command::Predict(args) => commands::train::predict(args),
         Command::Tune(args) => commands::tune::tune(args),
         Command::Worker(args) => commands::tune::worker(args),
         Command::Study(args) => commands::study::study(args),

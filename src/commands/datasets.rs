@@ -131,6 +131,9 @@ fn check_files(args: CheckArgs) -> Result<()> {
     let source = match (&args.csv, &args.idx_images, &args.idx_labels) {
         (Some(path), _, _) => DataSource::Csv(CsvSource {
             path: path.clone(),
+            test_path: None,
+            categorical: vec![],
+            missing: vec![],
             task: match args.task {
                 TaskArg::Classification => Task::Classification,
                 TaskArg::Regression => Task::Regression,
@@ -163,7 +166,7 @@ fn check_files(args: CheckArgs) -> Result<()> {
         _ => anyhow::bail!("give --csv FILE, or --idx-images FILE with --idx-labels FILE"),
     };
     let dataset = match &source {
-        DataSource::Csv(csv) => anneal_data::load_csv(csv),
+        DataSource::Csv(csv) => anneal_data::load_csv(csv, &Default::default()),
         DataSource::Idx(idx) => anneal_data::load_idx(idx),
         DataSource::Bundled(_) => unreachable!("check takes files"),
     }

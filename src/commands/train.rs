@@ -1,4 +1,4 @@
-//! `anneal train` and `anneal eval`: argument handling and terminal output around
+//! `anneal train`, `anneal eval` and `anneal predict`: argument handling and terminal output around
 //! `anneal_train::run_recorded` / `load_run`.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::backend::BackendArgs;
+mod predict;
 mod report;
+
+pub use predict::{PredictArgs, predict};
 
 use report::{Output, Progress, print_evaluation, print_summary};
 

@@ -12,6 +12,7 @@ use crate::formats::idx;
 use crate::formats::{maybe_gunzip, read_file, verify_sha256};
 use crate::manifest::{Manifest, SourceFormat};
 use crate::samples::{DatasetInfo, LoadedDataset, Samples, Targets, Task};
+use crate::tabular::{TabularOptions, file_stem, load_csv};
 
 /// Environment variable that points anneal at a datasets folder.
 pub const DATA_DIR_ENV: &str = "ANNEAL_DATA_DIR";
@@ -147,7 +148,7 @@ impl Catalog {
     pub fn load_source(&self, source: &DataSource) -> Result<LoadedDataset> {
         match source {
             DataSource::Bundled(name) => self.load(name),
-            DataSource::Csv(csv) => load_csv(csv),
+            DataSource::Csv(csv) => load_csv(csv, &TabularOptions::default()),
             DataSource::Idx(idx) => load_idx(idx),
         }
     }
@@ -169,6 +170,9 @@ pub enum DataSource {
 #[serde(deny_unknown_fields)]
 pub struct CsvSource {
     pub path: PathBuf,
+    /// A separate test file with the same columns; without one, a test set is held out of `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_path: Option<PathBuf>,
     pub task: Task,
     /// The target column: a header name, `"first"`, `"last"` (default) or a zero-based index.
     #[serde(default)]
@@ -177,6 +181,13 @@ pub struct CsvSource {
     pub delimiter: Delimiter,
     #[serde(default)]
     pub header: Header,
+    /// Columns to treat as text categories even though they hold numbers (codes, ZIP codes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categorical: Vec<String>,
+    /// Cell values that mean "missing" besides the standard ones (empty, NA, N/A, NaN, nan,
+    /// NULL, null), e.g. `["?"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     /// Optional dataset name for reports (default: the file stem).
     pub name: Option<String>,
 }
@@ -385,7 +396,7 @@ fn check_counts(
     Ok(())
 }
 
-fn parse_values(path: &Path, column: usize, cells: &[(u64, String)]) -> Result<Vec<f32>> {
+pub(crate) fn parse_values(path: &Path, column: usize, cells: &[(u64, String)]) -> Result<Vec<f32>> {
     cells
         .iter()
         .map(|(line, cell)| {
@@ -422,103 +433,6 @@ fn parse_class_ids(
                 })
         })
         .collect()
-}
-
-/// Class labels of a user's file: the distinct labels in sorted order (numeric order when every
-/// label is an integer) become class indices `0..k`, named by their text. Labels `0..k` therefore
-/// keep their values, and sparse or huge integer labels cost no empty classes.
-fn user_classes(
-    path: &Path,
-    column: usize,
-    cells: &[(u64, String)],
-) -> Result<(Vec<u32>, Vec<String>)> {
-    if cells.is_empty() {
-        return Err(DataError::format(path, "no data rows"));
-    }
-    let integers: Option<Vec<i64>> = cells.iter().map(|(_, c)| c.parse::<i64>().ok()).collect();
-    let (classes, names) = match integers {
-        Some(values) => {
-            let mut distinct = values.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            let ids = values
-                .iter()
-                .map(|v| {
-                    distinct
-                        .binary_search(v)
-                        .expect("label is among the distinct") as u32
-                })
-                .collect();
-            (ids, distinct.iter().map(i64::to_string).collect::<Vec<_>>())
-        }
-        None => {
-            let mut names: Vec<String> = cells.iter().map(|(_, c)| c.clone()).collect();
-            names.sort();
-            names.dedup();
-            let ids = cells
-                .iter()
-                .map(|(_, c)| names.binary_search(c).expect("label is among the names") as u32)
-                .collect();
-            (ids, names)
-        }
-    };
-    if names.len() < 2 {
-        return Err(DataError::Malformed {
-            path: path.to_path_buf(),
-            line: cells[0].0,
-            column: column + 1,
-            message: format!(
-                "a classification target needs at least 2 classes, found only '{}'",
-                names[0]
-            ),
-        });
-    }
-    Ok((classes, names))
-}
-
-fn file_stem(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    name.split('.').next().unwrap_or("data").to_string()
-}
-
-/// Loads a user's CSV file with the same validation as the bundled sets.
-pub fn load_csv(source: &CsvSource) -> Result<LoadedDataset> {
-    let table = csv::read_table(
-        &source.path,
-        source.delimiter,
-        source.header,
-        Some(&source.target),
-    )?;
-    let column = table.target_column.expect("a target column was requested");
-    let (targets, class_names) = match source.task {
-        Task::Regression => (
-            Targets::Values(parse_values(&source.path, column, &table.targets)?),
-            vec![],
-        ),
-        Task::Classification => {
-            let (ids, names) = user_classes(&source.path, column, &table.targets)?;
-            (Targets::Classes(ids), names)
-        }
-    };
-    let shape = vec![table.num_features];
-    let info = DatasetInfo {
-        name: source
-            .name
-            .clone()
-            .unwrap_or_else(|| file_stem(&source.path)),
-        task: source.task,
-        shape: shape.clone(),
-        class_names,
-        flip_invariant: false,
-    };
-    Ok(LoadedDataset {
-        info,
-        train: Samples::new(shape, table.features, targets),
-        test: None,
-    })
 }
 
 /// Loads a user's IDX images and labels (gzipped or raw).

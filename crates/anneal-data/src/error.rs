@@ -64,7 +64,7 @@ impl DataError {
         }
     }
 
-    pub(crate) fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+    pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Self::Format {
             path: path.into(),
             message: message.into(),

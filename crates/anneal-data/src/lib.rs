@@ -15,12 +15,16 @@ pub mod preprocess;
 pub use anneal_rng as rng;
 pub mod samples;
 pub mod split;
+pub mod tabular;
 
 pub use augment::{AugmentConfig, Augmenter};
 pub use batch::{Batch, BatchTargets, HostBatch, Loader};
-pub use catalog::{Catalog, CsvSource, DataSource, IdxSource, load_csv, load_idx};
+pub use catalog::{Catalog, CsvSource, DataSource, IdxSource, load_idx};
 pub use error::{DataError, Result};
 pub use manifest::Manifest;
 pub use preprocess::{FittedStep, PreprocessStep, Preprocessor, Scope};
 pub use samples::{DatasetInfo, LoadedDataset, Samples, Targets, Task};
-pub use split::{SplitConfig, Splits, split};
+pub use split::{SplitConfig, SplitPlan, Splits, apply_plan, plan_split, split};
+pub use tabular::{
+    Encoding, Impute, TabularData, TabularEncoder, TabularOptions, UnseenCategory, load_csv,
+};

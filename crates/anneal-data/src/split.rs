@@ -65,30 +65,82 @@ pub struct Splits {
     pub official_test: bool,
 }
 
-/// Splits a loaded dataset: the official test split where there is one, otherwise a held-out
-/// (stratified) test set; then a (stratified) validation set from what is left for training.
-pub fn split(dataset: LoadedDataset, config: &SplitConfig) -> Result<Splits> {
-    config.validate()?;
-    let LoadedDataset { info, train, test } = dataset;
-    let official_test = test.is_some();
-    let (pool, test) = match test {
-        Some(test) => (train, test),
-        None => {
-            let (keep, held) =
-                stratified_holdout(&train.targets, config.test, config.seed, "split-test");
-            (train.select(&keep), train.select(&held))
+/// Which rows of a dataset's training file go where; indices are ascending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitPlan {
+    pub train: Vec<usize>,
+    pub validation: Vec<usize>,
+    /// Rows held out for test; `None` when the dataset brings its own test set.
+    pub test: Option<Vec<usize>>,
+}
+
+impl SplitPlan {
+    /// The rows preprocessing is fitted on: training rows, plus validation rows when a run
+    /// trains on them too.
+    pub fn fit_rows(&self, with_validation: bool) -> Vec<usize> {
+        let mut rows = self.train.clone();
+        if with_validation {
+            rows.extend_from_slice(&self.validation);
+            rows.sort_unstable();
         }
+        rows
+    }
+}
+
+/// Plans the split of `targets` (the training file's): a held-out (stratified) test set unless
+/// the dataset has its own (`own_test`), then a (stratified) validation set from what is left.
+/// Depends only on the targets and the config, so every reload of a run plans the same rows.
+pub fn plan_split(targets: &Targets, own_test: bool, config: &SplitConfig) -> Result<SplitPlan> {
+    config.validate()?;
+    let (pool, test) = if own_test {
+        ((0..targets.len()).collect::<Vec<_>>(), None)
+    } else {
+        let (keep, held) = stratified_holdout(targets, config.test, config.seed, "split-test");
+        (keep, Some(held))
     };
     let (keep, held) = stratified_holdout(
-        &pool.targets,
+        &targets.select(&pool),
         config.validation,
         config.seed,
         "split-validation",
     );
+    Ok(SplitPlan {
+        train: keep.iter().map(|&i| pool[i]).collect(),
+        validation: held.iter().map(|&i| pool[i]).collect(),
+        test,
+    })
+}
+
+/// Splits a loaded dataset: the official test split where there is one, otherwise a held-out
+/// (stratified) test set; then a (stratified) validation set from what is left for training.
+pub fn split(dataset: LoadedDataset, config: &SplitConfig) -> Result<Splits> {
+    let LoadedDataset { info, train, test } = dataset;
+    let plan = plan_split(&train.targets, test.is_some(), config)?;
+    apply_plan(info, &train, test, &plan)
+}
+
+/// The three sets a plan describes; `own_test` is the dataset's own test set, used when the
+/// plan holds none out. Every set must have samples.
+pub fn apply_plan(
+    info: DatasetInfo,
+    all: &Samples,
+    own_test: Option<Samples>,
+    plan: &SplitPlan,
+) -> Result<Splits> {
+    let (test, official_test) = match (&plan.test, own_test) {
+        (Some(rows), _) => (all.select(rows), false),
+        (None, Some(test)) => (test, true),
+        (None, None) => {
+            return Err(DataError::config(
+                "split",
+                "the split holds out no test rows and the dataset has no test set",
+            ));
+        }
+    };
     let splits = Splits {
         info,
-        train: pool.select(&keep),
-        validation: pool.select(&held),
+        train: all.select(&plan.train),
+        validation: all.select(&plan.validation),
         test,
         official_test,
     };

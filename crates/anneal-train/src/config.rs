@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use anneal_data::{AugmentConfig, CsvSource, DataSource, IdxSource, PreprocessStep, SplitConfig};
+use anneal_data::{
+    AugmentConfig, CsvSource, DataSource, Encoding, IdxSource, Impute, PreprocessStep,
+    SplitConfig, TabularOptions, UnseenCategory,
+};
 use anneal_model::{LossConfig, ModelConfig};
 use serde::{Deserialize, Serialize};
 
@@ -54,13 +57,59 @@ pub struct DataConfig {
     /// of epochs rather than early-stopping on them.
     #[serde(default)]
     pub train_on_validation: bool,
+    /// How missing cells of a CSV are filled from the training rows: `error` (the default),
+    /// `mean`, `median` or `most_frequent`.
+    #[serde(default)]
+    pub impute: Impute,
+    /// How text columns of a CSV become features: `one_hot` (the default) or `ordinal`.
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// A category the training rows never had: `error` (the default) or `zeros`.
+    #[serde(default)]
+    pub unseen_category: UnseenCategory,
 }
 
 fn yes() -> bool {
     true
 }
 
+/// Epochs without improvement before stopping when an `early_stopping` table leaves `patience`
+/// out.
+pub const DEFAULT_PATIENCE: usize = 10;
+
+fn default_patience() -> Option<usize> {
+    Some(DEFAULT_PATIENCE)
+}
+
 impl DataConfig {
+    pub fn tabular_options(&self) -> TabularOptions {
+        TabularOptions {
+            impute: self.impute,
+            encoding: self.encoding,
+            unseen_category: self.unseen_category,
+        }
+    }
+
+    /// Makes the data files' paths absolute, reading relative ones from `base` (the config
+    /// file's folder), so the config means the same from any working directory.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |path: &mut std::path::PathBuf| {
+            if path.is_relative() {
+                *path = absolute(&base.join(&*path));
+            }
+        };
+        if let Some(csv) = &mut self.csv {
+            resolve(&mut csv.path);
+            csv.test_path.as_mut().map(resolve);
+        }
+        if let Some(idx) = &mut self.idx {
+            resolve(&mut idx.train_images);
+            resolve(&mut idx.train_labels);
+            idx.test_images.as_mut().map(resolve);
+            idx.test_labels.as_mut().map(resolve);
+        }
+    }
+
     pub fn source(&self) -> Result<DataSource> {
         match (&self.dataset, &self.csv, &self.idx) {
             (Some(name), None, None) => Ok(DataSource::Bundled(name.clone())),
@@ -237,8 +286,10 @@ pub struct EarlyStoppingConfig {
     /// `min` or `max`; defaults to the monitor's natural direction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
-    /// Epochs without improvement before stopping; unset means train all epochs.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Epochs without improvement before stopping: a number, or `"off"` to train every epoch.
+    /// An `early_stopping` table without it stops after [`DEFAULT_PATIENCE`]; a config without
+    /// the table trains every epoch (and still keeps the best one).
+    #[serde(default = "default_patience", with = "patience_text")]
     pub patience: Option<usize>,
     /// An improvement smaller than this does not count.
     pub min_delta: f64,
@@ -254,6 +305,39 @@ impl Default for EarlyStoppingConfig {
             patience: None,
             min_delta: 0.0,
             restore_best: true,
+        }
+    }
+}
+
+/// `patience = 10` or `patience = "off"`.
+mod patience_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    const OFF: &str = "off";
+
+    pub fn serialize<S: Serializer>(value: &Option<usize>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(epochs) => serializer.serialize_u64(*epochs as u64),
+            None => serializer.serialize_str(OFF),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            Epochs(i64),
+            Word(String),
+        }
+        match Text::deserialize(deserializer)? {
+            Text::Epochs(n) if n >= 0 => Ok(Some(n as usize)),
+            Text::Word(word) if word == OFF => Ok(None),
+            Text::Epochs(n) => Err(D::Error::custom(format!(
+                "patience {n} is negative; give a number of epochs or \"off\""
+            ))),
+            Text::Word(word) => Err(D::Error::custom(format!(
+                "patience '{word}' is not a number of epochs or \"off\""
+            ))),
         }
     }
 }
@@ -341,7 +425,9 @@ impl RunConfig {
         let filled = fill_default_optimizer(&mut table);
         if overrides.is_empty() && !filled {
             // Straight from the text, so errors point at the offending line.
-            return toml::from_str(text).map_err(|e| parse_error(e.to_string()));
+            let mut config: Self = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+            config.data.resolve_paths(config_folder(path));
+            return Ok(config);
         }
         Self::from_table(path, table)
     }
@@ -352,7 +438,7 @@ impl RunConfig {
         fill_default_optimizer(&mut table);
         // The key path of a value that does not fit, since a table built in memory has no
         // line numbers to point at.
-        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let mut config: Self = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
             let inner: toml::de::Error = e.into_inner();
             TrainError::Parse {
@@ -366,7 +452,9 @@ impl RunConfig {
                     )
                 },
             }
-        })
+        })?;
+        config.data.resolve_paths(config_folder(path));
+        Ok(config)
     }
 
     /// Checks everything that can be checked without the data; the rest (loss vs task, CNN vs
@@ -420,11 +508,21 @@ impl RunConfig {
         if t.early_stopping.patience == Some(0) {
             return Err(TrainError::config(
                 "train.early_stopping.patience",
-                "must be at least 1 epoch (leave it out to train every epoch)",
+                "must be at least 1 epoch (\"off\" trains every epoch)",
             ));
         }
         validate_optimizer(&t.optimizer)
     }
+}
+
+/// The folder a config file's relative paths start from.
+fn config_folder(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new(""))
+}
+
+/// `path` made absolute against the working directory (left as it is if that cannot be known).
+fn absolute(path: &Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn validate_optimizer(optimizer: &OptimizerConfig) -> Result<()> {

@@ -1,13 +1,22 @@
 //! Evaluation of a model on a set of samples: mean loss and the task's metrics.
 
 use anneal_data::{Loader, Samples, Targets};
-use anneal_model::{Model, predict_classes};
+use anneal_model::{LossConfig, Model, predict_classes};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Monitor;
 use crate::metrics::{ClassificationMetrics, RegressionMetrics};
-use crate::prepare::PreparedData;
+use crate::prepare::TargetScale;
+
+/// What scoring a model's outputs needs besides the samples: the loss, the number of classes,
+/// and how regression targets were scaled for training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scoring {
+    pub loss: LossConfig,
+    pub num_classes: usize,
+    pub target_scale: Option<TargetScale>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -50,7 +59,7 @@ impl Evaluation {
 pub fn evaluate(
     model: &Model,
     samples: &Samples,
-    data: &PreparedData,
+    data: &Scoring,
     batch_size: usize,
     device: &Device,
 ) -> Evaluation {
@@ -87,7 +96,7 @@ pub fn evaluate(
     let metrics =
         match &samples.targets {
             Targets::Classes(actual) => TaskMetrics::Classification(
-                ClassificationMetrics::compute(&classes, actual, data.info.num_classes()),
+                ClassificationMetrics::compute(&classes, actual, data.num_classes),
             ),
             Targets::Values(actual) => {
                 let unscale = |v: f32| data.target_scale.map_or(v, |s| s.unscale(v));
@@ -100,4 +109,21 @@ pub fn evaluate(
         loss: loss_sum / samples.len().max(1) as f64,
         metrics,
     }
+}
+
+/// The model's raw outputs for every sample, row-major `len × outputs`, computed in batches of
+/// `batch_size` (the same batches [`evaluate`] uses, so the same numbers).
+pub fn outputs(model: &Model, samples: &Samples, batch_size: usize, device: &Device) -> Vec<f32> {
+    let mut all = Vec::new();
+    for host in Loader::sequential(samples, batch_size.max(1)).epoch(0) {
+        let logits = model.forward(host.to_device(device).inputs);
+        all.extend(
+            logits
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("outputs are floats"),
+        );
+    }
+    all
 }

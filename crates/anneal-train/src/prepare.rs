@@ -1,12 +1,19 @@
 //! From a run config to the three preprocessed sets a run trains and evaluates on, with every
 //! data-dependent check done before training starts.
 
-use anneal_data::{Augmenter, Catalog, DatasetInfo, Preprocessor, Samples, Targets, Task, split};
+use anneal_data::formats::csv::{Delimiter, Header};
+use anneal_data::manifest::SourceFormat;
+use anneal_data::{
+    Augmenter, Catalog, DataSource, DatasetInfo, Preprocessor, Samples, Splits, TabularData,
+    TabularEncoder, Targets, Task, split,
+};
 use anneal_model::LossConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::error::{Result, TrainError};
+use crate::evaluate::Scoring;
+use crate::pipeline::{Inputs, PIPELINE_VERSION, Pipeline};
 
 /// Regression targets are trained as `(y − mean) / std`; predictions are mapped back.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -31,7 +38,7 @@ impl TargetScale {
         }
     }
 
-    fn scale(&self, samples: &mut Samples) {
+    pub fn scale(&self, samples: &mut Samples) {
         if let Targets::Values(values) = &mut samples.targets {
             for v in values {
                 *v = (*v - self.mean) / self.std;
@@ -56,11 +63,59 @@ pub struct PreparedData {
     pub target_scale: Option<TargetScale>,
     pub augmenter: Option<Augmenter>,
     pub loss: LossConfig,
+    /// What new inputs go through: saved with the run for `anneal predict`.
+    pub pipeline: Pipeline,
 }
 
 impl PreparedData {
     pub fn num_outputs(&self) -> usize {
         self.loss.outputs(&self.info)
+    }
+
+    pub fn scoring(&self) -> Scoring {
+        self.pipeline.scoring()
+    }
+}
+
+/// Loads and splits the data a config names, and says how its raw inputs are read.
+fn load_splits(config: &RunConfig, catalog: &Catalog) -> Result<(Splits, Inputs)> {
+    let data = &config.data;
+    match data.source()? {
+        DataSource::Csv(csv) => {
+            let (splits, encoder) = TabularData::read(&csv)?.split(
+                &data.split,
+                &data.tabular_options(),
+                data.train_on_validation,
+            )?;
+            let inputs = Inputs::Table {
+                delimiter: csv.delimiter,
+                header: csv.header,
+                encoder,
+            };
+            Ok((splits, inputs))
+        }
+        source => {
+            let table = match &source {
+                DataSource::Bundled(name) => {
+                    matches!(catalog.manifest(name)?.source, SourceFormat::Csv { .. })
+                }
+                _ => false,
+            };
+            let splits = split(catalog.load_source(&source)?, &data.split)?;
+            // A bundled table has plain numbers and no header names: new rows for it come as a
+            // comma-separated file with a header line, features in order, target last if given.
+            let inputs = if table {
+                let features = splits.info.feature_len();
+                Inputs::Table {
+                    delimiter: Delimiter::Comma,
+                    header: Header::Names,
+                    encoder: TabularEncoder::numeric(features, features),
+                }
+            } else {
+                Inputs::Images
+            };
+            Ok((splits, inputs))
+        }
     }
 }
 
@@ -68,35 +123,42 @@ impl PreparedData {
 /// against it, so a bad config fails here and not in the middle of training.
 pub fn prepare(config: &RunConfig, catalog: &Catalog) -> Result<PreparedData> {
     config.validate()?;
-    let dataset = catalog.load_source(&config.data.source()?)?;
-    let mut splits = split(dataset, &config.data.split)?;
+    let (mut splits, inputs) = load_splits(config, catalog)?;
     if config.data.train_on_validation {
         splits.train = splits.train.concat(&splits.validation);
     }
     let preprocessor = Preprocessor::fit(&config.data.preprocess, &splits.train)?;
-    let mut train = preprocessor.apply(&splits.train);
-    let mut validation = preprocessor.apply(&splits.validation);
-    let mut test = preprocessor.apply(&splits.test);
+    let raw_shape = splits.train.shape.clone();
+    let model_shape = preprocessor.output_shape(&raw_shape);
     let info = DatasetInfo {
-        shape: train.shape.clone(),
+        shape: model_shape.clone(),
         ..splits.info
     };
-
-    let target_scale = match (&train.targets, config.data.standardize_target) {
+    let target_scale = match (&splits.train.targets, config.data.standardize_target) {
         (Targets::Values(values), true) => Some(TargetScale::fit(values)),
         _ => None,
     };
-    if let Some(scale) = &target_scale {
-        for set in [&mut train, &mut validation, &mut test] {
-            scale.scale(set);
-        }
-    }
-
     let loss = config
         .loss
         .clone()
         .unwrap_or_else(|| LossConfig::default_for(info.task));
     loss.validate(&info)?;
+    let pipeline = Pipeline {
+        version: PIPELINE_VERSION,
+        dataset: info.name.clone(),
+        task: info.task,
+        class_names: info.class_names.clone(),
+        inputs,
+        raw_shape,
+        preprocessor,
+        model_shape,
+        outputs: loss.outputs(&info),
+        loss: loss.clone(),
+        target_scale,
+    };
+    let train = pipeline.transform(&splits.train);
+    let validation = pipeline.transform(&splits.validation);
+    let test = pipeline.transform(&splits.test);
     config.model.validate(&info)?;
     crate::memory::check_fits(config, &info)?;
     let monitor = config.train.early_stopping.monitor;
@@ -156,5 +218,6 @@ pub fn prepare(config: &RunConfig, catalog: &Catalog) -> Result<PreparedData> {
         target_scale,
         augmenter,
         loss,
+        pipeline,
     })
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RunConfig;
 use crate::error::{Result, TrainError};
 use crate::evaluate::{Evaluation, TaskMetrics};
+use crate::pipeline::{PIPELINE_VERSION, Pipeline};
 use crate::trainer::{Control, EpochRecord, Observer, RunStatus};
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -21,6 +22,7 @@ pub const METRICS_FILE: &str = "metrics.csv";
 pub const CHECKPOINT_FILE: &str = "model.bpk";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const CURVES_FILE: &str = "curves.svg";
+pub const PIPELINE_FILE: &str = "pipeline.json";
 
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -82,6 +84,36 @@ impl RunDir {
 
     pub fn read_config(&self) -> Result<RunConfig> {
         RunConfig::load(&self.file(CONFIG_FILE), &[])
+    }
+
+    /// What new inputs go through before the model (see [`Pipeline`]).
+    pub fn write_pipeline(&self, pipeline: &Pipeline) -> Result<()> {
+        let text = serde_json::to_string_pretty(pipeline).expect("pipelines serialise");
+        write_atomically(&self.file(PIPELINE_FILE), text.as_bytes())
+    }
+
+    /// The saved pipeline, or `None` for a run folder written before runs saved one.
+    pub fn read_pipeline(&self) -> Result<Option<Pipeline>> {
+        let path = self.file(PIPELINE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(TrainError::io(&path, e)),
+        };
+        let pipeline: Pipeline = serde_json::from_str(&text).map_err(|e| TrainError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if pipeline.version != PIPELINE_VERSION {
+            return Err(TrainError::Parse {
+                path,
+                message: format!(
+                    "pipeline version {} is not the one this anneal reads ({PIPELINE_VERSION})",
+                    pipeline.version
+                ),
+            });
+        }
+        Ok(Some(pipeline))
     }
 
     /// Saves beside the old checkpoint, then renames over it: a kill mid-save leaves the

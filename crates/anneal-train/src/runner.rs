@@ -12,6 +12,7 @@ use burn::tensor::Device;
 use crate::config::RunConfig;
 use crate::error::{Result, TrainError};
 use crate::evaluate::{Evaluation, evaluate};
+use crate::pipeline::Pipeline;
 use crate::plot::plot_curves;
 use crate::prepare::{PreparedData, prepare};
 use crate::resume::{self, RESUME_DIR};
@@ -29,7 +30,7 @@ pub struct RunTarget<'a> {
 }
 
 /// Batch size for evaluation passes: no gradients are kept, so larger batches are cheap.
-fn eval_batch(config: &RunConfig) -> usize {
+pub(crate) fn eval_batch(config: &RunConfig) -> usize {
     config.train.batch_size.max(256)
 }
 
@@ -159,6 +160,7 @@ fn record(
         Some(history) => MetricsWriter::resume(run, classification, history)?,
         None => {
             run.write_config(config)?;
+            run.write_pipeline(&data.pipeline)?;
             MetricsWriter::create(run, classification)?
         }
     };
@@ -214,8 +216,8 @@ fn summarize(
     let evaluated = outcome.filter(|o| o.status.is_success()).map(|o| {
         let batch = eval_batch(config);
         (
-            evaluate(&o.model, &data.validation, data, batch, target.device),
-            evaluate(&o.model, &data.test, data, batch, target.device),
+            evaluate(&o.model, &data.validation, &data.scoring(), batch, target.device),
+            evaluate(&o.model, &data.test, &data.scoring(), batch, target.device),
         )
     });
     let (validation, test) = match evaluated {
@@ -261,6 +263,21 @@ pub struct LoadedRun {
 /// same preprocessing fitted on the same training split) and the checkpoint loaded into the
 /// same architecture.
 pub fn load_run(path: &Path, catalog: &Catalog, device: &Device) -> Result<LoadedRun> {
+    let (run, summary) = finished_run(path)?;
+    let config = run.read_config()?;
+    let data = prepare(&config, catalog)?;
+    let model = load_model(&run, &config, &data.pipeline, device)?;
+    Ok(LoadedRun {
+        run,
+        config,
+        data,
+        model,
+        summary,
+    })
+}
+
+/// Opens a run folder whose run ended successfully, with its summary.
+pub(crate) fn finished_run(path: &Path) -> Result<(RunDir, Summary)> {
     let run = RunDir::open(path)?;
     let summary = run.read_summary().map_err(|e| match e {
         TrainError::Io { path, .. } => TrainError::config(
@@ -282,11 +299,19 @@ pub fn load_run(path: &Path, catalog: &Catalog, device: &Device) -> Result<Loade
             ),
         ));
     }
-    let config = run.read_config()?;
-    let data = prepare(&config, catalog)?;
+    Ok((run, summary))
+}
+
+/// The run's checkpoint, loaded into the architecture its config and pipeline describe.
+pub(crate) fn load_model(
+    run: &RunDir,
+    config: &RunConfig,
+    pipeline: &Pipeline,
+    device: &Device,
+) -> Result<Model> {
     let shape = DataShape {
-        input: data.info.shape.clone(),
-        outputs: data.num_outputs(),
+        input: pipeline.model_shape.clone(),
+        outputs: pipeline.outputs,
     };
     let skeleton = {
         // Initial weights are overwritten by the checkpoint, but drawing them still uses the
@@ -294,14 +319,7 @@ pub fn load_run(path: &Path, catalog: &Catalog, device: &Device) -> Result<Loade
         let _rng = crate::trainer::rng_owner();
         config.model.init(device, &shape)?
     };
-    let model = run.load_checkpoint(skeleton)?;
-    Ok(LoadedRun {
-        run,
-        config,
-        data,
-        model,
-        summary,
-    })
+    run.load_checkpoint(skeleton)
 }
 
 /// Test-set evaluation of a reloaded run.
@@ -309,7 +327,7 @@ pub fn evaluate_run(loaded: &LoadedRun, device: &Device) -> Evaluation {
     evaluate(
         &loaded.model,
         &loaded.data.test,
-        &loaded.data,
+        &loaded.data.scoring(),
         eval_batch(&loaded.config),
         device,
     )

@@ -368,7 +368,7 @@ pub fn train_resumable(
         let validation = evaluate(
             &eval_model,
             &data.validation,
-            data,
+            &data.scoring(),
             t.batch_size.max(256),
             device,
         );

@@ -1,7 +1,7 @@
 //! Delimited text tables: comma-separated (read with the `csv` crate) or whitespace-separated,
 //! optionally gzipped, with a header of column names, scikit-learn's count header, or none.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,139 @@ pub fn parse_table(
     header: Header,
     target: Option<&TargetColumn>,
 ) -> Result<Table> {
+    let raw = parse_raw(path, bytes, delimiter, header)?;
+    let target_column = target
+        .map(|t| resolve_target(path, t, raw.named.then_some(&raw.names[..]), raw.width))
+        .transpose()?;
+    let num_features = raw.width - usize::from(target_column.is_some());
+    if num_features == 0 {
+        return Err(DataError::format(
+            path,
+            "no feature columns besides the target",
+        ));
+    }
+    let feature_names = raw
+        .names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != target_column)
+        .map(|(_, n)| n.clone())
+        .collect();
+
+    let mut features = Vec::with_capacity(raw.rows() * num_features);
+    let mut targets = Vec::new();
+    for row in 0..raw.rows() {
+        let line = raw.lines[row];
+        for (column, cell) in raw.row(row).iter().enumerate() {
+            if Some(column) == target_column {
+                targets.push((line, cell.clone()));
+                continue;
+            }
+            features.push(parse_number(path, line, column, cell)?);
+        }
+    }
+
+    let table = Table {
+        feature_names,
+        num_features,
+        features,
+        targets,
+        target_column,
+        declared: raw.declared,
+    };
+    if let Some(declared) = &table.declared {
+        if declared.samples != table.rows() {
+            return Err(DataError::Count {
+                path: path.to_path_buf(),
+                what: "data rows (as its header declares)".into(),
+                expected: declared.samples,
+                found: table.rows(),
+            });
+        }
+        if declared.features != table.num_features {
+            return Err(DataError::Count {
+                path: path.to_path_buf(),
+                what: "feature columns (as its header declares)".into(),
+                expected: declared.features,
+                found: table.num_features,
+            });
+        }
+    }
+    Ok(table)
+}
+
+/// A feature cell as a finite number. Training, evaluation and prediction all read numbers
+/// through here, so the same text always becomes the same `f32`.
+pub fn parse_number(path: &Path, line: u64, column: usize, cell: &str) -> Result<f32> {
+    let value: f32 = cell.parse().map_err(|_| DataError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        column: column + 1,
+        message: format!("'{cell}' is not a number"),
+    })?;
+    if !value.is_finite() {
+        return Err(DataError::Malformed {
+            path: path.to_path_buf(),
+            line,
+            column: column + 1,
+            message: format!("'{cell}' is not a finite number"),
+        });
+    }
+    Ok(value)
+}
+
+/// A table as text: every cell as written (trimmed), before any column is interpreted.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub path: PathBuf,
+    /// Every column's name: from the header, or `x0`, `x1`… when there is none.
+    pub names: Vec<String>,
+    /// Whether the names come from a header line.
+    pub named: bool,
+    pub width: usize,
+    /// The 1-based line of each row.
+    pub lines: Vec<u64>,
+    /// Row-major `rows × width`.
+    pub cells: Vec<String>,
+    pub declared: Option<SklearnHeader>,
+}
+
+impl RawTable {
+    pub fn rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn row(&self, row: usize) -> &[String] {
+        &self.cells[row * self.width..(row + 1) * self.width]
+    }
+
+    pub fn cell(&self, row: usize, column: usize) -> &str {
+        &self.cells[row * self.width + column]
+    }
+
+    /// The position of the column `target` names.
+    pub fn resolve(&self, target: &TargetColumn) -> Result<usize> {
+        resolve_target(
+            &self.path,
+            target,
+            self.named.then_some(&self.names[..]),
+            self.width,
+        )
+    }
+}
+
+/// Reads `path` (gzipped or not) as text cells, checking that every row has the header's width.
+pub fn read_raw(path: &Path, delimiter: Delimiter, header: Header) -> Result<RawTable> {
+    let bytes = maybe_gunzip(path, read_file(path)?)?;
+    parse_raw(path, &bytes, delimiter, header)
+}
+
+pub fn parse_raw(
+    path: &Path,
+    bytes: &[u8],
+    delimiter: Delimiter,
+    header: Header,
+) -> Result<RawTable> {
     // Spreadsheet exports often start with a UTF-8 byte-order mark; it is not part of the header.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let records = split_records(path, bytes, delimiter)?;
@@ -124,87 +257,38 @@ pub fn parse_table(
         (None, Some((_, cells))) => cells.len(),
         (None, None) => return Err(DataError::format(path, "file has no data rows")),
     };
-    let target_column = target
-        .map(|t| resolve_target(path, t, names.as_deref(), width))
-        .transpose()?;
-    let num_features = width - usize::from(target_column.is_some());
-    if num_features == 0 {
-        return Err(DataError::format(
-            path,
-            "no feature columns besides the target",
-        ));
+    if let Some(names) = &names {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(DataError::format(
+                path,
+                format!("the header names column '{twice}' twice; column names must be unique"),
+            ));
+        }
     }
-    let feature_names = match &names {
-        Some(n) => n
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != target_column)
-            .map(|(_, n)| n.clone())
-            .collect(),
-        None => (0..num_features).map(|i| format!("x{i}")).collect(),
-    };
-
-    let mut features = Vec::new();
-    let mut targets = Vec::new();
-    for (line, cells) in records {
-        if cells.len() != width {
+    let mut lines = Vec::new();
+    let mut cells = Vec::new();
+    for (line, row) in records {
+        if row.len() != width {
             return Err(DataError::Malformed {
                 path: path.to_path_buf(),
                 line,
-                column: cells.len().min(width) + 1,
-                message: format!("row has {} columns, expected {width}", cells.len()),
+                column: row.len().min(width) + 1,
+                message: format!("row has {} columns, expected {width}", row.len()),
             });
         }
-        for (column, cell) in cells.into_iter().enumerate() {
-            if Some(column) == target_column {
-                targets.push((line, cell));
-                continue;
-            }
-            let value: f32 = cell.parse().map_err(|_| DataError::Malformed {
-                path: path.to_path_buf(),
-                line,
-                column: column + 1,
-                message: format!("'{cell}' is not a number"),
-            })?;
-            if !value.is_finite() {
-                return Err(DataError::Malformed {
-                    path: path.to_path_buf(),
-                    line,
-                    column: column + 1,
-                    message: format!("'{cell}' is not a finite number"),
-                });
-            }
-            features.push(value);
-        }
+        lines.push(line);
+        cells.extend(row);
     }
-
-    let table = Table {
-        feature_names,
-        num_features,
-        features,
-        targets,
-        target_column,
+    Ok(RawTable {
+        path: path.to_path_buf(),
+        named: names.is_some(),
+        names: names.unwrap_or_else(|| (0..width).map(|i| format!("x{i}")).collect()),
+        width,
+        lines,
+        cells,
         declared,
-    };
-    if let Some(declared) = &table.declared {
-        if declared.samples != table.rows() {
-            return Err(DataError::Count {
-                path: path.to_path_buf(),
-                what: "data rows (as its header declares)".into(),
-                expected: declared.samples,
-                found: table.rows(),
-            });
-        }
-        if declared.features != table.num_features {
-            return Err(DataError::Count {
-                path: path.to_path_buf(),
-                what: "feature columns (as its header declares)".into(),
-                expected: declared.features,
-                found: table.num_features,
-            });
-        }
-    }
-    Ok(table)
+    })
 }
 
 /// A file of one value per line (e.g. targets kept apart from the features): `(line, text)` pairs.

@@ -102,6 +102,31 @@ pub fn images_and_labels(
     labels_path: &Path,
     labels: IdxArray,
 ) -> Result<(Vec<usize>, Vec<f32>, Vec<u32>)> {
+    let count = images.dims.first().copied().unwrap_or(0);
+    let (shape, pixels) = images_only(images_path, images)?;
+    if labels.dims.len() != 1 {
+        return Err(DataError::format(
+            labels_path,
+            format!(
+                "expected labels of rank 1, found dimensions {:?}",
+                labels.dims
+            ),
+        ));
+    }
+    if labels.dims[0] != count {
+        return Err(DataError::Count {
+            path: labels_path.to_path_buf(),
+            what: format!("labels (one per image in {})", images_path.display()),
+            expected: count,
+            found: labels.dims[0],
+        });
+    }
+    let labels = labels.data.iter().map(|&l| l as u32).collect();
+    Ok((shape, pixels, labels))
+}
+
+/// Images without labels (new data to predict): `(sample shape, pixel values as f32)`.
+pub fn images_only(images_path: &Path, images: IdxArray) -> Result<(Vec<usize>, Vec<f32>)> {
     let shape = match images.dims.as_slice() {
         [_, rows, cols] => vec![1, *rows, *cols],
         [_, channels, rows, cols] => vec![*channels, *rows, *cols],
@@ -114,24 +139,6 @@ pub fn images_and_labels(
             ));
         }
     };
-    if labels.dims.len() != 1 {
-        return Err(DataError::format(
-            labels_path,
-            format!(
-                "expected labels of rank 1, found dimensions {:?}",
-                labels.dims
-            ),
-        ));
-    }
-    if labels.dims[0] != images.dims[0] {
-        return Err(DataError::Count {
-            path: labels_path.to_path_buf(),
-            what: format!("labels (one per image in {})", images_path.display()),
-            expected: images.dims[0],
-            found: labels.dims[0],
-        });
-    }
     let pixels = images.data.iter().map(|&p| p as f32).collect();
-    let labels = labels.data.iter().map(|&l| l as u32).collect();
-    Ok((shape, pixels, labels))
+    Ok((shape, pixels))
 }

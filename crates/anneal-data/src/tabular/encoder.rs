@@ -1,0 +1,364 @@
+//! The fitted column encoder: what each feature column becomes (a number, a one-hot block or an
+//! ordinal code), with the fill value for its missing cells. Fitted on the training rows only and
+//! saved with a run, so new data is encoded exactly as the training data was.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::formats::csv::{RawTable, parse_number};
+use crate::tabular::{ColumnKind, Encoding, Impute, Missing, TabularOptions, UnseenCategory};
+
+/// One feature column, fitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncodedColumn {
+    pub name: String,
+    #[serde(flatten)]
+    pub encoding: ColumnEncoding,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ColumnEncoding {
+    /// A number as written; `fill` replaces a missing cell (none: a missing cell is an error).
+    Numeric { fill: Option<f32> },
+    /// A text category. One-hot gives one feature per category (sorted); ordinal gives the
+    /// category's index. `fill` is the category a missing cell takes.
+    Categorical {
+        categories: Vec<String>,
+        ordinal: bool,
+        fill: Option<String>,
+    },
+}
+
+impl ColumnEncoding {
+    /// How many features the column becomes.
+    pub fn width(&self) -> usize {
+        match self {
+            ColumnEncoding::Categorical {
+                categories,
+                ordinal: false,
+                ..
+            } => categories.len(),
+            _ => 1,
+        }
+    }
+}
+
+/// Every feature column of a table, fitted, and how the table is laid out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TabularEncoder {
+    /// The feature columns in file order (the target excluded).
+    pub columns: Vec<EncodedColumn>,
+    /// The target column's name (`x<i>` when the file has no header).
+    pub target: String,
+    /// The target's position among all columns, which identifies it in files without a header.
+    pub target_position: usize,
+    /// Whether columns are matched by header name (else by position).
+    pub named: bool,
+    pub missing: Missing,
+    pub unseen_category: UnseenCategory,
+}
+
+/// Where an encoder's columns are in a particular table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    /// The table column of each encoder column.
+    pub columns: Vec<usize>,
+    /// The table's target column, when it has one.
+    pub target: Option<usize>,
+}
+
+impl TabularEncoder {
+    /// An encoder for a file of plain numbers with no missing cells (the bundled tables).
+    pub fn numeric(features: usize, target_position: usize) -> Self {
+        let names: Vec<String> = (0..=features).map(|i| format!("x{i}")).collect();
+        Self {
+            columns: names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != target_position)
+                .map(|(_, name)| EncodedColumn {
+                    name: name.clone(),
+                    encoding: ColumnEncoding::Numeric { fill: None },
+                })
+                .collect(),
+            target: names[target_position].clone(),
+            target_position,
+            named: false,
+            missing: Missing::default(),
+            unseen_category: UnseenCategory::Error,
+        }
+    }
+
+    /// Fits every feature column of `table` on `rows` (the training rows).
+    pub fn fit(
+        table: &RawTable,
+        target: usize,
+        kinds: &[ColumnKind],
+        rows: &[usize],
+        options: &TabularOptions,
+        missing: &Missing,
+    ) -> Result<Self> {
+        let mut columns = Vec::with_capacity(table.width.saturating_sub(1));
+        for (column, kind) in kinds.iter().enumerate() {
+            if column == target {
+                continue;
+            }
+            let name = table.names[column].clone();
+            let present = rows
+                .iter()
+                .map(|&row| (row, table.cell(row, column)))
+                .filter(|(_, cell)| !missing.is(cell));
+            let encoding = match kind {
+                ColumnKind::Numeric => {
+                    let values = present
+                        .map(|(row, cell)| parse_number(&table.path, table.lines[row], column, cell))
+                        .collect::<Result<Vec<f32>>>()?;
+                    let fill = match options.impute {
+                        Impute::Error => None,
+                        strategy => Some(numeric_fill(strategy, values).ok_or_else(|| {
+                            nothing_to_learn(&table.path, &name, "impute it")
+                        })?),
+                    };
+                    ColumnEncoding::Numeric { fill }
+                }
+                ColumnKind::Categorical => {
+                    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+                    for (_, cell) in present {
+                        *counts.entry(cell).or_default() += 1;
+                    }
+                    if counts.is_empty() {
+                        return Err(nothing_to_learn(&table.path, &name, "learn its categories"));
+                    }
+                    // Text columns have no mean or median: every strategy but `error` fills in
+                    // the most frequent category (the first in sorted order among ties).
+                    let fill = (options.impute != Impute::Error).then(|| {
+                        let top = counts.values().copied().max().unwrap_or(0);
+                        counts
+                            .iter()
+                            .find(|(_, n)| **n == top)
+                            .map(|(c, _)| c.to_string())
+                            .expect("a category has the top count")
+                    });
+                    ColumnEncoding::Categorical {
+                        categories: counts.keys().map(|c| c.to_string()).collect(),
+                        ordinal: options.encoding == Encoding::Ordinal,
+                        fill,
+                    }
+                }
+            };
+            columns.push(EncodedColumn { name, encoding });
+        }
+        Ok(Self {
+            columns,
+            target: table.names[target].clone(),
+            target_position: target,
+            named: table.named,
+            missing: missing.clone(),
+            unseen_category: options.unseen_category,
+        })
+    }
+
+    /// The number of features a row becomes.
+    pub fn width(&self) -> usize {
+        self.columns.iter().map(|c| c.encoding.width()).sum()
+    }
+
+    /// The name of each feature: the column's, or `column=category` for one-hot blocks.
+    pub fn feature_names(&self) -> Vec<String> {
+        let mut names = Vec::with_capacity(self.width());
+        for column in &self.columns {
+            match &column.encoding {
+                ColumnEncoding::Categorical {
+                    categories,
+                    ordinal: false,
+                    ..
+                } => names.extend(categories.iter().map(|c| format!("{}={c}", column.name))),
+                _ => names.push(column.name.clone()),
+            }
+        }
+        names
+    }
+
+    /// Finds the encoder's columns in `table`: by name when the training file had a header
+    /// (a missing column, or one the model never saw, is an error naming it), else by position.
+    /// The target column may be present or not.
+    pub fn bind(&self, table: &RawTable) -> Result<Binding> {
+        let expected: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        if !self.named || !table.named {
+            let features = self.columns.len();
+            let target = if table.width == features + 1 {
+                Some(self.target_position)
+            } else if table.width == features {
+                None
+            } else {
+                return Err(DataError::format(
+                    &table.path,
+                    format!(
+                        "rows have {} columns; the model takes {features} feature columns, \
+                         plus the target '{}' optionally",
+                        table.width, self.target
+                    ),
+                ));
+            };
+            let columns = (0..table.width).filter(|&c| Some(c) != target).collect();
+            return Ok(Binding { columns, target });
+        }
+        if let Some(extra) = table
+            .names
+            .iter()
+            .find(|n| **n != self.target && !expected.contains(&n.as_str()))
+        {
+            return Err(DataError::format(
+                &table.path,
+                format!(
+                    "column '{extra}' is not one the model was trained on; it takes: {} \
+                     (and the target '{}' optionally)",
+                    expected.join(", "),
+                    self.target
+                ),
+            ));
+        }
+        let columns = expected
+            .iter()
+            .map(|name| {
+                table.names.iter().position(|n| n == name).ok_or_else(|| {
+                    DataError::format(
+                        &table.path,
+                        format!(
+                            "column '{name}' is missing; the model was trained on: {}",
+                            expected.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+        let target = table.names.iter().position(|n| *n == self.target);
+        Ok(Binding { columns, target })
+    }
+
+    /// Encodes every row of `table` (bound by `binding`) into `rows × width` features, in file
+    /// order, so an error names the first bad cell.
+    pub fn encode(&self, table: &RawTable, binding: &Binding) -> Result<Vec<f32>> {
+        let width = self.width();
+        let mut out = vec![0.0f32; table.rows() * width];
+        for (row, features) in out.chunks_exact_mut(width.max(1)).enumerate() {
+            let mut at = 0;
+            for (column, &position) in self.columns.iter().zip(&binding.columns) {
+                let cell = table.cell(row, position);
+                let fail = |message: String| DataError::Malformed {
+                    path: table.path.clone(),
+                    line: table.lines[row],
+                    column: position + 1,
+                    message,
+                };
+                let missing = self.missing.is(cell);
+                match &column.encoding {
+                    ColumnEncoding::Numeric { fill } => {
+                        features[at] = match (missing, fill) {
+                            (false, _) => {
+                                parse_number(&table.path, table.lines[row], position, cell)?
+                            }
+                            (true, Some(fill)) => *fill,
+                            (true, None) => return Err(fail(missing_message(&column.name, cell))),
+                        };
+                    }
+                    ColumnEncoding::Categorical {
+                        categories,
+                        ordinal,
+                        fill,
+                    } => {
+                        let text = match (missing, fill) {
+                            (false, _) => cell,
+                            (true, Some(fill)) => fill.as_str(),
+                            (true, None) => return Err(fail(missing_message(&column.name, cell))),
+                        };
+                        match (categories.binary_search_by(|c| c.as_str().cmp(text)), ordinal) {
+                            (Ok(index), false) => features[at + index] = 1.0,
+                            (Ok(index), true) => features[at] = index as f32,
+                            (Err(_), _) if self.unseen_category == UnseenCategory::Zeros => {
+                                // One-hot: the block stays all zero. Ordinal: -1, below every
+                                // known code.
+                                if *ordinal {
+                                    features[at] = -1.0;
+                                }
+                            }
+                            (Err(_), _) => {
+                                return Err(fail(unseen_message(&column.name, text, categories)));
+                            }
+                        }
+                    }
+                }
+                at += column.encoding.width();
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn numeric_fill(strategy: Impute, mut values: Vec<f32>) -> Option<f32> {
+    if values.is_empty() {
+        return None;
+    }
+    Some(match strategy {
+        Impute::Error => unreachable!("no fill without imputation"),
+        Impute::Mean => {
+            (values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64) as f32
+        }
+        Impute::Median => {
+            values.sort_by(f32::total_cmp);
+            let n = values.len();
+            if n % 2 == 1 {
+                values[n / 2]
+            } else {
+                ((values[n / 2 - 1] as f64 + values[n / 2] as f64) / 2.0) as f32
+            }
+        }
+        Impute::MostFrequent => {
+            // The smallest of the most frequent values, so ties resolve the same way each time.
+            values.sort_by(f32::total_cmp);
+            let mut best = (values[0], 0usize);
+            for run in values.chunk_by(|a, b| a == b) {
+                if run.len() > best.1 {
+                    best = (run[0], run.len());
+                }
+            }
+            best.0
+        }
+    })
+}
+
+fn nothing_to_learn(path: &std::path::Path, column: &str, purpose: &str) -> DataError {
+    DataError::format(
+        path,
+        format!(
+            "column '{column}' has no values in the training rows to {purpose} from; \
+             fill it in or drop the column"
+        ),
+    )
+}
+
+fn missing_message(column: &str, cell: &str) -> String {
+    let shown = if cell.is_empty() { "empty" } else { cell };
+    format!(
+        "missing value ({shown}) in column '{column}'; set data.impute to \"mean\", \"median\" \
+         or \"most_frequent\" to fill missing cells from the training rows"
+    )
+}
+
+fn unseen_message(column: &str, value: &str, categories: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut known = categories
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if categories.len() > SHOWN {
+        known.push_str(&format!(" and {} more", categories.len() - SHOWN));
+    }
+    format!(
+        "'{value}' in column '{column}' is a category the training rows never had (they had: \
+         {known}); set data.unseen_category = \"zeros\" to encode unseen categories as zeros"
+    )
+}

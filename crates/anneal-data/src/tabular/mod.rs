@@ -1,0 +1,289 @@
+//! A user's own table as it really comes: number and text columns, missing cells, and
+//! optionally a separate test file. Column types are read from the training file; categories and
+//! fill values are learned on the training rows only (see [`TabularEncoder`]).
+
+mod encoder;
+mod targets;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use encoder::{Binding, ColumnEncoding, EncodedColumn, TabularEncoder};
+pub use targets::parse_targets;
+
+use crate::catalog::CsvSource;
+use crate::error::{DataError, Result};
+use crate::formats::csv::{RawTable, read_raw};
+use crate::samples::{DatasetInfo, LoadedDataset, Samples};
+use crate::split::{SplitConfig, Splits, apply_plan, plan_split};
+
+/// How missing cells are filled (`data.impute`), from the training rows only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impute {
+    /// A missing cell is an error naming its line and column.
+    #[default]
+    Error,
+    /// The column's mean (text columns: the most frequent category).
+    Mean,
+    /// The column's median (text columns: the most frequent category).
+    Median,
+    /// The column's most frequent value or category.
+    MostFrequent,
+}
+
+/// How a text column becomes features (`data.encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// One feature per category, 1 for the row's category and 0 for the others.
+    #[default]
+    OneHot,
+    /// One feature: the category's index in sorted order.
+    Ordinal,
+}
+
+/// What a category the training rows never had becomes (`data.unseen_category`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnseenCategory {
+    /// An error naming the value, its line and column, and the known categories.
+    #[default]
+    Error,
+    /// All zeros for one-hot encoding, -1 for ordinal.
+    Zeros,
+}
+
+/// The config keys that turn a table into features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TabularOptions {
+    pub impute: Impute,
+    pub encoding: Encoding,
+    pub unseen_category: UnseenCategory,
+}
+
+/// Which cells count as missing: empty cells, `NA`, `N/A`, `NaN`, `nan`, `NULL`, `null`, and any
+/// markers a config adds (`data.csv.missing = ["?"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Missing {
+    #[serde(default)]
+    pub extra: Vec<String>,
+}
+
+impl Missing {
+    pub const STANDARD: [&'static str; 7] = ["", "NA", "N/A", "NaN", "nan", "NULL", "null"];
+
+    pub fn is(&self, cell: &str) -> bool {
+        Self::STANDARD.contains(&cell) || self.extra.iter().any(|m| m == cell)
+    }
+}
+
+/// What a feature column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Numeric,
+    Categorical,
+}
+
+/// Each column's kind, read from every row of the training file: a column of numbers is numeric,
+/// a column of text is categorical, and `categorical` names columns to treat as text even when
+/// they hold numbers (codes, ZIP codes). A column of numbers with a few words in it is an error:
+/// those words are usually missing-value markers, and taking the column as text would hide that.
+pub fn column_kinds(
+    table: &RawTable,
+    target: usize,
+    categorical: &[String],
+    missing: &Missing,
+) -> Result<Vec<ColumnKind>> {
+    if let Some(unknown) = categorical.iter().find(|c| !table.names.contains(c)) {
+        return Err(DataError::config(
+            "data.csv.categorical",
+            format!(
+                "no column named '{unknown}' in {}; columns are: {}",
+                table.path.display(),
+                table.names.join(", ")
+            ),
+        ));
+    }
+    (0..table.width)
+        .map(|column| {
+            if column == target || categorical.contains(&table.names[column]) {
+                return Ok(ColumnKind::Categorical);
+            }
+            let mut first_number = None;
+            let mut first_text = None;
+            for row in 0..table.rows() {
+                let cell = table.cell(row, column);
+                if missing.is(cell) {
+                    continue;
+                }
+                let slot = if cell.parse::<f64>().is_ok() {
+                    &mut first_number
+                } else {
+                    &mut first_text
+                };
+                slot.get_or_insert(row);
+                if first_number.is_some() && first_text.is_some() {
+                    break;
+                }
+            }
+            let name = &table.names[column];
+            match (first_number, first_text) {
+                (Some(_), Some(row)) => Err(DataError::Malformed {
+                    path: table.path.clone(),
+                    line: table.lines[row],
+                    column: column + 1,
+                    message: format!(
+                        "'{}' is not a number, but column '{name}' otherwise holds numbers; \
+                         if it marks a missing value add it to data.csv.missing, or if the \
+                         column is text list it in data.csv.categorical",
+                        table.cell(row, column)
+                    ),
+                }),
+                (None, Some(_)) => Ok(ColumnKind::Categorical),
+                (Some(_), None) => Ok(ColumnKind::Numeric),
+                (None, None) => Err(DataError::format(
+                    &table.path,
+                    format!("column '{name}' has no values: every cell is missing"),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// A user's table read and checked, not yet encoded.
+#[derive(Debug, Clone)]
+pub struct TabularData {
+    pub info: DatasetInfo,
+    pub table: RawTable,
+    pub target: usize,
+    pub kinds: Vec<ColumnKind>,
+    pub targets: crate::samples::Targets,
+    pub missing: Missing,
+    /// The separate test file.
+    pub test: Option<RawTable>,
+}
+
+impl TabularData {
+    /// Reads the training file (and the test file, if the source names one), finding the
+    /// target, each column's kind and the classes.
+    pub fn read(source: &CsvSource) -> Result<Self> {
+        let table = read_raw(&source.path, source.delimiter, source.header)?;
+        let target = table.resolve(&source.target)?;
+        if table.width < 2 {
+            return Err(DataError::format(
+                &source.path,
+                "no feature columns besides the target",
+            ));
+        }
+        let missing = Missing {
+            extra: source.missing.clone(),
+        };
+        let kinds = column_kinds(&table, target, &source.categorical, &missing)?;
+        let (targets, class_names) =
+            parse_targets(&table, target, source.task, None, &missing)?;
+        let info = DatasetInfo {
+            name: source
+                .name
+                .clone()
+                .unwrap_or_else(|| file_stem(&source.path)),
+            task: source.task,
+            shape: vec![],
+            class_names,
+            flip_invariant: false,
+        };
+        let mut data = Self {
+            info,
+            table,
+            target,
+            kinds,
+            targets,
+            missing,
+            test: None,
+        };
+        if let Some(path) = &source.test_path {
+            data.test = Some(read_raw(path, source.delimiter, source.header)?);
+        }
+        Ok(data)
+    }
+
+    /// Fits the encoder on `rows` of the training file and encodes the training file (all its
+    /// rows, in order) and the test file.
+    pub fn encode(
+        &self,
+        rows: &[usize],
+        options: &TabularOptions,
+    ) -> Result<(TabularEncoder, Samples, Option<Samples>)> {
+        let encoder = TabularEncoder::fit(
+            &self.table,
+            self.target,
+            &self.kinds,
+            rows,
+            options,
+            &self.missing,
+        )?;
+        let shape = vec![encoder.width()];
+        let features = encoder.encode(&self.table, &encoder.bind(&self.table)?)?;
+        let all = Samples::new(shape.clone(), features, self.targets.clone());
+        let test = match &self.test {
+            Some(table) => {
+                let binding = encoder.bind(table)?;
+                let Some(target) = binding.target else {
+                    return Err(DataError::format(
+                        &table.path,
+                        format!("the test file has no target column '{}'", encoder.target),
+                    ));
+                };
+                let known = (!self.info.class_names.is_empty()).then_some(&self.info.class_names[..]);
+                let (targets, _) =
+                    parse_targets(table, target, self.info.task, known, &self.missing)?;
+                let features = encoder.encode(table, &binding)?;
+                Some(Samples::new(shape, features, targets))
+            }
+            None => None,
+        };
+        Ok((encoder, all, test))
+    }
+
+    /// Splits (the test file is the test set when there is one), fits the encoder on the
+    /// training rows (and the validation rows when a run trains on them), and encodes.
+    pub fn split(
+        self,
+        config: &SplitConfig,
+        options: &TabularOptions,
+        fit_on_validation: bool,
+    ) -> Result<(Splits, TabularEncoder)> {
+        let plan = plan_split(&self.targets, self.test.is_some(), config)?;
+        let (encoder, all, test) = self.encode(&plan.fit_rows(fit_on_validation), options)?;
+        let info = DatasetInfo {
+            shape: all.shape.clone(),
+            ..self.info
+        };
+        Ok((apply_plan(info, &all, test, &plan)?, encoder))
+    }
+}
+
+/// Loads a user's CSV file with the same validation as the bundled sets, encoding it with
+/// statistics of all its rows (for checking a file; runs fit on their training rows).
+pub fn load_csv(source: &CsvSource, options: &TabularOptions) -> Result<LoadedDataset> {
+    let data = TabularData::read(source)?;
+    let rows: Vec<usize> = (0..data.table.rows()).collect();
+    let (_, train, test) = data.encode(&rows, options)?;
+    Ok(LoadedDataset {
+        info: DatasetInfo {
+            shape: train.shape.clone(),
+            ..data.info
+        },
+        train,
+        test,
+    })
+}
+
+pub(crate) fn file_stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    name.split('.').next().unwrap_or("data").to_string()
+}

@@ -1,0 +1,69 @@
+//! Everything fitted on a run's training data that new inputs must go through before the model
+//! sees them, and that its outputs must go through before a user reads them: the column encoder
+//! (categories, fill values), the preprocessing (standardisation, PCA) and the target scale.
+//! Saved as `pipeline.json` in the run folder, so predicting needs neither the training data nor
+//! a refit.
+
+use anneal_data::formats::csv::{Delimiter, Header};
+use anneal_data::{Preprocessor, Samples, TabularEncoder, Task};
+use anneal_model::LossConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::evaluate::Scoring;
+use crate::prepare::TargetScale;
+
+/// Bumped when the file's meaning changes, so an old anneal refuses a newer file clearly.
+pub const PIPELINE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub version: u32,
+    pub dataset: String,
+    pub task: Task,
+    /// Class names in class-index order (empty for regression).
+    pub class_names: Vec<String>,
+    pub inputs: Inputs,
+    /// One sample's shape before preprocessing (`[features]`, or `[channels, height, width]`).
+    pub raw_shape: Vec<usize>,
+    pub preprocessor: Preprocessor,
+    /// The shape the model takes, after preprocessing.
+    pub model_shape: Vec<usize>,
+    pub loss: LossConfig,
+    /// How many outputs the model has.
+    pub outputs: usize,
+    pub target_scale: Option<TargetScale>,
+}
+
+/// What the model was trained on, and so what it can predict from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Inputs {
+    /// Rows of a delimited table, read as the training file was and encoded column by column.
+    Table {
+        delimiter: Delimiter,
+        header: Header,
+        encoder: TabularEncoder,
+    },
+    /// Images from IDX files.
+    Images,
+}
+
+impl Pipeline {
+    /// Raw samples (features as read, targets in the data's own units) as the model sees them:
+    /// preprocessed, with regression targets scaled as in training.
+    pub fn transform(&self, raw: &Samples) -> Samples {
+        let mut samples = self.preprocessor.apply(raw);
+        if let Some(scale) = &self.target_scale {
+            scale.scale(&mut samples);
+        }
+        samples
+    }
+
+    pub fn scoring(&self) -> Scoring {
+        Scoring {
+            loss: self.loss.clone(),
+            num_classes: self.class_names.len(),
+            target_scale: self.target_scale,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Using a finished run on new data: read rows (or images) as the training data was read, put
+//! them through the run's saved [`Pipeline`], and turn the model's outputs into answers: a class
+//! and every class's probability, or a value in the target's own units. When the new data has
+//! its targets, the metrics are computed exactly as `anneal eval` computes them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anneal_data::formats::csv::read_raw;
+use anneal_data::formats::idx::{images_and_labels, images_only, parse_idx};
+use anneal_data::formats::{maybe_gunzip, read_file};
+use anneal_data::tabular::parse_targets;
+use anneal_data::{Catalog, DataError, Samples, Targets, Task};
+use anneal_model::{LossKind, Model};
+use burn::tensor::Device;
+
+use crate::config::RunConfig;
+use crate::error::{Result, TrainError};
+use crate::evaluate::{Evaluation, evaluate, outputs};
+use crate::pipeline::{Inputs, Pipeline};
+use crate::prepare::prepare;
+use crate::run_dir::RunDir;
+use crate::runner::{eval_batch, finished_run, load_model};
+
+/// A finished run, loaded to predict.
+#[derive(Debug)]
+pub struct Predictor {
+    pub run: RunDir,
+    pub config: RunConfig,
+    pub pipeline: Pipeline,
+    model: Model,
+}
+
+/// New inputs, read and encoded, before preprocessing.
+#[derive(Debug, Clone)]
+pub struct NewData {
+    pub path: PathBuf,
+    /// Features as read, with targets in their own units (placeholders when unlabelled).
+    pub raw: Samples,
+    /// Whether the file had targets, so metrics can be computed.
+    pub labelled: bool,
+}
+
+/// The model's answers, one per input row, in input order.
+#[derive(Debug, Clone)]
+pub struct Predictions {
+    pub task: Task,
+    pub class_names: Vec<String>,
+    pub rows: usize,
+    /// Classification: the predicted class of each row.
+    pub classes: Vec<u32>,
+    /// Classification: `rows × classes` probabilities. Regression: one value per row, in the
+    /// target's units.
+    pub values: Vec<f32>,
+    /// The metrics, when the inputs had targets.
+    pub evaluation: Option<Evaluation>,
+}
+
+impl Predictor {
+    /// Loads the run in `path`: its config, saved pipeline and checkpoint. A run folder from
+    /// before pipelines were saved gets its pipeline refitted from its training data.
+    pub fn load(path: &Path, catalog: &Catalog, device: &Device) -> Result<Self> {
+        let (run, _) = finished_run(path)?;
+        let config = run.read_config()?;
+        let pipeline = match run.read_pipeline()? {
+            Some(pipeline) => pipeline,
+            None => prepare(&config, catalog)?.pipeline,
+        };
+        let model = load_model(&run, &config, &pipeline, device)?;
+        Ok(Self {
+            run,
+            config,
+            pipeline,
+            model,
+        })
+    }
+
+    /// Reads a table laid out as the training file was (same delimiter and header). Columns are
+    /// matched by name when it had a header; the target column may be there or not.
+    pub fn read_csv(&self, path: &Path) -> Result<NewData> {
+        let Inputs::Table {
+            delimiter,
+            header,
+            encoder,
+        } = &self.pipeline.inputs
+        else {
+            return Err(self.wrong_input("a CSV file", "images; give --idx"));
+        };
+        let table = read_raw(path, *delimiter, *header)?;
+        let binding = encoder.bind(&table)?;
+        let features = encoder.encode(&table, &binding)?;
+        let rows = table.rows();
+        let targets = match binding.target {
+            // A target column left blank (the values to predict) is no target.
+            Some(column)
+                if (0..rows).any(|row| !encoder.missing.is(table.cell(row, column))) =>
+            {
+                let known = match self.pipeline.task {
+                    Task::Classification => Some(&self.pipeline.class_names[..]),
+                    Task::Regression => None,
+                };
+                Some(parse_targets(&table, column, self.pipeline.task, known, &encoder.missing)?.0)
+            }
+            _ => None,
+        };
+        self.new_data(path, features, rows, targets)
+    }
+
+    /// Reads IDX images (gzipped or not), with their labels when given.
+    pub fn read_idx(&self, images: &Path, labels: Option<&Path>) -> Result<NewData> {
+        if !matches!(self.pipeline.inputs, Inputs::Images) {
+            return Err(self.wrong_input("IDX images", "a table; give --csv"));
+        }
+        let array = parse_idx(images, &maybe_gunzip(images, read_file(images)?)?)?;
+        let count = array.dims.first().copied().unwrap_or(0);
+        let (shape, pixels, targets) = match labels {
+            Some(path) => {
+                let labels = parse_idx(path, &maybe_gunzip(path, read_file(path)?)?)?;
+                let (shape, pixels, labels) = images_and_labels(images, array, path, labels)?;
+                let classes = self.pipeline.class_names.len() as u32;
+                if let Some(bad) = labels.iter().find(|&&l| l >= classes) {
+                    return Err(DataError::format(
+                        path,
+                        format!("label {bad} is out of range: the model knows {classes} classes"),
+                    )
+                    .into());
+                }
+                (shape, pixels, Some(Targets::Classes(labels)))
+            }
+            None => {
+                let (shape, pixels) = images_only(images, array)?;
+                (shape, pixels, None)
+            }
+        };
+        if shape != self.pipeline.raw_shape {
+            return Err(DataError::format(
+                images,
+                format!(
+                    "images have shape {shape:?}; the model was trained on {:?}",
+                    self.pipeline.raw_shape
+                ),
+            )
+            .into());
+        }
+        self.new_data(images, pixels, count, targets)
+    }
+
+    fn new_data(
+        &self,
+        path: &Path,
+        features: Vec<f32>,
+        rows: usize,
+        targets: Option<Targets>,
+    ) -> Result<NewData> {
+        if rows == 0 {
+            return Err(DataError::format(path, "no rows to predict").into());
+        }
+        let labelled = targets.is_some();
+        let targets = targets.unwrap_or_else(|| match self.pipeline.task {
+            Task::Classification => Targets::Classes(vec![0; rows]),
+            Task::Regression => Targets::Values(vec![0.0; rows]),
+        });
+        Ok(NewData {
+            path: path.to_path_buf(),
+            raw: Samples::new(self.pipeline.raw_shape.clone(), features, targets),
+            labelled,
+        })
+    }
+
+    fn wrong_input(&self, given: &str, trained: &str) -> TrainError {
+        TrainError::config(
+            "input",
+            format!(
+                "{} was trained on {trained}, not {given}",
+                self.run.path().display()
+            ),
+        )
+    }
+
+    /// Runs the model on `data`, in the batches `anneal eval` uses.
+    pub fn predict(&self, data: &NewData, device: &Device) -> Predictions {
+        let samples = self.pipeline.transform(&data.raw);
+        let batch = eval_batch(&self.config);
+        let raw = outputs(&self.model, &samples, batch, device);
+        let evaluation = data.labelled.then(|| {
+            evaluate(
+                &self.model,
+                &samples,
+                &self.pipeline.scoring(),
+                batch,
+                device,
+            )
+        });
+        let rows = samples.len();
+        let pipeline = &self.pipeline;
+        let (classes, values) = match pipeline.task {
+            Task::Classification => {
+                let single_logit = pipeline.loss.kind == LossKind::Bce;
+                let k = pipeline.class_names.len();
+                let probabilities = probabilities(&raw, pipeline.outputs, k, single_logit);
+                let classes = if single_logit {
+                    // As the metrics decide it: logit > 0.
+                    raw.iter().map(|&z| u32::from(z > 0.0)).collect()
+                } else {
+                    raw.chunks_exact(pipeline.outputs).map(arg_max).collect()
+                };
+                (classes, probabilities)
+            }
+            Task::Regression => {
+                let unscale = |v: f32| pipeline.target_scale.map_or(v, |s| s.unscale(v));
+                (vec![], raw.into_iter().map(unscale).collect())
+            }
+        };
+        Predictions {
+            task: pipeline.task,
+            class_names: pipeline.class_names.clone(),
+            rows,
+            classes,
+            values,
+            evaluation,
+        }
+    }
+}
+
+/// The first index of the largest output, as the metrics' arg-max picks it.
+fn arg_max(row: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Class probabilities: the softmax of the outputs, or for one binary-cross-entropy logit the
+/// sigmoid as the second class's probability.
+fn probabilities(raw: &[f32], outputs: usize, classes: usize, single_logit: bool) -> Vec<f32> {
+    let mut out = Vec::with_capacity(raw.len() / outputs.max(1) * classes);
+    for row in raw.chunks_exact(outputs) {
+        if single_logit {
+            let p = 1.0 / (1.0 + (-row[0]).exp());
+            out.extend([1.0 - p, p]);
+        } else {
+            let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exp: Vec<f32> = row.iter().map(|&z| (z - top).exp()).collect();
+            let sum: f32 = exp.iter().sum();
+            out.extend(exp.iter().map(|e| e / sum));
+        }
+    }
+    out
+}
+
+impl Predictions {
+    /// One CSV row per input: `predicted` and a `prob_<class>` column per class, or just
+    /// `predicted` (in the target's units) for regression.
+    pub fn write_csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut text = String::with_capacity(self.rows * (8 + 10 * self.class_names.len()));
+        match self.task {
+            Task::Classification => {
+                text.push_str("predicted");
+                for name in &self.class_names {
+                    text.push(',');
+                    text.push_str(&csv_field(&format!("prob_{name}")));
+                }
+                text.push('\n');
+                let k = self.class_names.len();
+                for (class, probabilities) in self.classes.iter().zip(self.values.chunks_exact(k)) {
+                    text.push_str(&csv_field(&self.class_names[*class as usize]));
+                    for p in probabilities {
+                        text.push(',');
+                        text.push_str(&format!("{p:.6}"));
+                    }
+                    text.push('\n');
+                }
+            }
+            Task::Regression => {
+                text.push_str("predicted\n");
+                for value in &self.values {
+                    text.push_str(&format!("{value}\n"));
+                }
+            }
+        }
+        out.write_all(text.as_bytes())
+    }
+}
+
+/// A class name as a CSV field: quoted when it holds a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
