@@ -4,7 +4,12 @@ use std::io::Write;
 use std::path::Path;
 
 use anneal_data::formats::csv::{Delimiter, Header, TargetColumn};
-use anneal_data::{CsvSource, DataError, IdxSource, Targets, Task, load_csv, load_idx};
+use anneal_data::{CsvSource, DataError, IdxSource, LoadedDataset, Targets, Task, load_idx};
+
+/// A user's CSV encoded with the default options (missing cells and unseen categories are errors).
+fn load_csv(source: &CsvSource) -> anneal_data::Result<LoadedDataset> {
+    anneal_data::load_csv(source, &Default::default())
+}
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -15,10 +20,13 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 fn csv(path: std::path::PathBuf, task: Task, target: TargetColumn) -> CsvSource {
     CsvSource {
         path,
+        test_path: None,
         task,
         target,
         delimiter: Delimiter::Comma,
         header: Header::Names,
+        categorical: vec![],
+        missing: vec![],
         name: None,
     }
 }
@@ -253,7 +261,11 @@ fn a_row_of_empty_cells_is_an_error_not_skipped() {
     let msg = load_csv(&csv(path, Task::Classification, TargetColumn::default()))
         .unwrap_err()
         .to_string();
-    assert!(msg.contains("line 3, column 1"), "{msg}");
+    // The target is read first, and a missing target is never imputed.
+    assert!(
+        msg.contains("line 3, column 3") && msg.contains("is missing"),
+        "{msg}"
+    );
 }
 
 #[test]
