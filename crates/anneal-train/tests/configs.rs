@@ -170,6 +170,13 @@ fn invalid_configs_name_the_field_before_training() {
             "exactly one",
         ),
         (&["model.dropout=1.0"], "dropout"),
+        (
+            &["train.early_stopping.patience=\"never\""],
+            "patience 'never' is not a number of epochs or \"off\"",
+        ),
+        (&["data.impute=average"], "unknown variant `average`"),
+        (&["data.encoding=binary"], "unknown variant `binary`"),
+        (&["data.unseen_category=skip"], "unknown variant `skip`"),
     ];
     assert!(cases.len() >= 10);
     for (overrides, fragment) in cases {
@@ -199,4 +206,64 @@ fn toml_errors_point_at_the_line() {
         message.contains("typo.toml") && message.contains("depht") && message.contains("line 3"),
         "{message}"
     );
+}
+
+#[test]
+fn an_early_stopping_table_without_patience_stops_after_the_documented_default() {
+    let parse = |overrides: &[&str]| {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        RunConfig::parse(Path::new("iris.toml"), IRIS, &overrides).unwrap()
+    };
+    // No table: every epoch runs (the best epoch is still kept).
+    assert_eq!(parse(&[]).train.early_stopping.patience, None);
+    // A table without patience: the default, which stops.
+    let with_table = parse(&["train.early_stopping={ monitor = \"val_accuracy\" }"]);
+    assert_eq!(
+        with_table.train.early_stopping.patience,
+        Some(anneal_train::config::DEFAULT_PATIENCE)
+    );
+    assert_eq!(anneal_train::config::DEFAULT_PATIENCE, 10);
+    // "off" says every epoch runs, and survives the resolved config's round trip.
+    let off = parse(&["train.early_stopping={ monitor = \"val_loss\", patience = \"off\" }"]);
+    assert_eq!(off.train.early_stopping.patience, None);
+    for config in [parse(&[]), with_table, off] {
+        let text = toml::to_string_pretty(&config).unwrap();
+        let again = RunConfig::parse(Path::new("resolved.toml"), &text, &[]).unwrap();
+        assert_eq!(again.train.early_stopping, config.train.early_stopping, "{text}");
+    }
+}
+
+#[test]
+fn data_paths_resolve_from_the_config_file_not_the_working_directory() {
+    let text = r#"
+[data]
+csv = { path = "data/train.csv", test_path = "../shared/test.csv", task = "classification" }
+[model]
+kind = "mlp"
+"#;
+    let config = RunConfig::parse(Path::new("/projects/churn/configs/run.toml"), text, &[]).unwrap();
+    let csv = config.data.csv.as_ref().unwrap();
+    assert_eq!(csv.path, Path::new("/projects/churn/configs/data/train.csv"));
+    assert_eq!(
+        csv.test_path.as_deref(),
+        Some(Path::new("/projects/churn/configs/../shared/test.csv"))
+    );
+    // The same through overrides (the path a sweep's trials take), and absolute paths stay.
+    let config = RunConfig::parse(
+        Path::new("/projects/churn/configs/run.toml"),
+        text,
+        &["data.csv.path=/data/all.csv".into(), "train.epochs=2".into()],
+    )
+    .unwrap();
+    assert_eq!(config.data.csv.unwrap().path, Path::new("/data/all.csv"));
+    let idx = r#"
+[data.idx]
+train_images = "imgs"
+train_labels = "labels"
+[model]
+kind = "mlp"
+"#;
+    let config = RunConfig::parse(Path::new("/p/c.toml"), idx, &[]).unwrap();
+    let idx = config.data.idx.unwrap();
+    assert_eq!((idx.train_images.as_path(), idx.train_labels.as_path()), (Path::new("/p/imgs"), Path::new("/p/labels")));
 }

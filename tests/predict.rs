@@ -1,0 +1,519 @@
+//! `anneal predict`: a finished run scores new rows as its training data was scored, from any
+//! directory, with clear errors for inputs that do not fit; and a table as it really comes
+//! (text columns, missing cells, a separate test file) trains, tunes and predicts end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anneal_data::{Catalog, split};
+use anneal_train::RunConfig;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs anneal in `cwd`.
+fn anneal_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_anneal"))
+        .args(args)
+        .current_dir(cwd)
+        .env("ANNEAL_DATA_DIR", root().join("datasets"))
+        .output()
+        .expect("the anneal binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "anneal failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr_of_failure(output: &Output) -> String {
+    assert!(!output.status.success(), "expected a failure");
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn summary(run: &Path) -> serde_json::Value {
+    json(&std::fs::read_to_string(run.join("summary.json")).unwrap())
+}
+
+/// The recorded test figures and a prediction's figures are the same numbers, not merely close.
+fn assert_same_metrics(recorded: &serde_json::Value, predicted: &serde_json::Value) {
+    for key in ["loss", "accuracy", "macro_f1", "confusion", "mse", "mae", "r2"] {
+        assert_eq!(recorded.get(key), predicted.get(key), "{key}");
+    }
+}
+
+#[test]
+fn predict_reproduces_the_test_metrics_on_the_stored_split_of_a_bundled_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    stdout(&anneal_in(
+        root(),
+        &[
+            "train",
+            "--config",
+            "configs/digits-mlp.toml",
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "--set",
+            "train.epochs=3",
+            "--quiet",
+        ],
+    ));
+    let run = runs.join("digits-mlp");
+    // The run's held-out test rows, written out as a user would have them: a header, the 64
+    // pixel columns and the class.
+    let config = RunConfig::load(&run.join("config.toml"), &[]).unwrap();
+    let catalog = Catalog::open(&root().join("datasets")).unwrap();
+    let splits = split(catalog.load("digits").unwrap(), &config.data.split).unwrap();
+    let mut text: String = (0..64).map(|i| format!("x{i},")).collect();
+    text.push_str("digit\n");
+    let classes = splits.test.targets.classes().unwrap();
+    for (row, class) in classes.iter().enumerate() {
+        for value in splits.test.row(row) {
+            text.push_str(&format!("{value},"));
+        }
+        text.push_str(&format!("{class}\n"));
+    }
+    let rows = dir.path().join("held-out.csv");
+    std::fs::write(&rows, text).unwrap();
+
+    let predictions = dir.path().join("predictions.csv");
+    let output = anneal_in(
+        dir.path(),
+        &[
+            "predict",
+            run.to_str().unwrap(),
+            "--csv",
+            rows.to_str().unwrap(),
+            "--out",
+            predictions.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let metrics = json(&stdout(&output));
+    assert_same_metrics(&summary(&run)["test"], &metrics);
+
+    let written = std::fs::read_to_string(&predictions).unwrap();
+    let mut lines = written.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.len(), 11, "{header:?}");
+    assert_eq!(header[..3], ["predicted", "prob_0", "prob_1"]);
+    let mut correct = 0;
+    for (line, &class) in lines.zip(classes) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let probabilities: Vec<f64> = cells[1..].iter().map(|c| c.parse().unwrap()).collect();
+        assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{line}");
+        correct += usize::from(cells[0] == class.to_string());
+    }
+    let accuracy = metrics["accuracy"].as_f64().unwrap();
+    assert_eq!(correct, (accuracy * classes.len() as f64).round() as usize);
+}
+
+/// A made-up table with text columns and holes: `rows` customers, churn decided by their plan,
+/// calls and tenure (deterministic, so every run of the test sees the same file).
+fn customers(rows: usize, offset: usize, with_target: bool) -> String {
+    let mut text = String::from("plan,region,tenure,calls,age");
+    text.push_str(if with_target { ",churned\n" } else { "\n" });
+    for i in offset..offset + rows {
+        let plan = ["basic", "standard", "premium"][i % 3];
+        let region = ["north", "south", "east"][(i / 3) % 3];
+        let tenure = (i * 7) % 48 + 1;
+        let calls = (i * 5) % 6;
+        let age = if i % 11 == 0 {
+            String::new()
+        } else if i % 13 == 0 {
+            "NA".into()
+        } else {
+            ((i * 3) % 50 + 20).to_string()
+        };
+        let churned = (plan == "basic" && calls >= 2) || (calls >= 4 && tenure < 20);
+        text.push_str(&format!("{plan},{region},{tenure},{calls},{age}"));
+        if with_target {
+            text.push_str(if churned { ",yes\n" } else { ",no\n" });
+        } else {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+const CHURN_RUN: &str = r#"
+[data]
+csv = { path = "data/train.csv", test_path = "data/test.csv", task = "classification", target = "churned" }
+impute = "median"
+preprocess = [{ kind = "standardize" }]
+[model]
+kind = "mlp"
+depth = 1
+units = 32
+[train]
+epochs = 12
+batch_size = 32
+lr = 0.01
+early_stopping = { monitor = "val_loss" }
+"#;
+
+const CHURN_SWEEP: &str = r#"
+study = "churn"
+base = "churn.toml"
+metric = "val_accuracy"
+trials = 4
+seed = 0
+sampler = { kind = "random" }
+
+[[search]]
+name = "data.impute"
+choices = ["mean", "median", "most_frequent"]
+
+[[search]]
+name = "data.encoding"
+choices = ["one_hot", "ordinal"]
+"#;
+
+/// A project folder: `configs/churn.toml`, its sweep, and `configs/data/{train,test}.csv`.
+fn churn_project(dir: &Path) -> PathBuf {
+    let configs = dir.join("configs");
+    std::fs::create_dir_all(configs.join("data")).unwrap();
+    std::fs::write(configs.join("churn.toml"), CHURN_RUN).unwrap();
+    std::fs::write(configs.join("churn.sweep.toml"), CHURN_SWEEP).unwrap();
+    std::fs::write(configs.join("data/train.csv"), customers(300, 0, true)).unwrap();
+    std::fs::write(configs.join("data/test.csv"), customers(90, 300, true)).unwrap();
+    configs
+}
+
+#[test]
+fn a_table_with_text_and_holes_trains_tunes_and_predicts_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = churn_project(dir.path());
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+
+    // Trained from a directory that is not the config's: its paths resolve from the config.
+    let output = anneal_in(
+        &elsewhere,
+        &[
+            "train",
+            "--config",
+            configs.join("churn.toml").to_str().unwrap(),
+            "--runs-dir",
+            "runs",
+            "--json",
+        ],
+    );
+    let trained = json(&stdout(&output));
+    assert_eq!(trained["status"], "completed", "{trained}");
+    assert_eq!(trained["test_samples"], 90, "the test file is the test set");
+    assert!(trained["official_test"].as_bool().unwrap());
+    // An early_stopping table without patience stops after 10 epochs without improvement; 12
+    // epochs leave room for it, so the run either stopped or improved late.
+    let run = elsewhere.join("runs/churn");
+    let recorded = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(recorded.contains("patience = 10"), "{recorded}");
+    assert!(
+        recorded.contains(&format!("path = \"{}\"", configs.join("data/train.csv").display())),
+        "the run records absolute paths: {recorded}"
+    );
+
+    // eval and predict from a third directory.
+    let third = dir.path();
+    let eval = json(&stdout(&anneal_in(
+        third,
+        &["eval", run.to_str().unwrap(), "--json"],
+    )));
+    assert_eq!(eval["matches_recorded"], true);
+    let test_csv = configs.join("data/test.csv");
+    let output = anneal_in(
+        third,
+        &[
+            "predict",
+            run.to_str().unwrap(),
+            "--csv",
+            test_csv.to_str().unwrap(),
+            "--out",
+            "predictions.csv",
+            "--json",
+        ],
+    );
+    assert_same_metrics(&trained["test"], &json(&stdout(&output)));
+
+    // New customers, without the churn column, in another column order: one row each.
+    let mut new_rows: Vec<String> = customers(25, 1000, false)
+        .lines()
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            format!("{},{},{},{},{}", c[4], c[3], c[2], c[1], c[0])
+        })
+        .collect();
+    new_rows.push(String::new());
+    let new = dir.path().join("new.csv");
+    std::fs::write(&new, new_rows.join("\n")).unwrap();
+    let output = anneal_in(third, &["predict", run.to_str().unwrap(), "--csv", "new.csv"]);
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "predicted,prob_no,prob_yes");
+    assert_eq!(lines.len(), 26, "{text}");
+    assert!(
+        lines[1..].iter().all(|l| l.starts_with("no,") || l.starts_with("yes,")),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("25 rows"),
+        "the count goes to stderr, away from the predictions"
+    );
+
+    // A sweep over how the table becomes features, then predictions from its retrained best.
+    let output = anneal_in(
+        dir.path(),
+        &[
+            "tune",
+            configs.join("churn.sweep.toml").to_str().unwrap(),
+            "--storage",
+            "studies.db",
+            "--retrain-best",
+        ],
+    );
+    let text = stdout(&output);
+    assert!(text.contains("4 trials (4 complete"), "{text}");
+    // Each trial's sampled encoding reached its fitted pipeline.
+    let mut seen = std::collections::BTreeSet::new();
+    for t in 0..4 {
+        let folder = dir.path().join(format!("runs/churn/trial-{t}"));
+        let config = std::fs::read_to_string(folder.join("config.toml")).unwrap();
+        let line = |key: &str| {
+            config
+                .lines()
+                .find(|l| l.starts_with(key))
+                .unwrap_or_else(|| panic!("no {key} in {config}"))
+                .to_string()
+        };
+        let (impute, encoding) = (line("impute = "), line("encoding = "));
+        let pipeline = json(&std::fs::read_to_string(folder.join("pipeline.json")).unwrap());
+        let plan = &pipeline["inputs"]["encoder"]["columns"][0];
+        assert_eq!(plan["name"], "plan");
+        assert_eq!(
+            plan["ordinal"].as_bool().unwrap(),
+            encoding.contains("ordinal"),
+            "{encoding}: {plan}"
+        );
+        seen.insert((impute, encoding));
+    }
+    assert!(seen.len() > 1, "the sweep searched the table keys: {seen:?}");
+    let best = dir.path().join("runs/churn/best-retrained");
+    let output = anneal_in(
+        dir.path(),
+        &[
+            "predict",
+            best.to_str().unwrap(),
+            "--csv",
+            test_csv.to_str().unwrap(),
+            "--out",
+            "best.csv",
+            "--json",
+        ],
+    );
+    assert_same_metrics(&summary(&best)["test"], &json(&stdout(&output)));
+}
+
+#[test]
+fn inputs_that_do_not_fit_the_model_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = churn_project(dir.path());
+    // No imputation and unseen categories refused: the defaults.
+    let strict = CHURN_RUN.replace("impute = \"median\"", "");
+    std::fs::write(configs.join("strict.toml"), strict).unwrap();
+    let output = anneal_in(
+        dir.path(),
+        &["train", "--config", "configs/strict.toml", "--quiet"],
+    );
+    let err = stderr_of_failure(&output);
+    assert!(
+        err.contains("train.csv, line 2, column 5")
+            && err.contains("missing value (empty) in column 'age'")
+            && err.contains("data.impute"),
+        "{err}"
+    );
+    let output = anneal_in(
+        dir.path(),
+        &["train", "--config", "configs/churn.toml", "--quiet", "--set", "train.epochs=2"],
+    );
+    stdout(&output);
+    let run = dir.path().join("runs/churn");
+    let run = run.to_str().unwrap();
+
+    let header = "plan,region,tenure,calls,age";
+    let cases: [(&str, String, &str); 6] = [
+        (
+            "missing.csv",
+            "plan,region,tenure,age\nbasic,north,3,40\n".into(),
+            "column 'calls' is missing; the model was trained on: plan, region, tenure, calls, age",
+        ),
+        (
+            "extra.csv",
+            format!("{header},income\nbasic,north,3,1,40,100\n"),
+            "column 'income' is not one the model was trained on",
+        ),
+        (
+            "unseen.csv",
+            format!("{header}\nbasic,north,3,1,40\ngold,north,3,1,40\n"),
+            "unseen.csv, line 3, column 1: 'gold' in column 'plan' is a category the training rows never had",
+        ),
+        (
+            "word.csv",
+            format!("{header}\nbasic,north,three,1,40\n"),
+            "word.csv, line 2, column 3: 'three' is not a number",
+        ),
+        (
+            "short.csv",
+            format!("{header}\nbasic,north,3\n"),
+            "short.csv, line 2, column 4: row has 3 columns, expected 5",
+        ),
+        (
+            "class.csv",
+            format!("{header},churned\nbasic,north,3,1,40,maybe\n"),
+            "class.csv, line 2, column 6: class 'maybe' does not occur in the training data",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let err = stderr_of_failure(&anneal_in(dir.path(), &["predict", run, "--csv", name]));
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    // Missing cells at predict time take the training rows' fill values (impute = "median").
+    std::fs::write(
+        dir.path().join("holes.csv"),
+        format!("{header}\nbasic,north,,1,NA\n"),
+    )
+    .unwrap();
+    let text = stdout(&anneal_in(dir.path(), &["predict", run, "--csv", "holes.csv"]));
+    assert_eq!(text.lines().count(), 2, "{text}");
+
+    let err = stderr_of_failure(&anneal_in(
+        dir.path(),
+        &["predict", run, "--idx", "images.idx"],
+    ));
+    assert!(err.contains("was trained on a table; give --csv"), "{err}");
+    let err = stderr_of_failure(&anneal_in(
+        dir.path(),
+        &["predict", "runs/nothing", "--csv", "holes.csv"],
+    ));
+    assert!(err.contains("runs/nothing") && err.contains("not a run folder"), "{err}");
+}
+
+/// An IDX file of unsigned bytes with these dimensions.
+fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        bytes.extend(d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// `count` 6×6 images of a bar, horizontal (class 0) or vertical (class 1), at varying places.
+fn bars(count: usize, offset: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut pixels = Vec::with_capacity(count * 36);
+    let mut labels = Vec::with_capacity(count);
+    for i in offset..offset + count {
+        let class = (i % 2) as u8;
+        let at = (i / 2) % 6;
+        for y in 0..6 {
+            for x in 0..6 {
+                let on = if class == 0 { y == at } else { x == at };
+                pixels.push(if on { 200 + (i % 50) as u8 } else { (i * 7 % 30) as u8 });
+            }
+        }
+        labels.push(class);
+    }
+    (
+        idx(&[count as u32, 6, 6], &pixels),
+        idx(&[count as u32], &labels),
+    )
+}
+
+#[test]
+fn predict_reads_idx_images_and_reproduces_the_official_test_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train_images, train_labels) = bars(240, 0);
+    let (test_images, test_labels) = bars(60, 1000);
+    for (name, bytes) in [
+        ("train-images.idx", train_images),
+        ("train-labels.idx", train_labels),
+        ("test-images.idx", test_images.clone()),
+        ("test-labels.idx", test_labels),
+    ] {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("bars.toml"),
+        r#"
+[data.idx]
+train_images = "train-images.idx"
+train_labels = "train-labels.idx"
+test_images = "test-images.idx"
+test_labels = "test-labels.idx"
+[data]
+preprocess = [{ kind = "standardize", scope = "global" }]
+[model]
+kind = "mlp"
+depth = 1
+units = 16
+[train]
+epochs = 3
+batch_size = 16
+lr = 0.01
+"#,
+    )
+    .unwrap();
+    stdout(&anneal_in(
+        dir.path(),
+        &["train", "--config", "bars.toml", "--quiet"],
+    ));
+    let run = dir.path().join("runs/bars");
+    let run = run.to_str().unwrap();
+    let output = anneal_in(
+        dir.path(),
+        &[
+            "predict",
+            run,
+            "--idx",
+            "test-images.idx",
+            "--labels",
+            "test-labels.idx",
+            "--out",
+            "bars.csv",
+            "--json",
+        ],
+    );
+    assert_same_metrics(
+        &summary(&dir.path().join("runs/bars"))["test"],
+        &json(&stdout(&output)),
+    );
+    // Without labels: predictions only.
+    let text = stdout(&anneal_in(dir.path(), &["predict", run, "--idx", "test-images.idx"]));
+    assert_eq!(text.lines().count(), 61, "{text}");
+    assert!(text.starts_with("predicted,prob_0,prob_1\n"), "{text}");
+
+    let err = stderr_of_failure(&anneal_in(dir.path(), &["predict", run, "--csv", "x.csv"]));
+    assert!(err.contains("was trained on images; give --idx"), "{err}");
+    let (small, _) = {
+        let (_, labels) = bars(4, 0);
+        (idx(&[4, 5, 5], &[0; 100]), labels)
+    };
+    std::fs::write(dir.path().join("small.idx"), small).unwrap();
+    let err = stderr_of_failure(&anneal_in(dir.path(), &["predict", run, "--idx", "small.idx"]));
+    assert!(
+        err.contains("small.idx: images have shape [1, 5, 5]; the model was trained on [1, 6, 6]"),
+        "{err}"
+    );
+}
