@@ -1,20 +1,21 @@
-//! The README's quick start, run as written: every `anneal …` line of its first `sh` block, in
-//! a scratch copy of the ready configs, so the commands a new user copies cannot rot.
+//! The README's quick start and its own-data walk-through, run as written: every `anneal …` line
+//! of each section's first `sh` block, in a scratch copy of the ready configs, so the commands a
+//! new user copies cannot rot.
 
 use std::path::Path;
 use std::process::Command;
 
-/// The `anneal` command lines of the first ```sh block under "## Quick start".
-fn quick_start_commands(readme: &str) -> Vec<Vec<String>> {
+/// The `anneal` command lines of the first ```sh block under "## <title>".
+fn section_commands(readme: &str, title: &str) -> Vec<Vec<String>> {
     let section = readme
         .split("\n## ")
-        .find(|s| s.starts_with("Quick start"))
-        .expect("the README has a Quick start section");
+        .find(|s| s.starts_with(title))
+        .unwrap_or_else(|| panic!("the README has a {title} section"));
     let block = section
         .split("```sh\n")
         .nth(1)
         .and_then(|b| b.split("```").next())
-        .expect("the Quick start section has a sh block");
+        .unwrap_or_else(|| panic!("the {title} section has a sh block"));
     block
         .lines()
         .map(|l| l.split('#').next().unwrap_or_default().trim())
@@ -39,8 +40,11 @@ fn copy_dir(from: &Path, to: &Path) {
 fn the_readme_quick_start_runs_as_written() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let commands = quick_start_commands(&readme);
-    assert!(commands.len() >= 4, "{commands:?}");
+    let quick_start = section_commands(&readme, "Quick start");
+    assert!(quick_start.len() >= 4, "{quick_start:?}");
+    let own_data = section_commands(&readme, "Your own data");
+    assert!(own_data.len() >= 3, "{own_data:?}");
+    let commands: Vec<Vec<String>> = quick_start.into_iter().chain(own_data).collect();
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&root.join("configs"), &dir.path().join("configs"));
     for command in &commands {
@@ -63,7 +67,14 @@ fn the_readme_quick_start_runs_as_written() {
         "runs/digits-mlp/report.html",
         "studies/anneal.db",
         "studies/digits-quick.html",
+        "runs/churn-mlp/pipeline.json",
+        "runs/churn-tpe/best-retrained/summary.json",
+        "churn-predictions.csv",
     ] {
         assert!(dir.path().join(file).is_file(), "no {file}");
     }
+    let predictions = std::fs::read_to_string(dir.path().join("churn-predictions.csv")).unwrap();
+    let new_rows = std::fs::read_to_string(root.join("configs/data/churn-new.csv")).unwrap();
+    assert_eq!(predictions.lines().count(), new_rows.lines().count(), "{predictions}");
+    assert!(predictions.starts_with("predicted,prob_no,prob_yes\n"), "{predictions}");
 }

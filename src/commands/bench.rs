@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anneal_bench::{accuracy, data, throughput};
+use anneal_bench::{accuracy, data, predict, throughput};
 use anneal_data::Catalog;
 use anneal_train::TaskMetrics;
 use anyhow::{Context, Result};
@@ -89,6 +89,21 @@ enum BenchWhat {
         child_variant: Option<usize>,
         #[arg(long, hide = true, requires = "child_variant")]
         child_seed: Option<u64>,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Prediction speed on new tabular rows: a run of the churn example scores N rows (read,
+    /// encode, preprocess, forward pass, metrics, CSV out), median over rounds.
+    Predict {
+        /// Rows to predict.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// Timed rounds (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Where the bench's run and input file go (kept for inspection).
+        #[arg(long, default_value = "runs/bench-predict", value_name = "DIR")]
+        work_dir: PathBuf,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -188,6 +203,32 @@ pub fn run(args: BenchArgs) -> Result<()> {
             runs_dir,
             backend,
         } => bench_accuracy(data_dir, configs, &runs_dir, &backend),
+        BenchWhat::Predict {
+            rows,
+            rounds,
+            work_dir,
+            backend,
+        } => {
+            let catalog = Catalog::discover(data_dir)?;
+            let device = backend.device()?;
+            let times =
+                predict::time_predict(&work_dir, rows, rounds, &catalog, &device, backend.name())
+                    .context("timing predictions")?;
+            outln!(
+                "predict {} rows of {} [{}]: median {:.3} s ({:.3} read + encode, {:.3} model + metrics, {:.3} write CSV) over {} rounds; loading the run {:.1} ms; {:.0} rows/s",
+                times.rows,
+                predict::CONFIG,
+                backend.name(),
+                times.total,
+                times.read,
+                times.model,
+                times.write,
+                rounds.max(1),
+                times.load * 1000.0,
+                times.rows as f64 / times.total
+            );
+            Ok(())
+        }
     }
 }
 
