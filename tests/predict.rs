@@ -48,7 +48,15 @@ fn summary(run: &Path) -> serde_json::Value {
 
 /// The recorded test figures and a prediction's figures are the same numbers, not merely close.
 fn assert_same_metrics(recorded: &serde_json::Value, predicted: &serde_json::Value) {
-    for key in ["loss", "accuracy", "macro_f1", "confusion", "mse", "mae", "r2"] {
+    for key in [
+        "loss",
+        "accuracy",
+        "macro_f1",
+        "confusion",
+        "mse",
+        "mae",
+        "r2",
+    ] {
         assert_eq!(recorded.get(key), predicted.get(key), "{key}");
     }
 }
@@ -113,7 +121,10 @@ fn predict_reproduces_the_test_metrics_on_the_stored_split_of_a_bundled_table() 
     for (line, &class) in lines.zip(classes) {
         let cells: Vec<&str> = line.split(',').collect();
         let probabilities: Vec<f64> = cells[1..].iter().map(|c| c.parse().unwrap()).collect();
-        assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{line}");
+        assert!(
+            (probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-4,
+            "{line}"
+        );
         correct += usize::from(cells[0] == class.to_string());
     }
     let accuracy = metrics["accuracy"].as_f64().unwrap();
@@ -221,7 +232,10 @@ fn a_table_with_text_and_holes_trains_tunes_and_predicts_from_any_directory() {
     let recorded = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(recorded.contains("patience = 10"), "{recorded}");
     assert!(
-        recorded.contains(&format!("path = \"{}\"", configs.join("data/train.csv").display())),
+        recorded.contains(&format!(
+            "path = \"{}\"",
+            configs.join("data/train.csv").display()
+        )),
         "the run records absolute paths: {recorded}"
     );
 
@@ -258,13 +272,18 @@ fn a_table_with_text_and_holes_trains_tunes_and_predicts_from_any_directory() {
     new_rows.push(String::new());
     let new = dir.path().join("new.csv");
     std::fs::write(&new, new_rows.join("\n")).unwrap();
-    let output = anneal_in(third, &["predict", run.to_str().unwrap(), "--csv", "new.csv"]);
+    let output = anneal_in(
+        third,
+        &["predict", run.to_str().unwrap(), "--csv", "new.csv"],
+    );
     let text = stdout(&output);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "predicted,prob_no,prob_yes");
     assert_eq!(lines.len(), 26, "{text}");
     assert!(
-        lines[1..].iter().all(|l| l.starts_with("no,") || l.starts_with("yes,")),
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("no,") || l.starts_with("yes,")),
         "{text}"
     );
     assert!(
@@ -308,7 +327,10 @@ fn a_table_with_text_and_holes_trains_tunes_and_predicts_from_any_directory() {
         );
         seen.insert((impute, encoding));
     }
-    assert!(seen.len() > 1, "the sweep searched the table keys: {seen:?}");
+    assert!(
+        seen.len() > 1,
+        "the sweep searched the table keys: {seen:?}"
+    );
     let best = dir.path().join("runs/churn/best-retrained");
     let output = anneal_in(
         dir.path(),
@@ -345,7 +367,14 @@ fn inputs_that_do_not_fit_the_model_are_clear_errors() {
     );
     let output = anneal_in(
         dir.path(),
-        &["train", "--config", "configs/churn.toml", "--quiet", "--set", "train.epochs=2"],
+        &[
+            "train",
+            "--config",
+            "configs/churn.toml",
+            "--quiet",
+            "--set",
+            "train.epochs=2",
+        ],
     );
     stdout(&output);
     let run = dir.path().join("runs/churn");
@@ -395,7 +424,10 @@ fn inputs_that_do_not_fit_the_model_are_clear_errors() {
         format!("{header}\nbasic,north,,1,NA\n"),
     )
     .unwrap();
-    let text = stdout(&anneal_in(dir.path(), &["predict", run, "--csv", "holes.csv"]));
+    let text = stdout(&anneal_in(
+        dir.path(),
+        &["predict", run, "--csv", "holes.csv"],
+    ));
     assert_eq!(text.lines().count(), 2, "{text}");
 
     let err = stderr_of_failure(&anneal_in(
@@ -407,7 +439,10 @@ fn inputs_that_do_not_fit_the_model_are_clear_errors() {
         dir.path(),
         &["predict", "runs/nothing", "--csv", "holes.csv"],
     ));
-    assert!(err.contains("runs/nothing") && err.contains("not a run folder"), "{err}");
+    assert!(
+        err.contains("runs/nothing") && err.contains("not a run folder"),
+        "{err}"
+    );
 }
 
 /// An IDX file of unsigned bytes with these dimensions.
@@ -430,7 +465,11 @@ fn bars(count: usize, offset: usize) -> (Vec<u8>, Vec<u8>) {
         for y in 0..6 {
             for x in 0..6 {
                 let on = if class == 0 { y == at } else { x == at };
-                pixels.push(if on { 200 + (i % 50) as u8 } else { (i * 7 % 30) as u8 });
+                pixels.push(if on {
+                    200 + (i % 50) as u8
+                } else {
+                    (i * 7 % 30) as u8
+                });
             }
         }
         labels.push(class);
@@ -500,7 +539,10 @@ lr = 0.01
         &json(&stdout(&output)),
     );
     // Without labels: predictions only.
-    let text = stdout(&anneal_in(dir.path(), &["predict", run, "--idx", "test-images.idx"]));
+    let text = stdout(&anneal_in(
+        dir.path(),
+        &["predict", run, "--idx", "test-images.idx"],
+    ));
     assert_eq!(text.lines().count(), 61, "{text}");
     assert!(text.starts_with("predicted,prob_0,prob_1\n"), "{text}");
 
@@ -511,7 +553,10 @@ lr = 0.01
         (idx(&[4, 5, 5], &[0; 100]), labels)
     };
     std::fs::write(dir.path().join("small.idx"), small).unwrap();
-    let err = stderr_of_failure(&anneal_in(dir.path(), &["predict", run, "--idx", "small.idx"]));
+    let err = stderr_of_failure(&anneal_in(
+        dir.path(),
+        &["predict", run, "--idx", "small.idx"],
+    ));
     assert!(
         err.contains("small.idx: images have shape [1, 5, 5]; the model was trained on [1, 6, 6]"),
         "{err}"

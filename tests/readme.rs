@@ -75,6 +75,13 @@ fn the_readme_quick_start_runs_as_written() {
     }
     let predictions = std::fs::read_to_string(dir.path().join("churn-predictions.csv")).unwrap();
     let new_rows = std::fs::read_to_string(root.join("configs/data/churn-new.csv")).unwrap();
-    assert_eq!(predictions.lines().count(), new_rows.lines().count(), "{predictions}");
-    assert!(predictions.starts_with("predicted,prob_no,prob_yes\n"), "{predictions}");
+    assert_eq!(
+        predictions.lines().count(),
+        new_rows.lines().count(),
+        "{predictions}"
+    );
+    assert!(
+        predictions.starts_with("predicted,prob_no,prob_yes\n"),
+        "{predictions}"
+    );
 }

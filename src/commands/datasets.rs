@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anneal_data::formats::csv::{Delimiter, Header, TargetColumn};
-use anneal_data::{Catalog, CsvSource, DataSource, IdxSource, Task};
+use anneal_data::tabular::ColumnKind;
+use anneal_data::{
+    Catalog, CsvSource, DataSource, IdxSource, Impute, TabularData, TabularOptions, Task,
+};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 mod report;
@@ -58,12 +61,29 @@ struct CheckArgs {
     /// The CSV's first line is data, not column names.
     #[arg(long)]
     no_header: bool,
+    /// Treat this number column as text categories (repeat for more), as `data.csv.categorical`.
+    #[arg(long, value_name = "COLUMN")]
+    categorical: Vec<String>,
+    /// A cell value that means "missing" besides empty, NA, NaN… (repeat), as `data.csv.missing`.
+    #[arg(long, value_name = "TEXT")]
+    missing: Vec<String>,
+    /// How missing cells would be filled, as `data.impute`.
+    #[arg(long, value_enum, default_value_t = ImputeArg::Error)]
+    impute: ImputeArg,
     /// IDX images file (optionally .gz).
     #[arg(long, requires = "idx_labels")]
     idx_images: Option<PathBuf>,
     /// IDX labels file (optionally .gz).
     #[arg(long, requires = "idx_images")]
     idx_labels: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImputeArg {
+    Error,
+    Mean,
+    Median,
+    MostFrequent,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -126,14 +146,36 @@ pub fn run(args: DatasetsArgs) -> Result<()> {
     Ok(())
 }
 
+/// One line per column: its kind, distinct values and missing cells.
+fn print_columns(table: &TabularData) {
+    for column in table.summary() {
+        let kind = match (column.target, column.kind) {
+            (true, _) => "target",
+            (false, ColumnKind::Numeric) => "number",
+            (false, ColumnKind::Categorical) => "text",
+        };
+        outln!(
+            "  {:<20} {:<7} {:>6} distinct{}",
+            column.name,
+            kind,
+            column.distinct,
+            if column.missing > 0 {
+                format!(", {} missing", column.missing)
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
 /// Train / test counts as a run with default split settings sees them.
 fn check_files(args: CheckArgs) -> Result<()> {
     let source = match (&args.csv, &args.idx_images, &args.idx_labels) {
         (Some(path), _, _) => DataSource::Csv(CsvSource {
             path: path.clone(),
             test_path: None,
-            categorical: vec![],
-            missing: vec![],
+            categorical: args.categorical.clone(),
+            missing: args.missing.clone(),
             task: match args.task {
                 TaskArg::Classification => Task::Classification,
                 TaskArg::Regression => Task::Regression,
@@ -166,7 +208,20 @@ fn check_files(args: CheckArgs) -> Result<()> {
         _ => anyhow::bail!("give --csv FILE, or --idx-images FILE with --idx-labels FILE"),
     };
     let dataset = match &source {
-        DataSource::Csv(csv) => anneal_data::load_csv(csv, &Default::default()),
+        DataSource::Csv(csv) => {
+            let table = TabularData::read(csv).context("checking your data files")?;
+            print_columns(&table);
+            let options = TabularOptions {
+                impute: match args.impute {
+                    ImputeArg::Error => Impute::Error,
+                    ImputeArg::Mean => Impute::Mean,
+                    ImputeArg::Median => Impute::Median,
+                    ImputeArg::MostFrequent => Impute::MostFrequent,
+                },
+                ..TabularOptions::default()
+            };
+            anneal_data::load_csv(csv, &options)
+        }
         DataSource::Idx(idx) => anneal_data::load_idx(idx),
         DataSource::Bundled(_) => unreachable!("check takes files"),
     }

@@ -135,13 +135,13 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     } else {
         let mut out = Output::new(false, false);
         out.line(format_args!(
-            "{} ({} samples, {} test split)",
+            "{} ({} test samples, {})",
             args.run.display(),
             loaded.data.test.len(),
             if loaded.data.official_test {
-                "official"
+                "the data's own test set"
             } else {
-                "held-out"
+                "held out of the training data"
             }
         ));
         print_evaluation(&mut out, "test", &test, &loaded.data.info.class_names);

@@ -396,7 +396,11 @@ fn check_counts(
     Ok(())
 }
 
-pub(crate) fn parse_values(path: &Path, column: usize, cells: &[(u64, String)]) -> Result<Vec<f32>> {
+pub(crate) fn parse_values(
+    path: &Path,
+    column: usize,
+    cells: &[(u64, String)],
+) -> Result<Vec<f32>> {
     cells
         .iter()
         .map(|(line, cell)| {

@@ -39,7 +39,11 @@ fn options(impute: Impute, encoding: Encoding, unseen: UnseenCategory) -> Tabula
 }
 
 /// Encodes with the encoder fitted on `rows` of the training file.
-fn encode(source: &CsvSource, rows: &[usize], options: TabularOptions) -> anneal_data::Result<(anneal_data::TabularEncoder, Vec<f32>, Option<Vec<f32>>)> {
+fn encode(
+    source: &CsvSource,
+    rows: &[usize],
+    options: TabularOptions,
+) -> anneal_data::Result<(anneal_data::TabularEncoder, Vec<f32>, Option<Vec<f32>>)> {
     let data = TabularData::read(source)?;
     let (encoder, train, test) = data.encode(rows, &options)?;
     Ok((encoder, train.features, test.map(|t| t.features)))
@@ -95,11 +99,22 @@ fn categories_come_from_the_training_rows_and_an_unseen_one_is_an_error_or_zeros
     );
     let zeros = options(Impute::Error, Encoding::OneHot, UnseenCategory::Zeros);
     let (encoder, features, _) = encode(&csv, &train_rows, zeros).unwrap();
-    assert_eq!(encoder.feature_names(), ["colour=blue", "colour=red", "weight"]);
-    assert_eq!(&features[6..9], [0.0, 0.0, 3.5], "an unseen category is all zeros");
+    assert_eq!(
+        encoder.feature_names(),
+        ["colour=blue", "colour=red", "weight"]
+    );
+    assert_eq!(
+        &features[6..9],
+        [0.0, 0.0, 3.5],
+        "an unseen category is all zeros"
+    );
     let ordinal = options(Impute::Error, Encoding::Ordinal, UnseenCategory::Zeros);
     let (_, features, _) = encode(&csv, &train_rows, ordinal).unwrap();
-    assert_eq!(&features[4..6], [-1.0, 3.5], "ordinal: below every known code");
+    assert_eq!(
+        &features[4..6],
+        [-1.0, 3.5],
+        "ordinal: below every known code"
+    );
 }
 
 #[test]
@@ -154,7 +169,11 @@ fn a_number_column_with_a_stray_word_is_an_error_with_the_ways_out() {
     let all = [0, 1, 2, 3];
     let mean = options(Impute::Mean, Encoding::OneHot, UnseenCategory::Error);
     let (_, features, _) = encode(&csv, &all, mean).unwrap();
-    assert_eq!(features[3], 16.0 / 3.0, "'?' is missing, filled with the mean");
+    assert_eq!(
+        features[3],
+        16.0 / 3.0,
+        "'?' is missing, filled with the mean"
+    );
 
     csv.missing.clear();
     csv.categorical = vec!["b".into()];
@@ -172,7 +191,9 @@ fn a_number_column_with_a_stray_word_is_an_error_with_the_ways_out() {
 fn a_missing_target_is_never_imputed() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "t.csv", "a,label\n1,x\n2,\n3,y\n");
-    let err = TabularData::read(&source(path, None)).unwrap_err().to_string();
+    let err = TabularData::read(&source(path, None))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("t.csv, line 3, column 2") && err.contains("target ('label') is missing"),
         "{err}"
@@ -184,7 +205,11 @@ fn a_separate_test_file_is_the_test_set_and_is_checked_column_by_column() {
     let dir = tempfile::tempdir().unwrap();
     let mut train = String::from("colour,weight,label\n");
     for i in 0..40 {
-        let (colour, label) = if i % 2 == 0 { ("red", "cat") } else { ("blue", "dog") };
+        let (colour, label) = if i % 2 == 0 {
+            ("red", "cat")
+        } else {
+            ("blue", "dog")
+        };
         train.push_str(&format!("{colour},{i},{label}\n"));
     }
     let train = write(dir.path(), "train.csv", &train);
@@ -206,7 +231,10 @@ fn a_separate_test_file_is_the_test_set_and_is_checked_column_by_column() {
         splits.test.features,
         [1.0, 0.0, 7.0, 0.0, 1.0, 8.0, 0.0, 1.0, 9.0]
     );
-    assert_eq!(encoder.feature_names(), ["colour=blue", "colour=red", "weight"]);
+    assert_eq!(
+        encoder.feature_names(),
+        ["colour=blue", "colour=red", "weight"]
+    );
 
     let cases = [
         ("label,weight\ncat,1\n", "column 'colour' is missing"),
@@ -214,7 +242,10 @@ fn a_separate_test_file_is_the_test_set_and_is_checked_column_by_column() {
             "colour,weight,size,label\nred,1,3,cat\n",
             "column 'size' is not one the model was trained on",
         ),
-        ("colour,weight\nred,1\n", "the test file has no target column 'label'"),
+        (
+            "colour,weight\nred,1\n",
+            "the test file has no target column 'label'",
+        ),
         (
             "colour,weight,label\nred,1,bird\n",
             "line 2, column 3: class 'bird' does not occur in the training data",
@@ -241,7 +272,11 @@ fn categories_and_fill_values_are_fitted_on_the_training_split_only() {
     let mut text = String::from("colour,weight,label\n");
     for i in 0..100 {
         let label = if i % 2 == 0 { "cat" } else { "dog" };
-        text.push_str(&format!("c{},{},{label}\n", i % 50, if i % 7 == 0 { "".into() } else { i.to_string() }));
+        text.push_str(&format!(
+            "c{},{},{label}\n",
+            i % 50,
+            if i % 7 == 0 { "".into() } else { i.to_string() }
+        ));
     }
     let csv = source(write(dir.path(), "pool.csv", &text), None);
     let zeros = options(Impute::Mean, Encoding::OneHot, UnseenCategory::Zeros);
@@ -252,7 +287,9 @@ fn categories_and_fill_values_are_fitted_on_the_training_split_only() {
     let (categories, fill) = match &encoder.columns[..] {
         [colour, weight] => (
             match &colour.encoding {
-                anneal_data::tabular::ColumnEncoding::Categorical { categories, .. } => categories.clone(),
+                anneal_data::tabular::ColumnEncoding::Categorical { categories, .. } => {
+                    categories.clone()
+                }
                 other => panic!("colour: {other:?}"),
             },
             match &weight.encoding {

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use anneal_data::{
-    AugmentConfig, CsvSource, DataSource, Encoding, IdxSource, Impute, PreprocessStep,
-    SplitConfig, TabularOptions, UnseenCategory,
+    AugmentConfig, CsvSource, DataSource, Encoding, IdxSource, Impute, PreprocessStep, SplitConfig,
+    TabularOptions, UnseenCategory,
 };
 use anneal_model::{LossConfig, ModelConfig};
 use serde::{Deserialize, Serialize};
@@ -315,14 +315,19 @@ mod patience_text {
 
     const OFF: &str = "off";
 
-    pub fn serialize<S: Serializer>(value: &Option<usize>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<usize>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(epochs) => serializer.serialize_u64(*epochs as u64),
             None => serializer.serialize_str(OFF),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<usize>, D::Error> {
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Text {
@@ -438,21 +443,22 @@ impl RunConfig {
         fill_default_optimizer(&mut table);
         // The key path of a value that does not fit, since a table built in memory has no
         // line numbers to point at.
-        let mut config: Self = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let key = e.path().to_string();
-            let inner: toml::de::Error = e.into_inner();
-            TrainError::Parse {
-                path: path.to_path_buf(),
-                message: if key == "." {
-                    format!("{} (after --set overrides and defaults)", inner.message())
-                } else {
-                    format!(
-                        "{key}: {} (after --set overrides and defaults)",
-                        inner.message()
-                    )
-                },
-            }
-        })?;
+        let mut config: Self = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                let inner: toml::de::Error = e.into_inner();
+                TrainError::Parse {
+                    path: path.to_path_buf(),
+                    message: if key == "." {
+                        format!("{} (after --set overrides and defaults)", inner.message())
+                    } else {
+                        format!(
+                            "{key}: {} (after --set overrides and defaults)",
+                            inner.message()
+                        )
+                    },
+                }
+            })?;
         config.data.resolve_paths(config_folder(path));
         Ok(config)
     }

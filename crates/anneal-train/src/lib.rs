@@ -32,8 +32,8 @@ pub use evaluate::{Evaluation, Scoring, TaskMetrics, evaluate, outputs};
 pub use metrics::{ClassScores, ClassificationMetrics, RegressionMetrics};
 pub use optimizer::build_optimizer;
 pub use pipeline::{Inputs, Pipeline};
-pub use predict::{NewData, Predictions, Predictor};
 pub use plot::plot_curves;
+pub use predict::{NewData, Predictions, Predictor};
 pub use prepare::{PreparedData, TargetScale, prepare};
 pub use run_dir::{MetricsWriter, RunDir, RunRecorder, Summary, free_run_name};
 pub use runner::{

@@ -92,9 +92,7 @@ impl Predictor {
         let rows = table.rows();
         let targets = match binding.target {
             // A target column left blank (the values to predict) is no target.
-            Some(column)
-                if (0..rows).any(|row| !encoder.missing.is(table.cell(row, column))) =>
-            {
+            Some(column) if (0..rows).any(|row| !encoder.missing.is(table.cell(row, column))) => {
                 let known = match self.pipeline.task {
                     Task::Classification => Some(&self.pipeline.class_names[..]),
                     Task::Regression => None,

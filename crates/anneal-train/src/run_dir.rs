@@ -82,8 +82,25 @@ impl RunDir {
         write_atomically(&self.file(CONFIG_FILE), text.as_bytes())
     }
 
+    /// The resolved config. A folder written before `patience` was always recorded left it out
+    /// to mean "every epoch"; that meaning is kept, so its paused run continues as it began.
     pub fn read_config(&self) -> Result<RunConfig> {
-        RunConfig::load(&self.file(CONFIG_FILE), &[])
+        let path = self.file(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| TrainError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if let Some(stopping) = table
+            .get_mut("train")
+            .and_then(|t| t.get_mut("early_stopping"))
+            .and_then(|e| e.as_table_mut())
+        {
+            stopping
+                .entry("patience")
+                .or_insert_with(|| toml::Value::String("off".into()));
+        }
+        RunConfig::from_table(&path, table)
     }
 
     /// What new inputs go through before the model (see [`Pipeline`]).

@@ -216,7 +216,13 @@ fn summarize(
     let evaluated = outcome.filter(|o| o.status.is_success()).map(|o| {
         let batch = eval_batch(config);
         (
-            evaluate(&o.model, &data.validation, &data.scoring(), batch, target.device),
+            evaluate(
+                &o.model,
+                &data.validation,
+                &data.scoring(),
+                batch,
+                target.device,
+            ),
             evaluate(&o.model, &data.test, &data.scoring(), batch, target.device),
         )
     });

@@ -229,7 +229,10 @@ fn an_early_stopping_table_without_patience_stops_after_the_documented_default()
     for config in [parse(&[]), with_table, off] {
         let text = toml::to_string_pretty(&config).unwrap();
         let again = RunConfig::parse(Path::new("resolved.toml"), &text, &[]).unwrap();
-        assert_eq!(again.train.early_stopping, config.train.early_stopping, "{text}");
+        assert_eq!(
+            again.train.early_stopping, config.train.early_stopping,
+            "{text}"
+        );
     }
 }
 
@@ -241,9 +244,13 @@ csv = { path = "data/train.csv", test_path = "../shared/test.csv", task = "class
 [model]
 kind = "mlp"
 "#;
-    let config = RunConfig::parse(Path::new("/projects/churn/configs/run.toml"), text, &[]).unwrap();
+    let config =
+        RunConfig::parse(Path::new("/projects/churn/configs/run.toml"), text, &[]).unwrap();
     let csv = config.data.csv.as_ref().unwrap();
-    assert_eq!(csv.path, Path::new("/projects/churn/configs/data/train.csv"));
+    assert_eq!(
+        csv.path,
+        Path::new("/projects/churn/configs/data/train.csv")
+    );
     assert_eq!(
         csv.test_path.as_deref(),
         Some(Path::new("/projects/churn/configs/../shared/test.csv"))
@@ -252,7 +259,10 @@ kind = "mlp"
     let config = RunConfig::parse(
         Path::new("/projects/churn/configs/run.toml"),
         text,
-        &["data.csv.path=/data/all.csv".into(), "train.epochs=2".into()],
+        &[
+            "data.csv.path=/data/all.csv".into(),
+            "train.epochs=2".into(),
+        ],
     )
     .unwrap();
     assert_eq!(config.data.csv.unwrap().path, Path::new("/data/all.csv"));
@@ -265,5 +275,30 @@ kind = "mlp"
 "#;
     let config = RunConfig::parse(Path::new("/p/c.toml"), idx, &[]).unwrap();
     let idx = config.data.idx.unwrap();
-    assert_eq!((idx.train_images.as_path(), idx.train_labels.as_path()), (Path::new("/p/imgs"), Path::new("/p/labels")));
+    assert_eq!(
+        (idx.train_images.as_path(), idx.train_labels.as_path()),
+        (Path::new("/p/imgs"), Path::new("/p/labels"))
+    );
+}
+
+#[test]
+fn a_run_folder_from_before_patience_was_recorded_keeps_training_every_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = format!(
+        "{IRIS}\n[train.early_stopping]\nmonitor = \"val_loss\"\nmin_delta = 0.0\nrestore_best = true\n"
+    );
+    std::fs::write(dir.path().join("config.toml"), old).unwrap();
+    let run = anneal_train::RunDir::open(dir.path()).unwrap();
+    assert_eq!(
+        run.read_config().unwrap().train.early_stopping.patience,
+        None
+    );
+    // A folder written now records its patience either way.
+    let mut config = run.read_config().unwrap();
+    config.train.early_stopping.patience = Some(4);
+    run.write_config(&config).unwrap();
+    assert_eq!(
+        run.read_config().unwrap().train.early_stopping.patience,
+        Some(4)
+    );
 }

@@ -132,7 +132,13 @@ fn early_stopping_stops_after_patience_and_restores_the_best_epoch() {
     assert_eq!(outcome.best.unwrap().0, 1);
     // The final model is epoch 1's: its validation loss is epoch 1's, not epoch 4's.
     let data = prepare(&c, &catalog()).unwrap();
-    let again = anneal_train::evaluate(&outcome.model, &data.validation, &data.scoring(), 256, &device());
+    let again = anneal_train::evaluate(
+        &outcome.model,
+        &data.validation,
+        &data.scoring(),
+        256,
+        &device(),
+    );
     assert_eq!(again.loss, outcome.history[0].validation.loss);
     assert_ne!(again.loss, outcome.history[3].validation.loss);
 
@@ -145,7 +151,13 @@ fn early_stopping_stops_after_patience_and_restores_the_best_epoch() {
     );
     let outcome = fit(&c);
     let data = prepare(&c, &catalog()).unwrap();
-    let again = anneal_train::evaluate(&outcome.model, &data.validation, &data.scoring(), 256, &device());
+    let again = anneal_train::evaluate(
+        &outcome.model,
+        &data.validation,
+        &data.scoring(),
+        256,
+        &device(),
+    );
     assert_eq!(again.loss, outcome.history.last().unwrap().validation.loss);
 }
 

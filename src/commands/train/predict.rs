@@ -21,7 +21,12 @@ pub struct PredictArgs {
     run: PathBuf,
     /// Rows to predict, laid out as the training file (same delimiter; columns matched by
     /// header name). With the target column filled in, the metrics are printed too.
-    #[arg(long, value_name = "FILE", conflicts_with = "idx", required_unless_present = "idx")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "idx",
+        required_unless_present = "idx"
+    )]
     csv: Option<PathBuf>,
     /// IDX images to predict (for runs trained on images).
     #[arg(long, value_name = "FILE")]

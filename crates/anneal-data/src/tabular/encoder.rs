@@ -112,13 +112,16 @@ impl TabularEncoder {
             let encoding = match kind {
                 ColumnKind::Numeric => {
                     let values = present
-                        .map(|(row, cell)| parse_number(&table.path, table.lines[row], column, cell))
+                        .map(|(row, cell)| {
+                            parse_number(&table.path, table.lines[row], column, cell)
+                        })
                         .collect::<Result<Vec<f32>>>()?;
                     let fill = match options.impute {
                         Impute::Error => None,
-                        strategy => Some(numeric_fill(strategy, values).ok_or_else(|| {
-                            nothing_to_learn(&table.path, &name, "impute it")
-                        })?),
+                        strategy => Some(
+                            numeric_fill(strategy, values)
+                                .ok_or_else(|| nothing_to_learn(&table.path, &name, "impute it"))?,
+                        ),
                     };
                     ColumnEncoding::Numeric { fill }
                 }
@@ -273,7 +276,10 @@ impl TabularEncoder {
                             (true, Some(fill)) => fill.as_str(),
                             (true, None) => return Err(fail(missing_message(&column.name, cell))),
                         };
-                        match (categories.binary_search_by(|c| c.as_str().cmp(text)), ordinal) {
+                        match (
+                            categories.binary_search_by(|c| c.as_str().cmp(text)),
+                            ordinal,
+                        ) {
                             (Ok(index), false) => features[at + index] = 1.0,
                             (Ok(index), true) => features[at] = index as f32,
                             (Err(_), _) if self.unseen_category == UnseenCategory::Zeros => {

@@ -165,7 +165,43 @@ pub struct TabularData {
     pub test: Option<RawTable>,
 }
 
+/// What one column of a training file holds, for `anneal datasets check`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSummary {
+    pub name: String,
+    pub kind: ColumnKind,
+    pub target: bool,
+    pub missing: usize,
+    /// Distinct values among the present cells.
+    pub distinct: usize,
+}
+
 impl TabularData {
+    /// Each column's kind, missing cells and distinct values.
+    pub fn summary(&self) -> Vec<ColumnSummary> {
+        (0..self.table.width)
+            .map(|column| {
+                let mut distinct = std::collections::HashSet::new();
+                let mut missing = 0;
+                for row in 0..self.table.rows() {
+                    let cell = self.table.cell(row, column);
+                    if self.missing.is(cell) {
+                        missing += 1;
+                    } else {
+                        distinct.insert(cell);
+                    }
+                }
+                ColumnSummary {
+                    name: self.table.names[column].clone(),
+                    kind: self.kinds[column],
+                    target: column == self.target,
+                    missing,
+                    distinct: distinct.len(),
+                }
+            })
+            .collect()
+    }
+
     /// Reads the training file (and the test file, if the source names one), finding the
     /// target, each column's kind and the classes.
     pub fn read(source: &CsvSource) -> Result<Self> {
@@ -181,8 +217,7 @@ impl TabularData {
             extra: source.missing.clone(),
         };
         let kinds = column_kinds(&table, target, &source.categorical, &missing)?;
-        let (targets, class_names) =
-            parse_targets(&table, target, source.task, None, &missing)?;
+        let (targets, class_names) = parse_targets(&table, target, source.task, None, &missing)?;
         let info = DatasetInfo {
             name: source
                 .name
@@ -235,7 +270,8 @@ impl TabularData {
                         format!("the test file has no target column '{}'", encoder.target),
                     ));
                 };
-                let known = (!self.info.class_names.is_empty()).then_some(&self.info.class_names[..]);
+                let known =
+                    (!self.info.class_names.is_empty()).then_some(&self.info.class_names[..]);
                 let (targets, _) =
                     parse_targets(table, target, self.info.task, known, &self.missing)?;
                 let features = encoder.encode(table, &binding)?;
