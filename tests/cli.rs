@@ -1,24 +1,13 @@
 //! End-to-end tests of the `anneal` binary.
 
+mod support;
+
 use anneal_tune::Storage as _;
 use std::process::{Command, Output};
+use support::{anneal_in, stdout};
 
 fn anneal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_anneal"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("ANNEAL_DATA_DIR")
-        .output()
-        .expect("the anneal binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "anneal failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
+    anneal_in(support::root(), args)
 }
 
 #[test]

@@ -2,34 +2,14 @@
 //! directory, with clear errors for inputs that do not fit; and a table as it really comes
 //! (text columns, missing cells, a separate test file) trains, tunes and predicts end to end.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use anneal_data::{Catalog, split};
 use anneal_train::RunConfig;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs anneal in `cwd`.
-fn anneal_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_anneal"))
-        .args(args)
-        .current_dir(cwd)
-        .env("ANNEAL_DATA_DIR", root().join("datasets"))
-        .output()
-        .expect("the anneal binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "anneal failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
+use support::{anneal_in, root, stdout};
 
 fn stderr_of_failure(output: &Output) -> String {
     assert!(!output.status.success(), "expected a failure");

@@ -3,24 +3,13 @@
 //! every section drawn with its data, a silent console and a screenshot that is not blank.
 //! `scripts/setup.sh` installs Debian's `chromium`; without it this test fails and says so.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn anneal(dir: &Path, args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_anneal"))
-        .args(args)
-        .current_dir(dir)
-        .env(
-            "ANNEAL_DATA_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"),
-        )
-        .output()
-        .expect("the anneal binary runs");
-    assert!(
-        output.status.success(),
-        "anneal {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::stdout(&support::anneal_in(dir, args));
 }
 
 fn chromium() -> PathBuf {
