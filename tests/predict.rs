@@ -41,44 +41,57 @@ fn assert_same_metrics(recorded: &serde_json::Value, predicted: &serde_json::Val
     }
 }
 
-#[test]
-fn predict_reproduces_the_test_metrics_on_the_stored_split_of_a_bundled_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let runs = dir.path().join("runs");
+/// Trains `config` briefly, writes its run's held-out test rows out as a user would have them
+/// (a header, the feature columns, the target last), and predicts them. Returns the run's recorded
+/// test figures, the predicted metrics, the targets and the predictions file's rows.
+fn predict_stored_split(
+    dir: &Path,
+    config: &str,
+    dataset: &str,
+) -> (
+    serde_json::Value,
+    serde_json::Value,
+    anneal_data::Targets,
+    Vec<String>,
+) {
+    let runs = dir.join("runs");
     stdout(&anneal_in(
         root(),
         &[
             "train",
             "--config",
-            "configs/digits-mlp.toml",
+            config,
             "--runs-dir",
             runs.to_str().unwrap(),
+            "--name",
+            dataset,
             "--set",
             "train.epochs=3",
             "--quiet",
         ],
     ));
-    let run = runs.join("digits-mlp");
-    // The run's held-out test rows, written out as a user would have them: a header, the 64
-    // pixel columns and the class.
-    let config = RunConfig::load(&run.join("config.toml"), &[]).unwrap();
+    let run = runs.join(dataset);
+    let resolved = RunConfig::load(&run.join("config.toml"), &[]).unwrap();
     let catalog = Catalog::open(&root().join("datasets")).unwrap();
-    let splits = split(catalog.load("digits").unwrap(), &config.data.split).unwrap();
-    let mut text: String = (0..64).map(|i| format!("x{i},")).collect();
-    text.push_str("digit\n");
-    let classes = splits.test.targets.classes().unwrap();
-    for (row, class) in classes.iter().enumerate() {
-        for value in splits.test.row(row) {
+    let splits = split(catalog.load(dataset).unwrap(), &resolved.data.split).unwrap();
+    let test = &splits.test;
+    let mut text: String = (0..test.feature_len()).map(|i| format!("x{i},")).collect();
+    text.push_str("target\n");
+    for row in 0..test.len() {
+        for value in test.row(row) {
             text.push_str(&format!("{value},"));
         }
-        text.push_str(&format!("{class}\n"));
+        match &test.targets {
+            anneal_data::Targets::Classes(c) => text.push_str(&format!("{}\n", c[row])),
+            anneal_data::Targets::Values(v) => text.push_str(&format!("{}\n", v[row])),
+        }
     }
-    let rows = dir.path().join("held-out.csv");
+    let rows = dir.join(format!("{dataset}-held-out.csv"));
     std::fs::write(&rows, text).unwrap();
 
-    let predictions = dir.path().join("predictions.csv");
+    let predictions = dir.join(format!("{dataset}-predictions.csv"));
     let output = anneal_in(
-        dir.path(),
+        dir,
         &[
             "predict",
             run.to_str().unwrap(),
@@ -90,15 +103,28 @@ fn predict_reproduces_the_test_metrics_on_the_stored_split_of_a_bundled_table() 
         ],
     );
     let metrics = json(&stdout(&output));
-    assert_same_metrics(&summary(&run)["test"], &metrics);
-
     let written = std::fs::read_to_string(&predictions).unwrap();
-    let mut lines = written.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    (
+        summary(&run)["test"].clone(),
+        metrics,
+        test.targets.clone(),
+        written.lines().map(str::to_string).collect(),
+    )
+}
+
+#[test]
+fn predict_reproduces_the_test_metrics_on_the_stored_split_of_a_bundled_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (recorded, metrics, targets, lines) =
+        predict_stored_split(dir.path(), "configs/digits-mlp.toml", "digits");
+    assert_same_metrics(&recorded, &metrics);
+    let header: Vec<&str> = lines[0].split(',').collect();
     assert_eq!(header.len(), 11, "{header:?}");
     assert_eq!(header[..3], ["predicted", "prob_0", "prob_1"]);
+    let classes = targets.classes().unwrap();
+    assert_eq!(lines.len(), classes.len() + 1);
     let mut correct = 0;
-    for (line, &class) in lines.zip(classes) {
+    for (line, &class) in lines[1..].iter().zip(classes) {
         let cells: Vec<&str> = line.split(',').collect();
         let probabilities: Vec<f64> = cells[1..].iter().map(|c| c.parse().unwrap()).collect();
         assert!(
@@ -109,6 +135,37 @@ fn predict_reproduces_the_test_metrics_on_the_stored_split_of_a_bundled_table() 
     }
     let accuracy = metrics["accuracy"].as_f64().unwrap();
     assert_eq!(correct, (accuracy * classes.len() as f64).round() as usize);
+}
+
+#[test]
+fn regression_predictions_are_in_the_targets_units_and_reproduce_the_test_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (recorded, metrics, targets, lines) =
+        predict_stored_split(dir.path(), "configs/diabetes-mlp.toml", "diabetes");
+    assert_same_metrics(&recorded, &metrics);
+    assert_eq!(lines[0], "predicted");
+    let predicted: Vec<f64> = lines[1..].iter().map(|l| l.parse().unwrap()).collect();
+    let anneal_data::Targets::Values(actual) = targets else {
+        panic!("diabetes is a regression set")
+    };
+    assert_eq!(predicted.len(), actual.len());
+    // The mean squared error of the written values (disease progression, ~25 to 346) is the
+    // reported one: the outputs were mapped back from the standardised scale.
+    let mse = predicted
+        .iter()
+        .zip(&actual)
+        .map(|(p, &a)| (p - a as f64).powi(2))
+        .sum::<f64>()
+        / actual.len() as f64;
+    let reported = metrics["mse"].as_f64().unwrap();
+    assert!(
+        (mse - reported).abs() <= 1e-4 * reported,
+        "{mse} vs {reported}"
+    );
+    assert!(
+        reported > 100.0,
+        "in the target's units, not standardised: {reported}"
+    );
 }
 
 /// A made-up table with text columns and holes: `rows` customers, churn decided by their plan,
