@@ -263,8 +263,7 @@ fn a_table_with_text_and_holes_trains_tunes_and_predicts_from_any_directory() {
     assert_eq!(trained["status"], "completed", "{trained}");
     assert_eq!(trained["test_samples"], 90, "the test file is the test set");
     assert!(trained["official_test"].as_bool().unwrap());
-    // An early_stopping table without patience stops after 10 epochs without improvement; 12
-    // epochs leave room for it, so the run either stopped or improved late.
+    // The config's early_stopping table has no patience: the run records the default.
     let run = elsewhere.join("runs/churn");
     let recorded = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(recorded.contains("patience = 10"), "{recorded}");
@@ -455,17 +454,47 @@ fn inputs_that_do_not_fit_the_model_are_clear_errors() {
         let err = stderr_of_failure(&anneal_in(dir.path(), &["predict", run, "--csv", name]));
         assert!(err.contains(expected), "{name}: {err}");
     }
-    // Missing cells at predict time take the training rows' fill values (impute = "median").
+    // Missing cells at predict time take the training rows' fill values (impute = "median"):
+    // the same answer as the row with those values written in.
+    let pipeline =
+        json(&std::fs::read_to_string(dir.path().join("runs/churn/pipeline.json")).unwrap());
+    let fill = |column: usize| {
+        let value = &pipeline["inputs"]["encoder"]["columns"][column];
+        value["fill"].as_f64().unwrap_or_else(|| panic!("{value}")) as f32
+    };
+    let (tenure, age) = (fill(2), fill(4));
     std::fs::write(
         dir.path().join("holes.csv"),
-        format!("{header}\nbasic,north,,1,NA\n"),
+        format!("{header}\nbasic,north,,1,NA\nbasic,north,{tenure},1,{age}\n"),
     )
     .unwrap();
     let text = stdout(&anneal_in(
         dir.path(),
         &["predict", run, "--csv", "holes.csv"],
     ));
-    assert_eq!(text.lines().count(), 2, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1], lines[2], "{text}");
+
+    // A target column filled in for some rows only: all rows predicted, those rows scored.
+    std::fs::write(
+        dir.path().join("partial.csv"),
+        format!("{header},churned\nbasic,north,3,4,40,yes\npremium,east,30,0,50,\nbasic,south,5,3,30,no\n"),
+    )
+    .unwrap();
+    let output = anneal_in(dir.path(), &["predict", run, "--csv", "partial.csv"]);
+    assert_eq!(stdout(&output).lines().count(), 4);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("metrics of the 2 rows whose target is filled in") && err.contains("accuracy"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("empty.csv"), format!("{header}\n")).unwrap();
+    let err = stderr_of_failure(&anneal_in(
+        dir.path(),
+        &["predict", run, "--csv", "empty.csv"],
+    ));
+    assert!(err.contains("empty.csv: no rows to predict"), "{err}");
 
     let err = stderr_of_failure(&anneal_in(
         dir.path(),
@@ -585,17 +614,90 @@ lr = 0.01
 
     let err = stderr_of_failure(&anneal_in(dir.path(), &["predict", run, "--csv", "x.csv"]));
     assert!(err.contains("was trained on images; give --idx"), "{err}");
-    let (small, _) = {
-        let (_, labels) = bars(4, 0);
-        (idx(&[4, 5, 5], &[0; 100]), labels)
-    };
-    std::fs::write(dir.path().join("small.idx"), small).unwrap();
+    std::fs::write(dir.path().join("small.idx"), idx(&[4, 5, 5], &[0; 100])).unwrap();
     let err = stderr_of_failure(&anneal_in(
         dir.path(),
         &["predict", run, "--idx", "small.idx"],
     ));
     assert!(
         err.contains("small.idx: images have shape [1, 5, 5]; the model was trained on [1, 6, 6]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bundled_tables_take_class_indices_or_names_and_headerless_files_bind_by_position() {
+    let dir = tempfile::tempdir().unwrap();
+    // iris's file holds class indices, its model class names: both are accepted.
+    let (recorded, metrics, _, lines) =
+        predict_stored_split(dir.path(), "configs/iris-mlp.toml", "iris");
+    assert_same_metrics(&recorded, &metrics);
+    assert_eq!(
+        lines[0],
+        "predicted,prob_setosa,prob_versicolor,prob_virginica"
+    );
+    let run = dir.path().join("runs/iris");
+    let run = run.to_str().unwrap();
+    std::fs::write(
+        dir.path().join("named.csv"),
+        "a,b,c,d,species\n5.1,3.5,1.4,0.2,setosa\n6.7,3.0,5.2,2.3,2\n",
+    )
+    .unwrap();
+    let output = anneal_in(
+        dir.path(),
+        &["predict", run, "--csv", "named.csv", "--out", "o.csv"],
+    );
+    assert!(stdout(&output).contains("accuracy"));
+
+    // A user's file without a header: columns by position, the target optional.
+    let mut rows = String::new();
+    for i in 0..60 {
+        let class = i % 2;
+        rows.push_str(&format!("{},{},{class}\n", i % 7 + 10 * class, (i * 3) % 5));
+    }
+    std::fs::write(dir.path().join("plain.csv"), rows).unwrap();
+    std::fs::write(
+        dir.path().join("plain.toml"),
+        r#"
+[data]
+csv = { path = "plain.csv", task = "classification", header = "none" }
+[model]
+kind = "mlp"
+depth = 1
+units = 8
+[train]
+epochs = 2
+"#,
+    )
+    .unwrap();
+    stdout(&anneal_in(
+        dir.path(),
+        &["train", "--config", "plain.toml", "--quiet"],
+    ));
+    let run = dir.path().join("runs/plain");
+    let run = run.to_str().unwrap();
+    std::fs::write(dir.path().join("two.csv"), "3,1\n15,2\n").unwrap();
+    let text = stdout(&anneal_in(
+        dir.path(),
+        &["predict", run, "--csv", "two.csv"],
+    ));
+    assert_eq!(text.lines().count(), 3, "{text}");
+    std::fs::write(dir.path().join("three.csv"), "3,1,0\n15,2,1\n").unwrap();
+    let output = anneal_in(
+        dir.path(),
+        &["predict", run, "--csv", "three.csv", "--out", "p.csv"],
+    );
+    assert!(
+        stdout(&output).contains("accuracy"),
+        "the last column is the target"
+    );
+    std::fs::write(dir.path().join("four.csv"), "3,1,0,9\n").unwrap();
+    let err = stderr_of_failure(&anneal_in(
+        dir.path(),
+        &["predict", run, "--csv", "four.csv"],
+    ));
+    assert!(
+        err.contains("rows have 4 columns; the model takes 2 feature columns, plus the target 'x2' optionally"),
         "{err}"
     );
 }

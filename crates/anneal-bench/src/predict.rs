@@ -56,7 +56,7 @@ pub fn time_predict(
     let run = runs.join(name);
 
     let started = Instant::now();
-    let predictor = Predictor::load(&run, catalog, device)?;
+    let predictor = Predictor::load(&run, Some(catalog.root()), device)?;
     let load = started.elapsed().as_secs_f64();
 
     let test = std::fs::read_to_string(data.join("churn-test.csv"))

@@ -312,3 +312,41 @@ fn categories_and_fill_values_are_fitted_on_the_training_split_only() {
     let mean = present.iter().sum::<f64>() / present.len() as f64;
     assert_eq!(fill, mean as f32, "the mean of the training rows only");
 }
+
+#[test]
+fn odd_columns_and_empty_files_are_errors_that_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |name: &str, text: &str| {
+        TabularData::read(&source(write(dir.path(), name, text), None))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    // Mostly text with a stray number: the number is the odd one out.
+    let err = read("sizes.csv", "size,label\nS,a\nM,b\nL,a\n10,b\n");
+    assert!(
+        err.contains(
+            "sizes.csv, line 5, column 1: '10' is a number, but column 'size' otherwise holds text"
+        ) && err.contains("data.csv.categorical"),
+        "{err}"
+    );
+    // What f64 reads but training does not (NAN, inf, 1e39 as f32) is not a number.
+    let err = read("inf.csv", "x,label\n1,a\ninf,b\n2,a\n");
+    assert!(
+        err.contains("line 3, column 1: 'inf' is not a number") && err.contains("data.csv.missing"),
+        "{err}"
+    );
+    let err = read("header.csv", "x,label\n");
+    assert!(err.contains("header.csv: no data rows"), "{err}");
+    let mut sklearn = source(write(dir.path(), "sk.csv", "3,1,a,b\n1,a\n2,b\n"), None);
+    sklearn.header = Header::Sklearn;
+    sklearn.target = TargetColumn::Name("last".into());
+    let err = TabularData::read(&sklearn)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected 3 data rows (as its header declares), found 2"),
+        "{err}"
+    );
+}

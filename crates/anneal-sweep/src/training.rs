@@ -91,7 +91,17 @@ impl Objective for TrainingObjective<'_> {
         };
         let ran = match &config {
             Some(config) => run_recorded(config, &target, &mut reporter),
-            None => resume_recorded(&target, &mut reporter),
+            None => {
+                // The data files as this host has them, for a trial paused on another host.
+                let here = trial_config(
+                    base_path,
+                    base,
+                    reporter.trial.params(),
+                    reporter.trial.seed(),
+                )
+                .ok();
+                resume_recorded(&target, &mut reporter, here.as_ref().map(|c| &c.data))
+            }
         };
         let (_, summary) = match ran {
             Ok(ran) => ran,

@@ -103,6 +103,32 @@ impl DataConfig {
         }
     }
 
+    /// Replaces each data file that does not exist on this host by `here`'s, where that one
+    /// does: a paused trial continued on another host reads the data where this host has it.
+    pub fn relocate_missing_files(&mut self, here: &DataConfig) {
+        fn relocate(path: &mut std::path::PathBuf, here: &Path) {
+            if !path.exists() && here.exists() {
+                *path = here.to_path_buf();
+            }
+        }
+        if let (Some(csv), Some(here)) = (&mut self.csv, &here.csv) {
+            relocate(&mut csv.path, &here.path);
+            if let (Some(test), Some(here)) = (&mut csv.test_path, &here.test_path) {
+                relocate(test, here);
+            }
+        }
+        if let (Some(idx), Some(here)) = (&mut self.idx, &here.idx) {
+            relocate(&mut idx.train_images, &here.train_images);
+            relocate(&mut idx.train_labels, &here.train_labels);
+            if let (Some(p), Some(h)) = (&mut idx.test_images, &here.test_images) {
+                relocate(p, h);
+            }
+            if let (Some(p), Some(h)) = (&mut idx.test_labels, &here.test_labels) {
+                relocate(p, h);
+            }
+        }
+    }
+
     pub fn source(&self) -> Result<DataSource> {
         match (&self.dataset, &self.csv, &self.idx) {
             (Some(name), None, None) => Ok(DataSource::Bundled(name.clone())),
@@ -300,7 +326,13 @@ impl RunConfig {
 
     /// Interprets an already-assembled TOML table (a base config with values set on it, as the
     /// tuner builds one per trial).
-    pub fn from_table(path: &Path, mut table: toml::Table) -> Result<Self> {
+    pub fn from_table(path: &Path, table: toml::Table) -> Result<Self> {
+        Self::from_table_in(path, config_folder(path), table)
+    }
+
+    /// [`Self::from_table`] with relative data paths read from `base` rather than from the
+    /// folder of `path` (which only names the config in messages).
+    pub fn from_table_in(path: &Path, base: &Path, mut table: toml::Table) -> Result<Self> {
         fill_default_optimizer(&mut table);
         // The key path of a value that does not fit, since a table built in memory has no
         // line numbers to point at.
@@ -320,7 +352,7 @@ impl RunConfig {
                     },
                 }
             })?;
-        config.data.resolve_paths(config_folder(path));
+        config.data.resolve_paths(base);
         Ok(config)
     }
 

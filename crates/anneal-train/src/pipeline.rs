@@ -43,6 +43,9 @@ pub enum Inputs {
         delimiter: Delimiter,
         header: Header,
         encoder: TabularEncoder,
+        /// The target column holds class indices rather than names (the bundled tables).
+        #[serde(default)]
+        class_ids: bool,
     },
     /// Images from IDX files.
     Images,

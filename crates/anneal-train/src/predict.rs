@@ -35,10 +35,10 @@ pub struct Predictor {
 #[derive(Debug, Clone)]
 pub struct NewData {
     pub path: PathBuf,
-    /// Features as read, with targets in their own units (placeholders when unlabelled).
+    /// Features as read, with targets in their own units (placeholders where unlabelled).
     pub raw: Samples,
-    /// Whether the file had targets, so metrics can be computed.
-    pub labelled: bool,
+    /// The rows that have targets: the metrics are theirs.
+    pub labelled: Vec<usize>,
 }
 
 /// The model's answers, one per input row, in input order.
@@ -52,19 +52,23 @@ pub struct Predictions {
     /// Classification: `rows × classes` probabilities. Regression: one value per row, in the
     /// target's units.
     pub values: Vec<f32>,
-    /// The metrics, when the inputs had targets.
+    /// The metrics of the rows that had targets, when any had.
     pub evaluation: Option<Evaluation>,
+    /// How many rows had targets.
+    pub labelled: usize,
 }
 
 impl Predictor {
     /// Loads the run in `path`: its config, saved pipeline and checkpoint. A run folder from
     /// before pipelines were saved gets its pipeline refitted from its training data.
-    pub fn load(path: &Path, catalog: &Catalog, device: &Device) -> Result<Self> {
+    /// `data_dir` is only looked at for such an old folder of a bundled dataset (see
+    /// [`Catalog::discover`]).
+    pub fn load(path: &Path, data_dir: Option<&Path>, device: &Device) -> Result<Self> {
         let (run, _) = finished_run(path)?;
         let config = run.read_config()?;
         let pipeline = match run.read_pipeline()? {
             Some(pipeline) => pipeline,
-            None => prepare(&config, catalog)?.pipeline,
+            None => prepare(&config, &Catalog::discover(data_dir)?)?.pipeline,
         };
         let model = load_model(&run, &config, &pipeline, device)?;
         Ok(Self {
@@ -82,6 +86,7 @@ impl Predictor {
             delimiter,
             header,
             encoder,
+            class_ids,
         } = &self.pipeline.inputs
         else {
             return Err(self.wrong_input("a CSV file", "images; give --idx"));
@@ -90,18 +95,27 @@ impl Predictor {
         let binding = encoder.bind(&table)?;
         let features = encoder.encode(&table, &binding)?;
         let rows = table.rows();
-        let targets = match binding.target {
-            // A target column left blank (the values to predict) is no target.
-            Some(column) if (0..rows).any(|row| !encoder.missing.is(table.cell(row, column))) => {
+        // Rows whose target is filled in are scored; a blank target is a row to predict.
+        let (targets, labelled) = match binding.target {
+            Some(column) => {
+                let labelled: Vec<usize> = (0..rows)
+                    .filter(|&row| !encoder.missing.is(table.cell(row, column)))
+                    .collect();
+                let mut scored = table.select(&labelled);
+                if *class_ids {
+                    name_class_ids(&mut scored, column, &self.pipeline.class_names);
+                }
                 let known = match self.pipeline.task {
                     Task::Classification => Some(&self.pipeline.class_names[..]),
                     Task::Regression => None,
                 };
-                Some(parse_targets(&table, column, self.pipeline.task, known, &encoder.missing)?.0)
+                let (targets, _) =
+                    parse_targets(&scored, column, self.pipeline.task, known, &encoder.missing)?;
+                (Some(targets), labelled)
             }
-            _ => None,
+            None => (None, vec![]),
         };
-        self.new_data(path, features, rows, targets)
+        self.new_data(path, features, rows, targets, labelled)
     }
 
     /// Reads IDX images (gzipped or not), with their labels when given.
@@ -130,6 +144,11 @@ impl Predictor {
                 (shape, pixels, None)
             }
         };
+        let labelled = if targets.is_some() {
+            (0..count).collect()
+        } else {
+            vec![]
+        };
         if shape != self.pipeline.raw_shape {
             return Err(DataError::format(
                 images,
@@ -140,27 +159,40 @@ impl Predictor {
             )
             .into());
         }
-        self.new_data(images, pixels, count, targets)
+        self.new_data(images, pixels, count, targets, labelled)
     }
 
+    /// `targets` are those of the `labelled` rows, in order.
     fn new_data(
         &self,
         path: &Path,
         features: Vec<f32>,
         rows: usize,
         targets: Option<Targets>,
+        labelled: Vec<usize>,
     ) -> Result<NewData> {
         if rows == 0 {
             return Err(DataError::format(path, "no rows to predict").into());
         }
-        let labelled = targets.is_some();
-        let targets = targets.unwrap_or_else(|| match self.pipeline.task {
+        // Unlabelled rows get placeholder targets; only the labelled rows are scored.
+        let mut all = match self.pipeline.task {
             Task::Classification => Targets::Classes(vec![0; rows]),
             Task::Regression => Targets::Values(vec![0.0; rows]),
-        });
+        };
+        match (&mut all, targets) {
+            (Targets::Classes(all), Some(Targets::Classes(known))) => labelled
+                .iter()
+                .zip(known)
+                .for_each(|(&row, c)| all[row] = c),
+            (Targets::Values(all), Some(Targets::Values(known))) => labelled
+                .iter()
+                .zip(known)
+                .for_each(|(&row, v)| all[row] = v),
+            _ => {}
+        }
         Ok(NewData {
             path: path.to_path_buf(),
-            raw: Samples::new(self.pipeline.raw_shape.clone(), features, targets),
+            raw: Samples::new(self.pipeline.raw_shape.clone(), features, all),
             labelled,
         })
     }
@@ -180,10 +212,15 @@ impl Predictor {
         let samples = self.pipeline.transform(&data.raw);
         let batch = eval_batch(&self.config);
         let raw = outputs(&self.model, &samples, batch, device);
-        let evaluation = data.labelled.then(|| {
+        let evaluation = (!data.labelled.is_empty()).then(|| {
+            let scored = if data.labelled.len() == samples.len() {
+                samples.clone()
+            } else {
+                samples.select(&data.labelled)
+            };
             evaluate(
                 &self.model,
-                &samples,
+                &scored,
                 &self.pipeline.scoring(),
                 batch,
                 device,
@@ -216,6 +253,26 @@ impl Predictor {
             classes,
             values,
             evaluation,
+            labelled: data.labelled.len(),
+        }
+    }
+}
+
+/// Bundled tables hold class indices (`0`, `1`, …) where the model knows class names: new
+/// rows may give either, so indices become names.
+fn name_class_ids(
+    table: &mut anneal_data::formats::csv::RawTable,
+    column: usize,
+    names: &[String],
+) {
+    for row in 0..table.rows() {
+        let index = row * table.width + column;
+        if let Some(name) = table.cells[index]
+            .parse::<usize>()
+            .ok()
+            .and_then(|id| names.get(id))
+        {
+            table.cells[index] = name.clone();
         }
     }
 }

@@ -91,6 +91,7 @@ fn load_splits(config: &RunConfig, catalog: &Catalog) -> Result<(Splits, Inputs)
                 delimiter: csv.delimiter,
                 header: csv.header,
                 encoder,
+                class_ids: false,
             };
             Ok((splits, inputs))
         }
@@ -110,6 +111,7 @@ fn load_splits(config: &RunConfig, catalog: &Catalog) -> Result<(Splits, Inputs)
                     delimiter: Delimiter::Comma,
                     header: Header::Names,
                     encoder: TabularEncoder::numeric(features, features),
+                    class_ids: true,
                 }
             } else {
                 Inputs::Images

@@ -84,6 +84,8 @@ impl RunDir {
 
     /// The resolved config. A folder written before `patience` was always recorded left it out
     /// to mean "every epoch"; that meaning is kept, so its paused run continues as it began.
+    /// Its data paths are absolute (relative ones, in older folders, are read from the working
+    /// directory).
     pub fn read_config(&self) -> Result<RunConfig> {
         let path = self.file(CONFIG_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
@@ -100,7 +102,13 @@ impl RunDir {
                 .entry("patience")
                 .or_insert_with(|| toml::Value::String("off".into()));
         }
-        RunConfig::from_table(&path, table)
+        if self.file(PIPELINE_FILE).exists() {
+            RunConfig::from_table(&path, table)
+        } else {
+            // Folders from before runs saved their pipeline recorded data paths relative to
+            // the directory anneal ran in, not to the folder.
+            RunConfig::from_table_in(&path, Path::new(""), table)
+        }
     }
 
     /// What new inputs go through before the model (see [`Pipeline`]).

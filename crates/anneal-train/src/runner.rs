@@ -9,7 +9,7 @@ use anneal_data::Catalog;
 use anneal_model::{DataShape, Model};
 use burn::tensor::Device;
 
-use crate::config::RunConfig;
+use crate::config::{DataConfig, RunConfig};
 use crate::error::{Result, TrainError};
 use crate::evaluate::{Evaluation, evaluate};
 use crate::pipeline::Pipeline;
@@ -55,10 +55,13 @@ pub fn run_recorded(
 }
 
 /// Continues the paused run in `runs_root/name` (see [`crate::resume`]) from the epoch after
-/// its pause, appending to its metrics; it may pause again. The folder's own config is used.
+/// its pause, appending to its metrics; it may pause again. The folder's own config is used;
+/// `data_here` (the trial's config as this host would build it) supplies data files the folder's
+/// config names where this host does not have them.
 pub fn resume_recorded(
     target: &RunTarget,
     observer: &mut dyn Observer,
+    data_here: Option<&DataConfig>,
 ) -> Result<(RunDir, Summary)> {
     crate::resume::pin_default_device(target.backend);
     let run = RunDir::open(&target.runs_root.join(target.name))?;
@@ -68,7 +71,10 @@ pub fn resume_recorded(
     let started = Instant::now()
         .checked_sub(Duration::try_from_secs_f64(before).unwrap_or_default())
         .unwrap_or_else(Instant::now);
-    let config = run.read_config()?;
+    let mut config = run.read_config()?;
+    if let Some(here) = data_here {
+        config.data.relocate_missing_files(here);
+    }
     let state_dir = run.file(RESUME_DIR);
     let paused = resume::read_state(&state_dir)?.ok_or_else(|| {
         TrainError::config(
@@ -102,7 +108,7 @@ pub fn stop_paused(target: &RunTarget) -> Result<(RunDir, Summary)> {
             Control::Stop
         }
     }
-    resume_recorded(target, &mut StopAtOnce)
+    resume_recorded(target, &mut StopAtOnce, None)
 }
 
 /// Trains into `run` (created, or reopened to continue when `paused_history` is given) and

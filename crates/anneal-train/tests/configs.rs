@@ -302,3 +302,38 @@ fn a_run_folder_from_before_patience_was_recorded_keeps_training_every_epoch() {
         Some(4)
     );
 }
+
+#[test]
+fn data_paths_of_older_run_folders_and_of_other_hosts_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder from before runs saved their pipeline recorded paths relative to the working
+    // directory of the run.
+    let old = "[data]\ncsv = { path = \"data/my.csv\", task = \"classification\" }\n[model]\nkind = \"mlp\"\n";
+    std::fs::write(dir.path().join("config.toml"), old).unwrap();
+    let run = anneal_train::RunDir::open(dir.path()).unwrap();
+    let csv = run.read_config().unwrap().data.csv.unwrap();
+    assert_eq!(
+        csv.path,
+        std::env::current_dir().unwrap().join("data/my.csv")
+    );
+
+    // A trial paused on another host names that host's files; this host's copy is used where
+    // the recorded one does not exist, and an existing one is kept.
+    let here = dir.path().join("here.csv");
+    std::fs::write(&here, "x,y\n1,0\n").unwrap();
+    let parse = |path: &Path| {
+        let text = format!(
+            "[data]\ncsv = {{ path = \"{}\", task = \"classification\" }}\n[model]\nkind = \"mlp\"\n",
+            path.display()
+        );
+        RunConfig::parse(Path::new("c.toml"), &text, &[])
+            .unwrap()
+            .data
+    };
+    let mut recorded = parse(Path::new("/elsewhere/mnt/here.csv"));
+    recorded.relocate_missing_files(&parse(&here));
+    assert_eq!(recorded.csv.as_ref().unwrap().path, here);
+    let mut present = parse(&here);
+    present.relocate_missing_files(&parse(Path::new("/elsewhere/other.csv")));
+    assert_eq!(present.csv.unwrap().path, here);
+}

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anneal_data::Catalog;
 use anneal_train::Predictor;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -46,10 +45,9 @@ pub struct PredictArgs {
 
 pub fn predict(args: PredictArgs) -> Result<()> {
     args.threads.apply()?;
-    let catalog = Catalog::discover(args.data.data_dir.as_deref())?;
     let device = args.backend.device()?;
     let started = Instant::now();
-    let predictor = Predictor::load(&args.run, &catalog, &device)
+    let predictor = Predictor::load(&args.run, args.data.data_dir.as_deref(), &device)
         .with_context(|| format!("cannot load run {}", args.run.display()))?;
     let data = match (&args.csv, &args.idx) {
         (Some(csv), _) => predictor.read_csv(csv),
@@ -78,6 +76,12 @@ pub fn predict(args: PredictArgs) -> Result<()> {
             .unwrap_or_default()
     ));
     if let Some(evaluation) = &predictions.evaluation {
+        if predictions.labelled < predictions.rows {
+            out.line(format_args!(
+                "metrics of the {} rows whose target is filled in",
+                predictions.labelled
+            ));
+        }
         if args.json {
             outln!("{}", serde_json::to_string_pretty(evaluation)?);
         } else {

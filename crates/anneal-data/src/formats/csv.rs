@@ -136,24 +136,32 @@ pub fn parse_table(
         declared: raw.declared,
     };
     if let Some(declared) = &table.declared {
-        if declared.samples != table.rows() {
+        declared.check(path, table.rows(), table.num_features)?;
+    }
+    Ok(table)
+}
+
+impl SklearnHeader {
+    /// The rows and feature columns a file has against those its header declares.
+    pub fn check(&self, path: &Path, rows: usize, features: usize) -> Result<()> {
+        if self.samples != rows {
             return Err(DataError::Count {
                 path: path.to_path_buf(),
                 what: "data rows (as its header declares)".into(),
-                expected: declared.samples,
-                found: table.rows(),
+                expected: self.samples,
+                found: rows,
             });
         }
-        if declared.features != table.num_features {
+        if self.features != features {
             return Err(DataError::Count {
                 path: path.to_path_buf(),
                 what: "feature columns (as its header declares)".into(),
-                expected: declared.features,
-                found: table.num_features,
+                expected: self.features,
+                found: features,
             });
         }
+        Ok(())
     }
-    Ok(table)
 }
 
 /// A feature cell as a finite number. Training, evaluation and prediction all read numbers
@@ -203,6 +211,22 @@ impl RawTable {
 
     pub fn cell(&self, row: usize, column: usize) -> &str {
         &self.cells[row * self.width + column]
+    }
+
+    /// The table with only `rows` (in that order), keeping their line numbers.
+    pub fn select(&self, rows: &[usize]) -> RawTable {
+        RawTable {
+            path: self.path.clone(),
+            names: self.names.clone(),
+            named: self.named,
+            width: self.width,
+            lines: rows.iter().map(|&r| self.lines[r]).collect(),
+            cells: rows
+                .iter()
+                .flat_map(|&r| self.row(r).iter().cloned())
+                .collect(),
+            declared: self.declared.clone(),
+        }
     }
 
     /// The position of the column `target` names.

@@ -111,39 +111,51 @@ pub fn column_kinds(
             if column == target || categorical.contains(&table.names[column]) {
                 return Ok(ColumnKind::Categorical);
             }
-            let mut first_number = None;
-            let mut first_text = None;
+            // (count, first row) of number cells and of text cells; a number is what
+            // training reads as one, a finite f32.
+            let mut numbers = (0usize, None);
+            let mut texts = (0usize, None);
             for row in 0..table.rows() {
                 let cell = table.cell(row, column);
                 if missing.is(cell) {
                     continue;
                 }
-                let slot = if cell.parse::<f64>().is_ok() {
-                    &mut first_number
+                let kind = if cell.parse::<f32>().is_ok_and(f32::is_finite) {
+                    &mut numbers
                 } else {
-                    &mut first_text
+                    &mut texts
                 };
-                slot.get_or_insert(row);
-                if first_number.is_some() && first_text.is_some() {
-                    break;
-                }
+                kind.0 += 1;
+                kind.1.get_or_insert(row);
             }
             let name = &table.names[column];
-            match (first_number, first_text) {
-                (Some(_), Some(row)) => Err(DataError::Malformed {
-                    path: table.path.clone(),
-                    line: table.lines[row],
-                    column: column + 1,
-                    message: format!(
+            let at = |row: usize, message: String| DataError::Malformed {
+                path: table.path.clone(),
+                line: table.lines[row],
+                column: column + 1,
+                message,
+            };
+            match (numbers, texts) {
+                ((n, Some(_)), (t, Some(row))) if n >= t => Err(at(
+                    row,
+                    format!(
                         "'{}' is not a number, but column '{name}' otherwise holds numbers; \
                          if it marks a missing value add it to data.csv.missing, or if the \
                          column is text list it in data.csv.categorical",
                         table.cell(row, column)
                     ),
-                }),
-                (None, Some(_)) => Ok(ColumnKind::Categorical),
-                (Some(_), None) => Ok(ColumnKind::Numeric),
-                (None, None) => Err(DataError::format(
+                )),
+                ((_, Some(row)), (_, Some(_))) => Err(at(
+                    row,
+                    format!(
+                        "'{}' is a number, but column '{name}' otherwise holds text; list the \
+                         column in data.csv.categorical to take its numbers as categories too",
+                        table.cell(row, column)
+                    ),
+                )),
+                ((_, None), (_, Some(_))) => Ok(ColumnKind::Categorical),
+                ((_, Some(_)), (_, None)) => Ok(ColumnKind::Numeric),
+                ((_, None), (_, None)) => Err(DataError::format(
                     &table.path,
                     format!("column '{name}' has no values: every cell is missing"),
                 )),
@@ -206,6 +218,7 @@ impl TabularData {
     /// target, each column's kind and the classes.
     pub fn read(source: &CsvSource) -> Result<Self> {
         let table = read_raw(&source.path, source.delimiter, source.header)?;
+        check_rows(&table)?;
         let target = table.resolve(&source.target)?;
         if table.width < 2 {
             return Err(DataError::format(
@@ -238,7 +251,9 @@ impl TabularData {
             test: None,
         };
         if let Some(path) = &source.test_path {
-            data.test = Some(read_raw(path, source.delimiter, source.header)?);
+            let test = read_raw(path, source.delimiter, source.header)?;
+            check_rows(&test)?;
+            data.test = Some(test);
         }
         Ok(data)
     }
@@ -314,6 +329,17 @@ pub fn load_csv(source: &CsvSource, options: &TabularOptions) -> Result<LoadedDa
         train,
         test,
     })
+}
+
+/// A table with data rows, as many as a scikit-learn header declares.
+fn check_rows(table: &RawTable) -> Result<()> {
+    if table.rows() == 0 {
+        return Err(DataError::format(&table.path, "no data rows"));
+    }
+    if let Some(declared) = &table.declared {
+        declared.check(&table.path, table.rows(), table.width - 1)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn file_stem(path: &Path) -> String {
