@@ -648,6 +648,23 @@ fn bundled_tables_take_class_indices_or_names_and_headerless_files_bind_by_posit
         &["predict", run, "--csv", "named.csv", "--out", "o.csv"],
     );
     assert!(stdout(&output).contains("accuracy"));
+    // A run folder from before runs saved their pipeline: it is refitted from the data.
+    let held_out = dir.path().join("iris-held-out.csv");
+    let held_out = held_out.to_str().unwrap();
+    std::fs::remove_file(dir.path().join("runs/iris/pipeline.json")).unwrap();
+    let output = anneal_in(
+        dir.path(),
+        &[
+            "predict",
+            run,
+            "--csv",
+            held_out,
+            "--out",
+            "again.csv",
+            "--json",
+        ],
+    );
+    assert_same_metrics(&recorded, &json(&stdout(&output)));
 
     // A user's file without a header: columns by position, the target optional.
     let mut rows = String::new();

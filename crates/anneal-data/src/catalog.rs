@@ -144,7 +144,9 @@ impl Catalog {
         Ok(loaded)
     }
 
-    /// Loads whichever source a run names.
+    /// Loads whichever source a run names. A CSV is encoded with statistics of all its rows
+    /// (as `anneal datasets check` shows it); runs go through [`crate::TabularData`] instead,
+    /// which fits on the training rows only.
     pub fn load_source(&self, source: &DataSource) -> Result<LoadedDataset> {
         match source {
             DataSource::Bundled(name) => self.load(name),
