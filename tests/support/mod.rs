@@ -29,3 +29,35 @@ pub fn stdout(output: &Output) -> String {
     );
     String::from_utf8(output.stdout.clone()).unwrap()
 }
+
+/// Standard error of a run that must have failed, without a panic.
+pub fn stderr_of_failure(output: &Output) -> String {
+    assert!(!output.status.success(), "expected a failure");
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A run folder's summary.json.
+pub fn summary(run: &Path) -> serde_json::Value {
+    json(&std::fs::read_to_string(run.join("summary.json")).unwrap())
+}
+
+/// The recorded test figures and a prediction's figures are the same numbers, not merely close.
+pub fn assert_same_metrics(recorded: &serde_json::Value, predicted: &serde_json::Value) {
+    for key in [
+        "loss",
+        "accuracy",
+        "macro_f1",
+        "confusion",
+        "mse",
+        "mae",
+        "r2",
+    ] {
+        assert_eq!(recorded.get(key), predicted.get(key), "{key}");
+    }
+}
