@@ -73,10 +73,16 @@ def main():
         "satisfaction",
         "churned",
     ]
-    write("configs/data/churn-train.csv", [customer(rng) for _ in range(1500)], columns)
-    write("configs/data/churn-test.csv", [customer(rng) for _ in range(400)], columns)
+    rows = [customer(rng) for _ in range(1500 + 400 + 12)]
+    # An identifier, as real exports have: not a feature (the config ignores it), but carried
+    # into the predictions so they can be joined back.
+    for number, row in enumerate(rows, start=1):
+        row["customer_id"] = f"C{number:05d}"
+    columns = ["customer_id"] + columns
+    write("configs/data/churn-train.csv", rows[:1500], columns)
+    write("configs/data/churn-test.csv", rows[1500:1900], columns)
     # New customers to score: no churn column yet.
-    write("configs/data/churn-new.csv", [customer(rng) for _ in range(12)], columns[:-1])
+    write("configs/data/churn-new.csv", rows[1900:], columns[:-1])
 
 
 if __name__ == "__main__":

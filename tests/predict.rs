@@ -141,7 +141,7 @@ fn regression_predictions_are_in_the_targets_units_and_reproduce_the_test_metric
 /// A made-up table with text columns and holes: `rows` customers, churn decided by their plan,
 /// calls and tenure (deterministic, so every run of the test sees the same file).
 fn customers(rows: usize, offset: usize, with_target: bool) -> String {
-    let mut text = String::from("plan,region,tenure,calls,age");
+    let mut text = String::from("id,plan,region,tenure,calls,age");
     text.push_str(if with_target { ",churned\n" } else { "\n" });
     for i in offset..offset + rows {
         let plan = ["basic", "standard", "premium"][i % 3];
@@ -156,7 +156,7 @@ fn customers(rows: usize, offset: usize, with_target: bool) -> String {
             ((i * 3) % 50 + 20).to_string()
         };
         let churned = (plan == "basic" && calls >= 2) || (calls >= 4 && tenure < 20);
-        text.push_str(&format!("{plan},{region},{tenure},{calls},{age}"));
+        text.push_str(&format!("c{i},{plan},{region},{tenure},{calls},{age}"));
         if with_target {
             text.push_str(if churned { ",yes\n" } else { ",no\n" });
         } else {
@@ -168,7 +168,7 @@ fn customers(rows: usize, offset: usize, with_target: bool) -> String {
 
 const CHURN_RUN: &str = r#"
 [data]
-csv = { path = "data/train.csv", test_path = "data/test.csv", task = "classification", target = "churned" }
+csv = { path = "data/train.csv", test_path = "data/test.csv", task = "classification", target = "churned", ignore = ["id"] }
 impute = "median"
 preprocess = [{ kind = "standardize" }]
 [model]
@@ -267,13 +267,11 @@ fn a_table_with_text_and_holes_trains_tunes_and_predicts_from_any_directory() {
     );
     assert_same_metrics(&trained["test"], &json(&stdout(&output)));
 
-    // New customers, without the churn column, in another column order: one row each.
+    // New customers, without the churn column, in another column order: one row each, with
+    // the ignored ID column carried through so predictions join back to their rows.
     let mut new_rows: Vec<String> = customers(25, 1000, false)
         .lines()
-        .map(|l| {
-            let c: Vec<&str> = l.split(',').collect();
-            format!("{},{},{},{},{}", c[4], c[3], c[2], c[1], c[0])
-        })
+        .map(|l| l.split(',').rev().collect::<Vec<_>>().join(","))
         .collect();
     new_rows.push(String::new());
     let new = dir.path().join("new.csv");
@@ -284,14 +282,13 @@ fn a_table_with_text_and_holes_trains_tunes_and_predicts_from_any_directory() {
     );
     let text = stdout(&output);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "predicted,prob_no,prob_yes");
+    assert_eq!(lines[0], "id,predicted,prob_no,prob_yes");
     assert_eq!(lines.len(), 26, "{text}");
-    assert!(
-        lines[1..]
-            .iter()
-            .all(|l| l.starts_with("no,") || l.starts_with("yes,")),
-        "{text}"
-    );
+    for (i, line) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[0], format!("c{}", 1000 + i), "{text}");
+        assert!(cells[1] == "no" || cells[1] == "yes", "{text}");
+    }
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("25 rows"),
         "the count goes to stderr, away from the predictions"
@@ -366,7 +363,7 @@ fn inputs_that_do_not_fit_the_model_are_clear_errors() {
     );
     let err = stderr_of_failure(&output);
     assert!(
-        err.contains("train.csv, line 2, column 5")
+        err.contains("train.csv, line 2, column 6")
             && err.contains("missing value (empty) in column 'age'")
             && err.contains("data.impute"),
         "{err}"
@@ -570,7 +567,9 @@ epochs = 2
         &["predict", run, "--csv", "four.csv"],
     ));
     assert!(
-        err.contains("rows have 4 columns; the model takes 2 feature columns, plus the target 'x2' optionally"),
+        err.contains(
+            "rows have 4 columns; the model takes 2 (x0, x1), plus the target 'x2' optionally"
+        ),
         "{err}"
     );
 }

@@ -81,7 +81,7 @@ fn the_readme_quick_start_runs_as_written() {
         "{predictions}"
     );
     assert!(
-        predictions.starts_with("predicted,prob_no,prob_yes\n"),
+        predictions.starts_with("customer_id,predicted,prob_no,prob_yes\nC01901,"),
         "{predictions}"
     );
 }

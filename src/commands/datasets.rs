@@ -64,6 +64,9 @@ struct CheckArgs {
     /// Treat this number column as text categories (repeat for more), as `data.csv.categorical`.
     #[arg(long, value_name = "COLUMN")]
     categorical: Vec<String>,
+    /// A column that is not a feature, such as an ID (repeat for more), as `data.csv.ignore`.
+    #[arg(long, value_name = "COLUMN")]
+    ignore: Vec<String>,
     /// A cell value that means "missing" besides empty, NA, NaN… (repeat), as `data.csv.missing`.
     #[arg(long, value_name = "TEXT")]
     missing: Vec<String>,
@@ -153,6 +156,7 @@ fn print_columns(table: &TabularData) {
             (true, _) => "target",
             (false, ColumnKind::Numeric) => "number",
             (false, ColumnKind::Categorical) => "text",
+            (false, ColumnKind::Ignored) => "ignored",
         };
         outln!(
             "  {:<20} {:<7} {:>6} distinct{}",
@@ -175,6 +179,7 @@ fn check_files(args: CheckArgs) -> Result<()> {
             path: path.clone(),
             test_path: None,
             categorical: args.categorical.clone(),
+            ignore: args.ignore.clone(),
             missing: args.missing.clone(),
             task: match args.task {
                 TaskArg::Classification => Task::Classification,

@@ -186,6 +186,10 @@ pub struct CsvSource {
     /// Columns to treat as text categories even though they hold numbers (codes, ZIP codes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categorical: Vec<String>,
+    /// Columns that are not features (IDs, free text); `anneal predict` copies them to its
+    /// output, so predictions can be joined back to their rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
     /// Cell values that mean "missing" besides the standard ones (empty, NA, N/A, NaN, nan,
     /// NULL, null), e.g. `["?"]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

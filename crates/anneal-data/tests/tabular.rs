@@ -25,6 +25,7 @@ fn source(path: PathBuf, test: Option<PathBuf>) -> CsvSource {
         delimiter: Delimiter::Comma,
         header: Header::Names,
         categorical: vec![],
+        ignore: vec![],
         missing: vec![],
         name: None,
     }
@@ -349,4 +350,51 @@ fn odd_columns_and_empty_files_are_errors_that_say_what_to_do() {
         err.contains("expected 3 data rows (as its header declares), found 2"),
         "{err}"
     );
+}
+
+#[test]
+fn ignored_columns_are_no_features_and_new_data_may_carry_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "ids.csv",
+        "id,colour,weight,label\nA1,red,4,cat\nB2,blue,30,dog\nC3,red,3,cat\nD4,blue,20,dog\n",
+    );
+    let mut csv = source(path, None);
+    csv.ignore = vec!["id".into()];
+    let (encoder, features, _) = encode(&csv, &[0, 1, 2, 3], TabularOptions::default()).unwrap();
+    assert_eq!(
+        encoder.feature_names(),
+        ["colour=blue", "colour=red", "weight"]
+    );
+    assert_eq!(&features[..3], [0.0, 1.0, 4.0]);
+    // New rows by name: the ID may be there (it is passed through) or not.
+    let new = anneal_data::formats::csv::read_raw(
+        &write(dir.path(), "new.csv", "weight,colour,id\n5,red,Z9\n"),
+        Delimiter::Comma,
+        Header::Names,
+    )
+    .unwrap();
+    let binding = encoder.bind(&new).unwrap();
+    assert_eq!(binding.passthrough, [("id".to_string(), 2)]);
+    assert_eq!(encoder.encode(&new, &binding).unwrap(), [0.0, 1.0, 5.0]);
+
+    for (ignore, expected) in [
+        (
+            vec!["label".to_string()],
+            "'label' is the target; it cannot be ignored",
+        ),
+        (
+            vec!["idd".to_string()],
+            "data.csv.ignore`: no column named 'idd'",
+        ),
+        (
+            vec!["id".into(), "colour".into(), "weight".into()],
+            "nothing is left to learn from",
+        ),
+    ] {
+        csv.ignore = ignore;
+        let err = TabularData::read(&csv).map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+    }
 }

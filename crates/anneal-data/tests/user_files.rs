@@ -26,6 +26,7 @@ fn csv(path: std::path::PathBuf, task: Task, target: TargetColumn) -> CsvSource 
         delimiter: Delimiter::Comma,
         header: Header::Names,
         categorical: vec![],
+        ignore: vec![],
         missing: vec![],
         name: None,
     }

@@ -39,6 +39,8 @@ pub struct NewData {
     pub raw: Samples,
     /// The rows that have targets: the metrics are theirs.
     pub labelled: Vec<usize>,
+    /// Columns that are not features (IDs), copied to the predictions: `(name, value per row)`.
+    pub passthrough: Vec<(String, Vec<String>)>,
 }
 
 /// The model's answers, one per input row, in input order.
@@ -56,6 +58,8 @@ pub struct Predictions {
     pub evaluation: Option<Evaluation>,
     /// How many rows had targets.
     pub labelled: usize,
+    /// The input's ignored columns (IDs), written first in the output: `(name, value per row)`.
+    pub passthrough: Vec<(String, Vec<String>)>,
 }
 
 impl Predictor {
@@ -115,7 +119,16 @@ impl Predictor {
             }
             None => (None, vec![]),
         };
-        self.new_data(path, features, rows, targets, labelled)
+        let mut data = self.new_data(path, features, rows, targets, labelled)?;
+        data.passthrough = binding
+            .passthrough
+            .iter()
+            .map(|(name, column)| {
+                let values = (0..rows).map(|row| table.cell(row, *column).to_string());
+                (name.clone(), values.collect())
+            })
+            .collect();
+        Ok(data)
     }
 
     /// Reads IDX images (gzipped or not), with their labels when given.
@@ -194,6 +207,7 @@ impl Predictor {
             path: path.to_path_buf(),
             raw: Samples::new(self.pipeline.raw_shape.clone(), features, all),
             labelled,
+            passthrough: vec![],
         })
     }
 
@@ -254,6 +268,7 @@ impl Predictor {
             values,
             evaluation,
             labelled: data.labelled.len(),
+            passthrough: data.passthrough.clone(),
         }
     }
 }
@@ -307,34 +322,38 @@ fn probabilities(raw: &[f32], outputs: usize, classes: usize, single_logit: bool
 }
 
 impl Predictions {
-    /// One CSV row per input: `predicted` and a `prob_<class>` column per class, or just
-    /// `predicted` (in the target's units) for regression.
+    /// One CSV row per input: its ignored columns (IDs) as given, then `predicted` and a
+    /// `prob_<class>` column per class, or just `predicted` (in the target's units) for
+    /// regression.
     pub fn write_csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut text = String::with_capacity(self.rows * (8 + 10 * self.class_names.len()));
-        match self.task {
-            Task::Classification => {
-                text.push_str("predicted");
-                for name in &self.class_names {
-                    text.push(',');
-                    text.push_str(&csv_field(&format!("prob_{name}")));
-                }
-                text.push('\n');
-                let k = self.class_names.len();
-                for (class, probabilities) in self.classes.iter().zip(self.values.chunks_exact(k)) {
-                    text.push_str(&csv_field(&self.class_names[*class as usize]));
-                    for p in probabilities {
-                        text.push(',');
-                        text.push_str(&format!("{p:.6}"));
+        let mut header: Vec<String> = self.passthrough.iter().map(|(n, _)| csv_field(n)).collect();
+        header.push("predicted".into());
+        if self.task == Task::Classification {
+            header.extend(
+                self.class_names
+                    .iter()
+                    .map(|name| csv_field(&format!("prob_{name}"))),
+            );
+        }
+        text.push_str(&header.join(","));
+        text.push('\n');
+        let k = self.class_names.len();
+        for row in 0..self.rows {
+            for (_, values) in &self.passthrough {
+                text.push_str(&csv_field(&values[row]));
+                text.push(',');
+            }
+            match self.task {
+                Task::Classification => {
+                    text.push_str(&csv_field(&self.class_names[self.classes[row] as usize]));
+                    for p in &self.values[row * k..(row + 1) * k] {
+                        text.push_str(&format!(",{p:.6}"));
                     }
-                    text.push('\n');
                 }
+                Task::Regression => text.push_str(&self.values[row].to_string()),
             }
-            Task::Regression => {
-                text.push_str("predicted\n");
-                for value in &self.values {
-                    text.push_str(&format!("{value}\n"));
-                }
-            }
+            text.push('\n');
         }
         out.write_all(text.as_bytes())
     }

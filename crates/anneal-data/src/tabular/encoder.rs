@@ -53,6 +53,12 @@ pub struct TabularEncoder {
     pub target: String,
     /// The target's position among all columns, which identifies it in files without a header.
     pub target_position: usize,
+    /// Every column of the training file in order (features, ignored columns and the target),
+    /// which places them in files without a header.
+    pub layout: Vec<String>,
+    /// Columns that are not features; new data may have them, and predictions carry them.
+    #[serde(default)]
+    pub ignored: Vec<String>,
     /// Whether columns are matched by header name (else by position).
     pub named: bool,
     pub missing: Missing,
@@ -66,6 +72,8 @@ pub struct Binding {
     pub columns: Vec<usize>,
     /// The table's target column, when it has one.
     pub target: Option<usize>,
+    /// The table's ignored columns (by name) that it has: `(name, table column)`.
+    pub passthrough: Vec<(String, usize)>,
 }
 
 impl TabularEncoder {
@@ -84,6 +92,8 @@ impl TabularEncoder {
                 .collect(),
             target: names[target_position].clone(),
             target_position,
+            layout: names.clone(),
+            ignored: vec![],
             named: false,
             missing: Missing::default(),
             unseen_category: UnseenCategory::Error,
@@ -101,7 +111,7 @@ impl TabularEncoder {
     ) -> Result<Self> {
         let mut columns = Vec::with_capacity(table.width.saturating_sub(1));
         for (column, kind) in kinds.iter().enumerate() {
-            if column == target {
+            if column == target || *kind == ColumnKind::Ignored {
                 continue;
             }
             let name = table.names[column].clone();
@@ -125,6 +135,7 @@ impl TabularEncoder {
                     };
                     ColumnEncoding::Numeric { fill }
                 }
+                ColumnKind::Ignored => unreachable!("skipped above"),
                 ColumnKind::Categorical => {
                     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
                     for (_, cell) in present {
@@ -156,6 +167,13 @@ impl TabularEncoder {
             columns,
             target: table.names[target].clone(),
             target_position: target,
+            layout: table.names.clone(),
+            ignored: kinds
+                .iter()
+                .zip(&table.names)
+                .filter(|(kind, _)| **kind == ColumnKind::Ignored)
+                .map(|(_, name)| name.clone())
+                .collect(),
             named: table.named,
             missing: missing.clone(),
             unseen_category: options.unseen_category,
@@ -185,33 +203,15 @@ impl TabularEncoder {
 
     /// Finds the encoder's columns in `table`: by name when the training file had a header
     /// (a missing column, or one the model never saw, is an error naming it), else by position.
-    /// The target column may be present or not.
+    /// The target column and the ignored columns may be present or not.
     pub fn bind(&self, table: &RawTable) -> Result<Binding> {
-        let expected: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         if !self.named || !table.named {
-            let features = self.columns.len();
-            let target = if table.width == features + 1 {
-                Some(self.target_position)
-            } else if table.width == features {
-                None
-            } else {
-                return Err(DataError::format(
-                    &table.path,
-                    format!(
-                        "rows have {} columns; the model takes {features} feature columns, \
-                         plus the target '{}' optionally",
-                        table.width, self.target
-                    ),
-                ));
-            };
-            let columns = (0..table.width).filter(|&c| Some(c) != target).collect();
-            return Ok(Binding { columns, target });
+            return self.bind_by_position(table);
         }
-        if let Some(extra) = table
-            .names
-            .iter()
-            .find(|n| **n != self.target && !expected.contains(&n.as_str()))
-        {
+        let expected: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        if let Some(extra) = table.names.iter().find(|n| {
+            **n != self.target && !expected.contains(&n.as_str()) && !self.ignored.contains(n)
+        }) {
             return Err(DataError::format(
                 &table.path,
                 format!(
@@ -237,7 +237,67 @@ impl TabularEncoder {
             })
             .collect::<Result<_>>()?;
         let target = table.names.iter().position(|n| *n == self.target);
-        Ok(Binding { columns, target })
+        let passthrough = table
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| self.ignored.contains(n))
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        Ok(Binding {
+            columns,
+            target,
+            passthrough,
+        })
+    }
+
+    /// A file without a header has the training file's columns in order, with or without the
+    /// target.
+    fn bind_by_position(&self, table: &RawTable) -> Result<Binding> {
+        let with_target = if table.width == self.layout.len() {
+            true
+        } else if table.width + 1 == self.layout.len() {
+            false
+        } else {
+            return Err(DataError::format(
+                &table.path,
+                format!(
+                    "rows have {} columns; the model takes {} ({}), plus the target '{}' optionally",
+                    table.width,
+                    self.layout.len() - 1,
+                    self.layout
+                        .iter()
+                        .filter(|n| **n != self.target)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.target
+                ),
+            ));
+        };
+        // Where a training column sits in this table: one place to the left past the target
+        // when the table has no target column.
+        let position = |name: &str| {
+            let at = self
+                .layout
+                .iter()
+                .position(|n| n == name)
+                .expect("a layout column");
+            if !with_target && at > self.target_position {
+                at - 1
+            } else {
+                at
+            }
+        };
+        Ok(Binding {
+            columns: self.columns.iter().map(|c| position(&c.name)).collect(),
+            target: with_target.then_some(self.target_position),
+            passthrough: self
+                .ignored
+                .iter()
+                .map(|n| (n.clone(), position(n)))
+                .collect(),
+        })
     }
 
     /// Encodes every row of `table` (bound by `binding`) into `rows × width` features, in file

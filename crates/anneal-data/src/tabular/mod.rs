@@ -84,6 +84,9 @@ impl Missing {
 pub enum ColumnKind {
     Numeric,
     Categorical,
+    /// Not a feature (`data.csv.ignore`: IDs, free text, leaks of the target); `anneal predict`
+    /// copies it to its output.
+    Ignored,
 }
 
 /// Each column's kind, read from every row of the training file: a column of numbers is numeric,
@@ -94,20 +97,44 @@ pub fn column_kinds(
     table: &RawTable,
     target: usize,
     categorical: &[String],
+    ignore: &[String],
     missing: &Missing,
 ) -> Result<Vec<ColumnKind>> {
-    if let Some(unknown) = categorical.iter().find(|c| !table.names.contains(c)) {
+    for (field, names) in [
+        ("data.csv.categorical", categorical),
+        ("data.csv.ignore", ignore),
+    ] {
+        if let Some(unknown) = names.iter().find(|c| !table.names.contains(c)) {
+            return Err(DataError::config(
+                field,
+                format!(
+                    "no column named '{unknown}' in {}; columns are: {}",
+                    table.path.display(),
+                    table.names.join(", ")
+                ),
+            ));
+        }
+    }
+    if ignore.contains(&table.names[target]) {
         return Err(DataError::config(
-            "data.csv.categorical",
+            "data.csv.ignore",
             format!(
-                "no column named '{unknown}' in {}; columns are: {}",
-                table.path.display(),
-                table.names.join(", ")
+                "'{}' is the target; it cannot be ignored",
+                table.names[target]
             ),
+        ));
+    }
+    if (0..table.width).all(|c| c == target || ignore.contains(&table.names[c])) {
+        return Err(DataError::config(
+            "data.csv.ignore",
+            "every column besides the target is ignored: nothing is left to learn from",
         ));
     }
     (0..table.width)
         .map(|column| {
+            if ignore.contains(&table.names[column]) {
+                return Ok(ColumnKind::Ignored);
+            }
             if column == target || categorical.contains(&table.names[column]) {
                 return Ok(ColumnKind::Categorical);
             }
@@ -229,7 +256,13 @@ impl TabularData {
         let missing = Missing {
             extra: source.missing.clone(),
         };
-        let kinds = column_kinds(&table, target, &source.categorical, &missing)?;
+        let kinds = column_kinds(
+            &table,
+            target,
+            &source.categorical,
+            &source.ignore,
+            &missing,
+        )?;
         let (targets, class_names) = parse_targets(&table, target, source.task, None, &missing)?;
         let info = DatasetInfo {
             name: source
