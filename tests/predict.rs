@@ -498,9 +498,31 @@ fn bundled_tables_take_class_indices_or_names_and_headerless_files_bind_by_posit
     .unwrap();
     let output = anneal_in(
         dir.path(),
-        &["predict", run, "--csv", "named.csv", "--out", "o.csv"],
+        &[
+            "predict",
+            run,
+            "--csv",
+            "named.csv",
+            "--out",
+            "o.csv",
+            "--json",
+        ],
     );
-    assert!(stdout(&output).contains("accuracy"));
+    // Both rows scored: 'setosa' by name, '2' by index (virginica).
+    let scored = json(&stdout(&output));
+    let confusion = scored["confusion"].as_array().unwrap();
+    let per_class: Vec<u64> = confusion
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .sum()
+        })
+        .collect();
+    assert_eq!(per_class, [1, 0, 1], "{scored}");
+
     // A run folder from before runs saved their pipeline: it is refitted from the data.
     let held_out = dir.path().join("iris-held-out.csv");
     let held_out = held_out.to_str().unwrap();
@@ -568,7 +590,7 @@ epochs = 2
     ));
     assert!(
         err.contains(
-            "rows have 4 columns; the model takes 2 (x0, x1), plus the target 'x2' optionally"
+            "rows have 4 columns; without a header, rows need the training file's columns in order: 2 (2 features: x0, x1), the target 'x2' optionally"
         ),
         "{err}"
     );

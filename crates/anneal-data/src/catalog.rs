@@ -103,6 +103,15 @@ impl Catalog {
         self
     }
 
+    /// A catalog of no datasets, for runs whose data are their own files (CSV, IDX).
+    pub fn empty() -> Self {
+        Self {
+            root: PathBuf::new(),
+            entries: vec![],
+            cache: None,
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

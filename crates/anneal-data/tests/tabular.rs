@@ -398,3 +398,53 @@ fn ignored_columns_are_no_features_and_new_data_may_carry_them() {
         assert!(err.contains(expected), "{err}");
     }
 }
+
+#[test]
+fn files_without_a_header_bind_by_the_training_files_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    // x0 = an ID (ignored), x1 = a feature, x2 = the target, x3 = a feature.
+    let path = write(
+        dir.path(),
+        "plain.csv",
+        "a,1,cat,5\nb,2,dog,6\nc,3,cat,7\nd,4,dog,8\n",
+    );
+    let mut csv = source(path, None);
+    csv.header = Header::None;
+    csv.target = TargetColumn::Index(2);
+    csv.ignore = vec!["x0".into()];
+    let (encoder, _, _) = encode(&csv, &[0, 1, 2, 3], TabularOptions::default()).unwrap();
+    let bind = |text: &str| {
+        let table = anneal_data::formats::csv::parse_raw(
+            Path::new("new.csv"),
+            text.as_bytes(),
+            Delimiter::Comma,
+            Header::None,
+        )
+        .unwrap();
+        encoder
+            .bind(&table)
+            .map(|b| (b.columns, b.target, b.passthrough))
+    };
+    let id = |at: usize| vec![("x0".to_string(), at)];
+    assert_eq!(bind("z,9,cat,10\n").unwrap(), (vec![1, 3], Some(2), id(0)));
+    // Without the target, the columns after it move one place left.
+    assert_eq!(bind("z,9,10\n").unwrap(), (vec![1, 2], None, id(0)));
+    let err = bind("9,10\n").unwrap_err().to_string();
+    assert!(
+        err.contains("rows have 2 columns; without a header, rows need the training file's columns in order: 3 (2 features: x1, x3, then passed through: x0), the target 'x2' optionally"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ignored_columns_may_not_take_a_name_the_predictions_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "p.csv", "predicted,x,label\n1,2,a\n3,4,b\n");
+    let mut csv = source(path, None);
+    csv.ignore = vec!["predicted".into()];
+    let err = TabularData::read(&csv).map(|_| ()).unwrap_err().to_string();
+    assert!(
+        err.contains("'predicted' would clash with a column of the predictions"),
+        "{err}"
+    );
+}

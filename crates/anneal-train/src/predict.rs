@@ -10,7 +10,7 @@ use anneal_data::formats::csv::read_raw;
 use anneal_data::formats::idx::{images_and_labels, images_only, parse_idx};
 use anneal_data::formats::{maybe_gunzip, read_file};
 use anneal_data::tabular::parse_targets;
-use anneal_data::{Catalog, DataError, Samples, Targets, Task};
+use anneal_data::{Catalog, DataError, DataSource, Samples, Targets, Task};
 use anneal_model::{LossKind, Model};
 use burn::tensor::Device;
 
@@ -72,7 +72,14 @@ impl Predictor {
         let config = run.read_config()?;
         let pipeline = match run.read_pipeline()? {
             Some(pipeline) => pipeline,
-            None => prepare(&config, &Catalog::discover(data_dir)?)?.pipeline,
+            None => {
+                // Only a bundled dataset needs the datasets folder.
+                let catalog = match config.data.source()? {
+                    DataSource::Bundled(_) => Catalog::discover(data_dir)?,
+                    _ => Catalog::empty(),
+                };
+                prepare(&config, &catalog)?.pipeline
+            }
         };
         let model = load_model(&run, &config, &pipeline, device)?;
         Ok(Self {
@@ -365,5 +372,46 @@ fn csv_field(text: &str) -> String {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_predictions_file_is_valid_csv_whatever_the_names_and_ids() {
+        let predictions = Predictions {
+            task: Task::Classification,
+            class_names: vec!["no".into(), "yes, \"surely\"".into()],
+            rows: 2,
+            classes: vec![1, 0],
+            values: vec![0.25, 0.75, 0.5, 0.5],
+            evaluation: None,
+            labelled: 0,
+            passthrough: vec![("id".into(), vec!["a,1".into(), "b\"2".into()])],
+        };
+        let mut out = Vec::new();
+        predictions.write_csv(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "id,predicted,prob_no,\"prob_yes, \"\"surely\"\"\"\n\
+             \"a,1\",\"yes, \"\"surely\"\"\",0.250000,0.750000\n\
+             \"b\"\"2\",no,0.500000,0.500000\n"
+        );
+        let regression = Predictions {
+            task: Task::Regression,
+            class_names: vec![],
+            rows: 2,
+            classes: vec![],
+            values: vec![1.5, -2.0],
+            evaluation: None,
+            labelled: 0,
+            passthrough: vec![],
+        };
+        let mut out = Vec::new();
+        regression.write_csv(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "predicted\n1.5\n-2\n");
     }
 }

@@ -333,7 +333,13 @@ fn data_paths_of_older_run_folders_and_of_other_hosts_are_found() {
     let mut recorded = parse(Path::new("/elsewhere/mnt/here.csv"));
     recorded.relocate_missing_files(&parse(&here));
     assert_eq!(recorded.csv.as_ref().unwrap().path, here);
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, "x,y\n1,0\n").unwrap();
     let mut present = parse(&here);
-    present.relocate_missing_files(&parse(Path::new("/elsewhere/other.csv")));
-    assert_eq!(present.csv.unwrap().path, here);
+    present.relocate_missing_files(&parse(&other));
+    assert_eq!(
+        present.csv.unwrap().path,
+        here,
+        "a file this host has is kept"
+    );
 }

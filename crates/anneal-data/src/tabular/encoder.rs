@@ -55,6 +55,7 @@ pub struct TabularEncoder {
     pub target_position: usize,
     /// Every column of the training file in order (features, ignored columns and the target),
     /// which places them in files without a header.
+    #[serde(default)]
     pub layout: Vec<String>,
     /// Columns that are not features; new data may have them, and predictions carry them.
     #[serde(default)]
@@ -216,9 +217,14 @@ impl TabularEncoder {
                 &table.path,
                 format!(
                     "column '{extra}' is not one the model was trained on; it takes: {} \
-                     (and the target '{}' optionally)",
+                     (and optionally the target '{}'{})",
                     expected.join(", "),
-                    self.target
+                    self.target,
+                    if self.ignored.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and the passed-through {}", self.ignored.join(", "))
+                    }
                 ),
             ));
         }
@@ -251,52 +257,76 @@ impl TabularEncoder {
         })
     }
 
-    /// A file without a header has the training file's columns in order, with or without the
-    /// target.
+    /// The training file's columns in order. Pipelines written before the layout was recorded
+    /// had no ignored columns: their layout is the features with the target put back.
+    fn layout(&self) -> Vec<String> {
+        if !self.layout.is_empty() {
+            return self.layout.clone();
+        }
+        let mut layout: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+        layout.insert(self.target_position.min(layout.len()), self.target.clone());
+        layout
+    }
+
+    /// A file without a header has every column of the training file in order, ignored ones
+    /// included; only the target may be left out (its width says which).
     fn bind_by_position(&self, table: &RawTable) -> Result<Binding> {
-        let with_target = if table.width == self.layout.len() {
+        let layout = self.layout();
+        let with_target = if table.width == layout.len() {
             true
-        } else if table.width + 1 == self.layout.len() {
+        } else if table.width + 1 == layout.len() {
             false
         } else {
+            let features: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+            let passed = if self.ignored.is_empty() {
+                String::new()
+            } else {
+                format!(", then passed through: {}", self.ignored.join(", "))
+            };
             return Err(DataError::format(
                 &table.path,
                 format!(
-                    "rows have {} columns; the model takes {} ({}), plus the target '{}' optionally",
+                    "rows have {} columns; without a header, rows need the training file's \
+                     columns in order: {} ({} features: {}{passed}), the target '{}' optionally",
                     table.width,
-                    self.layout.len() - 1,
-                    self.layout
-                        .iter()
-                        .filter(|n| **n != self.target)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    layout.len() - 1,
+                    features.len(),
+                    features.join(", "),
                     self.target
                 ),
             ));
         };
-        // Where a training column sits in this table: one place to the left past the target
+        // Where each training column sits in this table: one place to the left past the target
         // when the table has no target column.
-        let position = |name: &str| {
-            let at = self
-                .layout
-                .iter()
-                .position(|n| n == name)
-                .expect("a layout column");
-            if !with_target && at > self.target_position {
+        let mut position = std::collections::HashMap::new();
+        for (at, name) in layout.iter().enumerate() {
+            let shifted = if !with_target && at > self.target_position {
                 at - 1
             } else {
                 at
-            }
+            };
+            position.insert(name.as_str(), shifted);
+        }
+        let find = |name: &str| {
+            position.get(name).copied().ok_or_else(|| {
+                DataError::format(
+                    &table.path,
+                    format!("the model's pipeline does not place column '{name}'"),
+                )
+            })
         };
         Ok(Binding {
-            columns: self.columns.iter().map(|c| position(&c.name)).collect(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| find(&c.name))
+                .collect::<Result<_>>()?,
             target: with_target.then_some(self.target_position),
             passthrough: self
                 .ignored
                 .iter()
-                .map(|n| (n.clone(), position(n)))
-                .collect(),
+                .map(|n| Ok((n.clone(), find(n)?)))
+                .collect::<Result<_>>()?,
         })
     }
 

@@ -115,6 +115,19 @@ pub fn column_kinds(
             ));
         }
     }
+    // Ignored columns head the predictions file, beside `predicted` and `prob_<class>`.
+    if let Some(clash) = ignore
+        .iter()
+        .find(|n| *n == "predicted" || n.starts_with("prob_"))
+    {
+        return Err(DataError::config(
+            "data.csv.ignore",
+            format!(
+                "column '{clash}' would clash with a column of the predictions \
+                 (predicted, prob_<class>); rename it in the file"
+            ),
+        ));
+    }
     if ignore.contains(&table.names[target]) {
         return Err(DataError::config(
             "data.csv.ignore",
