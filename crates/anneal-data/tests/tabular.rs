@@ -2,7 +2,11 @@
 //! learned (categories, fill values) comes from the training rows only, and every bad input is
 //! an error naming the file, line, column and the way out.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{csv_source, write};
 
 use anneal_data::formats::csv::{Delimiter, Header, TargetColumn};
 use anneal_data::{
@@ -10,24 +14,14 @@ use anneal_data::{
     UnseenCategory,
 };
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn source(path: PathBuf, test: Option<PathBuf>) -> CsvSource {
     CsvSource {
-        path,
         test_path: test,
-        task: Task::Classification,
-        target: TargetColumn::Name("label".into()),
-        delimiter: Delimiter::Comma,
-        header: Header::Names,
-        categorical: vec![],
-        ignore: vec![],
-        missing: vec![],
-        name: None,
+        ..csv_source(
+            path,
+            Task::Classification,
+            TargetColumn::Name("label".into()),
+        )
     }
 }
 

@@ -1,9 +1,13 @@
 //! A user's own CSV and IDX files go through the same loaders and give precise errors.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 
 use anneal_data::formats::csv::{Delimiter, Header, TargetColumn};
+use common::{csv_source, write};
+
 use anneal_data::{CsvSource, DataError, IdxSource, LoadedDataset, Targets, Task, load_idx};
 
 /// A user's CSV encoded with the default options (missing cells and unseen categories are errors).
@@ -11,25 +15,8 @@ fn load_csv(source: &CsvSource) -> anneal_data::Result<LoadedDataset> {
     anneal_data::load_csv(source, &Default::default())
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn csv(path: std::path::PathBuf, task: Task, target: TargetColumn) -> CsvSource {
-    CsvSource {
-        path,
-        test_path: None,
-        task,
-        target,
-        delimiter: Delimiter::Comma,
-        header: Header::Names,
-        categorical: vec![],
-        ignore: vec![],
-        missing: vec![],
-        name: None,
-    }
+    csv_source(path, task, target)
 }
 
 #[test]

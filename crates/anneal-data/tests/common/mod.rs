@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anneal_data::Catalog;
+use anneal_data::formats::csv::{Delimiter, Header, TargetColumn};
+use anneal_data::{Catalog, CsvSource, Task};
 
 /// The repository's bundled datasets folder.
 pub fn data_root() -> PathBuf {
@@ -24,4 +25,27 @@ pub fn scratch_copy(name: &str) -> (tempfile::TempDir, Catalog) {
     }
     let catalog = Catalog::open(dir.path()).unwrap();
     (dir, catalog)
+}
+
+/// Writes `text` to `dir/name`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A comma-separated file with a header of names, every other setting at its default.
+pub fn csv_source(path: PathBuf, task: Task, target: TargetColumn) -> CsvSource {
+    CsvSource {
+        path,
+        test_path: None,
+        task,
+        target,
+        delimiter: Delimiter::Comma,
+        header: Header::Names,
+        categorical: vec![],
+        ignore: vec![],
+        missing: vec![],
+        name: None,
+    }
 }
