@@ -42,6 +42,11 @@ pub fn time_predict(
     backend: &str,
 ) -> Result<PredictTimes> {
     let runs = work.join("runs");
+    // The bench's own folder: a run left by an earlier bench (perhaps of another config) goes.
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs)
+            .map_err(|e| BenchError::Setting(format!("cannot clear {}: {e}", runs.display())))?;
+    }
     let config = work.join("churn-bench.toml");
     let text = std::fs::read_to_string(CONFIG)
         .map_err(|e| BenchError::Setting(format!("cannot read {CONFIG}: {e}")))?;

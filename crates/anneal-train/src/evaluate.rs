@@ -63,6 +63,31 @@ pub fn evaluate(
     batch_size: usize,
     device: &Device,
 ) -> Evaluation {
+    evaluate_batches(model, samples, data, batch_size, device, None)
+}
+
+/// [`evaluate`], also returning the model's raw outputs for every sample (row-major
+/// `len × outputs`) from the same forward passes.
+pub fn evaluate_with_outputs(
+    model: &Model,
+    samples: &Samples,
+    data: &Scoring,
+    batch_size: usize,
+    device: &Device,
+) -> (Evaluation, Vec<f32>) {
+    let mut raw = Vec::new();
+    let evaluation = evaluate_batches(model, samples, data, batch_size, device, Some(&mut raw));
+    (evaluation, raw)
+}
+
+fn evaluate_batches(
+    model: &Model,
+    samples: &Samples,
+    data: &Scoring,
+    batch_size: usize,
+    device: &Device,
+    mut keep: Option<&mut Vec<f32>>,
+) -> Evaluation {
     let mut loss_sum = 0.0f64;
     let mut outputs: Vec<f32> = Vec::with_capacity(samples.len());
     let mut classes: Vec<u32> = Vec::with_capacity(samples.len());
@@ -74,6 +99,9 @@ pub fn evaluate(
             .compute(logits.clone(), &batch.targets)
             .into_scalar();
         loss_sum += batch_loss as f64 * host.len() as f64;
+        if let Some(keep) = keep.as_deref_mut() {
+            keep.extend(host_floats(logits.clone()));
+        }
         match &host.targets {
             Targets::Classes(_) => classes.extend(
                 predict_classes(logits)
@@ -84,13 +112,7 @@ pub fn evaluate(
                     .into_iter()
                     .map(|c| c as u32),
             ),
-            Targets::Values(_) => outputs.extend(
-                logits
-                    .into_data()
-                    .convert::<f32>()
-                    .try_into_vec::<f32>()
-                    .expect("predictions are floats"),
-            ),
+            Targets::Values(_) => outputs.extend(host_floats(logits)),
         }
     }
     let metrics =
@@ -116,14 +138,15 @@ pub fn evaluate(
 pub fn outputs(model: &Model, samples: &Samples, batch_size: usize, device: &Device) -> Vec<f32> {
     let mut all = Vec::new();
     for host in Loader::sequential(samples, batch_size.max(1)).epoch(0) {
-        let logits = model.forward(host.to_device(device).inputs);
-        all.extend(
-            logits
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("outputs are floats"),
-        );
+        all.extend(host_floats(model.forward(host.to_device(device).inputs)));
     }
     all
+}
+
+fn host_floats(tensor: burn::tensor::Tensor<2>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("outputs are floats")
 }

@@ -16,7 +16,7 @@ use burn::tensor::Device;
 
 use crate::config::RunConfig;
 use crate::error::{Result, TrainError};
-use crate::evaluate::{Evaluation, evaluate, outputs};
+use crate::evaluate::{Evaluation, evaluate, evaluate_with_outputs, outputs};
 use crate::pipeline::{Inputs, Pipeline};
 use crate::prepare::prepare;
 use crate::run_dir::RunDir;
@@ -232,21 +232,20 @@ impl Predictor {
     pub fn predict(&self, data: &NewData, device: &Device) -> Predictions {
         let samples = self.pipeline.transform(&data.raw);
         let batch = eval_batch(&self.config);
-        let raw = outputs(&self.model, &samples, batch, device);
-        let evaluation = (!data.labelled.is_empty()).then(|| {
-            let scored = if data.labelled.len() == samples.len() {
-                samples.clone()
-            } else {
-                samples.select(&data.labelled)
-            };
-            evaluate(
-                &self.model,
-                &scored,
-                &self.pipeline.scoring(),
-                batch,
-                device,
-            )
-        });
+        let scoring = self.pipeline.scoring();
+        // One forward pass serves the predictions and, when every row is labelled, the metrics.
+        let (raw, evaluation) = if data.labelled.len() == samples.len() {
+            let (evaluation, raw) =
+                evaluate_with_outputs(&self.model, &samples, &scoring, batch, device);
+            (raw, Some(evaluation))
+        } else {
+            let raw = outputs(&self.model, &samples, batch, device);
+            let evaluation = (!data.labelled.is_empty()).then(|| {
+                let scored = samples.select(&data.labelled);
+                evaluate(&self.model, &scored, &scoring, batch, device)
+            });
+            (raw, evaluation)
+        };
         let rows = samples.len();
         let pipeline = &self.pipeline;
         let (classes, values) = match pipeline.task {
