@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anneal_data::formats::csv::read_raw;
 use anneal_data::formats::idx::{images_and_labels, images_only, parse_idx};
 use anneal_data::formats::{maybe_gunzip, read_file};
-use anneal_data::tabular::parse_targets;
+use anneal_data::tabular::{Classes, parse_targets};
 use anneal_data::{Catalog, DataError, DataSource, Samples, Targets, Task};
 use anneal_model::{LossKind, Model};
 use burn::tensor::Device;
@@ -112,16 +112,18 @@ impl Predictor {
                 let labelled: Vec<usize> = (0..rows)
                     .filter(|&row| !encoder.missing.is(table.cell(row, column)))
                     .collect();
-                let mut scored = table.select(&labelled);
-                if *class_ids {
-                    name_class_ids(&mut scored, column, &self.pipeline.class_names);
-                }
-                let known = match self.pipeline.task {
-                    Task::Classification => Some(&self.pipeline.class_names[..]),
-                    Task::Regression => None,
+                let classes = match class_ids {
+                    true => Classes::KnownOrIndex(&self.pipeline.class_names),
+                    false => Classes::Known(&self.pipeline.class_names),
                 };
-                let (targets, _) =
-                    parse_targets(&scored, column, self.pipeline.task, known, &encoder.missing)?;
+                let (targets, _) = parse_targets(
+                    &table,
+                    column,
+                    labelled.iter().copied(),
+                    self.pipeline.task,
+                    classes,
+                    &encoder.missing,
+                )?;
                 (Some(targets), labelled)
             }
             None => (None, vec![]),
@@ -275,25 +277,6 @@ impl Predictor {
             evaluation,
             labelled: data.labelled.len(),
             passthrough: data.passthrough.clone(),
-        }
-    }
-}
-
-/// Bundled tables hold class indices (`0`, `1`, …) where the model knows class names: new
-/// rows may give either, so indices become names.
-fn name_class_ids(
-    table: &mut anneal_data::formats::csv::RawTable,
-    column: usize,
-    names: &[String],
-) {
-    for row in 0..table.rows() {
-        let index = row * table.width + column;
-        if let Some(name) = table.cells[index]
-            .parse::<usize>()
-            .ok()
-            .and_then(|id| names.get(id))
-        {
-            table.cells[index] = name.clone();
         }
     }
 }

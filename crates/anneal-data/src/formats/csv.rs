@@ -213,22 +213,6 @@ impl RawTable {
         &self.cells[row * self.width + column]
     }
 
-    /// The table with only `rows` (in that order), keeping their line numbers.
-    pub fn select(&self, rows: &[usize]) -> RawTable {
-        RawTable {
-            path: self.path.clone(),
-            names: self.names.clone(),
-            named: self.named,
-            width: self.width,
-            lines: rows.iter().map(|&r| self.lines[r]).collect(),
-            cells: rows
-                .iter()
-                .flat_map(|&r| self.row(r).iter().cloned())
-                .collect(),
-            declared: self.declared.clone(),
-        }
-    }
-
     /// The position of the column `target` names.
     pub fn resolve(&self, target: &TargetColumn) -> Result<usize> {
         resolve_target(

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use encoder::{Binding, ColumnEncoding, EncodedColumn, TabularEncoder};
-pub use targets::parse_targets;
+pub use targets::{Classes, parse_targets};
 
 use crate::catalog::CsvSource;
 use crate::error::{DataError, Result};
@@ -276,7 +276,14 @@ impl TabularData {
             &source.ignore,
             &missing,
         )?;
-        let (targets, class_names) = parse_targets(&table, target, source.task, None, &missing)?;
+        let (targets, class_names) = parse_targets(
+            &table,
+            target,
+            0..table.rows(),
+            source.task,
+            Classes::Learn,
+            &missing,
+        )?;
         let info = DatasetInfo {
             name: source
                 .name
@@ -331,10 +338,14 @@ impl TabularData {
                         format!("the test file has no target column '{}'", encoder.target),
                     ));
                 };
-                let known =
-                    (!self.info.class_names.is_empty()).then_some(&self.info.class_names[..]);
-                let (targets, _) =
-                    parse_targets(table, target, self.info.task, known, &self.missing)?;
+                let (targets, _) = parse_targets(
+                    table,
+                    target,
+                    0..table.rows(),
+                    self.info.task,
+                    Classes::Known(&self.info.class_names),
+                    &self.missing,
+                )?;
                 let features = encoder.encode(table, &binding)?;
                 Some(Samples::new(shape, features, targets))
             }

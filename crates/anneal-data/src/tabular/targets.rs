@@ -6,17 +6,30 @@ use crate::formats::csv::RawTable;
 use crate::samples::{Targets, Task};
 use crate::tabular::Missing;
 
-/// The targets of `table` (its `column`). Classes are learned from the table when
-/// `known_classes` is `None` (a training file), else mapped onto those classes (a test file or
-/// new data), where a label the training file never had is an error.
+/// Which classes the labels of a target column name.
+#[derive(Debug, Clone, Copy)]
+pub enum Classes<'a> {
+    /// Learned from the labels themselves (a training file).
+    Learn,
+    /// The training file's classes, by name (a test file, new data).
+    Known(&'a [String]),
+    /// The training classes by name or by index `0..k` (new data for a bundled table, whose
+    /// files hold class indices).
+    KnownOrIndex(&'a [String]),
+}
+
+/// The targets in `column` of `rows` of `table`. With [`Classes::Learn`] the classes come from
+/// the labels; otherwise a label the training file never had is an error.
 pub fn parse_targets(
     table: &RawTable,
     column: usize,
+    rows: impl IntoIterator<Item = usize>,
     task: Task,
-    known_classes: Option<&[String]>,
+    classes: Classes,
     missing: &Missing,
 ) -> Result<(Targets, Vec<String>)> {
-    let cells: Vec<(u64, String)> = (0..table.rows())
+    let cells: Vec<(u64, String)> = rows
+        .into_iter()
         .map(|row| (table.lines[row], table.cell(row, column).to_string()))
         .collect();
     if let Some((line, _)) = cells.iter().find(|(_, cell)| missing.is(cell)) {
@@ -30,33 +43,40 @@ pub fn parse_targets(
             ),
         });
     }
-    match (task, known_classes) {
-        (Task::Regression, _) => Ok((
-            Targets::Values(parse_values(&table.path, column, &cells)?),
-            vec![],
-        )),
-        (Task::Classification, None) => {
+    let (names, by_index) = match (task, classes) {
+        (Task::Regression, _) => {
+            let values = parse_values(&table.path, column, &cells)?;
+            return Ok((Targets::Values(values), vec![]));
+        }
+        (Task::Classification, Classes::Learn) => {
             let (ids, names) = learn_classes(table, column, &cells)?;
-            Ok((Targets::Classes(ids), names))
+            return Ok((Targets::Classes(ids), names));
         }
-        (Task::Classification, Some(names)) => {
-            let ids = cells
-                .iter()
-                .map(|(line, cell)| {
-                    class_of(names, cell).ok_or_else(|| DataError::Malformed {
-                        path: table.path.clone(),
-                        line: *line,
-                        column: column + 1,
-                        message: format!(
-                            "class '{cell}' does not occur in the training data (its classes are: {})",
-                            names.join(", ")
-                        ),
-                    })
+        (Task::Classification, Classes::Known(names)) => (names, false),
+        (Task::Classification, Classes::KnownOrIndex(names)) => (names, true),
+    };
+    let ids = cells
+        .iter()
+        .map(|(line, cell)| {
+            let index = || {
+                cell.parse::<u32>()
+                    .ok()
+                    .filter(|&i| by_index && (i as usize) < names.len())
+            };
+            class_of(names, cell)
+                .or_else(index)
+                .ok_or_else(|| DataError::Malformed {
+                    path: table.path.clone(),
+                    line: *line,
+                    column: column + 1,
+                    message: format!(
+                        "class '{cell}' does not occur in the training data (its classes are: {})",
+                        names.join(", ")
+                    ),
                 })
-                .collect::<Result<_>>()?;
-            Ok((Targets::Classes(ids), names.to_vec()))
-        }
-    }
+        })
+        .collect::<Result<_>>()?;
+    Ok((Targets::Classes(ids), names.to_vec()))
 }
 
 /// The index of a label among the training classes. Integer labels compare as integers, so
