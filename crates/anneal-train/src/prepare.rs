@@ -60,16 +60,19 @@ pub struct PreparedData {
     pub test: Samples,
     /// The test set is the dataset's official one (MNIST, Fashion-MNIST) rather than held out.
     pub official_test: bool,
-    pub target_scale: Option<TargetScale>,
     pub augmenter: Option<Augmenter>,
-    pub loss: LossConfig,
-    /// What new inputs go through: saved with the run for `anneal predict`.
+    /// What new inputs go through (and the loss and target scale): saved with the run for
+    /// `anneal predict`.
     pub pipeline: Pipeline,
 }
 
 impl PreparedData {
     pub fn num_outputs(&self) -> usize {
-        self.loss.outputs(&self.info)
+        self.pipeline.outputs
+    }
+
+    pub fn loss(&self) -> &LossConfig {
+        &self.pipeline.loss
     }
 
     pub fn scoring(&self) -> Scoring {
@@ -155,7 +158,7 @@ pub fn prepare(config: &RunConfig, catalog: &Catalog) -> Result<PreparedData> {
         preprocessor,
         model_shape,
         outputs: loss.outputs(&info),
-        loss: loss.clone(),
+        loss,
         target_scale,
     };
     let train = pipeline.transform(&splits.train);
@@ -217,9 +220,7 @@ pub fn prepare(config: &RunConfig, catalog: &Catalog) -> Result<PreparedData> {
         validation,
         test,
         official_test: splits.official_test,
-        target_scale,
         augmenter,
-        loss,
         pipeline,
     })
 }

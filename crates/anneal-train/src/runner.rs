@@ -46,7 +46,7 @@ pub fn run_recorded(
     let data = prepare(config, target.catalog)?;
     let mut resolved = config.clone();
     resolved.name = Some(target.name.to_string());
-    resolved.loss = Some(data.loss.clone());
+    resolved.loss = Some(data.loss().clone());
     let stopping = &mut resolved.train.early_stopping;
     stopping.mode = Some(stopping.mode());
 

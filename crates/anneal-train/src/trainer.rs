@@ -336,7 +336,7 @@ pub fn train_resumable(
         for (index, host) in loader.epoch(epoch as u64 - 1).enumerate() {
             let lr = schedule.lr_at((epoch - 1) * per_epoch + index, per_epoch, t.epochs);
             let batch = host.to_device(&train_device);
-            let (next, reading) = train_step(model, &mut optimizer, &batch, &data.loss, t, lr);
+            let (next, reading) = train_step(model, &mut optimizer, &batch, data.loss(), t, lr);
             model = next;
             let StepReading {
                 loss: value,

@@ -379,6 +379,7 @@ lr = 3e-3
     let c = config(text, &[]);
     let data = prepare(&c, &catalog()).unwrap();
     let scale = data
+        .pipeline
         .target_scale
         .expect("regression targets are standardized");
     assert!(scale.mean > 100.0 && scale.mean < 200.0, "{scale:?}");
