@@ -7,8 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anneal_data::formats::csv::read_raw;
-use anneal_data::formats::idx::{images_and_labels, images_only, parse_idx};
-use anneal_data::formats::{maybe_gunzip, read_file};
+use anneal_data::formats::idx::{images_and_labels, images_only, read_idx};
 use anneal_data::tabular::{Classes, parse_targets};
 use anneal_data::{Catalog, DataError, DataSource, Samples, Targets, Task};
 use anneal_model::{LossKind, Model};
@@ -145,11 +144,11 @@ impl Predictor {
         if !matches!(self.pipeline.inputs, Inputs::Images) {
             return Err(self.wrong_input("IDX images", "a table; give --csv"));
         }
-        let array = parse_idx(images, &maybe_gunzip(images, read_file(images)?)?)?;
+        let array = read_idx(images)?;
         let count = array.dims.first().copied().unwrap_or(0);
         let (shape, pixels, targets) = match labels {
             Some(path) => {
-                let labels = parse_idx(path, &maybe_gunzip(path, read_file(path)?)?)?;
+                let labels = read_idx(path)?;
                 let (shape, pixels, labels) = images_and_labels(images, array, path, labels)?;
                 let classes = self.pipeline.class_names.len() as u32;
                 if let Some(bad) = labels.iter().find(|&&l| l >= classes) {

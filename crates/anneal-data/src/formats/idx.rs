@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::error::{DataError, Result};
+use crate::formats::{maybe_gunzip, read_file};
 
 /// Element type code for unsigned bytes, the only one the MNIST family uses.
 const UNSIGNED_BYTE: u8 = 0x08;
@@ -13,6 +14,11 @@ const UNSIGNED_BYTE: u8 = 0x08;
 pub struct IdxArray {
     pub dims: Vec<usize>,
     pub data: Vec<u8>,
+}
+
+/// Reads and parses an IDX file, gzipped or not.
+pub fn read_idx(path: &Path) -> Result<IdxArray> {
+    parse_idx(path, &maybe_gunzip(path, read_file(path)?)?)
 }
 
 /// Parses an IDX file's (already decompressed) bytes. `path` only names the file in errors.
