@@ -906,14 +906,11 @@ fn a_command_sweep_runs_with_parallel_jobs_and_study_delete_removes_it() {
     let runs = dir.path().join("runs/cmd");
     assert_eq!(std::fs::read_dir(&runs).unwrap().count(), 10);
     let db = dir.path().join("s.db");
-    let deleted = stdout(&anneal(&[
-        "study",
-        "--storage",
-        db.to_str().unwrap(),
-        "delete",
-        "cmd",
-        "--runs",
-    ]));
+    // From the folder the sweep ran in, where its `runs` folder is.
+    let deleted = stdout(&anneal_in(
+        dir.path(),
+        &["study", "--storage", db.to_str().unwrap(), "delete", "cmd", "--runs"],
+    ));
     assert!(
         deleted.contains("deleted study 'cmd' (10 trials)")
             && deleted.contains("removed 10 run folders"),

@@ -65,9 +65,15 @@ enum StudyCommand {
     Delete {
         /// The study's name.
         study: String,
-        /// Also remove the trials' run folders.
+        /// Also remove the trials' run folders: only folders named like the trial's own
+        /// (`trial-N`) inside `<RUNS_DIR>/<study>`; any other folder the database names is
+        /// listed and left.
         #[arg(long)]
         runs: bool,
+        /// The folder the study's run folders were kept in (the sweep's `runs_dir`, or the
+        /// `--artifacts` folder of its workers); may be given more than once.
+        #[arg(long, value_name = "DIR", default_value = "runs", requires = "runs")]
+        runs_dir: Vec<PathBuf>,
     },
 }
 
@@ -222,7 +228,11 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 write(&path, &serde_json::to_string_pretty(&report)?)?;
             }
         }
-        StudyCommand::Delete { study, runs } => {
+        StudyCommand::Delete {
+            study,
+            runs,
+            runs_dir,
+        } => {
             let (study, trials) = find(&study)?;
             storage.delete_study(study.id)?;
             outln!(
@@ -232,20 +242,12 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 storage.location()
             );
             if runs {
-                let mut removed = 0;
-                for folder in trials.iter().filter_map(|t| t.run_dir.as_deref()) {
-                    let folder = Path::new(folder);
-                    if folder.is_dir() {
-                        std::fs::remove_dir_all(folder)
-                            .with_context(|| format!("removing {}", folder.display()))?;
-                        removed += 1;
-                    }
-                    // The study's own runs folder, once empty.
-                    if let Some(parent) = folder.parent() {
-                        let _ = std::fs::remove_dir(parent);
-                    }
+                let outcome = anneal_sweep::remove_run_folders(&study.name, &trials, &runs_dir)
+                    .context("removing run folders")?;
+                outln!("removed {} run folders", outcome.removed.len());
+                for (folder, reason) in &outcome.left {
+                    outln!("left {}: {reason}", folder.display());
                 }
-                outln!("removed {removed} run folders");
             }
         }
     }

@@ -47,6 +47,10 @@ pub struct TuneArgs {
     /// Internal: run as an extra worker of a `--jobs` sweep.
     #[arg(long, hide = true)]
     worker: bool,
+    /// Internal: a `--jobs` worker reads the storage location from its parent through its
+    /// standard input, so a password in it never stands on a command line (`ps`).
+    #[arg(long, hide = true, requires = "worker")]
+    storage_from_parent: bool,
     /// Set by `anneal worker`: run the trials in this process, beside workers elsewhere.
     #[arg(skip)]
     joined: bool,
@@ -126,6 +130,7 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
         retrain_best: false,
         devices: Vec::new(),
         worker: false,
+        storage_from_parent: false,
         joined: true,
         backend: args.backend,
         quiet: args.quiet,
@@ -165,11 +170,15 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         anyhow::ensure!(trials > 0, "--trials must be at least 1");
         sweep.file.trials = trials;
     }
-    let location = args
-        .shared
-        .storage
-        .clone()
-        .unwrap_or_else(|| sweep.file.storage.clone());
+    let location = match args.storage_from_parent {
+        true => anneal_sweep::workers::read_handshake()
+            .context("reading the storage location from the parent process")?,
+        false => args
+            .shared
+            .storage
+            .clone()
+            .unwrap_or_else(|| sweep.file.storage.clone()),
+    };
     if let Some(artifacts) = &args.shared.artifacts {
         sweep.file.runs_dir = artifacts.clone();
     }
@@ -236,9 +245,10 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         outln!("this worker ran {mine} trial(s)");
         return Ok(());
     }
-    let commands = WorkerCommands::new(&args, &location, data_dir, sweep.file.trials)?;
-    let mut workers =
-        Supervisor::start(args.jobs, 4 * args.jobs, move |slot| commands.command(slot))?;
+    let commands = WorkerCommands::new(&args, data_dir, sweep.file.trials)?;
+    let mut workers = Supervisor::start(args.jobs, 4 * args.jobs, Some(location.clone()), move |slot| {
+        commands.command(slot)
+    })?;
     let mut printer = Printer::new(sweep.file.trials);
     let mut progress = progress.with_status_line();
     let mut worker_errors = Vec::new();
@@ -353,7 +363,8 @@ pub fn tune(args: TuneArgs) -> Result<()> {
 }
 
 /// The command line of each worker: this program on the same sweep and study, one CPU thread,
-/// quiet, its device from `--devices` round-robin.
+/// quiet, its device from `--devices` round-robin. The storage location is not on it: the
+/// supervisor hands it over on the worker's standard input.
 struct WorkerCommands {
     exe: PathBuf,
     args: Vec<std::ffi::OsString>,
@@ -362,7 +373,7 @@ struct WorkerCommands {
 }
 
 impl WorkerCommands {
-    fn new(args: &TuneArgs, storage: &str, data_dir: Option<&Path>, trials: usize) -> Result<Self> {
+    fn new(args: &TuneArgs, data_dir: Option<&Path>, trials: usize) -> Result<Self> {
         let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
         let mut line: Vec<std::ffi::OsString> = Vec::new();
         line.push("tune".into());
@@ -371,7 +382,8 @@ impl WorkerCommands {
             line.extend(["--data-dir".into(), dir.into()]);
         }
         line.extend(["--threads".into(), "1".into()]);
-        line.extend(["--storage".into(), storage.into()]);
+        // The location (perhaps with a password) goes down the worker's standard input.
+        line.push("--storage-from-parent".into());
         line.extend(["--lease".into(), args.shared.lease.to_string().into()]);
         if let Some(artifacts) = &args.shared.artifacts {
             line.extend(["--artifacts".into(), artifacts.into()]);

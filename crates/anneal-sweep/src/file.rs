@@ -161,9 +161,7 @@ impl Sweep {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        if file.study.is_empty() || file.study.contains(['/', '\\']) {
-            return Err(SweepError::config("study", "needs a name without slashes"));
-        }
+        anneal_tune::check_study_name(&file.study)?;
         if file.trials == 0 {
             return Err(SweepError::config("trials", "must be at least 1"));
         }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod file;
 pub mod retrain;
+pub mod run_folders;
 pub mod runner;
 pub mod training;
 pub mod workers;
@@ -21,6 +22,7 @@ pub use command::{CommandObjective, CommandSpec};
 pub use error::{Result, SweepError};
 pub use file::{Sweep, SweepFile, SweepObjective};
 pub use retrain::{Retrained, retrain_best};
+pub use run_folders::{RemovedRuns, remove_run_folders};
 pub use runner::{
     SweepOutcome, open_study, record_worker_death, resume_study, run_sweep, run_sweep_worker,
 };

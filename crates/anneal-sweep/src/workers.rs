@@ -5,7 +5,7 @@
 //! outlives the process that started it.
 
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, Write};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -92,6 +92,20 @@ pub fn exit_with_parent() {
     });
 }
 
+/// In a worker of a [`Supervisor`] started with a handshake: its first line (call before
+/// [`exit_with_parent`], which reads the rest of standard input).
+pub fn read_handshake() -> io::Result<String> {
+    let mut line = String::new();
+    io::stdin().read_line(&mut line)?;
+    match line.strip_suffix('\n') {
+        Some(line) => Ok(line.to_string()),
+        None => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "standard input closed before the handshake line",
+        )),
+    }
+}
+
 /// The variable that names a worker to its supervisor: a worker's storage handles carry it in
 /// their owner token, so the supervisor can tell which trials a dead worker held.
 pub const WORKER_TAG_VARIABLE: &str = "ANNEAL_WORKER_TAG";
@@ -124,6 +138,7 @@ struct Worker {
 /// `respawns` times in all, so one trial's crash never ends the study.
 pub struct Supervisor {
     make: Box<dyn FnMut(usize) -> Command>,
+    handshake: Option<String>,
     workers: Vec<Option<Worker>>,
     respawns: usize,
     started: usize,
@@ -131,14 +146,25 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Starts `jobs` workers; `make(slot)` builds slot `slot`'s command (its lifeline and tag
-    /// are added here).
+    /// are added here). `handshake`, when given, is the first line each worker reads from its
+    /// lifeline ([`read_handshake`]): how a secret, such as a storage URL with its password,
+    /// reaches a worker without standing on its command line, which every local user can read,
+    /// or in its environment, which the programs of its trials inherit.
     pub fn start(
         jobs: usize,
         respawns: usize,
+        handshake: Option<String>,
         make: impl FnMut(usize) -> Command + 'static,
     ) -> io::Result<Self> {
+        if handshake.as_ref().is_some_and(|line| line.contains('\n')) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a worker's handshake is one line",
+            ));
+        }
         let mut supervisor = Self {
             make: Box::new(make),
+            handshake,
             workers: Vec::new(),
             respawns,
             started: 0,
@@ -158,8 +184,13 @@ impl Supervisor {
             .env(WORKER_TAG_VARIABLE, &tag)
             .stdin(Stdio::piped())
             .spawn()?;
+        let mut lifeline = child.stdin.take();
+        if let (Some(line), Some(pipe)) = (&self.handshake, lifeline.as_mut()) {
+            // A line is far below a pipe's buffer: this never waits on the worker.
+            pipe.write_all(format!("{line}\n").as_bytes())?;
+        }
         Ok(Worker {
-            lifeline: child.stdin.take(),
+            lifeline,
             child,
             tag,
         })

@@ -20,10 +20,12 @@ use crate::storage::{
 use crate::trial::Trial;
 
 mod history;
+mod name;
 mod optimize;
 mod retry;
 
 pub use history::best_trial;
+pub use name::{MAX_STUDY_NAME, check_study_name};
 pub use optimize::OptimizeOutcome;
 
 /// How a trial ended, as told to [`Study::tell`].
@@ -216,9 +218,7 @@ impl StudyBuilder {
 
     /// Creates the study in its storage, or reopens the one of that name.
     pub fn build(self) -> Result<Study> {
-        if self.name.is_empty() {
-            return Err(TuneError::config("name", "a study needs a name"));
-        }
+        check_study_name(&self.name)?;
         let storage = self
             .storage
             .unwrap_or_else(|| Arc::new(MemoryStorage::new()));

@@ -73,6 +73,51 @@ impl PgServer {
         format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// From now on, connections over TCP (the tests' URLs) must give `password` for the
+    /// `postgres` user; the server's own socket stays open without one for this setup.
+    pub fn require_password(&self, password: &str) {
+        let socket = self.dir.path().to_str().unwrap().to_string();
+        let port = self.port.to_string();
+        let set = format!("ALTER USER postgres PASSWORD '{password}'");
+        self.run(
+            "psql",
+            &["-h", &socket, "-p", &port, "-U", "postgres", "-d", "postgres", "-c", &set],
+        );
+        let hba = self.data().join("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n",
+        )
+        .expect("writing pg_hba.conf");
+        let data = self.data();
+        self.run("pg_ctl", &["-D", data.to_str().unwrap(), "reload"]);
+        // A reload is asynchronous: wait until a password-less TCP connection is refused.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            let status = self
+                .command("psql")
+                .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-w", "-c", "SELECT 1"])
+                .env_remove("PGPASSWORD")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("psql runs");
+            if !status.success() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the server still takes connections without a password");
+    }
+
+    /// The database URL tests connect to, with a password.
+    pub fn url_with_password(&self, password: &str) -> String {
+        format!(
+            "postgresql://postgres:{password}@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+
     /// Restarts the server (every connection is cut), as an operator's restart would.
     pub fn restart(&self) {
         self.pg_ctl(&["restart", "-m", "fast"]);

@@ -24,7 +24,9 @@ const ATTEMPTS: usize = 4;
 
 impl PostgresStorage {
     /// Connects to the database `url` names (`postgresql://user[:password]@host[:port]/db`,
-    /// or libpq's `key=value` form) and creates anneal's tables on first use.
+    /// or libpq's `key=value` form) and creates anneal's tables on first use. Without a
+    /// password in `url`, `PGPASSWORD` or the password file (`PGPASSFILE`, else `~/.pgpass`)
+    /// gives one, as for `psql`.
     pub fn connect(url: &str) -> Result<Self> {
         let mut config: postgres::Config = url.parse().map_err(|e| {
             TuneError::config(
@@ -35,6 +37,11 @@ impl PostgresStorage {
                 ),
             )
         })?;
+        if config.get_password().is_none() {
+            if let Some(password) = super::password::from_environment(&config) {
+                config.password(password);
+            }
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }

@@ -21,6 +21,7 @@ use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 
 mod connection;
+mod password;
 mod schema;
 
 use schema::{NOW, STUDY_COLUMNS, TRIAL_COLUMNS, study_row, trial_row};
