@@ -68,7 +68,13 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", error_text(&error));
+            // Each message is bounded where it is made; this bounds a chain of them, and any
+            // error that quotes foreign text without bounding it.
+            let text = error_text(&error);
+            eprintln!(
+                "error: {}",
+                anneal_text::clip(&text, 4 * anneal_text::MESSAGE_LIMIT)
+            );
             std::process::ExitCode::FAILURE
         }
     }

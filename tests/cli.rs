@@ -909,7 +909,14 @@ fn a_command_sweep_runs_with_parallel_jobs_and_study_delete_removes_it() {
     // From the folder the sweep ran in, where its `runs` folder is.
     let deleted = stdout(&anneal_in(
         dir.path(),
-        &["study", "--storage", db.to_str().unwrap(), "delete", "cmd", "--runs"],
+        &[
+            "study",
+            "--storage",
+            db.to_str().unwrap(),
+            "delete",
+            "cmd",
+            "--runs",
+        ],
     ));
     assert!(
         deleted.contains("deleted study 'cmd' (10 trials)")

@@ -62,11 +62,15 @@ fn a_password_never_reaches_a_command_line_and_comes_from_the_environment() {
         String::from_utf8_lossy(&tuned.stderr)
     );
     for trial in 0..4 {
-        let seen = std::fs::read_to_string(dir.path().join(format!("runs/spy/trial-{trial}/seen.txt")))
-            .unwrap();
+        let seen =
+            std::fs::read_to_string(dir.path().join(format!("runs/spy/trial-{trial}/seen.txt")))
+                .unwrap();
         // The spy read its parent, a worker, for real.
         assert!(seen.contains("tune") && seen.contains("--worker"), "{seen}");
-        assert!(!seen.contains(PASSWORD), "trial {trial} saw the password:\n{seen}");
+        assert!(
+            !seen.contains(PASSWORD),
+            "trial {trial} saw the password:\n{seen}"
+        );
     }
 
     // No password in the URL: refused without one, let in with PGPASSWORD or a password file.
@@ -83,9 +87,17 @@ fn a_password_never_reaches_a_command_line_and_comes_from_the_environment() {
         String::from_utf8_lossy(&listed.stderr)
     );
     let passfile = dir.path().join("pgpass");
-    std::fs::write(&passfile, format!("127.0.0.1:*:postgres:postgres:{PASSWORD}\n")).unwrap();
+    std::fs::write(
+        &passfile,
+        format!("127.0.0.1:*:postgres:postgres:{PASSWORD}\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let listed = anneal(dir.path(), &list, &[("PGPASSFILE", passfile.to_str().unwrap())]);
+    let listed = anneal(
+        dir.path(),
+        &list,
+        &[("PGPASSFILE", passfile.to_str().unwrap())],
+    );
     assert!(
         String::from_utf8_lossy(&listed.stdout).contains("spy"),
         "{}",

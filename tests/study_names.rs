@@ -82,7 +82,10 @@ fn study_delete_runs_removes_only_the_studys_own_run_folders() {
     let deleted = stdout(&anneal_in(&dir, &["study", "delete", "s", "--runs"]));
     assert!(deleted.contains("removed 1 run folders"), "{deleted}");
     assert_eq!(deleted.matches("\nleft ").count(), 3, "{deleted}");
-    assert!(deleted.contains("outside the study's runs folder"), "{deleted}");
+    assert!(
+        deleted.contains("outside the study's runs folder"),
+        "{deleted}"
+    );
     for folder in [&absolute, &relative, &linked] {
         assert!(folder.join("precious.txt").exists(), "{}", folder.display());
     }

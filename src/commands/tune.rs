@@ -246,9 +246,12 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         return Ok(());
     }
     let commands = WorkerCommands::new(&args, data_dir, sweep.file.trials)?;
-    let mut workers = Supervisor::start(args.jobs, 4 * args.jobs, Some(location.clone()), move |slot| {
-        commands.command(slot)
-    })?;
+    let mut workers = Supervisor::start(
+        args.jobs,
+        4 * args.jobs,
+        Some(location.clone()),
+        move |slot| commands.command(slot),
+    )?;
     let mut printer = Printer::new(sweep.file.trials);
     let mut progress = progress.with_status_line();
     let mut worker_errors = Vec::new();

@@ -1,5 +1,8 @@
 use std::path::PathBuf;
 
+// Messages quote the file's own text (a cell, a header), which may be megabytes long.
+use anneal_text::clip_message;
+
 /// Everything that can go wrong between a file on disk and a batch of tensors.
 ///
 /// Each variant names the file (and line/column where there is one) and what was expected, so a
@@ -24,10 +27,10 @@ pub enum DataError {
         bytes: u64,
     },
 
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", clip_message(message))]
     Format { path: PathBuf, message: String },
 
-    #[error("{path}, line {line}, column {column}: {message}")]
+    #[error("{path}, line {line}, column {column}: {}", clip_message(message))]
     Malformed {
         path: PathBuf,
         line: u64,
@@ -43,7 +46,7 @@ pub enum DataError {
         found: usize,
     },
 
-    #[error("manifest {path}: {message}")]
+    #[error("manifest {path}: {}", clip_message(message))]
     Manifest { path: PathBuf, message: String },
 
     #[error("unknown dataset '{name}'; bundled datasets are: {available}")]
@@ -52,7 +55,7 @@ pub enum DataError {
     #[error("no datasets folder found ({searched}); pass --data-dir or set ANNEAL_DATA_DIR")]
     NoDataRoot { searched: String },
 
-    #[error("invalid value for `{field}`: {message}")]
+    #[error("invalid value for `{field}`: {}", clip_message(message))]
     InvalidConfig { field: String, message: String },
 }
 

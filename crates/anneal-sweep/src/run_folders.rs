@@ -71,9 +71,14 @@ fn refusal(real: &Path, number: usize, homes: &[PathBuf]) -> Option<String> {
             ),
         });
     }
-    let name = real.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = real
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if !is_run_folder_name(name, number) {
-        return Some(format!("not named like trial {number}'s run folder (trial-{number})"));
+        return Some(format!(
+            "not named like trial {number}'s run folder (trial-{number})"
+        ));
     }
     None
 }

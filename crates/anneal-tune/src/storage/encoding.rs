@@ -31,3 +31,12 @@ pub(crate) fn upsert<T>(list: &mut Vec<(String, T)>, name: &str, value: T) {
         None => list.push((name.to_string(), value)),
     }
 }
+
+/// A stored message as read: bounded, whatever wrote it (rows from before messages were
+/// bounded, or written by hand, may hold megabytes of a program's output).
+pub(crate) fn bounded_message(message: Option<String>) -> Option<String> {
+    message.map(|m| match anneal_text::clip_message(&m) {
+        std::borrow::Cow::Borrowed(_) => m,
+        clipped => clipped.into_owned(),
+    })
+}

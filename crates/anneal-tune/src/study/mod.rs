@@ -501,7 +501,12 @@ impl Study {
                 Some(value),
                 Some(format!("paused after step {step}")),
             ),
-            Outcome::Failed(message) => (TrialState::Failed, None, Some(message)),
+            // The message may be megabytes of a program's output or a caller's text.
+            Outcome::Failed(message) => (
+                TrialState::Failed,
+                None,
+                Some(anneal_text::clip_message(&message).into_owned()),
+            ),
         };
         self.storage.finish(id, state, value, message.as_deref())?;
         self.storage.trial(id)?.ok_or_else(|| {

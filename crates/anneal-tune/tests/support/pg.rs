@@ -81,7 +81,9 @@ impl PgServer {
         let set = format!("ALTER USER postgres PASSWORD '{password}'");
         self.run(
             "psql",
-            &["-h", &socket, "-p", &port, "-U", "postgres", "-d", "postgres", "-c", &set],
+            &[
+                "-h", &socket, "-p", &port, "-U", "postgres", "-d", "postgres", "-c", &set,
+            ],
         );
         let hba = self.data().join("pg_hba.conf");
         std::fs::write(
@@ -96,7 +98,17 @@ impl PgServer {
         while std::time::Instant::now() < deadline {
             let status = self
                 .command("psql")
-                .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-w", "-c", "SELECT 1"])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-w",
+                    "-c",
+                    "SELECT 1",
+                ])
                 .env_remove("PGPASSWORD")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

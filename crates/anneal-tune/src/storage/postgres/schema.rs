@@ -6,7 +6,7 @@
 use postgres::{Client, Row};
 
 use crate::direction::Direction;
-use crate::storage::encoding::{parse_distributions, parse_params};
+use crate::storage::encoding::{bounded_message, parse_distributions, parse_params};
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
 
 /// The schema this code writes. A database written by a newer anneal is refused rather than
@@ -137,7 +137,7 @@ pub(super) fn trial_row(row: &Row) -> TrialRecord {
         intermediate: Vec::new(),
         started: row.get(5),
         finished: row.get(6),
-        message: row.get(7),
+        message: bounded_message(row.get(7)),
         run_dir: row.get(8),
         owner: row.get(9),
         running_seconds: row.get(11),

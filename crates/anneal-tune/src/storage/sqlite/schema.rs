@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::SCHEMA_VERSION;
 use crate::direction::Direction;
-use crate::storage::encoding::{parse_distributions, parse_params};
+use crate::storage::encoding::{bounded_message, parse_distributions, parse_params};
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
 
 /// Opens the file in WAL mode and brings its schema up to date. Another process creating the
@@ -158,7 +158,7 @@ pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
         intermediate: Vec::new(),
         started: row.get(5)?,
         finished: row.get(6)?,
-        message: row.get(7)?,
+        message: bounded_message(row.get(7)?),
         run_dir: row.get(8)?,
         owner: row.get(9)?,
         running_seconds: row.get(11)?,

@@ -10,13 +10,19 @@
 //! the tail of its standard error. Its output is kept in `stdout.log` and `stderr.log` in the
 //! trial's folder, which is also where the parameter file lies.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, Value};
+
+mod output;
+mod process;
+
+use output::{StderrTail, forward_lines};
+use process::ProcessGroup;
+pub use process::cleanup;
 
 /// How a sweep runs its command.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,9 +204,6 @@ impl<'a> CommandObjective<'a> {
     }
 }
 
-/// Lines of standard error kept for a failed trial's message.
-const STDERR_TAIL: usize = 20;
-
 impl Objective for CommandObjective<'_> {
     fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
         let params = trial.suggest_space(self.space)?;
@@ -253,8 +256,7 @@ impl Objective for CommandObjective<'_> {
         })?;
         let mut group = ProcessGroup::new(&mut child, self.spec.grace);
         let stderr = group.child.stderr.take().expect("piped");
-        let stderr_log = folder.join("stderr.log");
-        let stderr_tail = std::thread::spawn(move || keep_tail(stderr, &stderr_log));
+        let stderr_tail = StderrTail::start(stderr, &folder.join("stderr.log"));
         let (lines, incoming) = mpsc::channel();
         let stdout = group.child.stdout.take().expect("piped");
         let stdout_log = folder.join("stdout.log");
@@ -269,7 +271,7 @@ impl Objective for CommandObjective<'_> {
             .into()
         };
         let mut value = None;
-        let mut exited = None;
+        let mut exited = false;
         let stopped: Option<BoxError> = loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break Some(timed_out());
@@ -288,19 +290,22 @@ impl Objective for CommandObjective<'_> {
                     Ok(Line::Other) => {}
                     Err(message) => break Some(message.into()),
                 },
-                // The program exited but something it started still holds its output: that
-                // rest of its group goes too, which closes the output.
+                // The program's own exit decides the trial, not the end of its output: once it
+                // has exited, the rest of its group is stopped, and after a quiet look at the
+                // output (what it printed last is read by now) the trial is over, even while
+                // a process it started in a session of its own still holds the pipe.
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if exited.is_none() {
-                        exited = group.child.try_wait()?;
-                        if exited.is_some() {
-                            group.stop();
-                        }
+                    if exited {
+                        break None;
+                    }
+                    if group.child.try_wait()?.is_some() {
+                        exited = true;
+                        group.stop();
                     }
                 }
                 // Standard output closed: wait for the exit, still within the deadline.
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    match exited.is_some() || wait_until(group.child, deadline)? {
+                    match exited || wait_until(group.child, deadline)? {
                         true => break None,
                         false => break Some(timed_out()),
                     }
@@ -314,7 +319,7 @@ impl Objective for CommandObjective<'_> {
         let status = group.child.wait()?;
         // Whatever the program left behind in its group ends with it.
         group.stop();
-        let tail = stderr_tail.join().unwrap_or_default();
+        let tail = stderr_tail.take(POLL);
         if !status.success() {
             return Err(format!("{} {status}{}", argv[0], tail_suffix(&tail)).into());
         }
@@ -353,200 +358,6 @@ fn tail_suffix(tail: &str) -> String {
     } else {
         format!("; stderr ends:\n{}", tail.trim_end())
     }
-}
-
-/// A trial's process group, stopped (SIGTERM, then SIGKILL after the grace period, to every
-/// process left in it) when the evaluation leaves, however it leaves: no process of a trial
-/// stays behind. While it runs, anneal's own end by a signal stops it too ([`cleanup`]).
-struct ProcessGroup<'c> {
-    child: &'c mut Child,
-    grace: Duration,
-    ended: bool,
-}
-
-impl<'c> ProcessGroup<'c> {
-    fn new(child: &'c mut Child, grace: Duration) -> Self {
-        cleanup::register(child.id() as i32);
-        Self {
-            child,
-            grace,
-            ended: false,
-        }
-    }
-
-    fn stop(&mut self) {
-        if self.ended {
-            return;
-        }
-        self.ended = true;
-        let pid = self.child.id() as i32;
-        let leader_running = !matches!(self.child.try_wait(), Ok(Some(_)));
-        if leader_running || group_alive(pid) {
-            signal_group(pid, Signal::Terminate);
-            let deadline = Instant::now() + self.grace;
-            while Instant::now() < deadline {
-                if matches!(self.child.try_wait(), Ok(Some(_))) && !group_alive(pid) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            signal_group(pid, Signal::Kill);
-            let _ = self.child.wait();
-        }
-        cleanup::unregister(pid);
-    }
-}
-
-impl Drop for ProcessGroup<'_> {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// The process groups of the command trials running now, stopped when anneal itself is ended
-/// by a signal (Ctrl-C, `kill`) or by its parent going away: a trial's program is in its own
-/// process group, so the terminal's Ctrl-C does not reach it by itself.
-pub(crate) mod cleanup {
-    use std::sync::Once;
-    use std::sync::atomic::{AtomicI32, Ordering};
-
-    /// One slot per trial running at once in this process (one, in practice).
-    static GROUPS: [AtomicI32; 16] = [const { AtomicI32::new(0) }; 16];
-
-    pub(crate) fn register(pid: i32) {
-        for slot in &GROUPS {
-            if slot
-                .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
-                return;
-            }
-        }
-    }
-
-    pub(crate) fn unregister(pid: i32) {
-        for slot in &GROUPS {
-            let _ = slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
-        }
-    }
-
-    /// Kills every registered group at once (no grace: anneal is going away).
-    pub fn stop_all() {
-        for slot in &GROUPS {
-            let pid = slot.swap(0, Ordering::SeqCst);
-            if pid > 0 {
-                super::signal_group(pid, super::Signal::Kill);
-            }
-        }
-    }
-
-    /// Installs, once, handlers for SIGINT, SIGTERM and SIGHUP that stop the groups and then
-    /// end anneal as the signal would have.
-    pub(crate) fn install() {
-        #[cfg(unix)]
-        {
-            static ONCE: Once = Once::new();
-            ONCE.call_once(|| {
-                for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-                    // SAFETY: sigaction with a null new action only reads the current one; the
-                    // handler only reads atomics and calls kill, signal and raise, which are
-                    // async-signal-safe.
-                    unsafe {
-                        let mut current: libc::sigaction = std::mem::zeroed();
-                        libc::sigaction(signal, std::ptr::null(), &mut current);
-                        // A signal someone chose to ignore (`nohup`) stays ignored, and one
-                        // with its own handler keeps it.
-                        if current.sa_sigaction == libc::SIG_DFL {
-                            libc::signal(signal, on_signal as *const () as libc::sighandler_t);
-                        }
-                    }
-                }
-            });
-        }
-        #[cfg(not(unix))]
-        let _ = Once::new;
-    }
-
-    #[cfg(unix)]
-    extern "C" fn on_signal(signal: libc::c_int) {
-        stop_all();
-        // SAFETY: restoring the default action and re-raising are async-signal-safe.
-        unsafe {
-            libc::signal(signal, libc::SIG_DFL);
-            libc::raise(signal);
-        }
-    }
-}
-
-enum Signal {
-    Terminate,
-    Kill,
-}
-
-#[cfg(unix)]
-fn signal_group(pid: i32, signal: Signal) {
-    let signal = match signal {
-        Signal::Terminate => libc::SIGTERM,
-        Signal::Kill => libc::SIGKILL,
-    };
-    // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved.
-    unsafe {
-        libc::kill(-pid, signal);
-    }
-}
-
-#[cfg(unix)]
-fn group_alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the group exists.
-    unsafe { libc::kill(-pid, 0) == 0 }
-}
-
-#[cfg(not(unix))]
-fn signal_group(_pid: i32, _signal: Signal) {}
-
-#[cfg(not(unix))]
-fn group_alive(_pid: i32) -> bool {
-    false
-}
-
-/// The lines of `source` (bytes that are not UTF-8 replaced, so odd output never ends the
-/// reading), each copied to `log`.
-fn lines_logged(source: impl Read, log: &Path) -> impl Iterator<Item = String> {
-    let mut file = std::fs::File::create(log).ok();
-    let mut reader = BufReader::new(source);
-    std::iter::from_fn(move || {
-        let mut bytes = Vec::new();
-        match reader.read_until(b'\n', &mut bytes) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => {
-                if let Some(file) = file.as_mut() {
-                    let _ = file.write_all(&bytes);
-                }
-                let text = String::from_utf8_lossy(&bytes);
-                Some(text.trim_end_matches(['\n', '\r']).to_string())
-            }
-        }
-    })
-}
-
-/// Sends each line of `source` down `lines`, copying it to `log`; keeps reading (so the
-/// program never blocks on a full pipe) after the receiver is gone.
-fn forward_lines(source: impl Read, log: &Path, lines: mpsc::Sender<String>) {
-    for line in lines_logged(source, log) {
-        let _ = lines.send(line);
-    }
-}
-
-/// Copies `source` to `log` and returns its last lines.
-fn keep_tail(source: impl Read, log: &Path) -> String {
-    let mut tail = std::collections::VecDeque::with_capacity(STDERR_TAIL);
-    for line in lines_logged(source, log) {
-        if tail.len() == STDERR_TAIL {
-            tail.pop_front();
-        }
-        tail.push_back(line);
-    }
-    tail.into_iter().collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
