@@ -67,6 +67,10 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) if error.is::<commands::tune::Interrupted>() => {
+            eprintln!("{error}");
+            std::process::ExitCode::from(130)
+        }
         Err(error) => {
             // Each message is bounded where it is made; this bounds a chain of them, and any
             // error that quotes foreign text without bounding it.

@@ -297,14 +297,19 @@ pub fn summary_json(study: &StudyRecord, trials: &[TrialRecord]) -> serde_json::
         "failed": count(TrialState::Failed),
         "paused": count(TrialState::Paused),
         "running": count(TrialState::Running),
+        "interrupted": count(TrialState::Interrupted),
         "best": best,
     })
 }
 
 pub fn print_counts(study: &StudyRecord, trials: &[TrialRecord]) {
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    let interrupted = match count(TrialState::Interrupted) {
+        0 => String::new(),
+        n => format!(", {n} interrupted"),
+    };
     outln!(
-        "study '{}': {} trials ({} complete, {} pruned, {} failed, {} paused, {} running)",
+        "study '{}': {} trials ({} complete, {} pruned, {} failed, {} paused, {} running{interrupted})",
         study.name,
         trials.len(),
         count(TrialState::Complete),

@@ -138,7 +138,32 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
     })
 }
 
+/// The sweep stopped at the user's Ctrl-C (the binary exits 130).
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "interrupted: the trials that were running are recorded interrupted and do not count \
+             toward the budget; run the same command again to finish the study",
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// `Err(Interrupted)` once the user pressed Ctrl-C.
+fn unless_interrupted() -> Result<()> {
+    match anneal_sweep::signals::interrupted() {
+        true => Err(Interrupted.into()),
+        false => Ok(()),
+    }
+}
+
 pub fn tune(args: TuneArgs) -> Result<()> {
+    // The first Ctrl-C stops the sweep gracefully, a second one at once.
+    anneal_sweep::signals::install();
     args.threads.apply()?;
     let data_dir = args.data.data_dir.clone();
     let data_dir = data_dir.as_deref();
@@ -209,7 +234,7 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     if args.worker {
         anneal_sweep::exit_with_parent();
         anneal_sweep::run_sweep_worker(&study, &sweep, context.as_ref(), &mut progress)?;
-        return Ok(());
+        return unless_interrupted();
     }
     if !(args.quiet || args.json) {
         outln!(
@@ -243,7 +268,7 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         let mine = progress.finished();
         print_counts(&outcome.study, &outcome.trials);
         outln!("this worker ran {mine} trial(s)");
-        return Ok(());
+        return unless_interrupted();
     }
     let commands = WorkerCommands::new(&args, data_dir, sweep.file.trials)?;
     let mut workers = Supervisor::start(
@@ -255,11 +280,22 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     let mut printer = Printer::new(sweep.file.trials);
     let mut progress = progress.with_status_line();
     let mut worker_errors = Vec::new();
+    let mut interrupting = false;
     while workers.running() {
         std::thread::sleep(std::time::Duration::from_millis(200));
+        if anneal_sweep::signals::interrupted() && !interrupting {
+            // The workers are in process groups of their own: the Ctrl-C is passed on.
+            interrupting = true;
+            workers.interrupt();
+            if !(args.quiet || args.json) {
+                eprintln!(
+                    "stopping: the running trials end as interrupted (Ctrl-C again stops at once)"
+                );
+            }
+        }
         for end in workers.poll()? {
             match end {
-                WorkerEnd::Done => {}
+                WorkerEnd::Done | WorkerEnd::Interrupted => {}
                 WorkerEnd::Failed(message) => worker_errors.push(message),
                 WorkerEnd::Killed { tag, signal } => {
                     for number in anneal_sweep::record_worker_death(&study, &tag, signal)? {
@@ -279,6 +315,11 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     }
     printer.catch_up(&study, &mut progress)?;
     progress.finish();
+    if interrupting {
+        // No new trial, no settling of paused ones: a rerun does both.
+        print_counts(study.record(), &study.trials()?);
+        return Err(Interrupted.into());
+    }
     // With every worker gone: record trials a dead worker left running as interrupted, finish
     // any budget a failed worker left, and settle paused trials (continue the promotable ones,
     // prune the rest).

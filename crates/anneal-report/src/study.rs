@@ -64,7 +64,7 @@ pub struct ParamInfo {
 pub struct TrialInfo {
     /// Its number.
     pub number: usize,
-    /// "complete", "pruned", "failed", "paused" or "running".
+    /// "complete", "pruned", "failed", "paused", "running" or "interrupted".
     pub state: &'static str,
     /// Its value (complete), or its best so far (pruned, paused).
     pub value: Option<f64>,
@@ -90,16 +90,6 @@ pub struct BestInfo {
     /// Its settings as text to copy: a run config for training studies, the parameters as
     /// TOML otherwise.
     pub config: String,
-}
-
-fn state_name(state: TrialState) -> &'static str {
-    match state {
-        TrialState::Complete => "complete",
-        TrialState::Pruned => "pruned",
-        TrialState::Failed => "failed",
-        TrialState::Paused => "paused",
-        TrialState::Running => "running",
-    }
 }
 
 fn param_info(name: &str, distribution: &Distribution) -> Option<ParamInfo> {
@@ -184,7 +174,7 @@ impl StudyReport {
             .iter()
             .map(|t| TrialInfo {
                 number: t.number,
-                state: state_name(t.state),
+                state: t.state.as_str(),
                 value: t.value.filter(|v| v.is_finite()),
                 // Fixed settings are the same in every trial: only searched parameters (all of
                 // them for studies stored before distributions were).

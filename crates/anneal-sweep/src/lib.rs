@@ -14,6 +14,7 @@ pub mod file;
 pub mod retrain;
 pub mod run_folders;
 pub mod runner;
+pub mod signals;
 pub mod training;
 pub mod workers;
 

@@ -80,15 +80,35 @@ fn run(
     observer: &mut dyn StudyObserver,
     settle: bool,
 ) -> Result<SweepOutcome> {
+    crate::signals::install();
     let mut objective = objective(sweep, training)?;
-    let OptimizeOutcome { trials, exhausted } =
-        study.optimize_with(sweep.file.trials, objective.as_mut(), observer, settle)?;
+    let OptimizeOutcome { trials, exhausted } = study.optimize_with(
+        sweep.file.trials,
+        objective.as_mut(),
+        &mut UntilInterrupted(observer),
+        settle,
+    )?;
     Ok(SweepOutcome {
         study: study.record().clone(),
         trials,
         interrupted: 0,
         grid_exhausted: exhausted,
     })
+}
+
+/// An observer that also stops the study once the user pressed Ctrl-C.
+struct UntilInterrupted<'o>(&'o mut dyn StudyObserver);
+
+impl StudyObserver for UntilInterrupted<'_> {
+    fn trial_started(&mut self, number: usize, resumed_from: Option<usize>) {
+        self.0.trial_started(number, resumed_from);
+    }
+    fn trial_finished(&mut self, trial: &TrialRecord, best: Option<&TrialRecord>) {
+        self.0.trial_finished(trial, best);
+    }
+    fn stop(&self) -> bool {
+        crate::signals::interrupted() || self.0.stop()
+    }
 }
 
 /// What the sweep's trials evaluate, as an objective.

@@ -88,6 +88,7 @@ impl Objective for TrainingObjective<'_> {
             failure: None,
             stopped: None,
             epochs: usize::MAX,
+            interrupted: false,
         };
         let ran = match &config {
             Some(config) => run_recorded(config, &target, &mut reporter),
@@ -116,6 +117,9 @@ impl Objective for TrainingObjective<'_> {
         };
         if let Some(failure) = reporter.failure {
             return Err(failure.into());
+        }
+        if reporter.interrupted {
+            return Err(TuneError::Interrupted.into());
         }
         let stopped = reporter.stopped;
         match (summary.status.clone(), stopped) {
@@ -293,6 +297,8 @@ struct Reporter<'t, 's> {
     stopped: Option<usize>,
     /// The trial's epoch budget: its last epoch ends the trial, it is never a pruning point.
     epochs: usize,
+    /// The user stopped the sweep (Ctrl-C): the run ended after its current epoch.
+    interrupted: bool,
 }
 
 impl Observer for Reporter<'_, '_> {
@@ -314,6 +320,11 @@ impl Observer for Reporter<'_, '_> {
             self.trial.record(record.epoch, value)
         };
         Ok(match verdict {
+            // Ctrl-C is noticed between epochs: the run stops with this epoch recorded.
+            Ok(()) if crate::signals::interrupted() && record.epoch < self.epochs => {
+                self.interrupted = true;
+                Control::Stop
+            }
             Ok(()) => Control::Continue,
             Err(TuneError::Pruned { step }) => {
                 self.stopped = Some(step);

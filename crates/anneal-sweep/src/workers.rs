@@ -81,13 +81,16 @@ impl WaitKeepingStdin for std::process::Child {
     }
 }
 
+/// How a process that stopped at the user's Ctrl-C exits (128 + SIGINT, as shells report it).
+pub const INTERRUPTED_EXIT: i32 = 130;
+
 /// In a child started by a [`ProcessPool`]: exit (status 130) when the parent's end of standard
 /// input closes, that is when the parent ends, stopping the programs of its command trials
 /// first.
 pub fn exit_with_parent() {
     std::thread::spawn(|| {
         let _ = io::copy(&mut io::stdin(), &mut io::sink());
-        crate::command::cleanup::stop_all();
+        crate::signals::stop_all();
         std::process::exit(130);
     });
 }
@@ -117,6 +120,9 @@ pub enum WorkerEnd {
     Done,
     /// It exited with an error (its message went to its standard error).
     Failed(String),
+    /// It stopped because it was interrupted ([`Supervisor::interrupt`]), its trial recorded
+    /// interrupted.
+    Interrupted,
     /// A signal ended it (an abort on a failed allocation, the kernel's out-of-memory killer):
     /// the trials its tag held died with it.
     Killed {
@@ -180,10 +186,13 @@ impl Supervisor {
         self.started += 1;
         let tag = format!("w{}x{:08x}", self.started, rand_tag());
         let mut command = (self.make)(slot);
-        let mut child = command
-            .env(WORKER_TAG_VARIABLE, &tag)
-            .stdin(Stdio::piped())
-            .spawn()?;
+        command.env(WORKER_TAG_VARIABLE, &tag).stdin(Stdio::piped());
+        // In a process group of its own, the terminal's Ctrl-C reaches only this process,
+        // which passes the first one on ([`Supervisor::interrupt`]) and ends the workers
+        // outright (their lifelines close) when a second one ends it.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn()?;
         let mut lifeline = child.stdin.take();
         if let (Some(line), Some(pipe)) = (&self.handshake, lifeline.as_mut()) {
             // A line is far below a pipe's buffer: this never waits on the worker.
@@ -211,6 +220,7 @@ impl Supervisor {
             drop(worker.lifeline);
             let end = match (status.success(), signal_of(&status)) {
                 (true, _) => WorkerEnd::Done,
+                (false, None) if status.code() == Some(INTERRUPTED_EXIT) => WorkerEnd::Interrupted,
                 (false, Some(signal)) => WorkerEnd::Killed {
                     tag: worker.tag,
                     signal,
@@ -224,6 +234,20 @@ impl Supervisor {
             ends.push(end);
         }
         Ok(ends)
+    }
+
+    /// Asks every worker to stop gracefully, as a first Ctrl-C would: each ends its running
+    /// trial as interrupted and exits.
+    pub fn interrupt(&mut self) {
+        for worker in self.workers.iter().flatten() {
+            #[cfg(unix)]
+            // SAFETY: kill(2) on a child of this process that has not been reaped yet.
+            unsafe {
+                libc::kill(worker.child.id() as i32, libc::SIGINT);
+            }
+            #[cfg(not(unix))]
+            let _ = worker;
+        }
     }
 
     /// Whether any worker still runs.

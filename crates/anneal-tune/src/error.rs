@@ -48,6 +48,10 @@ pub enum TuneError {
         /// The last step reported.
         step: usize,
     },
+    /// The user stopped the trial (Ctrl-C): it is recorded interrupted, does not count toward
+    /// the budget, and the optimisation loop stops.
+    #[error("trial interrupted by the user")]
+    Interrupted,
     /// The pruner paused the trial at `step`, to be continued if it becomes promotable (only
     /// for objectives that can pause).
     #[error("trial paused at step {step}")]

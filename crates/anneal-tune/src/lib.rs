@@ -65,8 +65,8 @@ pub use storage::{
     sqlite_path,
 };
 pub use study::{
-    INTERRUPTED_MESSAGE, KILLED_MESSAGE, MAX_STUDY_NAME, OptimizeOutcome, Study, StudyBuilder,
-    TrialResult, best_trial, check_study_name,
+    INTERRUPTED_BY_USER, INTERRUPTED_MESSAGE, KILLED_MESSAGE, MAX_STUDY_NAME, OptimizeOutcome,
+    Study, StudyBuilder, TrialResult, best_trial, check_study_name,
 };
 pub use synthetic::{SYNTHETIC_FUNCTIONS, Synthetic, ackley, branin, hartmann6, rosenbrock};
 pub use trial::Trial;

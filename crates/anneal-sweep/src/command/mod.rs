@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, Value};
 
 mod output;
-mod process;
+pub(crate) mod process;
 
 use output::{StderrTail, forward_lines};
 use process::ProcessGroup;
-pub use process::cleanup;
 
 /// How a sweep runs its command.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,7 +245,7 @@ impl Objective for CommandObjective<'_> {
                 });
             }
         }
-        cleanup::install();
+        crate::signals::install();
         let mut child = command.spawn().map_err(|e| {
             format!(
                 "cannot start {:?} in {}: {e}",
@@ -275,6 +274,10 @@ impl Objective for CommandObjective<'_> {
         let stopped: Option<BoxError> = loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break Some(timed_out());
+            }
+            // Ctrl-C: the program is stopped (SIGTERM, then SIGKILL after the grace period).
+            if crate::signals::interrupted() {
+                break Some(anneal_tune::TuneError::Interrupted.into());
             }
             let wait = deadline.map_or(POLL, |d| {
                 d.saturating_duration_since(Instant::now()).min(POLL)

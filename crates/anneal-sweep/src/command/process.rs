@@ -1,5 +1,5 @@
 //! A command trial's processes: its own process group, stopped (SIGTERM, then SIGKILL) when
-//! the trial ends however it ends, when anneal is ended by a signal ([`cleanup`]), and when
+//! the trial ends however it ends, when anneal is ended by a signal ([`crate::signals`]), and when
 //! anneal dies outright, SIGKILL included ([`Watchdog`]): no process of a trial stays behind.
 
 use std::process::Child;
@@ -19,7 +19,7 @@ pub(super) struct ProcessGroup<'c> {
 impl<'c> ProcessGroup<'c> {
     pub(super) fn new(child: &'c mut Child, grace: Duration) -> Self {
         let pid = child.id() as i32;
-        cleanup::register(pid);
+        crate::signals::register(pid);
         let watchdog = Watchdog::start(pid)
             .map_err(|e| tracing::warn!("no watchdog for trial process group {pid}: {e}"))
             .ok();
@@ -50,7 +50,7 @@ impl<'c> ProcessGroup<'c> {
             signal_group(pid, Signal::Kill);
             let _ = self.child.wait();
         }
-        cleanup::unregister(pid);
+        crate::signals::unregister(pid);
     }
 }
 
@@ -60,88 +60,13 @@ impl Drop for ProcessGroup<'_> {
     }
 }
 
-/// The process groups of the command trials running now, stopped when anneal itself is ended
-/// by a signal (Ctrl-C, `kill`) or by its parent going away: a trial's program is in its own
-/// process group, so the terminal's Ctrl-C does not reach it by itself.
-pub mod cleanup {
-    use std::sync::Once;
-    use std::sync::atomic::{AtomicI32, Ordering};
-
-    /// One slot per trial running at once in this process (one, in practice).
-    static GROUPS: [AtomicI32; 16] = [const { AtomicI32::new(0) }; 16];
-
-    pub(crate) fn register(pid: i32) {
-        for slot in &GROUPS {
-            if slot
-                .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
-                return;
-            }
-        }
-    }
-
-    pub(crate) fn unregister(pid: i32) {
-        for slot in &GROUPS {
-            let _ = slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
-        }
-    }
-
-    /// Kills every registered group at once (no grace: anneal is going away).
-    pub fn stop_all() {
-        for slot in &GROUPS {
-            let pid = slot.swap(0, Ordering::SeqCst);
-            if pid > 0 {
-                super::signal_group(pid, super::Signal::Kill);
-            }
-        }
-    }
-
-    /// Installs, once, handlers for SIGINT, SIGTERM and SIGHUP that stop the groups and then
-    /// end anneal as the signal would have.
-    pub(crate) fn install() {
-        #[cfg(unix)]
-        {
-            static ONCE: Once = Once::new();
-            ONCE.call_once(|| {
-                for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-                    // SAFETY: sigaction with a null new action only reads the current one; the
-                    // handler only reads atomics and calls kill, signal and raise, which are
-                    // async-signal-safe.
-                    unsafe {
-                        let mut current: libc::sigaction = std::mem::zeroed();
-                        libc::sigaction(signal, std::ptr::null(), &mut current);
-                        // A signal someone chose to ignore (`nohup`) stays ignored, and one
-                        // with its own handler keeps it.
-                        if current.sa_sigaction == libc::SIG_DFL {
-                            libc::signal(signal, on_signal as *const () as libc::sighandler_t);
-                        }
-                    }
-                }
-            });
-        }
-        #[cfg(not(unix))]
-        let _ = Once::new;
-    }
-
-    #[cfg(unix)]
-    extern "C" fn on_signal(signal: libc::c_int) {
-        stop_all();
-        // SAFETY: restoring the default action and re-raising are async-signal-safe.
-        unsafe {
-            libc::signal(signal, libc::SIG_DFL);
-            libc::raise(signal);
-        }
-    }
-}
-
-enum Signal {
+pub(crate) enum Signal {
     Terminate,
     Kill,
 }
 
 #[cfg(unix)]
-fn signal_group(pid: i32, signal: Signal) {
+pub(crate) fn signal_group(pid: i32, signal: Signal) {
     let signal = match signal {
         Signal::Terminate => libc::SIGTERM,
         Signal::Kill => libc::SIGKILL,
@@ -159,7 +84,7 @@ fn group_alive(pid: i32) -> bool {
 }
 
 #[cfg(not(unix))]
-fn signal_group(_pid: i32, _signal: Signal) {}
+pub(crate) fn signal_group(_pid: i32, _signal: Signal) {}
 
 #[cfg(not(unix))]
 fn group_alive(_pid: i32) -> bool {

@@ -198,7 +198,11 @@ impl Storage for MemoryStorage {
     ) -> Result<Option<TrialId>> {
         let mut state = self.lock();
         let trials = state.trials.entry(study).or_default();
-        if budget.is_some_and(|budget| trials.len() >= budget) {
+        let counted = trials
+            .iter()
+            .filter(|t| t.state.counts_toward_budget())
+            .count();
+        if budget.is_some_and(|budget| counted >= budget) {
             return Ok(None);
         }
         let number = trials.last().map_or(0, |t| t.number + 1);

@@ -61,6 +61,9 @@ pub enum TrialState {
     /// Stopped at a successive-halving rung with its state saved; it continues if it ranks well
     /// enough once more trials reach the rung, and is pruned when the study settles otherwise.
     Paused,
+    /// Stopped by the user (Ctrl-C) before it finished. It is over, but does not count toward
+    /// the study's budget: running the study again finishes the budget.
+    Interrupted,
 }
 
 impl TrialState {
@@ -72,6 +75,7 @@ impl TrialState {
             TrialState::Pruned => "pruned",
             TrialState::Failed => "failed",
             TrialState::Paused => "paused",
+            TrialState::Interrupted => "interrupted",
         }
     }
 
@@ -83,17 +87,26 @@ impl TrialState {
             TrialState::Pruned,
             TrialState::Failed,
             TrialState::Paused,
+            TrialState::Interrupted,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
     }
 
-    /// Whether the trial is over (complete, pruned or failed).
+    /// Whether the trial is over (complete, pruned, failed or interrupted).
     pub fn is_finished(self) -> bool {
         matches!(
             self,
-            TrialState::Complete | TrialState::Pruned | TrialState::Failed
+            TrialState::Complete
+                | TrialState::Pruned
+                | TrialState::Failed
+                | TrialState::Interrupted
         )
+    }
+
+    /// Whether the trial counts toward the study's budget (all but interrupted ones).
+    pub fn counts_toward_budget(self) -> bool {
+        self != TrialState::Interrupted
     }
 }
 

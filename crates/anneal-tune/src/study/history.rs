@@ -123,7 +123,7 @@ pub(crate) fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize)
     let interrupted = INTERRUPTED_MESSAGE.split(':').next().unwrap_or_default();
     let finished: Vec<&TrialRecord> = trials
         .iter()
-        .filter(|t| t.state != TrialState::Running)
+        .filter(|t| !matches!(t.state, TrialState::Running | TrialState::Interrupted))
         .filter(|t| {
             !t.message
                 .as_deref()

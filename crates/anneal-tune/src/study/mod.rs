@@ -502,6 +502,11 @@ impl Study {
                 Some(format!("paused after step {step}")),
             ),
             // The message may be megabytes of a program's output or a caller's text.
+            Outcome::Interrupted { value } => (
+                TrialState::Interrupted,
+                value,
+                Some(INTERRUPTED_BY_USER.to_string()),
+            ),
             Outcome::Failed(message) => (
                 TrialState::Failed,
                 None,
@@ -522,6 +527,10 @@ impl Study {
 pub const INTERRUPTED_MESSAGE: &str =
     "interrupted: the process running this trial stopped before it finished (its lease lapsed)";
 
+/// How a trial the user stopped (Ctrl-C) is recorded.
+pub const INTERRUPTED_BY_USER: &str =
+    "interrupted by the user (not counted toward the budget: run the study again to finish it)";
+
 /// How the message of a trial whose process a signal ended begins ("killed by signal 9 (…)").
 pub const KILLED_MESSAGE: &str = "killed by signal";
 
@@ -540,13 +549,17 @@ pub(crate) enum Outcome {
         step: usize,
     },
     Failed(String),
+    /// Stopped by the user; `value` is its best reported so far.
+    Interrupted {
+        value: Option<f64>,
+    },
 }
 
 impl Outcome {
     fn value(&self) -> Option<f64> {
         match *self {
             Outcome::Complete(v) | Outcome::Paused { value: v, .. } => Some(v),
-            Outcome::Pruned { value, .. } => value,
+            Outcome::Pruned { value, .. } | Outcome::Interrupted { value } => value,
             Outcome::Failed(_) => None,
         }
     }

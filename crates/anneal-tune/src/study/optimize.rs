@@ -64,7 +64,9 @@ impl Study {
                     .pruner()
                     .next_promotion(&snapshot, &self.pruner_context())
                 {
-                    self.continue_paused(number, objective, observer)?;
+                    if self.continue_paused(number, objective, observer)? {
+                        break; // the user interrupted it
+                    }
                     continue;
                 }
             }
@@ -107,7 +109,9 @@ impl Study {
                 break;
             };
             trial.can_pause = can_pause;
-            self.evaluate(trial, objective, observer)?;
+            if self.evaluate(trial, objective, observer)? {
+                break; // the user interrupted it
+            }
         }
         Ok(OptimizeOutcome {
             trials: self.trials()?,
@@ -115,19 +119,20 @@ impl Study {
         })
     }
 
-    /// Continues paused trial `number` if this process is first to claim it.
+    /// Continues paused trial `number` if this process is first to claim it; whether the user
+    /// interrupted it.
     fn continue_paused(
         &self,
         number: usize,
         objective: &mut dyn Objective,
         observer: &mut dyn StudyObserver,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let id = TrialId {
             study: self.id(),
             number,
         };
         if !self.storage().claim_paused(id)? {
-            return Ok(());
+            return Ok(false);
         }
         let record = self
             .storage()
@@ -148,8 +153,8 @@ impl Study {
     ) -> Result<bool> {
         match self.pruner().settle(trials, &self.pruner_context()) {
             Settlement::Continue(number) => {
-                self.continue_paused(number, objective, observer)?;
-                return Ok(true);
+                // After the user interrupted it, the loop stops.
+                return Ok(!self.continue_paused(number, objective, observer)?);
             }
             Settlement::Prune(numbers) => {
                 for number in numbers {
@@ -189,13 +194,13 @@ impl Study {
     }
 
     /// Evaluates a claimed trial (a panic is a failure of that trial) and records how it
-    /// ended.
+    /// ended; whether the user interrupted it.
     fn evaluate(
         &self,
         mut trial: Trial<'_>,
         objective: &mut dyn Objective,
         observer: &mut dyn StudyObserver,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         observer.trial_started(trial.number(), trial.resumed_from());
         let result = catch_unwind(AssertUnwindSafe(|| objective.evaluate(&mut trial)))
             .unwrap_or_else(|panic| Err(panic_message(panic).into()));
@@ -210,18 +215,22 @@ impl Study {
                     value: trial.best_reported().unwrap_or(f64::NAN),
                     step: *step,
                 },
+                Some(TuneError::Interrupted) => Outcome::Interrupted {
+                    value: trial.best_reported(),
+                },
                 _ => Outcome::Failed(error_chain(error.as_ref())),
             },
         };
+        let interrupted = matches!(outcome, Outcome::Interrupted { .. });
         let number = trial.number();
         match self.record_outcome(trial.id, outcome) {
             // Another process declared this trial stale and ended it: its record stands.
             Err(TuneError::LeaseLost { number }) => {
                 tracing::warn!("trial {number} was ended by another process (its lease lapsed)");
-                Ok(())
+                Ok(interrupted)
             }
             Err(e) => Err(e),
-            Ok(_) => self.announce(number, observer),
+            Ok(_) => self.announce(number, observer).map(|()| interrupted),
         }
     }
 

@@ -138,7 +138,8 @@ impl Storage for PostgresStorage {
                 return Ok(None);
             }
             let row = tx.query_one(
-                "SELECT COUNT(*), COALESCE(MAX(number) + 1, 0) FROM anneal_trials WHERE study_id = $1",
+                "SELECT COUNT(*) FILTER (WHERE state != 'interrupted'), COALESCE(MAX(number) + 1, 0)
+                 FROM anneal_trials WHERE study_id = $1",
                 &[&study.0],
             )?;
             let (count, next): (i64, i64) = (row.get(0), row.get(1));

@@ -219,7 +219,8 @@ impl Storage for SqliteStorage {
         };
         self.write(|tx| {
             let (count, next): (i64, i64) = tx.query_row(
-                "SELECT COUNT(*), COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
+                "SELECT COUNT(*) FILTER (WHERE state != 'interrupted'), COALESCE(MAX(number) + 1, 0)
+                 FROM trials WHERE study_id = ?1",
                 params![study.0],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
