@@ -4,6 +4,7 @@
 mod support;
 
 use std::path::Path;
+use std::process::{Command, Output};
 use support::{anneal_in, json, stdout};
 
 /// A study `s` of two told trials in `db` (ask, tell, ask, tell).
@@ -55,4 +56,91 @@ fn tell_takes_a_negative_value_as_its_own_argument() {
         &["study", "--storage", "s.db", "show", "s"],
     ));
     assert!(shown.contains("-0.250000"), "{shown}");
+}
+
+/// Runs anneal as another user where this process may (root: as `nobody`, from a copy of the
+/// binary that user can reach), else as this user, who then meets the file modes as they are.
+fn anneal_as_other_user(dir: &Path, args: &[&str]) -> Output {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    // A folder this process made is its effective user's.
+    let root = std::fs::metadata(dir).unwrap().uid() == 0;
+    let mut command = match root {
+        true => {
+            let bin = dir.join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            let exe = bin.join("anneal");
+            if !exe.exists() {
+                std::fs::hard_link(env!("CARGO_BIN_EXE_anneal"), &exe)
+                    .or_else(|_| std::fs::copy(env!("CARGO_BIN_EXE_anneal"), &exe).map(drop))
+                    .unwrap();
+            }
+            let mut command = Command::new(exe);
+            command.uid(65534).gid(65534);
+            command
+        }
+        false => Command::new(env!("CARGO_BIN_EXE_anneal")),
+    };
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_study_another_user_cannot_write_is_listed_shown_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let studies = dir.path().join("studies");
+    std::fs::create_dir(&studies).unwrap();
+    let db = studies.join("s.db");
+    two_trials(dir.path(), db.to_str().unwrap(), ["0.5", "0.25"]);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let bytes = std::fs::read(&db).unwrap();
+    // The study's file and folder are the owner's alone; the report goes elsewhere.
+    set_mode(&db, 0o444);
+    set_mode(&studies, 0o555);
+    set_mode(dir.path(), 0o755);
+    set_mode(&out, 0o777);
+    let db = db.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let output = anneal_as_other_user(dir.path(), args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let list = run(&["study", "--storage", db, "list"]);
+    assert!(list.lines().any(|l| l.starts_with("s ")), "{list}");
+    let show = run(&["study", "--storage", db, "show", "s"]);
+    assert!(show.contains("2 trials (2 complete"), "{show}");
+    let best = run(&["study", "--storage", db, "best", "s", "--json"]);
+    assert_eq!(json(&best)["value"], 0.25);
+    let report = out.join("s.html");
+    run(&[
+        "report",
+        "s",
+        "--storage",
+        db,
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read_to_string(&report).unwrap().contains("<html"));
+    // Nothing was written beside it, nor in it.
+    let names: Vec<String> = std::fs::read_dir(&studies)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["s.db"]);
+    assert!(std::fs::read(db).unwrap() == bytes, "the file changed");
+    set_mode(&studies, 0o755);
 }

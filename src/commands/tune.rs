@@ -88,6 +88,7 @@ impl SharedStudyArgs {
         Ok(StorageOptions {
             lease: Some(std::time::Duration::from_secs_f64(self.lease)),
             artifacts: self.artifacts.clone(),
+            read_only: false,
         })
     }
 }
