@@ -63,6 +63,10 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "warn,cubecl=error,cubecl_common=error,wgpu=error,wgpu_core=error,wgpu_hal=error".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR"),
+        ))
         .init();
     let cli = parse_cli();
     match run(cli) {
@@ -72,6 +76,12 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Whether warnings are coloured: only on a terminal (not in a file or a pipe), and not when
+/// NO_COLOR is set to anything (https://no-color.org).
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// The command line, every argument that takes a value accepting a negative number
@@ -210,5 +220,16 @@ mod tests {
         let mut refused = Vec::new();
         walk(&command, "", &mut refused);
         assert!(refused.is_empty(), "negative numbers refused: {refused:#?}");
+    }
+
+    #[test]
+    fn warnings_are_coloured_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colour(true, Some("1".into())));
+        assert!(
+            !colour(false, None),
+            "a file or a pipe gets no escape codes"
+        );
     }
 }

@@ -3,9 +3,15 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use support::{anneal_in, json, stdout};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
 
 /// A study `s` of two told trials in `db` (ask, tell, ask, tell).
 fn two_trials(dir: &Path, db: &str, values: [&str; 2]) {
@@ -143,4 +149,33 @@ fn a_study_another_user_cannot_write_is_listed_shown_and_reported() {
     assert_eq!(names, ["s.db"]);
     assert!(std::fs::read(db).unwrap() == bytes, "the file changed");
     set_mode(&studies, 0o755);
+}
+
+#[test]
+fn the_best_run_folder_is_printed_without_dot_dot() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = write(
+        dir.path(),
+        "cmd.sweep.toml",
+        "study = \"paths\"\ncommand = [\"sh\", \"-c\", \"echo anneal: value {x}\"]\ntrials = 2\n\
+         [[search]]\nname = \"x\"\nfloat = [0.0, 1.0]\n",
+    );
+    // The default storage (studies/anneal.db) stores the run folders as ../runs/...
+    let text = stdout(&anneal_in(dir.path(), &["tune", sweep.to_str().unwrap()]));
+    let folder = text
+        .lines()
+        .find_map(|l| l.strip_prefix("best run folder: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let runs = dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("runs")
+        .join("paths");
+    assert!(Path::new(folder).starts_with(&runs), "{folder}");
+    assert!(
+        !folder.contains("/../") && !folder.contains("/./"),
+        "{folder}"
+    );
+    assert!(Path::new(folder).join("params.json").is_file(), "{folder}");
 }
