@@ -179,3 +179,90 @@ fn the_best_run_folder_is_printed_without_dot_dot() {
     );
     assert!(Path::new(folder).join("params.json").is_file(), "{folder}");
 }
+
+/// Iris with a model far too large, let past the memory check on purpose, under an
+/// address-space limit: that trial's worker aborts on a failed allocation.
+fn aborting_sweep(dir: &Path) {
+    let base = support::root().join("configs/iris-mlp.toml");
+    write(
+        dir,
+        "o.sweep.toml",
+        &format!(
+            "study = \"oom\"\nbase = \"{}\"\nmetric = \"val_accuracy\"\ntrials = 3\nsampler = {{ kind = \"grid\" }}\n\
+             [[search]]\nname = \"model.units\"\nchoices = [8, 65536]\n\
+             [[search]]\nname = \"model.depth\"\nvalue = 3\n\
+             [[search]]\nname = \"train.epochs\"\nvalue = 2\n",
+            base.display()
+        ),
+    );
+}
+
+#[test]
+fn a_quiet_sweep_keeps_an_aborted_workers_lines_in_its_trial_and_writes_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    aborting_sweep(dir.path());
+    let script = format!(
+        "ulimit -v 6000000; ANNEAL_MEMORY_LIMIT_GB=1000 exec {} tune o.sweep.toml --storage s.db --quiet",
+        env!("CARGO_BIN_EXE_anneal")
+    );
+    let output = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .env("ANNEAL_DATA_DIR", support::root().join("datasets"))
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(text.contains("1 complete, 0 pruned, 2 failed"), "{text}");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("memory allocation of"), "{err}");
+    // The supervisor's warning is there, in plain text: standard error is not a terminal.
+    assert!(err.contains("its worker was killed by signal 6"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    // The abort line is kept where it belongs: in the trial's record.
+    let shown = json(&stdout(&anneal_in(
+        dir.path(),
+        &["study", "--storage", "s.db", "show", "oom", "--json"],
+    )));
+    let messages: Vec<&str> = shown["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["message"].as_str())
+        .filter(|m| m.starts_with("killed by signal 6"))
+        .collect();
+    assert!(!messages.is_empty(), "{shown}");
+    for message in messages {
+        assert!(message.contains("memory allocation of"), "{message}");
+    }
+}
+
+#[test]
+fn a_model_too_large_for_ulimit_v_is_refused_naming_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::root().join("configs/iris-mlp.toml");
+    let script = format!(
+        "ulimit -v 4000000; exec {} train --config {} --set model.units=12000 --set model.depth=4 --runs-dir {}",
+        env!("CARGO_BIN_EXE_anneal"),
+        config.display(),
+        dir.path().join("runs").display()
+    );
+    let started = std::time::Instant::now();
+    let output = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .env("ANNEAL_DATA_DIR", support::root().join("datasets"))
+        .env_remove("ANNEAL_MEMORY_LIMIT_GB")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("needs about") && err.contains("ulimit -v (RLIMIT_AS) leaves this process"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "refused before allocating"
+    );
+}

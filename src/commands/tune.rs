@@ -238,8 +238,9 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         return Ok(());
     }
     let commands = WorkerCommands::new(&args, &location, data_dir, sweep.file.trials)?;
-    let mut workers =
-        Supervisor::start(args.jobs, 4 * args.jobs, move |slot| commands.command(slot))?;
+    let mut workers = Supervisor::start(args.jobs, 4 * args.jobs, !args.quiet, move |slot| {
+        commands.command(slot)
+    })?;
     let mut printer = Printer::new(sweep.file.trials);
     let mut progress = progress.with_status_line();
     let mut worker_errors = Vec::new();
@@ -249,8 +250,13 @@ pub fn tune(args: TuneArgs) -> Result<()> {
             match end {
                 WorkerEnd::Done => {}
                 WorkerEnd::Failed(message) => worker_errors.push(message),
-                WorkerEnd::Killed { tag, signal } => {
-                    for number in anneal_sweep::record_worker_death(&study, &tag, signal)? {
+                WorkerEnd::Killed {
+                    tag,
+                    signal,
+                    stderr,
+                } => {
+                    for number in anneal_sweep::record_worker_death(&study, &tag, signal, &stderr)?
+                    {
                         tracing::warn!("trial {number}: its worker was killed by signal {signal}");
                     }
                 }
