@@ -7,7 +7,7 @@ mod commands;
 mod runtime;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -63,8 +63,12 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "warn,cubecl=error,cubecl_common=error,wgpu=error,wgpu_core=error,wgpu_hal=error".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR"),
+        ))
         .init();
-    let cli = Cli::parse();
+    let cli = parse_cli();
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) if error.is::<commands::tune::Interrupted>() => {
@@ -82,6 +86,33 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Whether warnings are coloured: only on a terminal (not in a file or a pipe), and not when
+/// NO_COLOR is set to anything (https://no-color.org).
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// The command line, every argument that takes a value accepting a negative number
+/// (`--value -1.5`), which clap otherwise reads as an unknown flag `-1`.
+fn cli_command() -> clap::Command {
+    fn allow_negative(command: clap::Command) -> clap::Command {
+        command
+            .mut_args(|arg| match arg.get_action().takes_values() {
+                true => arg.allow_negative_numbers(true),
+                false => arg,
+            })
+            .mut_subcommands(allow_negative)
+    }
+    allow_negative(Cli::command())
+}
+
+/// The arguments of this process (exiting with clap's message and status when they are wrong).
+fn parse_cli() -> Cli {
+    let mut command = cli_command();
+    let mut matches = command.get_matches_mut();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit())
 }
 
 /// The error and its causes joined by ": ", each cause left out when the text so far already
@@ -114,8 +145,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tell(args) => commands::ask::tell(args),
         Command::Report(args) => commands::report::report(args),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "anneal", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut cli_command(), "anneal", &mut std::io::stdout());
             Ok(())
         }
         Command::Bench(args) => commands::bench::run(args),
@@ -125,7 +155,6 @@ fn run(cli: Cli) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn an_error_chain_never_repeats_a_cause() {
@@ -164,5 +193,53 @@ mod tests {
         let mut missing = Vec::new();
         walk(&Cli::command(), "", &mut missing);
         assert!(missing.is_empty(), "without help text: {missing:#?}");
+    }
+
+    /// `--value -1.5` is a value, not an unknown flag `-1`, on every argument that takes one.
+    #[test]
+    fn every_value_argument_takes_a_negative_number() {
+        let command = cli_command();
+        command.clone().debug_assert();
+        let matches = cli_command()
+            .try_get_matches_from([
+                "anneal", "tell", "--study", "s", "--trial", "2", "--value", "-1.5",
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tell = matches.subcommand_matches("tell").unwrap();
+        assert_eq!(tell.get_one::<f64>("value"), Some(&-1.5));
+        assert!(Cli::from_arg_matches(&matches).is_ok());
+        // Unsigned ones then say why the value is wrong, not that the flag is unknown.
+        let err = cli_command()
+            .try_get_matches_from([
+                "anneal", "tell", "--study", "s", "--trial", "-2", "--value", "1",
+            ])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid value '-2' for '--trial"), "{err}");
+        fn walk(command: &clap::Command, path: &str, refused: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            for arg in command.get_arguments() {
+                if arg.get_action().takes_values() && !arg.is_allow_negative_numbers_set() {
+                    refused.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, refused);
+            }
+        }
+        let mut refused = Vec::new();
+        walk(&command, "", &mut refused);
+        assert!(refused.is_empty(), "negative numbers refused: {refused:#?}");
+    }
+
+    #[test]
+    fn warnings_are_coloured_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colour(true, Some("1".into())));
+        assert!(
+            !colour(false, None),
+            "a file or a pipe gets no escape codes"
+        );
     }
 }

@@ -9,6 +9,8 @@ use anneal_tune::{
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
+use crate::commands::study::{Access, open_database};
+
 #[derive(Debug, Args)]
 pub struct StudyRef {
     /// The study's name (created by the first `ask`).
@@ -143,7 +145,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
 }
 
 pub fn tell(args: TellArgs) -> Result<()> {
-    let storage = crate::commands::study::open_database(&args.study.storage)?;
+    let storage = open_database(&args.study.storage, Access::Write)?;
     let existing = storage
         .study(&args.study.study)?
         .with_context(|| format!("no study '{}' in {}", args.study.study, storage.location()))?;

@@ -6,6 +6,8 @@ use anneal_report::{RunReport, StudyReport, run_page, study_page};
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::commands::study::{Access, load_study, open_database};
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A study's name, or a run folder (`runs/NAME`).
@@ -25,14 +27,17 @@ pub fn report(args: ReportArgs) -> Result<()> {
         let report = RunReport::from_folder(folder)?;
         (run_page(&report), folder.join("report.html"))
     } else {
-        let (study, trials) = crate::commands::study::load_study(&args.storage, &args.target)
-            .with_context(|| {
-                if folder.is_dir() {
-                    format!("{} is neither a run folder nor a study name", args.target)
-                } else {
-                    format!("reporting on '{}'", args.target)
-                }
-            })?;
+        let read = || {
+            let db = open_database(&args.storage, Access::Read)?;
+            load_study(&*db, &args.target)
+        };
+        let (study, trials) = read().with_context(|| {
+            if folder.is_dir() {
+                format!("{} is neither a run folder nor a study name", args.target)
+            } else {
+                format!("reporting on '{}'", args.target)
+            }
+        })?;
         // Training studies show the best trial's run config; others its parameters.
         let config = anneal_sweep::export::best_config(&study, &trials).ok();
         let report = StudyReport::new(&study, &trials, config);

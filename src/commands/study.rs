@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anneal_tune::{
-    Assignment, Storage, StorageOptions, StudyRecord, TrialRecord, TrialState, best_trial,
-    open_storage, sqlite_path,
+    Assignment, Storage, StorageOptions, StudyRecord, TrialRecord, TrialState, TuneError,
+    best_trial, open_storage, sqlite_path,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -77,10 +77,9 @@ enum StudyCommand {
     },
 }
 
-/// The study `name` and its trials from the database at `storage`; the error lists the
-/// studies there when the name is wrong.
-pub fn load_study(storage: &str, name: &str) -> Result<(StudyRecord, Vec<TrialRecord>)> {
-    let db = open_database(storage)?;
+/// The study `name` and its trials from `db`; the error lists the studies there when the
+/// name is wrong.
+pub fn load_study(db: &dyn Storage, name: &str) -> Result<(StudyRecord, Vec<TrialRecord>)> {
     let study = db.study(name)?.with_context(|| {
         let names: Vec<String> = db
             .studies()
@@ -98,9 +97,19 @@ pub fn load_study(storage: &str, name: &str) -> Result<(StudyRecord, Vec<TrialRe
     Ok((study, trials))
 }
 
+/// What a command does with a study database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads it: opened read-only, so another user's study, or one on a read-only mount,
+    /// can be read.
+    Read,
+    /// Changes it.
+    Write,
+}
+
 /// The study storage `location` names: a SQLite file that exists (reading never creates one),
 /// or a PostgreSQL database.
-pub fn open_database(location: &str) -> Result<Box<dyn Storage>> {
+pub fn open_database(location: &str, access: Access) -> Result<Box<dyn Storage>> {
     if let Some(path) = sqlite_path(location) {
         if !path.exists() {
             bail!(
@@ -109,12 +118,30 @@ pub fn open_database(location: &str) -> Result<Box<dyn Storage>> {
             );
         }
     }
-    Ok(open_storage(location, &StorageOptions::default())?)
+    let read_only = StorageOptions {
+        read_only: true,
+        ..Default::default()
+    };
+    match access {
+        Access::Write => Ok(open_storage(location, &StorageOptions::default())?),
+        Access::Read => match open_storage(location, &read_only) {
+            // Tables an older anneal wrote are upgraded where this process may write, as a
+            // reading command always did; elsewhere the read-only error says what to do.
+            Err(error @ TuneError::NeedsUpgrade { .. }) => {
+                open_storage(location, &StorageOptions::default()).map_err(|_| error.into())
+            }
+            other => Ok(other?),
+        },
+    }
 }
 
 pub fn study(args: StudyArgs) -> Result<()> {
-    let storage = open_database(&args.storage)?;
-    let find = |name: &str| load_study(&args.storage, name);
+    let access = match args.what {
+        StudyCommand::Delete { .. } => Access::Write,
+        _ => Access::Read,
+    };
+    let storage = open_database(&args.storage, access)?;
+    let find = |name: &str| load_study(&*storage, name);
     match args.what {
         StudyCommand::List { json: true } => {
             let studies: Vec<serde_json::Value> = storage

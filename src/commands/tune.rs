@@ -92,6 +92,7 @@ impl SharedStudyArgs {
         Ok(StorageOptions {
             lease: Some(std::time::Duration::from_secs_f64(self.lease)),
             artifacts: self.artifacts.clone(),
+            read_only: false,
         })
     }
 }
@@ -274,6 +275,7 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     let mut workers = Supervisor::start(
         args.jobs,
         4 * args.jobs,
+        !args.quiet,
         Some(location.clone()),
         move |slot| commands.command(slot),
     )?;
@@ -297,8 +299,13 @@ pub fn tune(args: TuneArgs) -> Result<()> {
             match end {
                 WorkerEnd::Done | WorkerEnd::Interrupted => {}
                 WorkerEnd::Failed(message) => worker_errors.push(message),
-                WorkerEnd::Killed { tag, signal } => {
-                    for number in anneal_sweep::record_worker_death(&study, &tag, signal)? {
+                WorkerEnd::Killed {
+                    tag,
+                    signal,
+                    stderr,
+                } => {
+                    for number in anneal_sweep::record_worker_death(&study, &tag, signal, &stderr)?
+                    {
                         tracing::warn!("trial {number}: its worker was killed by signal {signal}");
                     }
                 }

@@ -1,7 +1,7 @@
 //! A study as its report shows it: the data the page's script draws, built from the stored
 //! study and trials.
 
-use anneal_tune::{Direction, Distribution, StudyRecord, TrialRecord, TrialState, best_trial};
+use anneal_tune::{Direction, Distribution, StudyRecord, TrialRecord, best_trial};
 use serde::Serialize;
 use serde_json::Value;
 

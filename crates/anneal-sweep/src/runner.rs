@@ -164,16 +164,26 @@ pub fn resume_study(
     Ok(failed)
 }
 
-/// Records, on the trials the worker tagged `tag` held, that a signal ended it, so the trial's
-/// cause is kept (and counts for the failure guard, unlike an interruption); returns them.
-pub fn record_worker_death(study: &Study, tag: &str, signal: i32) -> Result<Vec<usize>> {
+/// Records, on the trials the worker tagged `tag` held, that a signal ended it, with the last
+/// lines of its standard error `stderr`, so the trial's cause is kept (and counts for the
+/// failure guard, unlike an interruption); returns them.
+pub fn record_worker_death(
+    study: &Study,
+    tag: &str,
+    signal: i32,
+    stderr: &str,
+) -> Result<Vec<usize>> {
     let cause = match signal {
         6 => "SIGABRT: the process aborted, likely a failed memory allocation (out of memory)",
         9 => "SIGKILL: likely the kernel's out-of-memory killer",
         11 => "SIGSEGV: a crash",
         _ => "the process was ended",
     };
-    let message = format!("{} {signal} ({cause})", anneal_tune::KILLED_MESSAGE);
+    let message = format!(
+        "{} {signal} ({cause}){}",
+        anneal_tune::KILLED_MESSAGE,
+        crate::command::tail_suffix(stderr)
+    );
     let mut numbers = Vec::new();
     for trial in study.storage().stale(study.id())? {
         let Some(owner) = trial

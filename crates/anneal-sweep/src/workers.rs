@@ -5,10 +5,11 @@
 //! outlives the process that started it.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
-use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::io::{self, BufRead, Write};
+use std::process::{ChildStderr, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// Called as each child ends, with its index and outcome; `false` stops handing out the
 /// commands not started yet.
@@ -130,6 +131,8 @@ pub enum WorkerEnd {
         tag: String,
         /// The signal's number.
         signal: i32,
+        /// The last lines of its standard error (an abort's `memory allocation of … failed`).
+        stderr: String,
     },
 }
 
@@ -137,28 +140,94 @@ struct Worker {
     child: std::process::Child,
     lifeline: Option<std::process::ChildStdin>,
     tag: String,
+    stderr: StderrTail,
+}
+
+/// How many of a worker's last standard error lines are kept for the record of its end.
+const STDERR_TAIL: usize = 20;
+
+/// A worker's standard error as it comes: copied to this process's own unless quiet, its last
+/// lines kept for the record of how it ended.
+struct StderrTail {
+    lines: Arc<Mutex<VecDeque<String>>>,
+    closed: mpsc::Receiver<()>,
+}
+
+impl StderrTail {
+    fn follow(source: ChildStderr, show: bool) -> Self {
+        let lines = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
+        let (close, closed) = mpsc::channel();
+        let kept = lines.clone();
+        std::thread::spawn(move || {
+            let mut source = io::BufReader::new(source);
+            let mut line = Vec::new();
+            while source.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                if show {
+                    let _ = io::stderr().lock().write_all(&line);
+                }
+                let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                line.clear();
+                // A backtrace (RUST_BACKTRACE) would push the line saying what failed out.
+                if is_backtrace(&text) {
+                    continue;
+                }
+                let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+                if kept.len() == STDERR_TAIL {
+                    kept.pop_front();
+                }
+                kept.push_back(text);
+            }
+            let _ = close.send(());
+        });
+        Self { lines, closed }
+    }
+
+    /// The last lines, once the pipe has closed (or after a moment, should a process the worker
+    /// started still hold it).
+    fn finish(self) -> String {
+        let _ = self.closed.recv_timeout(Duration::from_secs(2));
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Whether `line` belongs to a Rust backtrace: its header, a frame (`  12: name`), a frame's
+/// place (`      at src/x.rs:3`) or the note on omitted frames.
+fn is_backtrace(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    let frame = trimmed
+        .split_once(": ")
+        .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    line == "stack backtrace:"
+        || (line.starts_with(' ') && (frame || trimmed.starts_with("at ")))
+        || line.starts_with("note: Some details are omitted")
+        || line.starts_with("note: run with `RUST_BACKTRACE=1`")
 }
 
 /// Worker processes that run a sweep's trials while this process watches: a worker a signal
 /// ends (a trial that aborted its process) is reported with its tag and started again, up to
-/// `respawns` times in all, so one trial's crash never ends the study.
+/// `respawns` times in all, so one trial's crash never ends the study. Their standard error
+/// passes through this process, shown only when `show_stderr` (a quiet sweep prints no
+/// worker's abort lines), and its end is kept for the record of how a worker ended.
 pub struct Supervisor {
     make: Box<dyn FnMut(usize) -> Command>,
     handshake: Option<String>,
     workers: Vec<Option<Worker>>,
     respawns: usize,
     started: usize,
+    show_stderr: bool,
 }
 
 impl Supervisor {
-    /// Starts `jobs` workers; `make(slot)` builds slot `slot`'s command (its lifeline and tag
-    /// are added here). `handshake`, when given, is the first line each worker reads from its
-    /// lifeline ([`read_handshake`]): how a secret, such as a storage URL with its password,
-    /// reaches a worker without standing on its command line, which every local user can read,
-    /// or in its environment, which the programs of its trials inherit.
+    /// Starts `jobs` workers; `make(slot)` builds slot `slot`'s command (its lifeline, tag and
+    /// standard error are set here). `handshake`, when given, is the first line each worker
+    /// reads from its lifeline ([`read_handshake`]): how a secret, such as a storage URL with
+    /// its password, reaches a worker without standing on its command line, which every local
+    /// user can read, or in its environment, which the programs of its trials inherit.
     pub fn start(
         jobs: usize,
         respawns: usize,
+        show_stderr: bool,
         handshake: Option<String>,
         make: impl FnMut(usize) -> Command + 'static,
     ) -> io::Result<Self> {
@@ -174,6 +243,7 @@ impl Supervisor {
             workers: Vec::new(),
             respawns,
             started: 0,
+            show_stderr,
         };
         for slot in 0..jobs.max(1) {
             let worker = supervisor.spawn(slot)?;
@@ -186,7 +256,10 @@ impl Supervisor {
         self.started += 1;
         let tag = format!("w{}x{:08x}", self.started, rand_tag());
         let mut command = (self.make)(slot);
-        command.env(WORKER_TAG_VARIABLE, &tag).stdin(Stdio::piped());
+        command
+            .env(WORKER_TAG_VARIABLE, &tag)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped());
         // In a process group of its own, the terminal's Ctrl-C reaches only this process,
         // which passes the first one on ([`Supervisor::interrupt`]) and ends the workers
         // outright (their lifelines close) when a second one ends it.
@@ -198,10 +271,12 @@ impl Supervisor {
             // A line is far below a pipe's buffer: this never waits on the worker.
             pipe.write_all(format!("{line}\n").as_bytes())?;
         }
+        let stderr = child.stderr.take().expect("piped");
         Ok(Worker {
             lifeline,
             child,
             tag,
+            stderr: StderrTail::follow(stderr, self.show_stderr),
         })
     }
 
@@ -218,13 +293,19 @@ impl Supervisor {
             };
             let worker = self.workers[slot].take().expect("checked above");
             drop(worker.lifeline);
+            let stderr = worker.stderr.finish();
             let end = match (status.success(), signal_of(&status)) {
                 (true, _) => WorkerEnd::Done,
                 (false, None) if status.code() == Some(INTERRUPTED_EXIT) => WorkerEnd::Interrupted,
                 (false, Some(signal)) => WorkerEnd::Killed {
                     tag: worker.tag,
                     signal,
+                    stderr,
                 },
+                // Its error message was not shown: say it here.
+                (false, None) if !self.show_stderr && !stderr.is_empty() => WorkerEnd::Failed(
+                    format!("a worker exited with {status}; its standard error ends:\n{stderr}"),
+                ),
                 (false, None) => WorkerEnd::Failed(format!("a worker exited with {status}")),
             };
             if matches!(end, WorkerEnd::Killed { .. }) && self.respawns > 0 {
@@ -291,4 +372,55 @@ fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
 #[cfg(not(unix))]
 fn signal_of(_status: &std::process::ExitStatus) -> Option<i32> {
     None
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// The ends of workers that print and die: one killed, one failing.
+    fn ends(show_stderr: bool) -> Vec<WorkerEnd> {
+        let scripts = [
+            "echo 'memory allocation of 5 bytes failed' >&2; printf 'stack backtrace:\n   0: f\n             at ./src/f.rs:1:2\n   1: g\nnote: Some details are omitted\n' >&2; kill -9 $$",
+            "echo 'error: no such sweep' >&2; exit 3",
+        ];
+        let mut workers = Supervisor::start(2, 0, show_stderr, None, move |slot| {
+            let mut command = Command::new("sh");
+            command.args(["-c", scripts[slot]]);
+            command
+        })
+        .unwrap();
+        let mut ends = Vec::new();
+        while workers.running() {
+            std::thread::sleep(Duration::from_millis(20));
+            ends.extend(workers.poll().unwrap());
+        }
+        ends.sort_by_key(|end| matches!(end, WorkerEnd::Failed(_)));
+        ends
+    }
+
+    #[test]
+    fn a_workers_last_stderr_lines_come_with_its_end() {
+        let [killed, failed] = <[WorkerEnd; 2]>::try_from(ends(false)).unwrap();
+        let WorkerEnd::Killed { signal, stderr, .. } = killed else {
+            panic!("{killed:?}");
+        };
+        assert_eq!(
+            (signal, stderr.as_str()),
+            (9, "memory allocation of 5 bytes failed")
+        );
+        assert_eq!(
+            failed,
+            WorkerEnd::Failed(
+                "a worker exited with exit status: 3; its standard error ends:\nerror: no such sweep"
+                    .into()
+            )
+        );
+        // Shown as it came, the failure's message is not repeated.
+        let shown = ends(true);
+        assert_eq!(
+            shown[1],
+            WorkerEnd::Failed("a worker exited with exit status: 3".into())
+        );
+    }
 }

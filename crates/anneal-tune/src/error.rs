@@ -21,6 +21,23 @@ pub enum TuneError {
         /// The storage's own message.
         message: String,
     },
+    /// A change asked of a storage opened read-only ([`crate::StorageOptions::read_only`]).
+    #[error("study storage {location} is open read-only; changing it needs a writable open")]
+    ReadOnly {
+        /// The database (a file path, a server).
+        location: String,
+    },
+    /// A read-only open of a storage whose tables must first be created or upgraded, which
+    /// only a writable open does.
+    #[error(
+        "study storage {location}: {found}; a read-only open never creates or upgrades them, so open it once with a command that writes to it (`anneal tune` on its sweep, `anneal ask`)"
+    )]
+    NeedsUpgrade {
+        /// The database (a file path, a server).
+        location: String,
+        /// What its tables are ("its tables are schema 2, older than this anneal's 4").
+        found: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {error}")]
     Io {

@@ -3,6 +3,10 @@
 //! paused trial, cascading deletes), run folders relative to each worker's artifacts folder,
 //! and a server restart in the middle of a study.
 
+// Built with the `postgres` feature only (as the workspace build has it), so that
+// `cargo test -p anneal-tune` alone compiles.
+#![cfg(feature = "postgres")]
+
 #[path = "support/lease.rs"]
 mod lease;
 #[path = "support/pg.rs"]

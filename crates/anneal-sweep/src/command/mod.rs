@@ -355,7 +355,7 @@ fn wait_until(child: &mut Child, deadline: Option<Instant>) -> std::io::Result<b
     Ok(child.try_wait()?.is_some())
 }
 
-fn tail_suffix(tail: &str) -> String {
+pub(crate) fn tail_suffix(tail: &str) -> String {
     if tail.trim().is_empty() {
         String::new()
     } else {

@@ -26,6 +26,7 @@ mod url;
 
 pub use memory::MemoryStorage;
 pub use owner::DEFAULT_LEASE;
+pub(crate) use owner::owner_is_gone;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;

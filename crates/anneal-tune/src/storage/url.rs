@@ -19,6 +19,13 @@ pub struct StorageOptions {
     /// PostgreSQL study stores run folders relative to it, so a paused trial's folder is found
     /// by whichever worker continues it. A SQLite study's files are relative to its file.
     pub artifacts: Option<PathBuf>,
+    /// Only read: the database must exist and is never written (a SQLite file is opened
+    /// read-only, immutable where its folder cannot take SQLite's side files; a PostgreSQL
+    /// session is read-only and creates no tables), so a study another user owns, or one on a
+    /// read-only mount, can be listed and reported. Every change through it is
+    /// [`TuneError::ReadOnly`]; tables that need creating or upgrading first are
+    /// [`TuneError::NeedsUpgrade`].
+    pub read_only: bool,
 }
 
 /// Whether `location` names a PostgreSQL database rather than a file.
@@ -38,7 +45,7 @@ pub fn sqlite_path(location: &str) -> Option<&Path> {
 }
 
 /// Opens the storage `location` names: a PostgreSQL URL, or a SQLite file (created, with its
-/// folder, if missing).
+/// folder, if missing, unless [`StorageOptions::read_only`]).
 pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn Storage>> {
     let lease = options.lease.unwrap_or(super::DEFAULT_LEASE);
     if lease < Duration::from_millis(100) {
@@ -67,7 +74,11 @@ pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn 
             "an empty path; give a SQLite file's path or a PostgreSQL URL",
         ));
     }
-    Ok(Box::new(SqliteStorage::open(path)?.with_lease(lease)))
+    let storage = match options.read_only {
+        true => SqliteStorage::open_read_only(path)?,
+        false => SqliteStorage::open(path)?,
+    };
+    Ok(Box::new(storage.with_lease(lease)))
 }
 
 #[cfg(feature = "postgres")]
@@ -76,7 +87,11 @@ fn open_postgres(
     options: &StorageOptions,
     lease: Duration,
 ) -> Result<Box<dyn Storage>> {
-    let mut storage = super::PostgresStorage::connect(location)?.with_lease(lease);
+    let storage = match options.read_only {
+        true => super::PostgresStorage::connect_read_only(location)?,
+        false => super::PostgresStorage::connect(location)?,
+    };
+    let mut storage = storage.with_lease(lease);
     if let Some(artifacts) = &options.artifacts {
         storage = storage.with_artifacts(artifacts)?;
     }

@@ -16,6 +16,7 @@ use crate::sampler::{SampleContext, Sampler, TpeSampler};
 use crate::space::SearchSpace;
 use crate::storage::{
     MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
+    owner_is_gone,
 };
 use crate::trial::Trial;
 
@@ -472,7 +473,8 @@ impl Study {
                     self.storage.revert_to_paused(id, owner, step, value)?;
                 }
                 None => {
-                    if self.storage.fail_stale(id, owner, INTERRUPTED_MESSAGE)? {
+                    let message = interrupted_message(owner_is_gone(owner));
+                    if self.storage.fail_stale(id, owner, &message)? {
                         failed += 1;
                     }
                 }
@@ -523,9 +525,20 @@ impl Study {
     }
 }
 
-/// How a trial left running by a dead process is recorded.
+/// How the message of a trial left running by a dead process begins; the rest says how that
+/// was seen ([`interrupted_message`]). Readers match this prefix.
 pub const INTERRUPTED_MESSAGE: &str =
-    "interrupted: the process running this trial stopped before it finished (its lease lapsed)";
+    "interrupted: the process running this trial stopped before it finished";
+
+/// The message of a trial whose owner was seen gone (a process of this host that exited) or,
+/// otherwise, whose lease lapsed.
+fn interrupted_message(owner_gone: bool) -> String {
+    let how = match owner_gone {
+        true => "its process had exited",
+        false => "its lease lapsed",
+    };
+    format!("{INTERRUPTED_MESSAGE} ({how})")
+}
 
 /// How a trial the user stopped (Ctrl-C) is recorded.
 pub const INTERRUPTED_BY_USER: &str =

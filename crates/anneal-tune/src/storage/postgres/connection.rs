@@ -9,7 +9,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use super::PostgresStorage;
-use super::schema::{self, MigrateError, migrate};
+use super::schema::{self, MigrateError, check_read_only, migrate};
 use crate::error::{Result, TuneError};
 use crate::storage::TrialRecord;
 use crate::storage::owner::{DEFAULT_LEASE, Owner};
@@ -28,6 +28,16 @@ impl PostgresStorage {
     /// password in `url`, `PGPASSWORD` or the password file (`PGPASSFILE`, else `~/.pgpass`)
     /// gives one, as for `psql`.
     pub fn connect(url: &str) -> Result<Self> {
+        Self::connect_as(url, false)
+    }
+
+    /// Connects to the database `url` names only to read it: the tables are not created, and
+    /// the server refuses any change, which is [`TuneError::ReadOnly`].
+    pub fn connect_read_only(url: &str) -> Result<Self> {
+        Self::connect_as(url, true)
+    }
+
+    fn connect_as(url: &str, read_only: bool) -> Result<Self> {
         let mut config: postgres::Config = url.parse().map_err(|e| {
             TuneError::config(
                 "storage",
@@ -57,6 +67,7 @@ impl PostgresStorage {
             owner: Owner::new(),
             lease: DEFAULT_LEASE,
             artifacts: None,
+            read_only,
         };
         let client = storage.open_client()?;
         *storage.lock() = Some(client);
@@ -85,7 +96,11 @@ impl PostgresStorage {
     /// A connection with the tables ready.
     fn open_client(&self) -> Result<Client> {
         let mut client = self.config.connect(NoTls).map_err(|e| self.fail(e))?;
-        migrate(&mut client).map_err(|e| match e {
+        let ready = match self.read_only {
+            true => check_read_only(&mut client),
+            false => migrate(&mut client),
+        };
+        ready.map_err(|e| match e {
             MigrateError::Database(e) => self.fail(e),
             MigrateError::Newer(version) => TuneError::Storage {
                 location: self.location.clone(),
@@ -93,6 +108,10 @@ impl PostgresStorage {
                     "its tables are schema {version}, written by a newer anneal (this one knows up to {}); upgrade anneal",
                     schema::SCHEMA_VERSION
                 ),
+            },
+            MigrateError::Missing => TuneError::NeedsUpgrade {
+                location: self.location.clone(),
+                found: "it holds no study tables yet".into(),
             },
         })?;
         Ok(client)
@@ -159,6 +178,11 @@ impl PostgresStorage {
     }
 
     pub(super) fn fail(&self, e: postgres::Error) -> TuneError {
+        if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
+            return TuneError::ReadOnly {
+                location: self.location.clone(),
+            };
+        }
         TuneError::Storage {
             location: self.location.clone(),
             message: error_text(&e),

@@ -34,6 +34,8 @@ pub struct PostgresStorage {
     owner: Owner,
     lease: Duration,
     artifacts: Option<PathBuf>,
+    /// Opened only to read: its sessions are read-only, and the tables are never created.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for PostgresStorage {

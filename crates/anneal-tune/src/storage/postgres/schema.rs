@@ -91,11 +91,36 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     Ok(())
 }
 
+/// For a read-only handle: makes the session's transactions read-only (the server then refuses
+/// any change) and checks the tables are there, of a version this code reads.
+pub(super) fn check_read_only(client: &mut Client) -> Result<(), MigrateError> {
+    client.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
+    let exists: bool = client
+        .query_one("SELECT to_regclass('anneal_meta') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Err(MigrateError::Missing);
+    }
+    let stored: Option<String> = client
+        .query_opt(
+            "SELECT value FROM anneal_meta WHERE key = 'schema_version'",
+            &[],
+        )?
+        .map(|row| row.get(0));
+    match stored.as_deref().map(str::parse::<i32>) {
+        None => Err(MigrateError::Missing),
+        Some(Ok(version)) if version <= SCHEMA_VERSION => Ok(()),
+        Some(version) => Err(MigrateError::Newer(format!("{version:?}"))),
+    }
+}
+
 /// Why the tables could not be made ready.
 pub(super) enum MigrateError {
     Database(postgres::Error),
     /// Written by a newer anneal (its version).
     Newer(String),
+    /// Not created yet (only a read-only handle leaves them so).
+    Missing,
 }
 
 impl From<postgres::Error> for MigrateError {

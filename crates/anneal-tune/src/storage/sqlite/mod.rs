@@ -21,12 +21,13 @@ use crate::error::{Result, TuneError};
 /// 2 had no leases) are upgraded in place.
 const SCHEMA_VERSION: i64 = 4;
 
+mod open;
 mod schema;
 
 use super::encoding::{distributions_json, params_json, parse_distributions, parse_params, upsert};
 use super::paths::{canonical, relative_path, resolve_run_dir};
 
-use schema::{STUDY_COLUMNS, TRIAL_COLUMNS, open_connection, study_row, trial_row};
+use schema::{STUDY_COLUMNS, TRIAL_COLUMNS, study_row, trial_row};
 
 /// A study database file.
 pub struct SqliteStorage {
@@ -34,6 +35,8 @@ pub struct SqliteStorage {
     path: PathBuf,
     owner: Owner,
     lease: std::time::Duration,
+    /// Opened only to read: every change is refused before it reaches the file.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -46,28 +49,6 @@ impl std::fmt::Debug for SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (or creates) the database at `path`, creating its folder.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|error| TuneError::Io {
-                path: parent.to_path_buf(),
-                error,
-            })?;
-        }
-        let connection = open_connection(path).map_err(|e| storage_error(path, e))?;
-        Ok(Self {
-            connection: Mutex::new(connection),
-            // Canonical (no `..`, no symbolic links), so run folders stored relative to its
-            // folder resolve to the same real folders from anywhere.
-            path: std::fs::canonicalize(path)
-                .or_else(|_| std::path::absolute(path))
-                .unwrap_or_else(|_| path.to_path_buf()),
-            owner: Owner::new(),
-            lease: DEFAULT_LEASE,
-        })
-    }
-
     /// The same storage with trials claimed under leases of `lease` (default one minute).
     pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
         self.lease = lease;
@@ -123,11 +104,22 @@ impl SqliteStorage {
         storage_error(&self.path, e)
     }
 
+    /// `Ok` unless this handle only reads.
+    fn writable(&self) -> Result<()> {
+        match self.read_only {
+            true => Err(TuneError::ReadOnly {
+                location: self.location(),
+            }),
+            false => Ok(()),
+        }
+    }
+
     /// Runs `work` in an immediate (write-locking) transaction.
     fn write<T>(
         &self,
         work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
     ) -> Result<T> {
+        self.writable()?;
         let mut connection = self.lock();
         let tx = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -138,6 +130,7 @@ impl SqliteStorage {
     }
 
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        self.writable()?;
         self.lock().execute(sql, params).map_err(|e| self.fail(e))
     }
 }

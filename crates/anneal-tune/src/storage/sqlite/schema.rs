@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::SCHEMA_VERSION;
 use crate::direction::Direction;
@@ -34,6 +34,69 @@ pub(super) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
             other => return other,
         }
     }
+}
+
+/// Opens the file only to read it: no journal mode switch, no upgrade (a file whose schema is
+/// older comes with what it holds, in words, for the error). SQLite still needs the `-wal` and
+/// `-shm` files beside it; where the folder cannot take them (another user's, a read-only
+/// mount) and no write-ahead log is pending, the file is opened immutable, read as it stands.
+pub(super) fn open_read_only(path: &Path) -> rusqlite::Result<(Connection, Option<String>)> {
+    let open = |query: &str| -> rusqlite::Result<(Connection, i64)> {
+        let connection = Connection::open_with_flags(
+            file_uri(path, query),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(std::time::Duration::from_secs(30))?;
+        // The first read is where a missing `-shm` fails.
+        let version = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        Ok((connection, version))
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let pending = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+    let (connection, version) = match open("mode=ro") {
+        // Immutable skips the log, so only when there is none to skip.
+        Err(error) if !pending => open("immutable=1").map_err(|_| error)?,
+        other => other?,
+    };
+    if version >= SCHEMA_VERSION {
+        return Ok((connection, None));
+    }
+    let has_tables = connection
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'")?
+        .exists([])?;
+    let found = match has_tables {
+        true => {
+            format!("its tables are schema {version}, older than this anneal's {SCHEMA_VERSION}")
+        }
+        false => "it holds no study tables yet".into(),
+    };
+    Ok((connection, Some(found)))
+}
+
+/// `file:` URI of `path` (made absolute, every byte outside the plain ones escaped) with `query`.
+fn file_uri(path: &Path, query: &str) -> String {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut uri = String::from("file:");
+    for byte in bytes {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b':' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(byte as char)
+            }
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    // A Windows path (`C:/x`) needs the leading slash of `file:///C:/x`.
+    if !uri.starts_with("file:/") {
+        uri.insert(5, '/');
+    }
+    format!("{uri}?{query}")
 }
 
 /// Creates the tables, or upgrades an older file: schema 0 kept intermediate values as a JSON

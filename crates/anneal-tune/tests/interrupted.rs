@@ -1,0 +1,55 @@
+//! Trials left running by a process that stopped: their message says how that was seen.
+
+use std::time::Duration;
+
+use anneal_tune::{
+    INTERRUPTED_MESSAGE, NewStudy, RandomSampler, SqliteStorage, Storage, Study, TrialState,
+};
+
+#[test]
+fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let new = NewStudy {
+        name: "s".into(),
+        direction: anneal_tune::Direction::Minimize,
+        objective: String::new(),
+        sampler: String::new(),
+        definition: String::new(),
+        seed: 0,
+    };
+    // Trial 0: its holder is alive but stopped renewing its lease (a hung process).
+    let hung = SqliteStorage::open(&db)
+        .unwrap()
+        .with_lease(Duration::from_millis(50));
+    let id = hung.create_study(&new).unwrap().id;
+    hung.claim_new(id, None, true).unwrap().unwrap();
+    // Trial 1: its holder is gone (a process of this host that exited), seen at once.
+    let gone = SqliteStorage::open(&db).unwrap();
+    gone.claim_new(id, None, true).unwrap().unwrap();
+    drop(gone);
+    std::thread::sleep(Duration::from_millis(200));
+    let study = Study::builder()
+        .name("s")
+        .storage(SqliteStorage::open(&db).unwrap())
+        .sampler(RandomSampler)
+        .build()
+        .unwrap();
+    let outcome = study
+        .optimize(3, |trial| Ok(trial.suggest_float("x", 0.0, 1.0)?))
+        .unwrap();
+    let message = |n: usize| {
+        let trial = &outcome.trials[n];
+        assert_eq!(trial.state, TrialState::Failed);
+        trial.message.clone().unwrap()
+    };
+    assert_eq!(
+        message(0),
+        format!("{INTERRUPTED_MESSAGE} (its lease lapsed)")
+    );
+    assert_eq!(
+        message(1),
+        format!("{INTERRUPTED_MESSAGE} (its process had exited)")
+    );
+    drop(hung);
+}
