@@ -19,6 +19,7 @@ pub struct Trial<'s> {
     pub(crate) id: TrialId,
     rng: SeededRng,
     history: Vec<Observation>,
+    failed: Vec<Assignment>,
     relative: Assignment,
     params: Assignment,
     distributions: Vec<(String, Distribution)>,
@@ -29,13 +30,14 @@ pub struct Trial<'s> {
 }
 
 impl<'s> Trial<'s> {
-    /// A new trial: `history` is what the sampler learns from, `relative` the values it drew
-    /// jointly when the trial started.
+    /// A new trial: `history` is what the sampler learns from and `failed` the failed trials'
+    /// parameters, `relative` the values it drew jointly when the trial started.
     pub(crate) fn new(
         study: &'s Study,
         id: TrialId,
         rng: SeededRng,
         history: Vec<Observation>,
+        failed: Vec<Assignment>,
         relative: Assignment,
     ) -> Self {
         Self {
@@ -43,6 +45,7 @@ impl<'s> Trial<'s> {
             id,
             rng,
             history,
+            failed,
             relative,
             params: Vec::new(),
             distributions: Vec::new(),
@@ -63,6 +66,7 @@ impl<'s> Trial<'s> {
         Self {
             rng: study.sampler_rng(record.number),
             history: Vec::new(),
+            failed: Vec::new(),
             relative: Vec::new(),
             params: record.params.clone(),
             distributions: record.distributions.clone(),
@@ -158,6 +162,7 @@ impl<'s> Trial<'s> {
                 };
                 let context = SampleContext {
                     history: &self.history,
+                    failed: &self.failed,
                     number: self.id.number,
                     seed: self.study.seed(),
                 };

@@ -303,7 +303,7 @@ fn a_grid_ends_the_study_when_its_points_run_out() {
     let space = SearchSpace::from_specs(&specs).unwrap();
     let study = Study::builder()
         .name("grid")
-        .sampler(GridSampler::new(&space, 5))
+        .sampler(GridSampler::new(&space, 5).unwrap())
         .build()
         .unwrap();
     let outcome = study

@@ -9,21 +9,37 @@ use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 use crate::space::{Assignment, Param, SearchSpace, nest_layers};
 
-/// Tries every point of a declared space once, in order. Each trial takes the first point no
-/// finished or running trial holds, so points of failed or interrupted trials are tried again
-/// and parallel workers take different points; the study ends when none is left.
+/// Tries every point of a declared space, in order. Each trial takes the first point no
+/// trial holds (finished, running or failed), so parallel workers take different points; once
+/// none is left, a point whose trials all failed is retried (the one that failed least often
+/// first) while it has failed at most `failed_point_retries` times. The study ends when
+/// nothing is left.
 #[derive(Debug, Clone)]
 pub struct GridSampler {
     points: Vec<Assignment>,
+    failed_point_retries: usize,
 }
 
 impl GridSampler {
     /// The grid of `space`, with `points` values per float range (and at most that many per int
-    /// range).
-    pub fn new(space: &SearchSpace, points: usize) -> Self {
-        Self {
-            points: grid(space, points.max(1)),
+    /// range); a failed point is retried once.
+    pub fn new(space: &SearchSpace, points: usize) -> Result<Self> {
+        if points == 0 {
+            return Err(TuneError::config(
+                "sampler.points",
+                "0 values per range gives no grid; give at least 1",
+            ));
         }
+        Ok(Self {
+            points: grid(space, points),
+            failed_point_retries: 1,
+        })
+    }
+
+    /// Retry a failed point up to `retries` times, after every untried point (0: never).
+    pub fn failed_point_retries(mut self, retries: usize) -> Self {
+        self.failed_point_retries = retries;
+        self
     }
 
     /// The grid's points, in the order trials take them.
@@ -43,16 +59,24 @@ impl Sampler for GridSampler {
         _space: &SearchSpace,
         _rng: &mut SeededRng,
     ) -> Result<Option<Assignment>> {
-        let taken: Vec<Assignment> = context
+        // Finished and running trials hold their points for good; failed ones only count.
+        let held: Vec<Assignment> = context
             .history
             .iter()
             .map(|o| nest_layers(&o.assignment))
             .collect();
-        Ok(self
-            .points
-            .iter()
-            .find(|point| !taken.contains(point))
-            .cloned())
+        let failed: Vec<Assignment> = context.failed.iter().map(nest_layers).collect();
+        let mut retry: Option<(usize, &Assignment)> = None;
+        for point in self.points.iter().filter(|p| !held.contains(p)) {
+            let failures = failed.iter().filter(|a| *a == point).count();
+            if failures == 0 {
+                return Ok(Some(point.clone()));
+            }
+            if failures <= self.failed_point_retries && retry.is_none_or(|(n, _)| failures < n) {
+                retry = Some((failures, point));
+            }
+        }
+        Ok(retry.map(|(_, point)| point.clone()))
     }
 
     fn sample_independent(
@@ -72,8 +96,12 @@ impl Sampler for GridSampler {
 }
 
 /// The grid's points in order; conditional parameters appear only where active, and
-/// combinations that differ only in inactive parameters appear once.
+/// combinations that differ only in inactive parameters appear once. No values per range
+/// (`points` 0) gives no points.
 pub fn grid(space: &SearchSpace, points: usize) -> Vec<Assignment> {
+    if points == 0 {
+        return Vec::new();
+    }
     let axes: Vec<Vec<Value>> = space
         .params
         .iter()

@@ -76,6 +76,10 @@ impl Observation {
 pub struct SampleContext<'a> {
     /// Finished trials, and other workers' running ones (pending), in trial order.
     pub history: &'a [Observation],
+    /// The parameters of failed trials (the objective failed or its process died), in trial
+    /// order: the history leaves them out, so a sampler that must not take a failing point
+    /// over and over (a grid) counts them here.
+    pub failed: &'a [Assignment],
     /// The number of the trial being sampled.
     pub number: usize,
     /// The study's seed, for choices a sampler must make identically in every process.
@@ -122,11 +126,17 @@ pub enum SamplerConfig {
     /// Uniformly random values.
     Random,
     /// Every combination, in order; float ranges contribute `points` evenly spaced values
-    /// (log-spaced on log ranges), int ranges at most `points` values.
+    /// (log-spaced on log ranges), int ranges at most `points` values. Untried points come
+    /// first; a point whose trials all failed runs again, after them, up to
+    /// `failed_point_retries` times.
     Grid {
-        /// Values per float range (and most values per int range).
+        /// Values per float range (and most values per int range), at least 1.
         #[serde(default = "grid_points")]
         points: usize,
+        /// Times a failed point is retried once no untried point is left (0: never). Left out
+        /// when default, so studies created before it existed reopen with the same settings.
+        #[serde(default = "failed_point_retries", skip_serializing_if = "is_one")]
+        failed_point_retries: usize,
     },
     /// Gaussian-process Bayesian optimisation (Matérn-5/2 with ARD length scales fitted by
     /// maximum a posteriori, log expected improvement maximised by Sobol search and L-BFGS-B).
@@ -170,6 +180,12 @@ pub enum SamplerConfig {
 
 fn grid_points() -> usize {
     5
+}
+fn failed_point_retries() -> usize {
+    1
+}
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 fn startup() -> usize {
     10
@@ -217,14 +233,19 @@ impl SamplerConfig {
     pub fn init(&self, space: Option<&SearchSpace>) -> Result<Box<dyn Sampler>> {
         Ok(match *self {
             SamplerConfig::Random => Box::new(RandomSampler),
-            SamplerConfig::Grid { points } => {
+            SamplerConfig::Grid {
+                points,
+                failed_point_retries,
+            } => {
                 let space = space.ok_or_else(|| {
                     crate::TuneError::config(
                         "sampler",
                         "a grid needs a declared search space to enumerate",
                     )
                 })?;
-                Box::new(GridSampler::new(space, points))
+                Box::new(
+                    GridSampler::new(space, points)?.failed_point_retries(failed_point_retries),
+                )
             }
             SamplerConfig::Gp { startup_trials } => Box::new(GpSampler::new(startup_trials)),
             SamplerConfig::Cmaes {

@@ -4,7 +4,7 @@ use crate::direction::Direction;
 use crate::distribution::Distribution;
 use crate::error::{Result, TuneError};
 use crate::sampler::Observation;
-use crate::space::{Param, SearchSpace};
+use crate::space::{Assignment, Param, SearchSpace};
 use crate::storage::{TrialRecord, TrialState};
 
 use super::INTERRUPTED_MESSAGE;
@@ -80,6 +80,16 @@ pub(crate) fn observations(
                     .collect(),
             })
         })
+        .collect()
+}
+
+/// The parameters of failed trials other than `own`, in trial order (a trial that failed
+/// before any parameter was chosen has none to give).
+pub(crate) fn failed_params(trials: &[TrialRecord], own: usize) -> Vec<Assignment> {
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Failed && t.number != own && !t.params.is_empty())
+        .map(|t| t.params.clone())
         .collect()
 }
 

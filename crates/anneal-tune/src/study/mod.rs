@@ -383,9 +383,10 @@ impl Study {
     /// trial's, to retry it); `None` (and the claim released) when the sampler is exhausted.
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
         let history = history::observations(trials, id.number, self.direction());
+        let failed = history::failed_params(trials, id.number);
         if let Some(params) = self.take_retry(id, trials)? {
             let rng = self.sampler_rng(id.number);
-            return Ok(Some(Trial::new(self, id, rng, history, params)));
+            return Ok(Some(Trial::new(self, id, rng, history, failed, params)));
         }
         let space = match &self.space {
             Some(declared) => declared.clone(),
@@ -394,11 +395,12 @@ impl Study {
         let mut rng = self.sampler_rng(id.number);
         let context = SampleContext {
             history: &history,
+            failed: &failed,
             number: id.number,
             seed: self.seed(),
         };
         match self.sampler.sample_relative(&context, &space, &mut rng)? {
-            Some(relative) => Ok(Some(Trial::new(self, id, rng, history, relative))),
+            Some(relative) => Ok(Some(Trial::new(self, id, rng, history, failed, relative))),
             None => {
                 self.storage.release(id)?;
                 Ok(None)
