@@ -5,7 +5,7 @@
 (function (root) {
   'use strict';
   var R = root.AnnealReport, isNum = R.isNum, has = R.has;
-  var STATES = ['complete', 'pruned', 'failed', 'paused', 'running'];
+  var STATES = ['complete', 'pruned', 'failed', 'paused', 'running', 'interrupted'];
   var COLOR = { complete: '#2c6e8f', pruned: '#2c6e8f', failed: '#c0392b', other: '#b7791f', best: '#e4572e' };
 
   /* ---------- data normalisation: the page must survive any shape ---------- */

@@ -419,7 +419,7 @@ impl Storage for PostgresStorage {
                 .query(
                     &format!(
                         "SELECT {TRIAL_COLUMNS} FROM anneal_trials WHERE study_id = $1
-                         AND NOT (state IN ('complete', 'pruned', 'failed') AND number = ANY($2))
+                         AND NOT (state IN ('complete', 'pruned', 'failed', 'interrupted') AND number = ANY($2))
                          ORDER BY number"
                     ),
                     &[&study.0, &known],
@@ -431,7 +431,7 @@ impl Storage for PostgresStorage {
                 "SELECT v.number, v.step, v.value FROM anneal_values v
                  JOIN anneal_trials t ON t.study_id = v.study_id AND t.number = v.number
                  WHERE v.study_id = $1
-                     AND NOT (t.state IN ('complete', 'pruned', 'failed') AND v.number = ANY($2))
+                     AND NOT (t.state IN ('complete', 'pruned', 'failed', 'interrupted') AND v.number = ANY($2))
                  ORDER BY v.number, v.step",
                 &[&study.0, &known],
             )? {

@@ -473,7 +473,7 @@ impl Storage for SqliteStorage {
             let mut trials: Vec<TrialRecord> = connection
                 .prepare(&format!(
                     "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1
-                     AND NOT (state IN ('complete', 'pruned', 'failed')
+                     AND NOT (state IN ('complete', 'pruned', 'failed', 'interrupted')
                               AND number IN (SELECT value FROM json_each(?2)))
                      ORDER BY number"
                 ))?
@@ -483,7 +483,7 @@ impl Storage for SqliteStorage {
                 "SELECT v.number, v.step, v.value FROM intermediate_values v
                  JOIN trials t ON t.study_id = v.study_id AND t.number = v.number
                  WHERE v.study_id = ?1
-                     AND NOT (t.state IN ('complete', 'pruned', 'failed')
+                     AND NOT (t.state IN ('complete', 'pruned', 'failed', 'interrupted')
                               AND v.number IN (SELECT value FROM json_each(?2)))
                  ORDER BY v.number, v.step",
             )?;
