@@ -255,7 +255,7 @@ fn compact(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anneal_tune::StudyId;
+    use anneal_tune::{StudyId, TrialState};
 
     fn record(
         number: usize,
