@@ -172,9 +172,13 @@ impl PgServer {
         self.run("pg_ctl", &args);
     }
 
-    /// One of the server's programs, run as the server's user.
+    /// One of the server's programs, run as the server's user (a client such as `psql` may
+    /// live elsewhere on the PATH than the server's programs).
     fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
+        let path = match self.bin.join(program) {
+            path if path.is_file() => path,
+            _ => PathBuf::from(program),
+        };
         match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
