@@ -42,14 +42,9 @@ pub fn stop_all() {
     }
 }
 
-/// Whether the user asked for a graceful stop (the first Ctrl-C, or [`request_stop`]).
+/// Whether the user asked for a graceful stop (the first Ctrl-C).
 pub fn interrupted() -> bool {
     INTERRUPTS.load(Ordering::SeqCst) > 0
-}
-
-/// Asks for a graceful stop, as a first Ctrl-C does.
-pub fn request_stop() {
-    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Installs, once, the handlers for SIGINT, SIGTERM and SIGHUP.
