@@ -331,17 +331,10 @@ impl MlpConfig {
 }
 
 impl CnnConfig {
-    /// Plans the convolution blocks for images of `shape` = `[channels, height, width]`,
-    /// rejecting any block that would shrink the image below 1×1.
-    pub fn plan(&self, shape: &[usize]) -> Result<ConvPlan> {
-        let &[channels, mut height, mut width] = shape else {
-            return Err(ConfigError::new(
-                "model.kind",
-                format!(
-                    "a CNN needs image data ([channels, height, width]); this dataset has feature vectors of shape {shape:?}; use kind = \"mlp\""
-                ),
-            ));
-        };
+    /// Checks what needs no data (block and head sizes, kernel, padding, dropout, activation,
+    /// init, widths); returns the filters per block. [`Self::plan`] checks the rest against the
+    /// image.
+    pub fn check(&self) -> Result<Vec<usize>> {
         if self.blocks == 0 || self.blocks > 16 {
             return Err(ConfigError::new(
                 "model.blocks",
@@ -378,6 +371,21 @@ impl CnnConfig {
         let filters = self.filters.expand(self.blocks, true, "model.filters")?;
         self.head_units
             .expand(self.head_depth, false, "model.head_units")?;
+        Ok(filters)
+    }
+
+    /// Plans the convolution blocks for images of `shape` = `[channels, height, width]`,
+    /// rejecting any block that would shrink the image below 1×1.
+    pub fn plan(&self, shape: &[usize]) -> Result<ConvPlan> {
+        let &[channels, mut height, mut width] = shape else {
+            return Err(ConfigError::new(
+                "model.kind",
+                format!(
+                    "a CNN needs image data ([channels, height, width]); this dataset has feature vectors of shape {shape:?}; use kind = \"mlp\""
+                ),
+            ));
+        };
+        let filters = self.check()?;
         let mut blocks = Vec::with_capacity(self.blocks);
         let mut out_channels = channels;
         for (i, &f) in filters.iter().enumerate() {
@@ -415,6 +423,14 @@ impl CnnConfig {
 }
 
 impl ModelConfig {
+    /// Checks what can be checked without a dataset ([`Self::validate`] checks the rest).
+    pub fn check(&self) -> Result<()> {
+        match self {
+            ModelConfig::Mlp(mlp) => mlp.hidden_widths().map(|_| ()),
+            ModelConfig::Cnn(cnn) => cnn.check().map(|_| ()),
+        }
+    }
+
     /// Checks the configuration against a dataset without building anything.
     pub fn validate(&self, info: &DatasetInfo) -> Result<()> {
         match self {

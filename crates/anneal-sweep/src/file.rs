@@ -263,6 +263,10 @@ impl Sweep {
             )
         };
         let space = SearchSpace::from_specs(&specs)?;
+        // Built once here so a bad sampler or pruner setting fails on load, before any storage
+        // is opened or study created.
+        file.sampler.init(Some(&space))?;
+        file.pruner.init()?;
         match &objective {
             SweepObjective::Command(spec) => spec
                 .check(&space)

@@ -39,7 +39,7 @@ pub fn open_study(sweep: &Sweep, storage: Box<dyn Storage>) -> Result<Study> {
         .seed(new.seed)
         .search_space(sweep.space.clone())
         .boxed_sampler(sweep.file.sampler.init(Some(&sweep.space))?)
-        .boxed_pruner(sweep.file.pruner.init())
+        .boxed_pruner(sweep.file.pruner.init()?)
         .max_failures(sweep.file.max_failures)
         .retry_failed(sweep.file.retry_failed)
         .build()?)

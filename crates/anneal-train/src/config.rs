@@ -362,6 +362,7 @@ impl RunConfig {
     pub fn validate(&self) -> Result<()> {
         self.data.source()?;
         self.data.split.validate()?;
+        self.model.check()?;
         let t = &self.train;
         if t.epochs == 0 {
             return Err(TrainError::config("train.epochs", "must be at least 1"));

@@ -2,7 +2,7 @@
 
 use super::{Decision, PruneQuery, Pruner, PrunerContext, Settlement, furthest_first, paused};
 use crate::direction::Direction;
-use crate::error::Result;
+use crate::error::{Result, TuneError};
 use crate::storage::{TrialRecord, TrialState};
 
 /// Successive-halving verdict at `step`: `Some(false)` promote, `Some(true)` not (yet)
@@ -77,6 +77,26 @@ impl Default for AshaPruner {
             reduction_factor: 3,
         }
     }
+}
+
+/// ASHA's and Hyperband's shared settings: a first rung of at least one step, and η ≥ 2 (the
+/// rules clamp other values, which would run another pruner than the one asked for).
+pub(crate) fn check_rungs(min_resource: usize, reduction_factor: usize) -> Result<()> {
+    if min_resource == 0 {
+        return Err(TuneError::config(
+            "pruner.min_resource",
+            "0 steps is no rung: the first rung needs at least 1 step",
+        ));
+    }
+    if reduction_factor < 2 {
+        return Err(TuneError::config(
+            "pruner.reduction_factor",
+            format!(
+                "{reduction_factor} is no reduction factor η (each rung keeps about 1/η of the trials): give at least 2"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What ASHA and Hyperband share: a first rung and competitors per trial (a bracket).
@@ -213,5 +233,9 @@ impl Pruner for AshaPruner {
 
     fn settle(&self, trials: &[TrialRecord], context: &PrunerContext) -> Settlement {
         settle(self, trials, context)
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_rungs(self.min_resource, self.reduction_factor)
     }
 }

@@ -2,7 +2,7 @@
 
 use super::halving::{self, Rungs};
 use super::{Decision, PruneQuery, Pruner, PrunerContext, Settlement};
-use crate::error::Result;
+use crate::error::{Result, TuneError};
 use crate::storage::TrialRecord;
 
 /// Hyperband: brackets of different aggressiveness, each an ASHA whose first rung sits η^s
@@ -17,12 +17,21 @@ pub struct HyperbandPruner {
 }
 
 impl HyperbandPruner {
-    /// Hyperband over `[min_resource, max_resource]` steps.
-    pub fn new(min_resource: usize, max_resource: usize, reduction_factor: usize) -> Self {
-        Self {
+    /// Hyperband over `[min_resource, max_resource]` steps (`min_resource` ≥ 1, η ≥ 2).
+    pub fn new(min_resource: usize, max_resource: usize, reduction_factor: usize) -> Result<Self> {
+        halving::check_rungs(min_resource, reduction_factor)?;
+        if max_resource < min_resource {
+            return Err(TuneError::config(
+                "pruner.max_resource",
+                format!(
+                    "{max_resource} is below min_resource {min_resource}: the most steps a trial gets must be at least its first rung"
+                ),
+            ));
+        }
+        Ok(Self {
             reduction_factor,
             brackets: hyperband_brackets(min_resource, max_resource, reduction_factor),
-        }
+        })
     }
 }
 
@@ -89,5 +98,13 @@ impl Pruner for HyperbandPruner {
 
     fn settle(&self, trials: &[TrialRecord], context: &PrunerContext) -> Settlement {
         halving::settle(self, trials, context)
+    }
+
+    fn validate(&self) -> Result<()> {
+        // Brackets given by hand: at least one, each with a first rung of a step or more.
+        let first = self.brackets.iter().map(|b| b.1).min().ok_or_else(|| {
+            TuneError::config("pruner.brackets", "Hyperband needs at least one bracket")
+        })?;
+        halving::check_rungs(first, self.reduction_factor)
     }
 }

@@ -97,6 +97,13 @@ pub trait Pruner: Send + Sync {
     fn settle(&self, trials: &[TrialRecord], _context: &PrunerContext) -> Settlement {
         Settlement::Prune(paused(trials).map(|t| t.number).collect())
     }
+
+    /// Refuses settings the pruner cannot work with, naming the sweep file's field.
+    /// [`PrunerConfig::init`] and [`crate::StudyBuilder::build`] call it, so a pruner built
+    /// by hand is checked before its study exists too.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Every trial runs all its steps.
@@ -179,9 +186,9 @@ impl PrunerConfig {
         }
     }
 
-    /// Builds the pruner.
-    pub fn init(&self) -> Box<dyn Pruner> {
-        match *self {
+    /// Builds the pruner, refusing settings it cannot work with.
+    pub fn init(&self) -> Result<Box<dyn Pruner>> {
+        let pruner: Box<dyn Pruner> = match *self {
             PrunerConfig::None => Box::new(NopPruner),
             PrunerConfig::Median {
                 warmup_epochs,
@@ -205,8 +212,10 @@ impl PrunerConfig {
                 min_resource,
                 max_resource,
                 reduction_factor,
-            )),
-        }
+            )?),
+        };
+        pruner.validate()?;
+        Ok(pruner)
     }
 }
 

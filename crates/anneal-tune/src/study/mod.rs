@@ -220,6 +220,10 @@ impl StudyBuilder {
     /// Creates the study in its storage, or reopens the one of that name.
     pub fn build(self) -> Result<Study> {
         check_study_name(&self.name)?;
+        // Before the study is created: a bad pruner leaves nothing behind.
+        if let Some(pruner) = &self.pruner {
+            pruner.validate()?;
+        }
         let storage = self
             .storage
             .unwrap_or_else(|| Arc::new(MemoryStorage::new()));
