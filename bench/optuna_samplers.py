@@ -1,67 +1,58 @@
-"""Optuna's side of `anneal bench sampler`: the same five test functions, bounds and seeds
-(0..N-1), Optuna's samplers with default settings, simple regret quartiles after 25, 50 and
-100 evaluations. Not run by the tests; needs `pip install optuna torch scipy cmaes`.
+"""Optuna's side of `anneal bench sampler`: the same test functions, bounds and seeds (0..N-1),
+one of Optuna's samplers with default settings, simple regret quartiles after 25, 50 and 100
+evaluations. Not run by the tests.
 
-    python3 bench/optuna_samplers.py tpe 20      # or random, gp, cmaes
+What it measures, per test function: the 25th/50th/75th percentiles over seeds of the simple
+regret (best value found minus the known minimum) after 25, 50 and 100 evaluations; how many
+pairs of trials per study repeat a point (every parameter within 1e-6 of its range, categoricals
+equal: median and max over seeds); and the mean wall-clock seconds per trial (sampler plus
+objective). One human line per function, then one JSON object keyed by function name.
+
+Functions (`--functions a,b`; default the five of the published comparison): branin,
+hartmann6, rosenbrock5, ackley5, mixed_branin, and the multimodal styblinski_tang4 and levy4
+(definitions in benchfunctions.py).
+
+Variants (the optional third argument; `clean` by default):
+  clean     the objective as it is.
+  noisy     each evaluation returns f(x) + N(0, s_f^2) (s_f per function, numpy Generator
+            seeded with the seed); regret at k is the noiseless value of the trial with the
+            lowest observed value among the first k complete trials, minus the minimum.
+  parallel  four simulated workers through study.ask()/study.tell(): four trials in flight,
+            one of them (chosen at random, numpy Generator seeded with seed+1000) is told and a
+            new one asked, so each ask sees three pending trials; once all are asked the rest
+            are told in random order. Regret at k covers the first k trials asked.
+  failures  the objective returns NaN (Optuna records the trial as failed) when x1 lies in the
+            top 15% of its range; regret counts complete trials only.
+  pruned    nine intermediate values per trial, f(x) + 10 s_f (1 + u1)(exp(-(s-1)/2) - exp(-4))
+            at step s (u1 = x1's position in its range; step 9 is f(x)), reported with
+            trial.report / trial.should_prune under MedianPruner(n_startup_trials=5,
+            n_warmup_steps=0); pruned trials count towards the budget, regret counts complete
+            trials only.
+
+Setup (a throwaway virtualenv outside the repository; Optuna 5.x):
+
+    python3 -m venv /tmp/benchvenv
+    /tmp/benchvenv/bin/pip install optuna torch scipy cmaes   # torch CPU build if you can:
+        # pip install torch --index-url https://download.pytorch.org/whl/cpu
+
+Run:
+
+    python3 bench/optuna_samplers.py tpe 20               # or random, gp, cmaes
+    python3 bench/optuna_samplers.py gp 20 noisy --functions styblinski_tang4,levy4
+    python3 bench/optuna_samplers.py tpe 2 pruned --functions branin --evaluations 15  # smoke
 """
+import argparse
 import json
 import math
-import sys
+import time
 
 import numpy as np
 import optuna
 
+from benchfunctions import (ALL_SEVEN, ORIGINAL_FIVE, pick, quartiles, repeated_pairs,
+                            report_points, short)
+
 optuna.logging.set_verbosity(optuna.logging.ERROR)
-
-
-def branin(x1, x2):
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return (x2 - b * x1 * x1 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
-
-
-HARTMANN_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                       [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-HARTMANN_P = np.array([[0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
-                       [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
-                       [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
-                       [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381]])
-HARTMANN_ALPHA = [1.0, 1.2, 3.0, 3.2]
-
-
-def hartmann6(x):
-    x = np.asarray(x)
-    return -sum(a * math.exp(-np.sum(HARTMANN_A[i] * (x - HARTMANN_P[i]) ** 2))
-                for i, a in enumerate(HARTMANN_ALPHA))
-
-
-def objective(name):
-    """The trial function and the known minimum."""
-    if name == "branin":
-        return lambda t: branin(t.suggest_float("x1", -5, 10), t.suggest_float("x2", 0, 15)), 0.397887
-    if name == "hartmann6":
-        return lambda t: hartmann6([t.suggest_float(f"x{i}", 0, 1) for i in range(1, 7)]), -3.32237
-    if name == "rosenbrock5":
-        def rosenbrock(t):
-            x = [t.suggest_float(f"x{i}", -5, 10) for i in range(1, 6)]
-            return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(4))
-        return rosenbrock, 0.0
-    if name == "ackley5":
-        def ackley(t):
-            x = np.array([t.suggest_float(f"x{i}", -32.768, 32.768) for i in range(1, 6)])
-            return (-20 * math.exp(-0.2 * math.sqrt((x * x).mean()))
-                    - math.exp(np.cos(2 * math.pi * x).mean()) + 20 + math.e)
-        return ackley, 0.0
-    if name == "mixed_branin":
-        dx = {"a": 0, "b": 2, "c": -3, "d": 5}
-        off = {"a": 1, "b": 0, "c": 0.5, "d": 2}
-        def mixed(t):
-            x1, x2 = t.suggest_float("x1", -5, 10), t.suggest_float("x2", 0, 15)
-            n = t.suggest_int("n", 0, 10)
-            c = t.suggest_categorical("c", ["a", "b", "c", "d"])
-            return branin(x1 + dx[c], x2) + off[c] + 0.1 * (n - 7) ** 2
-        return mixed, 0.397887
-    raise SystemExit(f"unknown function {name}")
-
 
 SAMPLERS = {
     "random": optuna.samplers.RandomSampler,
@@ -69,24 +60,144 @@ SAMPLERS = {
     "gp": optuna.samplers.GPSampler,
     "cmaes": optuna.samplers.CmaEsSampler,
 }
+VARIANTS = ["clean", "noisy", "parallel", "failures", "pruned"]
+WORKERS = 4
+FAIL_ABOVE = 0.85
+PRUNING_STEPS = 9
+COMPLETE = optuna.trial.TrialState.COMPLETE
+
+
+def suggest(trial, params):
+    """Every parameter of the function, suggested in its declared order."""
+    point = {}
+    for p in params:
+        if p.kind == "float":
+            point[p.name] = trial.suggest_float(p.name, p.low, p.high)
+        elif p.kind == "int":
+            point[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high))
+        else:
+            point[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+    return point
+
+
+def make_objective(fn, variant, seed):
+    rng = np.random.default_rng(seed)
+    first = fn.params[0]
+
+    def objective(trial):
+        point = suggest(trial, fn.params)
+        value = fn.value(point)
+        if variant == "noisy":
+            trial.set_user_attr("noiseless", value)
+            return value + rng.normal(0.0, fn.scale)
+        if variant == "failures" and first.position(point["x1"]) > FAIL_ABOVE:
+            return float("nan")
+        if variant == "pruned":
+            u1 = first.position(point["x1"])
+            for step in range(1, PRUNING_STEPS + 1):
+                bump = math.exp(-(step - 1) / 2) - math.exp(-(PRUNING_STEPS - 1) / 2)
+                trial.report(value + 10 * fn.scale * (1 + u1) * bump, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+        return value
+
+    return objective
+
+
+def run_parallel(study, fn, seed, evaluations):
+    """Four workers simulated with ask/tell; the order of completion is random."""
+    rng = np.random.default_rng(seed + 1000)
+    in_flight = []
+    asked = 0
+
+    def ask():
+        nonlocal asked
+        trial = study.ask()
+        in_flight.append((trial, fn.value(suggest(trial, fn.params))))
+        asked += 1
+
+    while asked < min(WORKERS, evaluations):
+        ask()
+    while asked < evaluations:
+        trial, value = in_flight.pop(int(rng.integers(len(in_flight))))
+        study.tell(trial, value)
+        ask()
+    for i in rng.permutation(len(in_flight)):
+        trial, value = in_flight[i]
+        study.tell(trial, value)
+
+
+def regret_at(trials, k, minimum, noisy):
+    done = [t for t in trials[:k] if t.state == COMPLETE]
+    if not done:
+        return math.inf
+    if noisy:
+        return min(done, key=lambda t: t.value).user_attrs["noiseless"] - minimum
+    return min(t.value for t in done) - minimum
+
+
+def run_function(fn, kind, variant, seeds, evaluations):
+    points = report_points(evaluations)
+    regrets = {k: [] for k in points}
+    repeats, incomplete = [], []
+    seconds, trial_count = 0.0, 0
+    for seed in range(seeds):
+        pruner = (optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+                  if variant == "pruned" else None)
+        study = optuna.create_study(sampler=SAMPLERS[kind](seed=seed), pruner=pruner)
+        start = time.perf_counter()
+        if variant == "parallel":
+            run_parallel(study, fn, seed, evaluations)
+        else:
+            study.optimize(make_objective(fn, variant, seed), n_trials=evaluations)
+        seconds += time.perf_counter() - start
+        trials = sorted(study.trials, key=lambda t: t.number)
+        trial_count += len(trials)
+        for k in points:
+            regrets[k].append(regret_at(trials, k, fn.minimum, variant == "noisy"))
+        repeats.append(repeated_pairs([t.params for t in trials], fn.params))
+        incomplete.append(sum(t.state != COMPLETE for t in trials))
+    entry = {str(k): quartiles(regrets[k]) for k in points}
+    entry.update({
+        "sampler": kind,
+        "variant": variant,
+        "evaluations": evaluations,
+        "seeds": seeds,
+        "repeated_points": {"median": float(np.median(repeats)), "max": int(max(repeats)),
+                            "by_seed": repeats},
+        "seconds_per_trial": seconds / max(trial_count, 1),
+    })
+    if variant in ("failures", "pruned"):
+        entry["failed_or_pruned_trials_median"] = float(np.median(incomplete))
+    at = "/".join(str(k) for k in points)
+    state = "failed" if variant == "failures" else "pruned"
+    extra = (f", {entry['failed_or_pruned_trials_median']:g} {state} trials (median)"
+             if "failed_or_pruned_trials_median" in entry else "")
+    print(kind, variant, fn.name, f"median @{at}:",
+          [short(entry[str(k)][1]) for k in points],
+          f"| repeated pairs median {entry['repeated_points']['median']:g} max "
+          f"{entry['repeated_points']['max']} | {entry['seconds_per_trial']:.4f} s/trial | "
+          f"{seeds} seeds{extra}", flush=True)
+    return entry
 
 
 def main():
-    kind, seeds = sys.argv[1], int(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sampler", choices=sorted(SAMPLERS))
+    parser.add_argument("seeds", type=int, help="studies with seeds 0..SEEDS-1 per function")
+    parser.add_argument("variant", nargs="?", default="clean", choices=VARIANTS)
+    parser.add_argument("--functions", default=None,
+                        help=f"comma-separated (default: {','.join(ORIGINAL_FIVE)}; "
+                             f"known: {','.join(ALL_SEVEN)})")
+    parser.add_argument("--evaluations", type=int, default=100,
+                        help="trials per study (regret is reported at 25, 50, 100, capped)")
+    args = parser.parse_args()
+    if args.seeds < 1 or args.evaluations < 1:
+        parser.error("seeds and --evaluations must be at least 1")
     report = {}
-    for name in ["branin", "hartmann6", "rosenbrock5", "ackley5", "mixed_branin"]:
-        function, minimum = objective(name)
-        curves = []
-        for seed in range(seeds):
-            study = optuna.create_study(sampler=SAMPLERS[kind](seed=seed))
-            study.optimize(function, n_trials=100)
-            values = [t.value for t in study.trials]
-            curves.append(np.minimum.accumulate(values) - minimum)
-        curves = np.array(curves)
-        report[name] = {str(k): [float(np.percentile(curves[:, k - 1], q)) for q in (25, 50, 75)]
-                        for k in (25, 50, 100)}
-        print(kind, name, "median @25/50/100:",
-              [round(report[name][k][1], 6) for k in ("25", "50", "100")], flush=True)
+    for fn in pick(args.functions, ORIGINAL_FIVE):
+        report[fn.name] = run_function(fn, args.sampler, args.variant, args.seeds,
+                                       args.evaluations)
     print(json.dumps(report))
 
 

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anneal_tune::{
-    Direction, Distribution, MedianPruner, NewStudy, StepValue, Storage, StorageOptions, Study,
-    StudyId, StudyRecord, TpeSampler, TrialId, TrialRecord, TrialState, Value, open_storage,
+    ChosenParam, Direction, Distribution, MedianPruner, NewStudy, StepValue, Storage,
+    StorageOptions, Study, StudyId, StudyRecord, TpeSampler, TrialId, TrialRecord, TrialState,
+    Value, open_storage,
 };
 
 use crate::{BenchError, Result};
@@ -210,15 +211,9 @@ impl Storage for Counting {
         self.call();
         self.inner.heartbeat()
     }
-    fn set_param(
-        &self,
-        trial: TrialId,
-        name: &str,
-        value: &Value,
-        distribution: &Distribution,
-    ) -> anneal_tune::Result<()> {
+    fn set_params(&self, trial: TrialId, params: &[ChosenParam]) -> anneal_tune::Result<()> {
         self.call();
-        self.inner.set_param(trial, name, value, distribution)
+        self.inner.set_params(trial, params)
     }
     fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> anneal_tune::Result<()> {
         self.call();

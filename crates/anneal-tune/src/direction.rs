@@ -33,8 +33,13 @@ impl Direction {
         }
     }
 
-    /// The lower-is-better form of a value, as samplers see it.
+    /// The lower-is-better form of a value, as samplers and pruners see it. A NaN is the
+    /// worst loss, +∞, whichever the direction (as Optuna ranks a NaN intermediate value):
+    /// negating it would only flip its sign bit, and a sign-flipped NaN sorts first.
     pub fn loss(self, value: f64) -> f64 {
+        if value.is_nan() {
+            return f64::INFINITY;
+        }
         match self {
             Direction::Minimize => value,
             Direction::Maximize => -value,

@@ -54,15 +54,15 @@ pub use pruner::{
 };
 pub use sampler::{
     CmaEsSampler, GpSampler, GridSampler, Observation, RandomSampler, SampleContext, Sampler,
-    SamplerConfig, TpeSampler, gamma, grid,
+    SamplerConfig, Seen, TpeSampler, gamma, grid,
 };
 pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]
 pub use storage::PostgresStorage;
 pub use storage::{
-    MemoryStorage, NewStudy, RETRIED_AS, SqliteStorage, StepValue, Storage, StorageOptions,
-    StudyId, StudyRecord, TrialId, TrialRecord, TrialState, is_postgres_url, open_storage,
-    sqlite_path,
+    ChosenParam, MemoryStorage, NewStudy, RETRIED_AS, SqliteStorage, StepValue, Storage,
+    StorageOptions, StudyId, StudyRecord, TrialId, TrialRecord, TrialState, is_postgres_url,
+    open_storage, sqlite_path,
 };
 pub use study::{
     INTERRUPTED_BY_USER, INTERRUPTED_MESSAGE, KILLED_MESSAGE, MAX_STUDY_NAME, OptimizeOutcome,

@@ -8,9 +8,9 @@ use serde::Serialize;
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 use crate::pruner::{Decision, PruneQuery};
-use crate::sampler::{Observation, SampleContext};
+use crate::sampler::Observation;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
-use crate::storage::{TrialId, TrialRecord};
+use crate::storage::{ChosenParam, TrialId, TrialRecord};
 use crate::study::Study;
 
 /// One trial of a [`Study`], handed to the objective (or returned by [`Study::ask`]).
@@ -19,8 +19,9 @@ pub struct Trial<'s> {
     pub(crate) id: TrialId,
     rng: SeededRng,
     history: Vec<Observation>,
-    failed: Vec<Assignment>,
     relative: Assignment,
+    /// The joint values already in storage (recorded when the trial was claimed).
+    recorded: Vec<ChosenParam>,
     params: Assignment,
     distributions: Vec<(String, Distribution)>,
     values: Vec<(usize, f64)>,
@@ -30,23 +31,23 @@ pub struct Trial<'s> {
 }
 
 impl<'s> Trial<'s> {
-    /// A new trial: `history` is what the sampler learns from and `failed` the failed trials'
-    /// parameters, `relative` the values it drew jointly when the trial started.
+    /// A new trial: `history` is what the sampler learns from, `relative` the values it drew
+    /// jointly when the trial started, `recorded` those of them already in storage.
     pub(crate) fn new(
         study: &'s Study,
         id: TrialId,
         rng: SeededRng,
         history: Vec<Observation>,
-        failed: Vec<Assignment>,
         relative: Assignment,
+        recorded: Vec<ChosenParam>,
     ) -> Self {
         Self {
             study,
             id,
             rng,
             history,
-            failed,
             relative,
+            recorded,
             params: Vec::new(),
             distributions: Vec::new(),
             values: Vec::new(),
@@ -66,8 +67,8 @@ impl<'s> Trial<'s> {
         Self {
             rng: study.sampler_rng(record.number),
             history: Vec::new(),
-            failed: Vec::new(),
             relative: Vec::new(),
+            recorded: Vec::new(),
             params: record.params.clone(),
             distributions: record.distributions.clone(),
             values: record.intermediate.clone(),
@@ -160,20 +161,20 @@ impl<'s> Trial<'s> {
                     when: Default::default(),
                     per_layer: None,
                 };
-                let context = SampleContext {
-                    history: &self.history,
-                    failed: &self.failed,
-                    number: self.id.number,
-                    seed: self.study.seed(),
-                };
+                let context = self.study.sample_context(&self.history, self.id.number);
                 self.study
                     .sampler()
                     .sample_independent(&context, &param, &mut self.rng)?
             }
         };
-        self.study
-            .storage()
-            .set_param(self.id, name, &value, &distribution)?;
+        let chosen = ChosenParam {
+            name: name.to_string(),
+            value: value.clone(),
+            distribution: distribution.clone(),
+        };
+        if !self.recorded.contains(&chosen) {
+            self.study.storage().set_params(self.id, &[chosen])?;
+        }
         self.params.push((name.to_string(), value.clone()));
         self.distributions.push((name.to_string(), distribution));
         Ok(value)

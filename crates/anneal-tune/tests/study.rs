@@ -7,9 +7,9 @@ use std::sync::Arc;
 mod lease;
 
 use anneal_tune::{
-    AshaPruner, BoxError, Direction, Distribution, GpSampler, GridSampler, MedianPruner,
-    MemoryStorage, ParamSpec, RandomSampler, Sampler, SearchSpace, SqliteStorage, Storage, Study,
-    TpeSampler, Trial, TrialResult, TrialState, TuneError,
+    AshaPruner, BoxError, ChosenParam, Direction, Distribution, GpSampler, GridSampler,
+    MedianPruner, MemoryStorage, ParamSpec, RandomSampler, Sampler, SearchSpace, SqliteStorage,
+    Storage, Study, TpeSampler, Trial, TrialResult, TrialState, TuneError,
 };
 
 fn samplers() -> Vec<(&'static str, Box<dyn Sampler>)> {
@@ -489,7 +489,15 @@ fn a_trial_whose_process_died_is_retried_with_its_parameters() {
         high: 1.0,
         log: false,
     };
-    dead.set_param(claimed, "x", &x, &distribution).unwrap();
+    dead.set_params(
+        claimed,
+        &[ChosenParam {
+            name: "x".into(),
+            value: x.clone(),
+            distribution,
+        }],
+    )
+    .unwrap();
     drop(dead);
     let study = Study::builder()
         .name("retry")

@@ -235,6 +235,10 @@ impl Pruner for AshaPruner {
         settle(self, trials, context)
     }
 
+    fn has_rungs(&self) -> bool {
+        true
+    }
+
     fn validate(&self) -> Result<()> {
         check_rungs(self.min_resource, self.reduction_factor)
     }

@@ -100,6 +100,10 @@ impl Pruner for HyperbandPruner {
         halving::settle(self, trials, context)
     }
 
+    fn has_rungs(&self) -> bool {
+        true
+    }
+
     fn validate(&self) -> Result<()> {
         // Brackets given by hand: at least one, each with a first rung of a step or more.
         let first = self.brackets.iter().map(|b| b.1).min().ok_or_else(|| {

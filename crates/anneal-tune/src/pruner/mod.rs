@@ -98,6 +98,12 @@ pub trait Pruner: Send + Sync {
         Settlement::Prune(paused(trials).map(|t| t.number).collect())
     }
 
+    /// Whether trials stop at rungs by design (ASHA, Hyperband): a stopped trial's value is
+    /// then one at a smaller budget, not a loser's, and TPE models one rung (BOHB).
+    fn has_rungs(&self) -> bool {
+        false
+    }
+
     /// Refuses settings the pruner cannot work with, naming the sweep file's field.
     /// [`PrunerConfig::init`] and [`crate::StudyBuilder::build`] call it, so a pruner built
     /// by hand is checked before its study exists too.

@@ -19,7 +19,7 @@ use rand::RngExt;
 
 use super::normal;
 use super::parzen::{assignment_of, coordinate};
-use super::{Observation, SampleContext, Sampler, TpeSampler};
+use super::{Observation, SampleContext, Sampler, Seen, TpeSampler};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
@@ -285,10 +285,7 @@ impl CmaEsSampler {
         let mut restarts = 0;
         let mut strategy = start(0, self.population(dims));
         let mut generation: Vec<(DVector<f64>, f64)> = Vec::new();
-        for o in history
-            .iter()
-            .filter(|o| !o.pending && !o.stopped && o.loss.is_finite())
-        {
+        for o in history.iter().filter(|o| o.seen == Seen::Complete) {
             let x: Option<Vec<f64>> = params
                 .iter()
                 .map(|p| coordinate(p, lookup(&o.assignment, &p.name)?))

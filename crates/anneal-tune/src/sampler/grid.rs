@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use anneal_rng::SeededRng;
 
-use super::{SampleContext, Sampler, layer_count};
+use super::{Observation, SampleContext, Sampler, Seen, layer_count};
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 use crate::space::{Assignment, Param, SearchSpace, nest_layers};
@@ -60,12 +60,10 @@ impl Sampler for GridSampler {
         _rng: &mut SeededRng,
     ) -> Result<Option<Assignment>> {
         // Finished and running trials hold their points for good; failed ones only count.
-        let held: Vec<Assignment> = context
-            .history
-            .iter()
-            .map(|o| nest_layers(&o.assignment))
-            .collect();
-        let failed: Vec<Assignment> = context.failed.iter().map(nest_layers).collect();
+        let (failed, held): (Vec<&Observation>, Vec<&Observation>) =
+            context.history.iter().partition(|o| o.seen == Seen::Failed);
+        let held: Vec<Assignment> = held.iter().map(|o| nest_layers(&o.assignment)).collect();
+        let failed: Vec<Assignment> = failed.iter().map(|o| nest_layers(&o.assignment)).collect();
         let mut retry: Option<(usize, &Assignment)> = None;
         for point in self.points.iter().filter(|p| !held.contains(p)) {
             let failures = failed.iter().filter(|a| *a == point).count();

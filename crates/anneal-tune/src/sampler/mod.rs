@@ -34,15 +34,28 @@ pub use tpe::{TpeSampler, gamma};
 pub struct Observation {
     /// The trial's parameters.
     pub assignment: Assignment,
-    /// Lower is better.
+    /// Lower is better; always finite (see [`Seen`] for what stands in where the trial gave no
+    /// usable value).
     pub loss: f64,
-    /// A trial still running elsewhere, entered with a made-up ("constant liar") loss.
-    pub pending: bool,
-    /// A trial pruned or paused before its full budget: `loss` ranks it below every complete
-    /// trial, and `curve` says how far it got.
-    pub stopped: bool,
+    /// How the trial ended, or that it is still running.
+    pub seen: Seen,
     /// Its reported intermediate values as `(step, loss)`, in step order (lower is better).
     pub curve: Vec<(usize, f64)>,
+}
+
+/// What a sampler may conclude from a trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// It ran its full budget: `loss` is its value.
+    Complete,
+    /// Pruned or paused before its full budget: `loss` ranks it below every complete trial,
+    /// and `curve` says how far it got.
+    Stopped,
+    /// It failed, diverged or gave a value that is not a number: `loss` is the worst loss seen,
+    /// so samplers steer away from its point (Optuna keeps such trials as the worst value).
+    Failed,
+    /// Still running elsewhere: its point is taken, its `loss` made up (a "constant liar").
+    Pending,
 }
 
 impl Observation {
@@ -51,10 +64,14 @@ impl Observation {
         Self {
             assignment,
             loss,
-            pending: false,
-            stopped: false,
+            seen: Seen::Complete,
             curve: Vec::new(),
         }
+    }
+
+    /// Whether it is still running elsewhere.
+    pub fn pending(&self) -> bool {
+        self.seen == Seen::Pending
     }
 
     /// Its loss at `step`: the value it reported last at or before that step, if it got that
@@ -74,22 +91,25 @@ impl Observation {
 /// What a sampler knows when it is asked.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleContext<'a> {
-    /// Finished trials, and other workers' running ones (pending), in trial order.
+    /// Every trial but the one being sampled, in trial order: finished ones, failed ones (with
+    /// their parameters) and other workers' running ones.
     pub history: &'a [Observation],
-    /// The parameters of failed trials (the objective failed or its process died), in trial
-    /// order: the history leaves them out, so a sampler that must not take a failing point
-    /// over and over (a grid) counts them here.
-    pub failed: &'a [Assignment],
     /// The number of the trial being sampled.
     pub number: usize,
     /// The study's seed, for choices a sampler must make identically in every process.
     pub seed: u64,
+    /// Trials stop at the rungs of a multi-fidelity pruner (ASHA, Hyperband), so a stopped
+    /// trial's values are at a smaller budget by design, not because it was losing.
+    pub rungs: bool,
 }
 
 impl SampleContext<'_> {
-    /// Observations that are not pending.
+    /// Complete and stopped trials: the ones that count toward a sampler's start-up.
     pub fn finished(&self) -> usize {
-        self.history.iter().filter(|o| !o.pending).count()
+        self.history
+            .iter()
+            .filter(|o| matches!(o.seen, Seen::Complete | Seen::Stopped))
+            .count()
     }
 }
 
@@ -108,6 +128,12 @@ pub trait Sampler: Send + Sync {
         _rng: &mut SeededRng,
     ) -> Result<Option<Assignment>> {
         Ok(Some(Vec::new()))
+    }
+
+    /// How many suggestions this process drew at random because the sampler's model could not
+    /// be used (a model-based sampler's fallback; each is logged as it happens).
+    fn fallbacks(&self) -> usize {
+        0
     }
 
     /// A value for one parameter, on its own.

@@ -6,12 +6,16 @@
 //! Under a multi-fidelity pruner (ASHA, Hyperband) most trials stop early, and ranking every
 //! complete trial above every stopped one compares results at different budgets. There TPE
 //! does what BOHB (Falkner et al., 2018) does: it models the trials' values at one rung, the
-//! highest that enough trials reached.
+//! highest that enough trials reached. Under other pruners (median) a stopped trial was
+//! stopped for losing, so complete trials rank first, as in Optuna.
+//!
+//! Failed and diverged trials are in the bad group and do not count in n: they say where not
+//! to look, not how many good points there are.
 
 use anneal_rng::SeededRng;
 
 use super::parzen::{ParzenEstimator, Point, assignment_of, coordinate, value_of};
-use super::{Observation, SampleContext, Sampler, joint_params, random_value, sobol_point};
+use super::{Observation, SampleContext, Sampler, Seen, joint_params, random_value, sobol_point};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
@@ -45,12 +49,17 @@ pub fn gamma(n: usize) -> usize {
     n.div_ceil(10).min(25)
 }
 
-/// The step whose values TPE models when trials stopped early: the highest step at least
-/// `needed` finished trials reached. `None` when no trial stopped early (every finished trial
-/// ran its full budget, so final values compare fairly) or no step has enough trials.
+/// The step whose values TPE models when trials stopped early at a multi-fidelity pruner's
+/// rungs: the highest step at least `needed` finished trials reached. `None` when no trial
+/// stopped early (every finished trial ran its full budget, so final values compare fairly) or
+/// no step has enough trials.
 pub fn modelled_rung(history: &[Observation], needed: usize) -> Option<usize> {
-    let finished = || history.iter().filter(|o| !o.pending);
-    if !finished().any(|o| o.stopped) {
+    let finished = || {
+        history
+            .iter()
+            .filter(|o| matches!(o.seen, Seen::Complete | Seen::Stopped))
+    };
+    if !finished().any(|o| o.seen == Seen::Stopped) {
         return None;
     }
     let mut reached: Vec<usize> = finished()
@@ -63,16 +72,22 @@ pub fn modelled_rung(history: &[Observation], needed: usize) -> Option<usize> {
 
 /// The history split into the good and the bad group, each in trial order (which the age
 /// weights rely on). Trials still running elsewhere are bad and not counted in n, as Optuna's
-/// constant liar does: they spread parallel suggestions without posing as good results.
-fn split(history: &[Observation], dims: usize) -> (Vec<&Observation>, Vec<&Observation>) {
+/// constant liar does: they spread parallel suggestions without posing as good results; so are
+/// failed ones. `rungs`: the pruner stops trials at rungs, so BOHB's per-rung model applies.
+fn split(
+    history: &[Observation],
+    dims: usize,
+    rungs: bool,
+) -> (Vec<&Observation>, Vec<&Observation>) {
     let mut good = vec![false; history.len()];
+    let ranked = |o: &Observation| matches!(o.seen, Seen::Complete | Seen::Stopped);
     // BOHB's model needs d + 1 points, plus two, at a budget before it is trusted.
-    match modelled_rung(history, dims + 3) {
+    match modelled_rung(history, dims + 3).filter(|_| rungs) {
         Some(step) => {
             let mut at_rung: Vec<(usize, f64)> = history
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| !o.pending)
+                .filter(|(_, o)| ranked(o))
                 .filter_map(|(i, o)| o.loss_at(step).map(|loss| (i, loss)))
                 .collect();
             at_rung.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -83,19 +98,19 @@ fn split(history: &[Observation], dims: usize) -> (Vec<&Observation>, Vec<&Obser
         None => {
             // Complete trials by value, then stopped ones by how far they got and their value
             // there (Optuna's order).
-            let mut ranked: Vec<usize> = (0..history.len())
-                .filter(|&i| !history[i].pending)
+            let mut order: Vec<usize> = (0..history.len())
+                .filter(|&i| ranked(&history[i]))
                 .collect();
-            let key = |o: &Observation| match (o.stopped, o.curve.last()) {
-                (false, _) => (0, 0, o.loss),
-                (true, Some(&(step, loss))) => (1, usize::MAX - step, loss),
-                (true, None) => (2, 0, o.loss),
+            let key = |o: &Observation| match (o.seen, o.curve.last()) {
+                (Seen::Stopped, Some(&(step, loss))) => (1, usize::MAX - step, loss),
+                (Seen::Stopped, None) => (2, 0, o.loss),
+                _ => (0, 0, o.loss),
             };
-            ranked.sort_by(|&a, &b| {
+            order.sort_by(|&a, &b| {
                 let (x, y) = (key(&history[a]), key(&history[b]));
                 x.0.cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.total_cmp(&y.2))
             });
-            for &i in ranked.iter().take(gamma(ranked.len()).max(1)) {
+            for &i in order.iter().take(gamma(order.len()).max(1)) {
                 good[i] = true;
             }
         }
@@ -120,10 +135,10 @@ impl TpeSampler {
     fn best_candidate(
         &self,
         params: &[&Param],
-        history: &[Observation],
+        context: &SampleContext,
         rng: &mut SeededRng,
     ) -> Point {
-        let (good, bad) = split(history, params.len());
+        let (good, bad) = split(context.history, params.len(), context.rungs);
         // A trial enters a density when it has a value for every modelled parameter.
         let points = |group: &[&Observation]| -> Vec<Point> {
             group
@@ -171,7 +186,7 @@ impl Sampler for TpeSampler {
         if !self.multivariate {
             return Ok(Some(Vec::new()));
         }
-        let x = self.best_candidate(&params, context.history, rng);
+        let x = self.best_candidate(&params, context, rng);
         Ok(Some(assignment_of(&params, &x)))
     }
 
@@ -187,7 +202,7 @@ impl Sampler for TpeSampler {
         if self.warming_up(context) {
             return Ok(random_value(&param.distribution, rng));
         }
-        let x = self.best_candidate(&[param], context.history, rng);
+        let x = self.best_candidate(&[param], context, rng);
         Ok(value_of(param, x[0]))
     }
 }
@@ -200,8 +215,11 @@ mod tests {
         Observation {
             assignment: vec![("x".into(), Value::from(x))],
             loss: curve.last().map_or(0.0, |c| c.1),
-            pending: false,
-            stopped,
+            seen: if stopped {
+                Seen::Stopped
+            } else {
+                Seen::Complete
+            },
             curve: curve.to_vec(),
         }
     }
@@ -218,7 +236,7 @@ mod tests {
         assert_eq!(modelled_rung(&history, 3), Some(9));
         assert_eq!(modelled_rung(&history, 10), None);
         // Without a stopped trial, final values are compared.
-        history.retain(|o| !o.stopped);
+        history.retain(|o| o.seen != Seen::Stopped);
         assert_eq!(modelled_rung(&history, 1), None);
     }
 
@@ -229,8 +247,36 @@ mod tests {
             .map(|i| observation(i as f64, &[(3, (i as f64 - 4.0).abs())], true))
             .collect();
         history.push(observation(8.0, &[(3, 3.5), (9, 0.1)], false));
-        let (good, _) = split(&history, 1);
+        let (good, _) = split(&history, 1, true);
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].assignment[0].1, Value::from(4.0));
+        // Under a pruner without rungs (median) the stopped trials lost: the one that ran its
+        // full budget is the good one, whatever the others' values at step 3.
+        let (good, _) = split(&history, 1, false);
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].assignment[0].1, Value::from(8.0));
+    }
+
+    #[test]
+    fn failed_and_running_trials_are_bad_and_do_not_count_in_n() {
+        let mut history: Vec<Observation> = (0..10)
+            .map(|i| observation(i as f64, &[(9, i as f64)], false))
+            .collect();
+        for (x, seen) in [
+            (20.0, Seen::Failed),
+            (21.0, Seen::Failed),
+            (22.0, Seen::Pending),
+        ] {
+            history.push(Observation {
+                seen,
+                loss: -1.0, // whatever it says, it is never good
+                ..observation(x, &[], false)
+            });
+        }
+        let (good, bad) = split(&history, 1, false);
+        // γ(10) = 1 of the ten ranked trials is good: the failures do not make it 2.
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].assignment[0].1, Value::from(0.0));
+        assert_eq!(bad.len(), 12);
     }
 }

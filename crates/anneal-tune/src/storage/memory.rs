@@ -7,10 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 use super::encoding::upsert;
 use super::owner::Owner;
 use super::{
-    NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, held_or_lost, now,
+    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
+    TrialState, check_same_study, held_or_lost, now,
 };
-use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 
 /// An in-memory storage (the default of [`crate::Study::builder`]). Everything in it lives in
@@ -239,16 +238,12 @@ impl Storage for MemoryStorage {
         Ok(claimed)
     }
 
-    fn set_param(
-        &self,
-        trial: TrialId,
-        name: &str,
-        value: &Value,
-        distribution: &Distribution,
-    ) -> Result<()> {
+    fn set_params(&self, trial: TrialId, chosen: &[ChosenParam]) -> Result<()> {
         let held = self.change(trial, TrialState::Running, |t| {
-            upsert(&mut t.params, name, value.clone());
-            upsert(&mut t.distributions, name, distribution.clone());
+            for c in chosen {
+                upsert(&mut t.params, &c.name, c.value.clone());
+                upsert(&mut t.distributions, &c.name, c.distribution.clone());
+            }
         });
         held_or_lost(held, trial)
     }

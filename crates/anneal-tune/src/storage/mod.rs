@@ -204,6 +204,17 @@ pub struct StepValue {
     pub value: f64,
 }
 
+/// One parameter of a trial as recorded: its value and the distribution it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChosenParam {
+    /// The parameter's name.
+    pub name: String,
+    /// The value chosen.
+    pub value: crate::Value,
+    /// Where it was drawn from.
+    pub distribution: Distribution,
+}
+
 /// A store of studies and their trials. Every method is one atomic change or read. Each
 /// handle has an owner token ([`Storage::owner`]): trials it claims run under a lease that
 /// [`Storage::heartbeat`] renews, changes to a running trial apply only for its owner (or to a
@@ -249,14 +260,10 @@ pub trait Storage: Send + Sync {
     /// Renews the lease of every trial this handle runs; how many.
     fn heartbeat(&self) -> Result<usize>;
 
-    /// Records a running trial's parameter (replacing one of the same name).
-    fn set_param(
-        &self,
-        trial: TrialId,
-        name: &str,
-        value: &crate::Value,
-        distribution: &Distribution,
-    ) -> Result<()>;
+    /// Records some of a running trial's parameters at once (each replacing one of the same
+    /// name): those a sampler drew jointly as the trial is claimed, so other workers see its
+    /// point at once, then each one the objective asks for.
+    fn set_params(&self, trial: TrialId, params: &[ChosenParam]) -> Result<()>;
 
     /// Records the folder a running trial keeps its files in (`None`: it has none after all).
     /// A file storage keeps it relative to the file's folder, so a study moved together with
@@ -378,14 +385,8 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn claim_paused(&self, trial: TrialId) -> Result<bool> {
         (**self).claim_paused(trial)
     }
-    fn set_param(
-        &self,
-        trial: TrialId,
-        name: &str,
-        value: &crate::Value,
-        distribution: &Distribution,
-    ) -> Result<()> {
-        (**self).set_param(trial, name, value, distribution)
+    fn set_params(&self, trial: TrialId, params: &[ChosenParam]) -> Result<()> {
+        (**self).set_params(trial, params)
     }
     fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
         (**self).set_run_dir(trial, run_dir)

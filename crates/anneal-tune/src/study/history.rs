@@ -3,8 +3,8 @@
 use crate::direction::Direction;
 use crate::distribution::Distribution;
 use crate::error::{Result, TuneError};
-use crate::sampler::Observation;
-use crate::space::{Assignment, Param, SearchSpace};
+use crate::sampler::{Observation, Seen};
+use crate::space::{Param, SearchSpace};
 use crate::storage::{TrialRecord, TrialState};
 
 use super::INTERRUPTED_MESSAGE;
@@ -21,58 +21,64 @@ pub fn best_trial(trials: &[TrialRecord], direction: Direction) -> Option<&Trial
         })
 }
 
-/// What the sampler learns from: completed trials; pruned and paused trials, ranked as the
-/// worst seen (they stopped because they were losing, and TPE counts them in its "bad" group as
-/// Optuna does); and trials other workers are running now with a "constant liar" value (the
-/// worst loss seen), so parallel suggestions spread out instead of piling onto one point.
+/// What the sampler learns from, every trial but `own` in trial order (TPE weighs older
+/// observations less). Losses are always finite, so no sampler ranks a NaN:
+/// - complete trials with a finite value, at their loss;
+/// - pruned and paused trials just below the worst complete one (they stopped because they
+///   were losing; TPE counts them in its "bad" group as Optuna does);
+/// - failed trials and values that are not finite (a diverged run, a NaN) at the worst loss
+///   seen, so the samplers learn where runs blow up instead of proposing it again;
+/// - trials other workers are running now at a "constant liar" loss (the worst seen), so
+///   parallel suggestions spread out instead of piling onto one point.
 pub(crate) fn observations(
     trials: &[TrialRecord],
     own: usize,
     direction: Direction,
 ) -> Vec<Observation> {
+    let complete_loss = |t: &TrialRecord| {
+        (t.state == TrialState::Complete)
+            .then(|| t.value.map(|v| direction.loss(v)))
+            .flatten()
+            .filter(|l| l.is_finite())
+    };
     let worst = trials
         .iter()
-        .filter(|t| t.state == TrialState::Complete)
-        .filter_map(|t| t.value.map(|v| direction.loss(v)))
+        .filter_map(complete_loss)
         .fold(f64::NEG_INFINITY, f64::max);
     // With no complete trial yet, a pruned one still tells the sampler where not to look.
     let floor = if worst.is_finite() { worst } else { 0.0 };
-    // The "constant liar" for running trials: the worst complete one (as before), else the
-    // worst of the pruned and paused, so a running trial never ranks among the best.
-    let stopped = trials
+    let stopped_loss = |t: &TrialRecord| {
+        let reported = t.value.map(|v| direction.loss(v)).filter(|l| l.is_finite());
+        floor.max(reported.unwrap_or(floor)) + 1e-9
+    };
+    // The worst of everything finished stands in for failures and running trials, so neither
+    // ever ranks among the best.
+    let worst_stopped = trials
         .iter()
         .filter(|t| matches!(t.state, TrialState::Pruned | TrialState::Paused))
-        .map(|t| floor.max(t.value.map_or(floor, |v| direction.loss(v))) + 1e-9)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let pending_loss = if worst.is_finite() {
-        worst
-    } else if stopped.is_finite() {
-        stopped
-    } else {
-        0.0
-    };
-    // In trial order: TPE weighs older observations less.
+        .map(stopped_loss)
+        .fold(floor, f64::max);
     trials
         .iter()
+        .filter(|t| t.number != own)
         .filter_map(|t| {
-            let (loss, pending) = match t.state {
-                TrialState::Complete => (direction.loss(t.value?), false),
-                TrialState::Pruned | TrialState::Paused => (
-                    floor.max(t.value.map_or(floor, |v| direction.loss(v))) + 1e-9,
-                    false,
-                ),
+            let (loss, seen) = match t.state {
+                TrialState::Complete => match complete_loss(t) {
+                    Some(loss) => (loss, Seen::Complete),
+                    None => (worst_stopped, Seen::Failed),
+                },
+                TrialState::Pruned | TrialState::Paused => (stopped_loss(t), Seen::Stopped),
+                // A trial that failed before any parameter was chosen has nothing to say.
+                TrialState::Failed if !t.params.is_empty() => (worst_stopped, Seen::Failed),
                 // Before any trial completed, running ones still hold their points (a grid
                 // must not hand them out twice), ranked with the worst seen so far.
-                TrialState::Running if t.number != own && !t.params.is_empty() => {
-                    (pending_loss, true)
-                }
+                TrialState::Running if !t.params.is_empty() => (worst_stopped, Seen::Pending),
                 _ => return None,
             };
             Some(Observation {
                 assignment: t.params.clone(),
                 loss,
-                pending,
-                stopped: matches!(t.state, TrialState::Pruned | TrialState::Paused),
+                seen,
                 curve: t
                     .intermediate
                     .iter()
@@ -80,16 +86,6 @@ pub(crate) fn observations(
                     .collect(),
             })
         })
-        .collect()
-}
-
-/// The parameters of failed trials other than `own`, in trial order (a trial that failed
-/// before any parameter was chosen has none to give).
-pub(crate) fn failed_params(trials: &[TrialRecord], own: usize) -> Vec<Assignment> {
-    trials
-        .iter()
-        .filter(|t| t.state == TrialState::Failed && t.number != own && !t.params.is_empty())
-        .map(|t| t.params.clone())
         .collect()
 }
 

@@ -12,11 +12,11 @@ use crate::direction::Direction;
 use crate::error::{Result, TuneError};
 use crate::objective::Objective;
 use crate::pruner::{NopPruner, Pruner, PrunerContext};
-use crate::sampler::{SampleContext, Sampler, TpeSampler};
+use crate::sampler::{Observation, SampleContext, Sampler, TpeSampler};
 use crate::space::SearchSpace;
 use crate::storage::{
-    MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    owner_is_gone,
+    ChosenParam, MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
+    TrialState, owner_is_gone,
 };
 use crate::trial::Trial;
 
@@ -387,28 +387,63 @@ impl Study {
     /// trial's, to retry it); `None` (and the claim released) when the sampler is exhausted.
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
         let history = history::observations(trials, id.number, self.direction());
-        let failed = history::failed_params(trials, id.number);
-        if let Some(params) = self.take_retry(id, trials)? {
-            let rng = self.sampler_rng(id.number);
-            return Ok(Some(Trial::new(self, id, rng, history, failed, params)));
-        }
-        let space = match &self.space {
-            Some(declared) => declared.clone(),
-            None => history::relative_space(trials),
-        };
         let mut rng = self.sampler_rng(id.number);
-        let context = SampleContext {
-            history: &history,
-            failed: &failed,
-            number: id.number,
-            seed: self.seed(),
-        };
-        match self.sampler.sample_relative(&context, &space, &mut rng)? {
-            Some(relative) => Ok(Some(Trial::new(self, id, rng, history, failed, relative))),
+        // What is recorded now, not when the objective asks, so that another worker sampling
+        // meanwhile sees this trial's point and does not propose it again: a retried trial's
+        // parameters, and the joint draw from a declared space (every trial sets its
+        // unconditional parameters). A space inferred from earlier trials may hold parameters
+        // this trial will not ask for (define-by-run), so those wait for the objective.
+        let (relative, distributions) = match self.take_retry(id, trials)? {
+            Some(retried) => retried,
             None => {
-                self.storage.release(id)?;
-                Ok(None)
+                let space = match &self.space {
+                    Some(declared) => declared.clone(),
+                    None => history::relative_space(trials),
+                };
+                let context = self.sample_context(&history, id.number);
+                let Some(relative) = self.sampler.sample_relative(&context, &space, &mut rng)?
+                else {
+                    self.storage.release(id)?;
+                    return Ok(None);
+                };
+                let declared = match self.space {
+                    Some(_) => space.params.iter(),
+                    None => [].iter(),
+                };
+                let distributions = declared
+                    .map(|p| (p.name.clone(), p.distribution.clone()))
+                    .collect();
+                (relative, distributions)
             }
+        };
+        let recorded: Vec<ChosenParam> = relative
+            .iter()
+            .filter_map(|(name, value)| {
+                let (_, distribution) = distributions.iter().find(|(n, _)| n == name)?;
+                distribution.contains(value).then(|| ChosenParam {
+                    name: name.clone(),
+                    value: value.clone(),
+                    distribution: distribution.clone(),
+                })
+            })
+            .collect();
+        if !recorded.is_empty() {
+            self.storage.set_params(id, &recorded)?;
+        }
+        Ok(Some(Trial::new(self, id, rng, history, relative, recorded)))
+    }
+
+    /// What the sampler is told when it samples trial `number` with `history`.
+    pub(crate) fn sample_context<'h>(
+        &self,
+        history: &'h [Observation],
+        number: usize,
+    ) -> SampleContext<'h> {
+        SampleContext {
+            history,
+            number,
+            seed: self.seed(),
+            rungs: self.pruner.has_rungs(),
         }
     }
 

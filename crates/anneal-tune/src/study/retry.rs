@@ -2,6 +2,7 @@
 //! (marked atomically in the storage) and up to the study's limit along one chain.
 
 use super::{INTERRUPTED_MESSAGE, KILLED_MESSAGE, Study};
+use crate::distribution::Distribution;
 use crate::error::Result;
 use crate::space::Assignment;
 use crate::storage::{RETRIED_AS, TrialId, TrialRecord, TrialState};
@@ -25,7 +26,7 @@ impl Study {
         &self,
         id: TrialId,
         trials: &[TrialRecord],
-    ) -> Result<Option<Assignment>> {
+    ) -> Result<Option<(Assignment, Vec<(String, Distribution)>)>> {
         for candidate in trials.iter().filter(|t| self.awaits_retry(t)) {
             if retries_before(candidate.number, trials) >= self.retry_failed {
                 continue;
@@ -35,7 +36,10 @@ impl Study {
                 number: candidate.number,
             };
             if self.storage.mark_retried(failed, id.number)? {
-                return Ok(Some(candidate.params.clone()));
+                return Ok(Some((
+                    candidate.params.clone(),
+                    candidate.distributions.clone(),
+                )));
             }
         }
         Ok(None)

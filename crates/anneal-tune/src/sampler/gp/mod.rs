@@ -5,12 +5,13 @@
 //! and choices through a Hamming-distance kernel, so only valid values are ever proposed.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anneal_rng::SeededRng;
 use nalgebra::DVector;
 
 use super::parzen::{assignment_of, coordinate};
-use super::{Observation, RandomSampler, SampleContext, Sampler, joint_params, sobol_point};
+use super::{Observation, RandomSampler, SampleContext, Sampler, Seen, joint_params, sobol_point};
 use crate::distribution::{Distribution, Value};
 use crate::error::Result;
 use crate::space::{Assignment, Param, SearchSpace, lookup};
@@ -32,6 +33,8 @@ pub struct GpSampler {
     /// The last fit's hyperparameters, the next fit's starting point (per process; a cache,
     /// never a source of results).
     warm_start: Mutex<Option<Hyper>>,
+    /// Suggestions drawn at random because the model could not be used (this process).
+    fallbacks: AtomicUsize,
 }
 
 impl GpSampler {
@@ -40,6 +43,7 @@ impl GpSampler {
         Self {
             startup_trials,
             warm_start: Mutex::new(None),
+            fallbacks: AtomicUsize::new(0),
         }
     }
 }
@@ -70,46 +74,68 @@ fn input(param: &Param) -> Input {
     }
 }
 
+/// A trial's point on the GP's inputs: `None` when it lacks one of `params`.
+fn point_of(params: &[&Param], assignment: &Assignment) -> Option<Vec<f64>> {
+    params
+        .iter()
+        .map(|p| {
+            let v = coordinate(p, lookup(assignment, &p.name)?)?;
+            // An integer's coordinate is its cell's centre, as the search proposes.
+            Some(match input(p) {
+                Input::Discrete(values)
+                    if !matches!(p.distribution, Distribution::Categorical(_)) =>
+                {
+                    *values
+                        .iter()
+                        .min_by(|a, b| (*a - v).abs().total_cmp(&(*b - v).abs()))
+                        .unwrap_or(&v)
+                }
+                _ => v,
+            })
+        })
+        .collect()
+}
+
 impl GpSampler {
+    /// The acquisition's maximiser, or `None` when there is no usable model (fewer than two
+    /// complete trials in the space, or no fit).
+    ///
+    /// The hyperparameters and the output warping are fitted to complete trials only. The
+    /// other trials then condition that GP without changing it (Optuna 5 and BoTorch leave the
+    /// hyperparameters to real observations too):
+    /// - stopped (pruned, paused) and failed trials at the worst warped value observed: the
+    ///   point was tried and lost, so the acquisition does not propose it again (without them
+    ///   a GP repeats a pruned point until something else completes);
+    /// - trials running elsewhere at the posterior mean ("kriging believer", Ginsbourger et
+    ///   al., 2010): the mean is unchanged and the variance there collapses, so parallel
+    ///   workers spread out without a made-up value distorting the model.
     fn suggest(
         &self,
         params: &[&Param],
         history: &[Observation],
         rng: &mut SeededRng,
     ) -> Option<Vec<f64>> {
-        // Complete trials and other workers' running ones (at their liar value); stopped
-        // trials' values are at a smaller budget and would mislead the model.
         let mut xs = Vec::new();
         let mut losses = Vec::new();
-        for o in history.iter().filter(|o| !o.stopped && o.loss.is_finite()) {
-            let x: Option<Vec<f64>> = params
-                .iter()
-                .map(|p| {
-                    let v = coordinate(p, lookup(&o.assignment, &p.name)?)?;
-                    // An integer's coordinate is its cell's centre, as the search proposes.
-                    Some(match input(p) {
-                        Input::Discrete(values)
-                            if !matches!(p.distribution, Distribution::Categorical(_)) =>
-                        {
-                            *values
-                                .iter()
-                                .min_by(|a, b| (*a - v).abs().total_cmp(&(*b - v).abs()))
-                                .unwrap_or(&v)
-                        }
-                        _ => v,
-                    })
-                })
-                .collect();
-            if let Some(x) = x {
-                xs.push(x);
-                losses.push((o.loss, o.pending));
+        let mut lost = Vec::new();
+        let mut pending = Vec::new();
+        for o in history {
+            let Some(x) = point_of(params, &o.assignment) else {
+                continue;
+            };
+            match o.seen {
+                Seen::Complete => {
+                    xs.push(x);
+                    losses.push(o.loss);
+                }
+                Seen::Stopped | Seen::Failed => lost.push(x),
+                Seen::Pending => pending.push(x),
             }
         }
         if xs.len() < 2 {
             return None;
         }
-        let raw: Vec<f64> = losses.iter().map(|l| l.0).collect();
-        let y = DVector::from_vec(warp::warp(&raw));
+        let y = DVector::from_vec(warp::warp(&losses));
         let categorical: Vec<bool> = params
             .iter()
             .map(|p| matches!(p.distribution, Distribution::Categorical(_)))
@@ -123,32 +149,49 @@ impl GpSampler {
             .and_then(|h| h.clone())
             .filter(|h| h.ils.len() == params.len());
         let starts: Vec<Hyper> = warm.into_iter().collect();
-        let gp = Gp::fit(xs.clone(), &y, categorical.clone(), &starts)
-            .or_else(|| Gp::fit(xs.clone(), &y, categorical, &[Hyper::initial(params.len())]))?;
+        let fitted = Gp::fit(xs.clone(), &y, categorical.clone(), &starts).or_else(|| {
+            Gp::fit(
+                xs.clone(),
+                &y,
+                categorical.clone(),
+                &[Hyper::initial(params.len())],
+            )
+        })?;
         if let Ok(mut cache) = self.warm_start.lock() {
-            *cache = Some(gp.hyper.clone());
+            *cache = Some(fitted.hyper.clone());
         }
-        // The incumbent: the best finished trial (running ones carry made-up values).
-        let (best_index, best) = losses
+        // The incumbent: the best complete trial.
+        let (best_index, best) = y
             .iter()
+            .copied()
             .enumerate()
-            .filter(|(_, l)| !l.1)
-            .map(|(i, _)| (i, y[i]))
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        let incumbent = xs[best_index].clone();
+        let gp = if lost.is_empty() && pending.is_empty() {
+            fitted
+        } else {
+            let worst = y.max();
+            let believed = fitted.predict_many(&pending);
+            let mut all_y: Vec<f64> = y.iter().copied().collect();
+            all_y.extend(std::iter::repeat_n(worst, lost.len()));
+            all_y.extend(believed.iter().map(|(mean, _)| *mean));
+            let hyper = fitted.hyper.clone();
+            xs.extend(lost);
+            xs.extend(pending);
+            Gp::new(xs, &DVector::from_vec(all_y), categorical, hyper)?
+        };
         let inputs: Vec<Input> = params.iter().map(|p| input(p)).collect();
-        Some(acquisition::maximise(
-            &gp,
-            &inputs,
-            best,
-            &[xs[best_index].clone()],
-            rng,
-        ))
+        Some(acquisition::maximise(&gp, &inputs, best, &[incumbent], rng))
     }
 }
 
 impl Sampler for GpSampler {
     fn name(&self) -> &str {
         "gp"
+    }
+
+    fn fallbacks(&self) -> usize {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
     fn sample_relative(
@@ -166,8 +209,14 @@ impl Sampler for GpSampler {
         }
         Ok(Some(match self.suggest(&params, context.history, rng) {
             Some(x) => assignment_of(&params, &x),
-            // No usable model (too few finished trials in the space): random values.
-            None => Vec::new(),
+            None => {
+                self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "trial {}: the GP has no usable model (fewer than two complete trials in the space, or its fit failed); its parameters are drawn at random",
+                    context.number
+                );
+                Vec::new()
+            }
         }))
     }
 

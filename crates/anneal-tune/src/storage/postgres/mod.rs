@@ -14,8 +14,8 @@ use postgres::{Client, IsolationLevel};
 use super::encoding::{distributions_json, params_json, parse_distributions, parse_params, upsert};
 use super::owner::{Owner, owner_is_gone, stale_among};
 use super::{
-    NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, held_or_lost,
+    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
+    TrialState, check_same_study, held_or_lost,
 };
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
@@ -196,13 +196,7 @@ impl Storage for PostgresStorage {
         .map(|n| n as usize)
     }
 
-    fn set_param(
-        &self,
-        trial: TrialId,
-        name: &str,
-        value: &Value,
-        distribution: &Distribution,
-    ) -> Result<()> {
+    fn set_params(&self, trial: TrialId, chosen: &[ChosenParam]) -> Result<()> {
         let number = trial.number as i64;
         let held = self.run(|client| {
             let mut tx = client.transaction()?;
@@ -218,8 +212,10 @@ impl Storage for PostgresStorage {
             };
             let mut params = parse_params(row.get(0));
             let mut distributions = parse_distributions(row.get(1));
-            upsert(&mut params, name, value.clone());
-            upsert(&mut distributions, name, distribution.clone());
+            for c in chosen {
+                upsert(&mut params, &c.name, c.value.clone());
+                upsert(&mut distributions, &c.name, c.distribution.clone());
+            }
             tx.execute(
                 "UPDATE anneal_trials SET params = $3, distributions = $4
                  WHERE study_id = $1 AND number = $2",

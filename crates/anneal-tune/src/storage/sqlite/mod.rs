@@ -11,10 +11,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::owner::{DEFAULT_LEASE, Owner, owner_is_gone, stale_among};
 use super::{
-    NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    check_same_study, held_or_lost, now,
+    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
+    TrialState, check_same_study, held_or_lost, now,
 };
-use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 
 /// The schema this code writes; older files (schema 0 kept intermediate values as JSON, schema
@@ -257,13 +256,7 @@ impl Storage for SqliteStorage {
         )
     }
 
-    fn set_param(
-        &self,
-        trial: TrialId,
-        name: &str,
-        value: &Value,
-        distribution: &Distribution,
-    ) -> Result<()> {
+    fn set_params(&self, trial: TrialId, chosen: &[ChosenParam]) -> Result<()> {
         let owner = self.owner.as_str().to_string();
         let held = self.write(|tx| {
             if !Self::held(tx, trial, &owner)? {
@@ -276,8 +269,10 @@ impl Storage for SqliteStorage {
             )?;
             let mut params = parse_params(&params);
             let mut distributions = parse_distributions(&distributions);
-            upsert(&mut params, name, value.clone());
-            upsert(&mut distributions, name, distribution.clone());
+            for c in chosen {
+                upsert(&mut params, &c.name, c.value.clone());
+                upsert(&mut distributions, &c.name, c.distribution.clone());
+            }
             tx.execute(
                 "UPDATE trials SET params = ?3, distributions = ?4 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
                 params![
