@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anneal_tune::{
-    ChosenParam, Direction, Distribution, MedianPruner, NewStudy, StepValue, Storage,
-    StorageOptions, Study, StudyId, StudyRecord, TpeSampler, TrialId, TrialRecord, TrialState,
-    Value, open_storage,
+    ChosenParam, Direction, MedianPruner, NewStudy, StepValue, Storage, StorageOptions, Study,
+    StudyId, StudyRecord, TpeSampler, TrialId, TrialRecord, TrialState, open_storage,
 };
 
 use crate::{BenchError, Result};

@@ -17,7 +17,6 @@ use super::{
     ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
     TrialState, check_same_study, held_or_lost,
 };
-use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 
 mod connection;
