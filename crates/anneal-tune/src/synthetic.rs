@@ -23,15 +23,22 @@ pub enum Synthetic {
     /// c ∈ {a, b, c, d}; f = branin(x1 + dx[c], x2) + off[c] + 0.1·(n − 7)² with
     /// dx = {0, 2, −3, 5} and off = {1, 0, 0.5, 2}; minimum 0.397887 at c = b, n = 7.
     MixedBranin,
+    /// Styblinski–Tang in four dimensions on [−5, 5]⁴: ½·Σ(x⁴ − 16x² + 5x), minimum
+    /// −156.664663 at xᵢ = −2.903534; 2⁴ basins, the global one in a corner.
+    StyblinskiTang4,
+    /// Levy in four dimensions on [−10, 10]⁴; minimum 0 at (1, …, 1), among many local minima.
+    Levy4,
 }
 
 /// Every test function, in the order the benchmark reports them.
-pub const SYNTHETIC_FUNCTIONS: [Synthetic; 6] = [
+pub const SYNTHETIC_FUNCTIONS: [Synthetic; 8] = [
     Synthetic::Branin,
     Synthetic::Hartmann6,
     Synthetic::Rosenbrock5,
     Synthetic::Ackley5,
     Synthetic::MixedBranin,
+    Synthetic::StyblinskiTang4,
+    Synthetic::Levy4,
     Synthetic::Mixed,
 ];
 
@@ -52,6 +59,21 @@ impl Synthetic {
             Synthetic::Rosenbrock5 => "rosenbrock5",
             Synthetic::Ackley5 => "ackley5",
             Synthetic::MixedBranin => "mixed_branin",
+            Synthetic::StyblinskiTang4 => "styblinski_tang4",
+            Synthetic::Levy4 => "levy4",
+        }
+    }
+
+    /// A unit for the function's values, stated per function (not fitted to any sampler):
+    /// the noise's standard deviation in the benchmark's noisy studies, and the size of the
+    /// decaying term in its multi-fidelity ones.
+    pub fn scale(self) -> f64 {
+        match self {
+            Synthetic::Branin | Synthetic::MixedBranin | Synthetic::Levy4 => 1.0,
+            Synthetic::Hartmann6 | Synthetic::Mixed => 0.1,
+            Synthetic::Rosenbrock5 => 100.0,
+            Synthetic::Ackley5 => 0.5,
+            Synthetic::StyblinskiTang4 => 5.0,
         }
     }
 
@@ -62,6 +84,8 @@ impl Synthetic {
             Synthetic::Hartmann6 => -3.32237,
             Synthetic::Mixed | Synthetic::Rosenbrock5 | Synthetic::Ackley5 => 0.0,
             Synthetic::MixedBranin => 0.397887,
+            Synthetic::StyblinskiTang4 => -156.664_662_815_085_68,
+            Synthetic::Levy4 => 0.0,
         }
     }
 
@@ -79,6 +103,12 @@ impl Synthetic {
                 .collect(),
             Synthetic::Ackley5 => (1..=5)
                 .map(|i| float(&format!("x{i}"), -32.768, 32.768))
+                .collect(),
+            Synthetic::StyblinskiTang4 => (1..=4)
+                .map(|i| float(&format!("x{i}"), -5.0, 5.0))
+                .collect(),
+            Synthetic::Levy4 => (1..=4)
+                .map(|i| float(&format!("x{i}"), -10.0, 10.0))
                 .collect(),
             Synthetic::MixedBranin => vec![
                 float("x1", -5.0, 10.0),
@@ -132,6 +162,8 @@ impl Synthetic {
             Synthetic::Branin => branin(get("x1")?, get("x2")?),
             Synthetic::Rosenbrock5 => rosenbrock(&vector(5)?),
             Synthetic::Ackley5 => ackley(&vector(5)?),
+            Synthetic::StyblinskiTang4 => styblinski_tang(&vector(4)?),
+            Synthetic::Levy4 => levy(&vector(4)?),
             Synthetic::MixedBranin => {
                 let c = category()?;
                 let (_, dx, off) = MIXED_BRANIN_CHOICES
@@ -182,6 +214,28 @@ pub fn ackley(x: &[f64]) -> f64 {
     let squares = x.iter().map(|v| v * v).sum::<f64>() / d;
     let cosines = x.iter().map(|v| (2.0 * PI * v).cos()).sum::<f64>() / d;
     -20.0 * (-0.2 * squares.sqrt()).exp() - cosines.exp() + 20.0 + E
+}
+
+/// The Styblinski–Tang function: ½·Σ(x⁴ − 16x² + 5x).
+pub fn styblinski_tang(x: &[f64]) -> f64 {
+    0.5 * x
+        .iter()
+        .map(|v| v.powi(4) - 16.0 * v * v + 5.0 * v)
+        .sum::<f64>()
+}
+
+/// The Levy function, with wᵢ = 1 + (xᵢ − 1)/4.
+pub fn levy(x: &[f64]) -> f64 {
+    use std::f64::consts::PI;
+    let w: Vec<f64> = x.iter().map(|v| 1.0 + (v - 1.0) / 4.0).collect();
+    let (first, last) = (w[0], w[w.len() - 1]);
+    let middle: f64 = w[..w.len() - 1]
+        .iter()
+        .map(|wi| (wi - 1.0).powi(2) * (1.0 + 10.0 * (PI * wi + 1.0).sin().powi(2)))
+        .sum();
+    (PI * first).sin().powi(2)
+        + middle
+        + (last - 1.0).powi(2) * (1.0 + (2.0 * PI * last).sin().powi(2))
 }
 
 /// The 6-dimensional Hartmann function.
@@ -239,6 +293,8 @@ mod tests {
             ),
             (Synthetic::Rosenbrock5, xs(5, 1.0)),
             (Synthetic::Ackley5, xs(5, 0.0)),
+            (Synthetic::StyblinskiTang4, xs(4, -2.903_534)),
+            (Synthetic::Levy4, xs(4, 1.0)),
             (
                 Synthetic::MixedBranin,
                 point(&[

@@ -1,6 +1,6 @@
 //! `anneal bench sampler`: simple regret on standard test functions and suggestion times.
 
-use anneal_bench::sampler::{Quartiles, regret_curve, suggestion_ms};
+use anneal_bench::sampler::{CONDITIONS, Condition, Quartiles, StudyRun, run_study, suggestion_ms};
 use anneal_tune::{SYNTHETIC_FUNCTIONS, SamplerConfig, Synthetic};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -16,9 +16,14 @@ pub struct SamplerBenchArgs {
     /// TOML table such as '{ kind = "tpe", multivariate = false }'.
     #[arg(long = "sampler", default_values = ["random", "tpe", "gp", "cmaes"])]
     samplers: Vec<String>,
-    /// Test functions (default: the five of the published comparison).
+    /// Test functions (default: the five of the published comparison; `styblinski_tang4` and
+    /// `levy4` are two more multimodal ones).
     #[arg(long, value_delimiter = ',')]
     functions: Vec<String>,
+    /// Conditions of real studies to run each function under (default: clean): clean, noisy,
+    /// parallel, failures, pruned, or all. docs/samplers.md describes each.
+    #[arg(long, value_delimiter = ',')]
+    conditions: Vec<String>,
     /// Regret is reported after these evaluations; the largest is each study's length.
     #[arg(long, value_delimiter = ',', default_value = "25,50,100")]
     at: Vec<usize>,
@@ -53,6 +58,7 @@ fn optuna_at_100(function: &str, sampler: &str) -> Option<f64> {
 #[derive(Debug, Serialize)]
 struct Row {
     function: &'static str,
+    condition: Condition,
     sampler: String,
     /// Regret quartiles after each of `at` evaluations.
     regret: Vec<(usize, Quartiles)>,
@@ -60,6 +66,13 @@ struct Row {
     final_by_seed: Vec<f64>,
     /// Optuna's published median after 100 evaluations, where there is one.
     optuna_median_at_100: Option<f64>,
+    /// Each seed's pairs of trials at the same point (10⁻⁶ of the range in every coordinate).
+    repeated_points_by_seed: Vec<usize>,
+    /// Each seed's failed and pruned trials.
+    failed_by_seed: Vec<usize>,
+    pruned_by_seed: Vec<usize>,
+    /// Suggestions drawn at random because the sampler's model could not be used, all seeds.
+    fallbacks: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,11 +109,40 @@ fn sampler_config(text: &str) -> Result<(String, SamplerConfig)> {
     Ok((label, wrapper.sampler))
 }
 
+fn conditions(names: &[String]) -> Result<Vec<Condition>> {
+    if names.is_empty() {
+        return Ok(vec![Condition::Clean]);
+    }
+    if names.iter().any(|n| n == "all") {
+        return Ok(CONDITIONS.to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            CONDITIONS
+                .into_iter()
+                .find(|c| c.name() == name)
+                .with_context(|| {
+                    let known: Vec<&str> = CONDITIONS.iter().map(|c| c.name()).collect();
+                    format!(
+                        "--conditions: no condition '{name}' (known: {}, all)",
+                        known.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
 fn functions(names: &[String]) -> Result<Vec<Synthetic>> {
     if names.is_empty() {
         return Ok(SYNTHETIC_FUNCTIONS
             .into_iter()
-            .filter(|f| *f != Synthetic::Mixed)
+            .filter(|f| {
+                !matches!(
+                    f,
+                    Synthetic::Mixed | Synthetic::StyblinskiTang4 | Synthetic::Levy4
+                )
+            })
             .collect());
     }
     names
@@ -129,33 +171,30 @@ pub fn run(args: &SamplerBenchArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     let functions = functions(&args.functions)?;
     let evaluations = args.at.iter().copied().max().unwrap_or(100).max(1);
+    let conditions = conditions(&args.conditions)?;
     let mut rows = Vec::new();
-    for function in &functions {
-        for (label, config) in &samplers {
-            // Seeds run in parallel; each study is single-threaded and independent.
-            let curves: Vec<Vec<f64>> = (0..seeds)
-                .into_par_iter()
-                .map(|seed| regret_curve(*function, config, evaluations, seed))
-                .collect::<std::result::Result<_, _>>()?;
-            let at = |n: usize| -> Vec<f64> {
-                curves.iter().map(|c| c[n.clamp(1, c.len()) - 1]).collect()
-            };
-            let row = Row {
-                function: function.name(),
-                sampler: label.clone(),
-                regret: args
-                    .at
-                    .iter()
-                    .map(|&n| (n, Quartiles::of(&at(n))))
-                    .collect(),
-                final_by_seed: at(evaluations),
-                optuna_median_at_100: optuna_at_100(function.name(), config.name())
-                    .filter(|_| !label.contains('{')),
-            };
-            if !args.json {
-                print_row(&row);
+    for condition in &conditions {
+        for function in &functions {
+            for (label, config) in &samplers {
+                // Seeds run in parallel; each study is single-threaded and independent.
+                let runs: Vec<StudyRun> = (0..seeds)
+                    .into_par_iter()
+                    .map(|seed| run_study(*function, config, *condition, evaluations, seed))
+                    .collect::<std::result::Result<_, _>>()?;
+                let row = row(
+                    function,
+                    *condition,
+                    label,
+                    config,
+                    &runs,
+                    args,
+                    evaluations,
+                );
+                if !args.json {
+                    print_row(&row);
+                }
+                rows.push(row);
             }
-            rows.push(row);
         }
     }
     let mut suggestion = Vec::new();
@@ -188,6 +227,39 @@ pub fn run(args: &SamplerBenchArgs) -> Result<()> {
     Ok(())
 }
 
+fn row(
+    function: &Synthetic,
+    condition: Condition,
+    label: &str,
+    config: &SamplerConfig,
+    runs: &[StudyRun],
+    args: &SamplerBenchArgs,
+    evaluations: usize,
+) -> Row {
+    let at = |n: usize| -> Vec<f64> {
+        runs.iter()
+            .map(|r| r.regret[n.clamp(1, r.regret.len()) - 1])
+            .collect()
+    };
+    Row {
+        function: function.name(),
+        condition,
+        sampler: label.to_string(),
+        regret: args
+            .at
+            .iter()
+            .map(|&n| (n, Quartiles::of(&at(n))))
+            .collect(),
+        final_by_seed: at(evaluations),
+        optuna_median_at_100: optuna_at_100(function.name(), config.name())
+            .filter(|_| !label.contains('{') && condition == Condition::Clean),
+        repeated_points_by_seed: runs.iter().map(|r| r.repeated_points).collect(),
+        failed_by_seed: runs.iter().map(|r| r.failed).collect(),
+        pruned_by_seed: runs.iter().map(|r| r.pruned).collect(),
+        fallbacks: runs.iter().map(|r| r.fallbacks).sum(),
+    }
+}
+
 fn print_row(row: &Row) {
     let cells: Vec<String> = row
         .regret
@@ -204,9 +276,15 @@ fn print_row(row: &Row) {
     let optuna = row
         .optuna_median_at_100
         .map_or(String::new(), |v| format!(" | Optuna @100: {}", short(v)));
+    let repeats: usize = row.repeated_points_by_seed.iter().sum();
+    let mut notes = format!(" | repeated pairs: {repeats}");
+    if row.fallbacks > 0 {
+        notes += &format!(" | random fallbacks: {}", row.fallbacks);
+    }
     outln!(
-        "{} | {} | {}{optuna}",
+        "{} | {} | {} | {}{optuna}{notes}",
         row.function,
+        row.condition.name(),
         row.sampler,
         cells.join(" | ")
     );
