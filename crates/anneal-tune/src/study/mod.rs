@@ -12,11 +12,11 @@ use crate::direction::Direction;
 use crate::error::{Result, TuneError};
 use crate::objective::Objective;
 use crate::pruner::{NopPruner, Pruner, PrunerContext};
-use crate::sampler::{Observation, SampleContext, Sampler, TpeSampler};
+use crate::sampler::{Sampler, TpeSampler};
 use crate::space::SearchSpace;
 use crate::storage::{
-    ChosenParam, MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
-    TrialState, owner_is_gone,
+    MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
+    owner_is_gone,
 };
 use crate::trial::Trial;
 
@@ -24,6 +24,7 @@ mod history;
 mod name;
 mod optimize;
 mod retry;
+mod start;
 
 pub use history::best_trial;
 pub use name::{MAX_STUDY_NAME, check_study_name};
@@ -381,70 +382,6 @@ impl Study {
                 "the sampler has no point left (every grid point has been tried)",
             )
         })
-    }
-
-    /// Samples trial `id`'s joint parameters from the snapshot `trials` (or takes a dead
-    /// trial's, to retry it); `None` (and the claim released) when the sampler is exhausted.
-    pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
-        let history = history::observations(trials, id.number, self.direction());
-        let mut rng = self.sampler_rng(id.number);
-        // What is recorded now, not when the objective asks, so that another worker sampling
-        // meanwhile sees this trial's point and does not propose it again: a retried trial's
-        // parameters, and the joint draw from a declared space (every trial sets its
-        // unconditional parameters). A space inferred from earlier trials may hold parameters
-        // this trial will not ask for (define-by-run), so those wait for the objective.
-        let (relative, distributions) = match self.take_retry(id, trials)? {
-            Some(retried) => retried,
-            None => {
-                let space = match &self.space {
-                    Some(declared) => declared.clone(),
-                    None => history::relative_space(trials),
-                };
-                let context = self.sample_context(&history, id.number);
-                let Some(relative) = self.sampler.sample_relative(&context, &space, &mut rng)?
-                else {
-                    self.storage.release(id)?;
-                    return Ok(None);
-                };
-                let declared = match self.space {
-                    Some(_) => space.params.iter(),
-                    None => [].iter(),
-                };
-                let distributions = declared
-                    .map(|p| (p.name.clone(), p.distribution.clone()))
-                    .collect();
-                (relative, distributions)
-            }
-        };
-        let recorded: Vec<ChosenParam> = relative
-            .iter()
-            .filter_map(|(name, value)| {
-                let (_, distribution) = distributions.iter().find(|(n, _)| n == name)?;
-                distribution.contains(value).then(|| ChosenParam {
-                    name: name.clone(),
-                    value: value.clone(),
-                    distribution: distribution.clone(),
-                })
-            })
-            .collect();
-        if !recorded.is_empty() {
-            self.storage.set_params(id, &recorded)?;
-        }
-        Ok(Some(Trial::new(self, id, rng, history, relative, recorded)))
-    }
-
-    /// What the sampler is told when it samples trial `number` with `history`.
-    pub(crate) fn sample_context<'h>(
-        &self,
-        history: &'h [Observation],
-        number: usize,
-    ) -> SampleContext<'h> {
-        SampleContext {
-            history,
-            number,
-            seed: self.seed(),
-            rungs: self.pruner.has_rungs(),
-        }
     }
 
     /// Ends a trial from [`Study::ask`] (or one handed to an objective) with its result.
