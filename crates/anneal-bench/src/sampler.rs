@@ -80,6 +80,9 @@ pub struct StudyRun {
     pub pruned: usize,
     /// Suggestions the sampler drew at random because its model could not be used.
     pub fallbacks: usize,
+    /// The study's trials as recorded.
+    #[serde(skip)]
+    pub trials: Vec<TrialRecord>,
 }
 
 /// Runs one study of `evaluations` trials of `sampler` on `function` under `condition`, with
@@ -155,6 +158,7 @@ pub fn run_study(
         failed: count(TrialState::Failed),
         pruned: count(TrialState::Pruned),
         fallbacks: study.sampler().fallbacks(),
+        trials,
     })
 }
 
@@ -293,7 +297,8 @@ pub fn suggestion_ms(sampler: &SamplerConfig, history: usize, rounds: usize) -> 
     for _ in 0..rounds.max(1) {
         let mut trial = timed.ask()?;
         trial.suggest_space(&space)?;
-        // Failed trials stay out of the samplers' history, which keeps its size.
+        // Told failed: the samplers see it as a failure, so the history grows by at most
+        // `rounds` trials of the timed `history`.
         timed.tell(trial, TrialResult::Failed("timing only".into()))?;
     }
     Ok(started.elapsed().as_secs_f64() * 1000.0 / rounds.max(1) as f64)
@@ -302,6 +307,27 @@ pub fn suggestion_ms(sampler: &SamplerConfig, history: usize, rounds: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A complete trial of Branin at (x1, x2).
+    fn record(number: usize, x1: f64, x2: f64) -> TrialRecord {
+        TrialRecord {
+            number,
+            state: TrialState::Complete,
+            params: vec![
+                ("x1".into(), Value::from(x1)),
+                ("x2".into(), Value::from(x2)),
+            ],
+            distributions: Vec::new(),
+            value: Some(0.0),
+            intermediate: Vec::new(),
+            started: 0.0,
+            finished: Some(1.0),
+            running_seconds: 1.0,
+            message: None,
+            run_dir: None,
+            owner: None,
+        }
+    }
 
     #[test]
     fn quartiles_interpolate_between_order_statistics() {
@@ -334,6 +360,18 @@ mod tests {
         // Failures: exactly the trials whose x1 lies in the top 15% of [−5, 10] failed.
         let failures = run_study(Synthetic::Branin, &tpe, Condition::Failures, 40, 1).unwrap();
         assert!(failures.failed > 0 && failures.failed < 40, "{failures:?}");
+        for t in &failures.trials {
+            let x1 = t
+                .params
+                .iter()
+                .find(|(n, _)| n == "x1")
+                .unwrap()
+                .1
+                .as_f64()
+                .unwrap();
+            let failing = (x1 + 5.0) / 15.0 > FAIL_ABOVE;
+            assert_eq!(t.state == TrialState::Failed, failing, "{t:?}");
+        }
         // Pruned: the median pruner stopped some, and the regret is on complete trials.
         let pruned = run_study(Synthetic::Branin, &tpe, Condition::Pruned, 40, 1).unwrap();
         assert!(pruned.pruned > 0 && pruned.pruned < 40, "{pruned:?}");
@@ -341,37 +379,48 @@ mod tests {
         // Noisy: the regret is the noiseless one, never below the minimum.
         let noisy = run_study(Synthetic::Hartmann6, &tpe, Condition::Noisy, 30, 1).unwrap();
         assert!(noisy.regret.iter().all(|r| *r >= 0.0), "{noisy:?}");
-        // Parallel: every asked trial is told.
+        // Parallel: every asked trial is told, in another order than asked.
         let parallel = run_study(Synthetic::Branin, &tpe, Condition::Parallel, 30, 1).unwrap();
         assert_eq!(parallel.regret.len(), 30);
         assert!(parallel.regret[29].is_finite());
+        assert!(
+            parallel
+                .trials
+                .iter()
+                .all(|t| t.state == TrialState::Complete)
+        );
+        let ends: Vec<f64> = parallel
+            .trials
+            .iter()
+            .map(|t| t.finished.unwrap())
+            .collect();
+        assert!(
+            ends.windows(2).any(|w| w[1] < w[0]),
+            "told in order: {ends:?}"
+        );
+    }
+
+    #[test]
+    fn noisy_regret_is_the_noiseless_value_of_the_best_observed_trial() {
+        // Observed (noisy) 5, 3, 4: trial 1 looks best though its noiseless value, 10, is the
+        // worst; the regret follows what the study would pick, not what is truly best.
+        let trial = |number: usize, observed: f64| TrialRecord {
+            value: Some(observed),
+            ..record(number, 0.0, 0.0)
+        };
+        let trials = [trial(0, 5.0), trial(1, 3.0), trial(2, 4.0)];
+        let truth = HashMap::from([(0, 1.0), (1, 10.0), (2, 2.0)]);
+        assert_eq!(regret(&trials, &truth, 0.5), vec![0.5, 9.5, 9.5]);
     }
 
     #[test]
     fn repeated_points_count_pairs_within_a_millionth_of_the_range() {
         let space = SearchSpace::from_specs(&Synthetic::Branin.space()).unwrap();
-        let trial = |number: usize, x1: f64, x2: f64| TrialRecord {
-            number,
-            state: TrialState::Complete,
-            params: vec![
-                ("x1".into(), Value::from(x1)),
-                ("x2".into(), Value::from(x2)),
-            ],
-            distributions: Vec::new(),
-            value: Some(0.0),
-            intermediate: Vec::new(),
-            started: 0.0,
-            finished: Some(1.0),
-            running_seconds: 1.0,
-            message: None,
-            run_dir: None,
-            owner: None,
-        };
         let trials = [
-            trial(0, 1.0, 2.0),
-            trial(1, 1.0 + 1e-5, 2.0), // 15·10⁻⁶ is within 10⁻⁶ of 15
-            trial(2, 1.0, 2.0 + 1e-4), // not
-            trial(3, 1.0, 2.0),
+            record(0, 1.0, 2.0),
+            record(1, 1.0 + 1e-5, 2.0), // 15·10⁻⁶ is within 10⁻⁶ of 15
+            record(2, 1.0, 2.0 + 1e-4), // not
+            record(3, 1.0, 2.0),
         ];
         assert_eq!(repeated_points(&space, &trials), 3);
     }

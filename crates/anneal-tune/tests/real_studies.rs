@@ -193,3 +193,177 @@ fn a_claimed_trial_shows_its_point_to_other_workers_at_once() {
     assert_eq!(chosen, running.params);
     study.tell(trial, TrialResult::Value(1.0)).unwrap();
 }
+
+#[test]
+fn a_retried_trial_shows_the_dead_trials_point_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("retry.db");
+    // A worker claims a trial, picks its point and its process dies.
+    let dead = SqliteStorage::open(&db).unwrap();
+    let study_id = dead
+        .create_study(&anneal_tune::NewStudy {
+            name: "retry".into(),
+            direction: Direction::Minimize,
+            objective: String::new(),
+            sampler: String::new(),
+            definition: String::new(),
+            seed: 0,
+        })
+        .unwrap()
+        .id;
+    let claimed = dead.claim_new(study_id, None, true).unwrap().unwrap();
+    let point = anneal_tune::ChosenParam {
+        name: "x".into(),
+        value: Value::from(0.123456789),
+        distribution: anneal_tune::Distribution::Float {
+            low: -1.0,
+            high: 1.0,
+            log: false,
+        },
+    };
+    dead.set_params(claimed, std::slice::from_ref(&point))
+        .unwrap();
+    drop(dead);
+    let study = Study::builder()
+        .name("retry")
+        .storage(SqliteStorage::open(&db).unwrap())
+        .retry_failed(1)
+        .build()
+        .unwrap();
+    let other = SqliteStorage::open(&db).unwrap();
+    let mut checked = false;
+    // The study's budget counts the dead trial: one more runs.
+    study
+        .optimize(2, |trial| {
+            // Claimed as the retry, nothing asked yet: its point is already on record.
+            let seen = other.trials(study_id)?;
+            let running = seen.iter().find(|t| t.number == trial.number()).unwrap();
+            assert_eq!(running.state, TrialState::Running);
+            assert_eq!(running.params, vec![("x".to_string(), point.value.clone())]);
+            assert_eq!(
+                running.distributions,
+                vec![("x".to_string(), point.distribution.clone())]
+            );
+            let x = trial.suggest_float("x", -1.0, 1.0)?;
+            assert_eq!(Value::from(x), point.value);
+            checked = true;
+            Ok(x * x)
+        })
+        .unwrap();
+    assert!(checked, "no retry ran");
+    assert_eq!(study.trials().unwrap().len(), 2);
+}
+
+#[test]
+fn a_grid_over_per_layer_widths_hands_out_each_point_once() {
+    // The point is recorded as claimed (depth, lr) and the per-layer widths when asked
+    // (units[0], units[1]): the grid must still see it as taken.
+    let space = SearchSpace::from_specs(&[
+        ParamSpec {
+            int: Some([1, 2]),
+            ..ParamSpec::named("depth")
+        },
+        ParamSpec {
+            choices: Some(vec![8.into(), 16.into()]),
+            per_layer: Some("depth".into()),
+            ..ParamSpec::named("units")
+        },
+        ParamSpec {
+            choices: Some(vec![0.1.into(), 0.2.into()]),
+            ..ParamSpec::named("lr")
+        },
+    ])
+    .unwrap();
+    let study = Study::builder()
+        .name("grid-layers")
+        .sampler(anneal_tune::GridSampler::new(&space, 2).unwrap())
+        .search_space(space.clone())
+        .build()
+        .unwrap();
+    let outcome = study
+        .optimize(20, |trial| {
+            trial.suggest_space(&space)?;
+            Ok(1.0)
+        })
+        .unwrap();
+    let points: Vec<_> = outcome
+        .trials
+        .iter()
+        .map(|t| {
+            let mut p = anneal_tune::nest_layers(&t.params);
+            p.sort_by(|a, b| a.0.cmp(&b.0));
+            p
+        })
+        .collect();
+    // depth 1: 2 widths × 2 rates; depth 2: the same width on both layers, 2 × 2.
+    assert_eq!(points.len(), 8, "{points:?}");
+    for (i, p) in points.iter().enumerate() {
+        assert!(!points[..i].contains(p), "{p:?} handed out twice");
+    }
+}
+
+#[test]
+fn a_nan_intermediate_value_is_pruned_as_the_worst_in_either_direction() {
+    for direction in [Direction::Minimize, Direction::Maximize] {
+        let study = Study::builder()
+            .name(format!("nan-step-{direction}"))
+            .direction(direction)
+            .pruner(anneal_tune::MedianPruner {
+                warmup_steps: 0,
+                min_trials: 1,
+            })
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            let mut trial = study.ask().unwrap();
+            trial.report(1, 1.0).unwrap();
+            study.tell(trial, TrialResult::Value(1.0)).unwrap();
+        }
+        for nan in [f64::NAN, -f64::NAN] {
+            let mut trial = study.ask().unwrap();
+            let decision = trial.report(1, nan);
+            assert!(
+                matches!(decision, Err(anneal_tune::TuneError::Pruned { .. })),
+                "{direction}: a NaN at step 1 went on: {decision:?}"
+            );
+            study.tell(trial, TrialResult::Pruned).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_gp_spreads_trials_running_at_once() {
+    let space = plane();
+    let study = Study::builder()
+        .name("pending")
+        .sampler(GpSampler::new(10))
+        .search_space(space.clone())
+        .seed(3)
+        .build()
+        .unwrap();
+    for _ in 0..12 {
+        let mut trial = study.ask().unwrap();
+        let p = trial.suggest_space(&space).unwrap();
+        let value = (number(&p, "x") - 1.0).powi(2) + (number(&p, "y") + 2.0).powi(2);
+        study.tell(trial, TrialResult::Value(value)).unwrap();
+    }
+    // Four workers ask while the others' trials still run.
+    let mut running = Vec::new();
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for _ in 0..4 {
+        let mut trial = study.ask().unwrap();
+        let p = trial.suggest_space(&space).unwrap();
+        points.push((number(&p, "x"), number(&p, "y")));
+        running.push(trial);
+    }
+    for (i, a) in points.iter().enumerate() {
+        for b in &points[..i] {
+            let gap = (a.0 - b.0).abs().max((a.1 - b.1).abs());
+            assert!(
+                gap > 1e-3 * 6.0,
+                "two workers got nearly the same point: {points:?}"
+            );
+        }
+    }
+    assert_eq!(study.sampler().fallbacks(), 0);
+}

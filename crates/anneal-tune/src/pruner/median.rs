@@ -50,7 +50,9 @@ impl Pruner for MedianPruner {
         } else {
             0.5 * (at_step[n / 2 - 1] + at_step[n / 2])
         };
-        Ok(if context.direction.better(median, query.best) {
+        // Compared as losses: a NaN is the worst, so a trial reporting one stops (as Optuna's).
+        let direction = context.direction;
+        Ok(if direction.loss(query.best) > direction.loss(median) {
             Decision::Prune
         } else {
             Decision::Continue

@@ -60,13 +60,15 @@ impl Sampler for GridSampler {
         _rng: &mut SeededRng,
     ) -> Result<Option<Assignment>> {
         // Finished and running trials hold their points for good; failed ones only count.
-        let (failed, held): (Vec<&Observation>, Vec<&Observation>) =
-            context.history.iter().partition(|o| o.seen == Seen::Failed);
-        let held: Vec<Assignment> = held.iter().map(|o| nest_layers(&o.assignment)).collect();
-        let failed: Vec<Assignment> = failed.iter().map(|o| nest_layers(&o.assignment)).collect();
+        let (failed, held): (Vec<&Observation>, Vec<&Observation>) = context
+            .history
+            .iter()
+            .partition(|o| matches!(o.seen, Seen::Failed | Seen::Died));
+        let held: Vec<Assignment> = held.iter().map(|o| canonical(&o.assignment)).collect();
+        let failed: Vec<Assignment> = failed.iter().map(|o| canonical(&o.assignment)).collect();
         let mut retry: Option<(usize, &Assignment)> = None;
-        for point in self.points.iter().filter(|p| !held.contains(p)) {
-            let failures = failed.iter().filter(|a| *a == point).count();
+        for point in self.points.iter().filter(|p| !held.contains(&canonical(p))) {
+            let failures = failed.iter().filter(|a| **a == canonical(point)).count();
             if failures == 0 {
                 return Ok(Some(point.clone()));
             }
@@ -91,6 +93,15 @@ impl Sampler for GridSampler {
             )),
         }
     }
+}
+
+/// A point as the grid compares it: per-layer values nested into their lists, and the
+/// parameters in name order, since a trial records them in the order they were set (a joint
+/// draw at claim, then what the objective asked for).
+fn canonical(assignment: &Assignment) -> Assignment {
+    let mut nested = nest_layers(assignment);
+    nested.sort_by(|a, b| a.0.cmp(&b.0));
+    nested
 }
 
 /// The grid's points in order; conditional parameters appear only where active, and

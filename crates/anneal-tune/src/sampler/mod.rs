@@ -48,12 +48,19 @@ pub struct Observation {
 pub enum Seen {
     /// It ran its full budget: `loss` is its value.
     Complete,
-    /// Pruned or paused before its full budget: `loss` ranks it below every complete trial,
-    /// and `curve` says how far it got.
+    /// Pruned before its full budget: `loss` ranks it below every complete trial, and `curve`
+    /// says how far it got.
     Stopped,
+    /// Paused at a rung of a multi-fidelity pruner, waiting to be promoted or pruned: ranked
+    /// like a stopped trial, but its point may still turn out among the best.
+    Paused,
     /// It failed, diverged or gave a value that is not a number: `loss` is the worst loss seen,
-    /// so samplers steer away from its point (Optuna keeps such trials as the worst value).
+    /// so samplers steer away from its point (as Optuna's samplers do with an infinite value,
+    /// which it keeps as a complete trial's worst).
     Failed,
+    /// Its process died (killed, or lost while running): its point is not to blame, so the
+    /// model-based samplers leave it out; a grid counts it as a failed try of its point.
+    Died,
     /// Still running elsewhere: its point is taken, its `loss` made up (a "constant liar").
     Pending,
 }
@@ -67,11 +74,6 @@ impl Observation {
             seen: Seen::Complete,
             curve: Vec::new(),
         }
-    }
-
-    /// Whether it is still running elsewhere.
-    pub fn pending(&self) -> bool {
-        self.seen == Seen::Pending
     }
 
     /// Its loss at `step`: the value it reported last at or before that step, if it got that
@@ -104,11 +106,11 @@ pub struct SampleContext<'a> {
 }
 
 impl SampleContext<'_> {
-    /// Complete and stopped trials: the ones that count toward a sampler's start-up.
+    /// Complete, stopped and paused trials: the ones that count toward a sampler's start-up.
     pub fn finished(&self) -> usize {
         self.history
             .iter()
-            .filter(|o| matches!(o.seen, Seen::Complete | Seen::Stopped))
+            .filter(|o| matches!(o.seen, Seen::Complete | Seen::Stopped | Seen::Paused))
             .count()
     }
 }

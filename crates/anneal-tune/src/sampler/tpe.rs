@@ -57,9 +57,9 @@ pub fn modelled_rung(history: &[Observation], needed: usize) -> Option<usize> {
     let finished = || {
         history
             .iter()
-            .filter(|o| matches!(o.seen, Seen::Complete | Seen::Stopped))
+            .filter(|o| matches!(o.seen, Seen::Complete | Seen::Stopped | Seen::Paused))
     };
-    if !finished().any(|o| o.seen == Seen::Stopped) {
+    if !finished().any(|o| matches!(o.seen, Seen::Stopped | Seen::Paused)) {
         return None;
     }
     let mut reached: Vec<usize> = finished()
@@ -80,7 +80,7 @@ fn split(
     rungs: bool,
 ) -> (Vec<&Observation>, Vec<&Observation>) {
     let mut good = vec![false; history.len()];
-    let ranked = |o: &Observation| matches!(o.seen, Seen::Complete | Seen::Stopped);
+    let ranked = |o: &Observation| matches!(o.seen, Seen::Complete | Seen::Stopped | Seen::Paused);
     // BOHB's model needs d + 1 points, plus two, at a budget before it is trusted.
     match modelled_rung(history, dims + 3).filter(|_| rungs) {
         Some(step) => {
@@ -102,9 +102,9 @@ fn split(
                 .filter(|&i| ranked(&history[i]))
                 .collect();
             let key = |o: &Observation| match (o.seen, o.curve.last()) {
-                (Seen::Stopped, Some(&(step, loss))) => (1, usize::MAX - step, loss),
-                (Seen::Stopped, None) => (2, 0, o.loss),
-                _ => (0, 0, o.loss),
+                (Seen::Complete, _) => (0, 0, o.loss),
+                (_, Some(&(step, loss))) => (1, usize::MAX - step, loss),
+                (_, None) => (2, 0, o.loss),
             };
             order.sort_by(|&a, &b| {
                 let (x, y) = (key(&history[a]), key(&history[b]));
@@ -115,11 +115,12 @@ fn split(
             }
         }
     }
+    // A trial whose process died says nothing about its point: in neither group.
     let group = |want: bool| -> Vec<&Observation> {
         history
             .iter()
             .zip(&good)
-            .filter(|(_, g)| **g == want)
+            .filter(|(o, g)| **g == want && o.seen != Seen::Died)
             .map(|(o, _)| o)
             .collect()
     };

@@ -8,6 +8,7 @@ use crate::space::{Param, SearchSpace};
 use crate::storage::{TrialRecord, TrialState};
 
 use super::INTERRUPTED_MESSAGE;
+use super::retry::process_died;
 
 /// The best complete trial with a finite value.
 pub fn best_trial(trials: &[TrialRecord], direction: Direction) -> Option<&TrialRecord> {
@@ -27,7 +28,8 @@ pub fn best_trial(trials: &[TrialRecord], direction: Direction) -> Option<&Trial
 /// - pruned and paused trials just below the worst complete one (they stopped because they
 ///   were losing; TPE counts them in its "bad" group as Optuna does);
 /// - failed trials and values that are not finite (a diverged run, a NaN) at the worst loss
-///   seen, so the samplers learn where runs blow up instead of proposing it again;
+///   seen, so the samplers learn where runs blow up instead of proposing it again; a trial
+///   whose process died (interrupted, killed) is marked so, as its point is not to blame;
 /// - trials other workers are running now at a "constant liar" loss (the worst seen), so
 ///   parallel suggestions spread out instead of piling onto one point.
 pub(crate) fn observations(
@@ -67,9 +69,13 @@ pub(crate) fn observations(
                     Some(loss) => (loss, Seen::Complete),
                     None => (worst_stopped, Seen::Failed),
                 },
-                TrialState::Pruned | TrialState::Paused => (stopped_loss(t), Seen::Stopped),
+                TrialState::Pruned => (stopped_loss(t), Seen::Stopped),
+                TrialState::Paused => (stopped_loss(t), Seen::Paused),
                 // A trial that failed before any parameter was chosen has nothing to say.
-                TrialState::Failed if !t.params.is_empty() => (worst_stopped, Seen::Failed),
+                TrialState::Failed if !t.params.is_empty() => match process_died(t) {
+                    true => (worst_stopped, Seen::Died),
+                    false => (worst_stopped, Seen::Failed),
+                },
                 // Before any trial completed, running ones still hold their points (a grid
                 // must not hand them out twice), ranked with the worst seen so far.
                 TrialState::Running if !t.params.is_empty() => (worst_stopped, Seen::Pending),

@@ -12,12 +12,12 @@ impl Study {
     pub(super) fn awaits_retry(&self, trial: &TrialRecord) -> bool {
         // A trial that died before any parameter was chosen has nothing to retry.
         self.retry_failed > 0
-            && trial.state == TrialState::Failed
             && !trial.params.is_empty()
-            && trial.message.as_deref().is_some_and(|m| {
-                (m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with(KILLED_MESSAGE))
-                    && !m.contains(RETRIED_AS)
-            })
+            && process_died(trial)
+            && !trial
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains(RETRIED_AS))
     }
 
     /// For new trial `id`: the parameters of the oldest trial whose process died and whose
@@ -44,6 +44,16 @@ impl Study {
         }
         Ok(None)
     }
+}
+
+/// Whether `trial` failed because its process died (interrupted, or killed by a signal): its
+/// parameters are not to blame, so retries may take them and samplers learn nothing from it.
+pub(super) fn process_died(trial: &TrialRecord) -> bool {
+    trial.state == TrialState::Failed
+        && trial
+            .message
+            .as_deref()
+            .is_some_and(|m| m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with(KILLED_MESSAGE))
 }
 
 /// How many retries led to trial `number`: the length of the chain of failed trials whose

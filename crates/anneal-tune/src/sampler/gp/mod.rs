@@ -101,14 +101,16 @@ impl GpSampler {
     /// complete trials in the space, or no fit).
     ///
     /// The hyperparameters and the output warping are fitted to complete trials only. The
-    /// other trials then condition that GP without changing it (Optuna 5 and BoTorch leave the
-    /// hyperparameters to real observations too):
-    /// - stopped (pruned, paused) and failed trials at the worst warped value observed: the
-    ///   point was tried and lost, so the acquisition does not propose it again (without them
-    ///   a GP repeats a pruned point until something else completes);
-    /// - trials running elsewhere at the posterior mean ("kriging believer", Ginsbourger et
-    ///   al., 2010): the mean is unchanged and the variance there collapses, so parallel
-    ///   workers spread out without a made-up value distorting the model.
+    /// other trials then condition that GP without changing them (Optuna 5 and BoTorch leave
+    /// the hyperparameters to real observations too):
+    /// - pruned and failed trials at the worst warped value observed: the point was tried and
+    ///   lost, so the acquisition does not propose it again (without them a GP repeats a pruned
+    ///   point until something else completes);
+    /// - trials running elsewhere, and trials paused at a rung waiting for promotion, at the
+    ///   posterior mean of the model with the above ("kriging believer", Ginsbourger et al.,
+    ///   2010): that mean stays as it is and the variance there collapses, so parallel workers
+    ///   spread out without a made-up value distorting the model;
+    /// - trials whose process died are left out: their point is not to blame.
     fn suggest(
         &self,
         params: &[&Param],
@@ -129,7 +131,8 @@ impl GpSampler {
                     losses.push(o.loss);
                 }
                 Seen::Stopped | Seen::Failed => lost.push(x),
-                Seen::Pending => pending.push(x),
+                Seen::Pending | Seen::Paused => pending.push(x),
+                Seen::Died => {}
             }
         }
         if xs.len() < 2 {
@@ -167,19 +170,28 @@ impl GpSampler {
             .enumerate()
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
         let incumbent = xs[best_index].clone();
-        let gp = if lost.is_empty() && pending.is_empty() {
-            fitted
-        } else {
-            let worst = y.max();
-            let believed = fitted.predict_many(&pending);
-            let mut all_y: Vec<f64> = y.iter().copied().collect();
-            all_y.extend(std::iter::repeat_n(worst, lost.len()));
-            all_y.extend(believed.iter().map(|(mean, _)| *mean));
-            let hyper = fitted.hyper.clone();
+        let hyper = fitted.hyper.clone();
+        let mut gp = fitted;
+        let mut all_y: Vec<f64> = y.iter().copied().collect();
+        // Each step conditions the model of the step before; should one fail numerically, the
+        // model it started from is kept rather than giving up the suggestion.
+        if !lost.is_empty() {
+            all_y.extend(std::iter::repeat_n(y.max(), lost.len()));
             xs.extend(lost);
+            let y_all = DVector::from_vec(all_y.clone());
+            if let Some(conditioned) =
+                Gp::new(xs.clone(), &y_all, categorical.clone(), hyper.clone())
+            {
+                gp = conditioned;
+            }
+        }
+        if !pending.is_empty() {
+            all_y.extend(gp.predict_many(&pending).iter().map(|(mean, _)| *mean));
             xs.extend(pending);
-            Gp::new(xs, &DVector::from_vec(all_y), categorical, hyper)?
-        };
+            if let Some(conditioned) = Gp::new(xs, &DVector::from_vec(all_y), categorical, hyper) {
+                gp = conditioned;
+            }
+        }
         let inputs: Vec<Input> = params.iter().map(|p| input(p)).collect();
         Some(acquisition::maximise(&gp, &inputs, best, &[incumbent], rng))
     }
