@@ -98,12 +98,17 @@ pub(crate) fn log_ei(mean: f64, var: f64, best: f64) -> (f64, f64, f64) {
 }
 
 /// The acquisition's maximiser over the space described by `inputs` (`categorical[i]` when
-/// input `i` is a choice), searched from Sobol points and from `incumbents`.
+/// input `i` is a choice), searched from Sobol points and from `incumbents`, among the points
+/// no trial has taken (`taken`: within 10⁻⁶ of the range in every input is the same point).
+/// Where the model has converged, expected improvement peaks at the incumbent itself, and
+/// evaluating a point again teaches a deterministic objective nothing: the best search result
+/// elsewhere goes instead, else the best Sobol point elsewhere.
 pub(crate) fn maximise(
     gp: &Gp,
     inputs: &[Input],
     best: f64,
     incumbents: &[Vec<f64>],
+    taken: &[Vec<f64>],
     rng: &mut SeededRng,
 ) -> Vec<f64> {
     let d = inputs.len();
@@ -159,12 +164,30 @@ pub(crate) fn maximise(
         starts.push(points[pick].clone());
     }
     let categorical = gp.categorical.clone();
-    starts
+    let fresh = |x: &Vec<f64>| !taken.iter().any(|t| same_point(t, x));
+    let mut found: Vec<(Vec<f64>, f64)> = starts
         .into_iter()
         .map(|start| local_search(gp, inputs, &categorical, best, start))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(x, _)| x)
-        .unwrap_or_else(|| points[top].clone())
+        .collect();
+    found.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if let Some((x, _)) = found.iter().find(|(x, _)| fresh(x)) {
+        return x.clone();
+    }
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    order
+        .into_iter()
+        .map(|i| &points[i])
+        .find(|x| fresh(x))
+        .or(found.first().map(|(x, _)| x))
+        .unwrap_or(&points[top])
+        .clone()
+}
+
+/// Whether two points on the unit scale are the same trial: within 10⁻⁶ of the range in every
+/// input (discrete inputs, which sit on their values, must be equal).
+fn same_point(a: &[f64], b: &[f64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6)
 }
 
 fn value_at(gp: &Gp, x: &[f64], best: f64) -> f64 {

@@ -103,10 +103,15 @@ impl GpSampler {
     /// The hyperparameters and the output warping are fitted to complete trials only. The
     /// other trials then condition that GP without changing them (Optuna 5 and BoTorch leave
     /// the hyperparameters to real observations too):
-    /// - pruned and failed trials at the worst warped value observed: the point was tried and
-    ///   lost, so the acquisition does not propose it again (without them a GP repeats a pruned
-    ///   point until something else completes);
-    /// - trials running elsewhere, and trials paused at a rung waiting for promotion, at the
+    /// - failed and diverged trials at the worst warped value observed: the point was tried and
+    ///   lost, so the acquisition steers away from it;
+    /// - pruned trials as censored observations: a pruner stops a trial whose value at some
+    ///   step was worse than the median there (median pruner) or than the rung's best (ASHA,
+    ///   Hyperband), so its loss is taken as at least the median complete trial's, at the
+    ///   model's mean where that is worse still; the point counts as tried (without it a GP
+    ///   repeats a pruned point until something else completes) and as mediocre, not as the
+    ///   worst, which partial evidence cannot show;
+    /// - paused trials (which may yet be promoted) and trials running elsewhere at the
     ///   posterior mean of the model with the above ("kriging believer", Ginsbourger et al.,
     ///   2010): that mean stays as it is and the variance there collapses, so parallel workers
     ///   spread out without a made-up value distorting the model;
@@ -120,6 +125,7 @@ impl GpSampler {
         let mut xs = Vec::new();
         let mut losses = Vec::new();
         let mut lost = Vec::new();
+        let mut pruned = Vec::new();
         let mut pending = Vec::new();
         for o in history {
             let Some(x) = point_of(params, &o.assignment) else {
@@ -130,7 +136,8 @@ impl GpSampler {
                     xs.push(x);
                     losses.push(o.loss);
                 }
-                Seen::Stopped | Seen::Failed => lost.push(x),
+                Seen::Failed => lost.push(x),
+                Seen::Stopped => pruned.push(x),
                 Seen::Pending | Seen::Paused => pending.push(x),
                 Seen::Died => {}
             }
@@ -185,6 +192,23 @@ impl GpSampler {
                 gp = conditioned;
             }
         }
+        if !pruned.is_empty() {
+            let mut sorted: Vec<f64> = y.iter().copied().collect();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted[sorted.len() / 2];
+            all_y.extend(
+                gp.predict_many(&pruned)
+                    .iter()
+                    .map(|(mean, _)| mean.max(median)),
+            );
+            xs.extend(pruned);
+            let y_all = DVector::from_vec(all_y.clone());
+            if let Some(conditioned) =
+                Gp::new(xs.clone(), &y_all, categorical.clone(), hyper.clone())
+            {
+                gp = conditioned;
+            }
+        }
         if !pending.is_empty() {
             all_y.extend(gp.predict_many(&pending).iter().map(|(mean, _)| *mean));
             xs.extend(pending);
@@ -193,7 +217,15 @@ impl GpSampler {
             }
         }
         let inputs: Vec<Input> = params.iter().map(|p| input(p)).collect();
-        Some(acquisition::maximise(&gp, &inputs, best, &[incumbent], rng))
+        let taken = gp.xs.clone();
+        Some(acquisition::maximise(
+            &gp,
+            &inputs,
+            best,
+            &[incumbent],
+            &taken,
+            rng,
+        ))
     }
 }
 
