@@ -1,7 +1,8 @@
 //! Gaussian-process Bayesian optimisation, as Optuna's GP sampler and BoTorch do it: a
 //! Matérn-5/2 GP with automatic relevance determination fitted by maximum a posteriori
-//! (L-BFGS-B, warm-started from the previous fit), and log expected improvement maximised by
-//! quasi-random search and gradient-based local search. Integers are searched on their grid
+//! (L-BFGS-B, warm-started from the previous fit) with the worst value seen as its prior mean,
+//! and log expected improvement maximised by quasi-random search and gradient-based local
+//! search. Integers are searched on their grid
 //! and choices through a Hamming-distance kernel, so only valid values are ever proposed.
 
 use std::sync::Mutex;
@@ -145,7 +146,14 @@ impl GpSampler {
         if xs.len() < 2 {
             return None;
         }
-        let y = DVector::from_vec(warp::warp(&losses));
+        // The prior mean is the worst value observed, not the average (De Ath, Fieldsend and
+        // Everson, "What do you mean? The role of the mean function in Bayesian
+        // optimisation", GECCO 2020): far from the data the model expects nothing better than
+        // the worst seen, so expected improvement goes to regions the data say are promising
+        // rather than to every unexplored corner of the box. A zero-mean GP of y − max(y).
+        let mut y = DVector::from_vec(warp::warp(&losses));
+        let worst = y.max();
+        y.iter_mut().for_each(|v| *v -= worst);
         let categorical: Vec<bool> = params
             .iter()
             .map(|p| matches!(p.distribution, Distribution::Categorical(_)))
