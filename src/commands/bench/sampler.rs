@@ -116,21 +116,14 @@ fn conditions(names: &[String]) -> Result<Vec<Condition>> {
     if names.iter().any(|n| n == "all") {
         return Ok(CONDITIONS.to_vec());
     }
-    names
-        .iter()
-        .map(|name| {
-            CONDITIONS
-                .into_iter()
-                .find(|c| c.name() == name)
-                .with_context(|| {
-                    let known: Vec<&str> = CONDITIONS.iter().map(|c| c.name()).collect();
-                    format!(
-                        "--conditions: no condition '{name}' (known: {}, all)",
-                        known.join(", ")
-                    )
-                })
-        })
-        .collect()
+    by_name(
+        "--conditions",
+        "condition",
+        ", all",
+        names,
+        &CONDITIONS,
+        Condition::name,
+    )
 }
 
 fn functions(names: &[String]) -> Result<Vec<Synthetic>> {
@@ -145,17 +138,38 @@ fn functions(names: &[String]) -> Result<Vec<Synthetic>> {
             })
             .collect());
     }
+    by_name(
+        "--functions",
+        "test function",
+        "",
+        names,
+        &SYNTHETIC_FUNCTIONS,
+        Synthetic::name,
+    )
+}
+
+/// Each of `names` looked up among `known` by `name`; an unknown one is an error naming the
+/// flag and listing the known names (and `also`).
+fn by_name<T: Copy>(
+    flag: &str,
+    what: &str,
+    also: &str,
+    names: &[String],
+    known: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<Vec<T>> {
     names
         .iter()
-        .map(|name| {
-            SYNTHETIC_FUNCTIONS
-                .into_iter()
-                .find(|f| f.name() == name)
+        .map(|wanted| {
+            known
+                .iter()
+                .copied()
+                .find(|k| name(*k) == wanted)
                 .with_context(|| {
-                    let known: Vec<&str> = SYNTHETIC_FUNCTIONS.iter().map(|f| f.name()).collect();
+                    let list: Vec<&str> = known.iter().map(|k| name(*k)).collect();
                     format!(
-                        "--functions: no test function '{name}' (known: {})",
-                        known.join(", ")
+                        "{flag}: no {what} '{wanted}' (known: {}{also})",
+                        list.join(", ")
                     )
                 })
         })

@@ -185,45 +185,20 @@ impl GpSampler {
             .enumerate()
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
         let incumbent = xs[best_index].clone();
-        let hyper = fitted.hyper.clone();
-        let mut gp = fitted;
-        let mut all_y: Vec<f64> = y.iter().copied().collect();
-        // Each step conditions the model of the step before; should one fail numerically, the
-        // model it started from is kept rather than giving up the suggestion.
-        if !lost.is_empty() {
-            all_y.extend(std::iter::repeat_n(y.max(), lost.len()));
-            xs.extend(lost);
-            let y_all = DVector::from_vec(all_y.clone());
-            if let Some(conditioned) =
-                Gp::new(xs.clone(), &y_all, categorical.clone(), hyper.clone())
-            {
-                gp = conditioned;
-            }
-        }
-        if !pruned.is_empty() {
-            let mut sorted: Vec<f64> = y.iter().copied().collect();
-            sorted.sort_by(f64::total_cmp);
-            let median = sorted[sorted.len() / 2];
-            all_y.extend(
-                gp.predict_many(&pruned)
-                    .iter()
-                    .map(|(mean, _)| mean.max(median)),
-            );
-            xs.extend(pruned);
-            let y_all = DVector::from_vec(all_y.clone());
-            if let Some(conditioned) =
-                Gp::new(xs.clone(), &y_all, categorical.clone(), hyper.clone())
-            {
-                gp = conditioned;
-            }
-        }
-        if !pending.is_empty() {
-            all_y.extend(gp.predict_many(&pending).iter().map(|(mean, _)| *mean));
-            xs.extend(pending);
-            if let Some(conditioned) = Gp::new(xs, &DVector::from_vec(all_y), categorical, hyper) {
-                gp = conditioned;
-            }
-        }
+        // Each step conditions the model of the step before.
+        let worst_lost = vec![y.max(); lost.len()];
+        let gp = fitted.conditioned_on(lost, worst_lost);
+        let mut sorted: Vec<f64> = y.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2];
+        let censored = gp
+            .predict_many(&pruned)
+            .iter()
+            .map(|(mean, _)| mean.max(median))
+            .collect();
+        let gp = gp.conditioned_on(pruned, censored);
+        let believed = gp.predict_many(&pending).iter().map(|(m, _)| *m).collect();
+        let gp = gp.conditioned_on(pending, believed);
         let inputs: Vec<Input> = params.iter().map(|p| input(p)).collect();
         let taken = gp.xs.clone();
         Some(acquisition::maximise(

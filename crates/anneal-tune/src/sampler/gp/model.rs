@@ -65,6 +65,8 @@ fn r2(a: &[f64], b: &[f64], ils: &[f64], categorical: &[bool]) -> f64 {
 /// A GP conditioned on observations.
 pub(crate) struct Gp {
     pub xs: Vec<Vec<f64>>,
+    /// The values it is conditioned on, one per row of `xs`.
+    pub y: DVector<f64>,
     pub categorical: Vec<bool>,
     pub hyper: Hyper,
     /// K⁻¹ y.
@@ -106,11 +108,27 @@ impl Gp {
         let (chol, alpha, _) = condition(&xs, y, &categorical, &hyper)?;
         Some(Self {
             xs,
+            y: y.clone(),
             categorical,
             hyper,
             alpha,
             l: chol.unpack(),
         })
+    }
+
+    /// The same GP (hyperparameters unchanged) also conditioned on `values` at `points`; itself
+    /// when that fails numerically, rather than no model at all.
+    pub(crate) fn conditioned_on(self, points: Vec<Vec<f64>>, values: Vec<f64>) -> Self {
+        if points.is_empty() {
+            return self;
+        }
+        let mut xs = self.xs.clone();
+        xs.extend(points);
+        let y = DVector::from_iterator(
+            self.y.len() + values.len(),
+            self.y.iter().copied().chain(values),
+        );
+        Self::new(xs, &y, self.categorical.clone(), self.hyper.clone()).unwrap_or(self)
     }
 
     /// Fits the hyperparameters (maximum a posteriori) from each of `starts` and keeps the
