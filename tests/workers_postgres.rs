@@ -238,10 +238,13 @@ float = [0.0, 1.0]
     // A trial a killed worker held is retried with its parameters by a new trial.
     let mut retried = 0;
     for trial in trials.values().filter(|t| t["state"] == "failed") {
-        let message = trial["message"].as_str().unwrap();
-        if let Some((_, number)) = message.split_once(anneal_tune::RETRIED_AS) {
-            let retry = &trials[&number.parse::<u64>().unwrap()];
-            assert_eq!(retry["params"], trial["params"], "{message}");
+        if let Some(number) = trial["retried_as"].as_u64() {
+            let retry = &trials[&number];
+            assert_eq!(retry["params"], trial["params"], "{trial}");
+            assert!(
+                trial["cause"]["kind"] == "killed" || trial["cause"]["kind"] == "lease_lapsed",
+                "{trial}"
+            );
             retried += 1;
         }
     }

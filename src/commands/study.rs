@@ -209,10 +209,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                     fmt_value(t.value),
                     t.running_seconds,
                     fmt_params(&t.params),
-                    t.message
-                        .as_deref()
-                        .map(|e| format!("  [{e}]"))
-                        .unwrap_or_default()
+                    t.note().map(|e| format!("  [{e}]")).unwrap_or_default()
                 );
             }
         }

@@ -311,6 +311,8 @@ mod tests {
     /// A complete trial of Branin at (x1, x2).
     fn record(number: usize, x1: f64, x2: f64) -> TrialRecord {
         TrialRecord {
+            cause: None,
+            retried_as: None,
             number,
             state: TrialState::Complete,
             params: vec![

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anneal_tune::{
     ChosenParam, Direction, MedianPruner, NewStudy, StepValue, Storage, StorageOptions, Study,
-    StudyId, StudyRecord, TpeSampler, TrialId, TrialRecord, TrialState, open_storage,
+    StudyId, StudyRecord, TpeSampler, TrialEnd, TrialId, TrialRecord, open_storage,
 };
 
 use crate::{BenchError, Result};
@@ -222,15 +222,9 @@ impl Storage for Counting {
         self.call();
         self.inner.report(trial, step, value)
     }
-    fn finish(
-        &self,
-        trial: TrialId,
-        state: TrialState,
-        value: Option<f64>,
-        message: Option<&str>,
-    ) -> anneal_tune::Result<()> {
+    fn finish(&self, trial: TrialId, end: &TrialEnd) -> anneal_tune::Result<()> {
         self.call();
-        self.inner.finish(trial, state, value, message)
+        self.inner.finish(trial, end)
     }
     fn release(&self, trial: TrialId) -> anneal_tune::Result<()> {
         self.call();
@@ -242,9 +236,9 @@ impl Storage for Counting {
         self.counts.read(Read::History, rows_of(&stale));
         Ok(stale)
     }
-    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> anneal_tune::Result<bool> {
+    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> anneal_tune::Result<bool> {
         self.call();
-        self.inner.fail_stale(trial, owner, message)
+        self.inner.fail_stale(trial, owner, end)
     }
     fn revert_to_paused(
         &self,

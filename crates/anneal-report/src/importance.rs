@@ -121,6 +121,8 @@ mod tests {
 
     fn trial(number: usize, x: f64, y: f64, c: &str, value: f64) -> TrialRecord {
         TrialRecord {
+            cause: None,
+            retried_as: None,
             number,
             state: TrialState::Complete,
             params: vec![

@@ -194,7 +194,7 @@ impl StudyReport {
                     .then_some(t.running_seconds)
                     .or_else(|| t.wall_seconds()),
                 epochs: t.last_step().map(|(step, _)| step),
-                message: t.message.clone(),
+                message: t.note(),
             })
             .collect();
         Self {
@@ -265,6 +265,8 @@ mod tests {
         value: Option<f64>,
     ) -> TrialRecord {
         TrialRecord {
+            cause: None,
+            retried_as: None,
             number,
             state,
             params: vec![

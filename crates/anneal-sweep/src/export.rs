@@ -46,7 +46,7 @@ pub fn trials_csv(trials: &[TrialRecord]) -> String {
                     other => other.to_string(),
                 })
         }));
-        row.push(t.message.clone().unwrap_or_default());
+        row.push(t.note().unwrap_or_default());
         out += &(row
             .iter()
             .map(|c| csv_cell(c))

@@ -173,31 +173,23 @@ pub fn record_worker_death(
     signal: i32,
     stderr: &str,
 ) -> Result<Vec<usize>> {
-    let cause = match signal {
-        6 => "SIGABRT: the process aborted, likely a failed memory allocation (out of memory)",
-        9 => "SIGKILL: likely the kernel's out-of-memory killer",
-        11 => "SIGSEGV: a crash",
-        _ => "the process was ended",
-    };
-    let message = format!(
-        "{} {signal} ({cause}){}",
-        anneal_tune::KILLED_MESSAGE,
-        crate::command::tail_suffix(stderr)
+    let cause = anneal_tune::Cause::Killed { signal };
+    let end = anneal_tune::TrialEnd::failed(
+        cause,
+        Some(&format!("{cause}{}", crate::command::tail_suffix(stderr))),
     );
     let mut numbers = Vec::new();
     for trial in study.storage().stale(study.id())? {
-        let Some(owner) = trial
-            .owner
-            .as_deref()
-            .filter(|o| o.contains(&format!("/{tag}-")))
-        else {
+        let Some(owner) = trial.owner.as_deref().filter(|o| {
+            anneal_tune::OwnerToken::parse(o).and_then(|token| token.worker) == Some(tag)
+        }) else {
             continue;
         };
         let id = anneal_tune::TrialId {
             study: study.id(),
             number: trial.number,
         };
-        if study.storage().fail_stale(id, owner, &message)? {
+        if study.storage().fail_stale(id, owner, &end)? {
             numbers.push(trial.number);
         }
     }

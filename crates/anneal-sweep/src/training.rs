@@ -145,7 +145,8 @@ impl Objective for TrainingObjective<'_> {
 
     /// Repairs what a killed process left, from what the study says: a pruned trial whose
     /// folder still holds its saved state (killed before or while its folder was ended) is
-    /// ended again, and half-written files (`*.partial`) of finished trials are removed.
+    /// ended again, and half-written files (`*.partial`) and half-removed ones (`*.discarded`)
+    /// of finished trials are removed.
     fn tidy(&mut self, trials: &[TrialRecord]) {
         for trial in trials.iter().filter(|t| t.state.is_finished()) {
             let Ok((root, name)) = paused_folder(trial.run_dir.as_deref()) else {
@@ -244,14 +245,16 @@ pub(crate) fn paused_folder(run_dir: Option<&str>) -> Result<(PathBuf, String), 
 }
 
 /// Deletes what interrupted writes left in a run folder: files and folders whose name holds
-/// `.partial` (a write is made beside its target and renamed into place).
+/// `.partial` (a write is made beside its target and renamed into place) or ends `.discarded`
+/// (a saved state is renamed so before it is removed).
 fn remove_partial_files(folder: &Path) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if !entry.file_name().to_string_lossy().contains(".partial") {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.contains(".partial") && !name.ends_with(".discarded") {
             continue;
         }
         let removed = if path.is_dir() {

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use anneal_tune::WORKER_TAG_VARIABLE;
+
 /// Called as each child ends, with its index and outcome; `false` stops handing out the
 /// commands not started yet.
 pub type OnFinish = Box<dyn Fn(usize, &io::Result<Output>) -> bool + Send + Sync>;
@@ -109,10 +111,6 @@ pub fn read_handshake() -> io::Result<String> {
         )),
     }
 }
-
-/// The variable that names a worker to its supervisor: a worker's storage handles carry it in
-/// their owner token, so the supervisor can tell which trials a dead worker held.
-pub const WORKER_TAG_VARIABLE: &str = "ANNEAL_WORKER_TAG";
 
 /// How a supervised worker ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1073,6 +1073,8 @@ fn every_kill_point_while_ending_a_pruned_paused_trial_is_repaired() {
             _ => {}
         }
         let record = anneal_tune::TrialRecord {
+            cause: Some(anneal_tune::Cause::Pruned { step: Some(2) }),
+            retried_as: None,
             number: 0,
             state: TrialState::Pruned,
             params: Vec::new(),

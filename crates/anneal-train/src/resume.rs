@@ -206,7 +206,15 @@ pub fn discard(dir: &Path) -> Result<()> {
         dir.with_extension("partial"),
     ] {
         if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|e| TrainError::io(&path, e))?;
+            // Renamed first, in one step, then removed: a kill part-way through removing never
+            // leaves a state folder with some of its files gone (say the model without the
+            // optimizer), which would read as a paused run that cannot continue.
+            let doomed = path.with_extension("discarded");
+            if doomed.exists() {
+                std::fs::remove_dir_all(&doomed).map_err(|e| TrainError::io(&doomed, e))?;
+            }
+            std::fs::rename(&path, &doomed).map_err(|e| TrainError::io(&path, e))?;
+            std::fs::remove_dir_all(&doomed).map_err(|e| TrainError::io(&doomed, e))?;
         }
     }
     Ok(())

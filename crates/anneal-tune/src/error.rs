@@ -69,6 +69,13 @@ pub enum TuneError {
     /// the budget, and the optimisation loop stops.
     #[error("trial interrupted by the user")]
     Interrupted,
+    /// An objective that ran past its time limit (an objective returns it; the trial is
+    /// recorded failed, timed out).
+    #[error("timed out after {seconds:.0} s")]
+    TimedOut {
+        /// The limit it ran past, in seconds.
+        seconds: f64,
+    },
     /// The pruner paused the trial at `step`, to be continued if it becomes promotable (only
     /// for objectives that can pause).
     #[error("trial paused at step {step}")]

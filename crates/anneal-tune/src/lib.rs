@@ -60,13 +60,12 @@ pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]
 pub use storage::PostgresStorage;
 pub use storage::{
-    ChosenParam, MemoryStorage, NewStudy, RETRIED_AS, SqliteStorage, StepValue, Storage,
-    StorageOptions, StudyId, StudyRecord, TrialId, TrialRecord, TrialState, is_postgres_url,
-    open_storage, sqlite_path,
+    Cause, ChosenParam, MemoryStorage, NewStudy, OwnerToken, SqliteStorage, StepValue, Storage,
+    StorageOptions, StudyId, StudyRecord, TrialEnd, TrialId, TrialRecord, TrialState,
+    WORKER_TAG_VARIABLE, is_postgres_url, open_storage, sqlite_path,
 };
 pub use study::{
-    INTERRUPTED_BY_USER, INTERRUPTED_MESSAGE, KILLED_MESSAGE, MAX_STUDY_NAME, OptimizeOutcome,
-    Study, StudyBuilder, TrialResult, best_trial, check_study_name,
+    MAX_STUDY_NAME, OptimizeOutcome, Study, StudyBuilder, TrialResult, best_trial, check_study_name,
 };
 pub use synthetic::{SYNTHETIC_FUNCTIONS, Synthetic, ackley, branin, hartmann6, rosenbrock};
 pub use trial::Trial;

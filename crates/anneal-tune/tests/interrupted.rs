@@ -1,10 +1,8 @@
-//! Trials left running by a process that stopped: their message says how that was seen.
+//! Trials left running by a process that stopped: their cause says how that was seen.
 
 use std::time::Duration;
 
-use anneal_tune::{
-    INTERRUPTED_MESSAGE, NewStudy, RandomSampler, SqliteStorage, Storage, Study, TrialState,
-};
+use anneal_tune::{Cause, NewStudy, RandomSampler, SqliteStorage, Storage, Study, TrialState};
 
 #[test]
 fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
@@ -38,18 +36,20 @@ fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
     let outcome = study
         .optimize(3, |trial| Ok(trial.suggest_float("x", 0.0, 1.0)?))
         .unwrap();
-    let message = |n: usize| {
+    let cause = |n: usize| {
         let trial = &outcome.trials[n];
         assert_eq!(trial.state, TrialState::Failed);
-        trial.message.clone().unwrap()
+        assert_eq!(trial.message, trial.cause.map(|c| c.to_string()));
+        trial.cause.unwrap()
     };
-    assert_eq!(
-        message(0),
-        format!("{INTERRUPTED_MESSAGE} (its lease lapsed)")
-    );
-    assert_eq!(
-        message(1),
-        format!("{INTERRUPTED_MESSAGE} (its process had exited)")
+    assert_eq!(cause(0), Cause::LeaseLapsed);
+    assert_eq!(cause(1), Cause::ProcessExited);
+    assert!(
+        outcome.trials[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .ends_with("(its process had exited)")
     );
     drop(hung);
 }

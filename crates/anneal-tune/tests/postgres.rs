@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anneal_tune::{
-    Direction, MedianPruner, NewStudy, PostgresStorage, Storage, Study, TpeSampler, TrialState,
+    Direction, MedianPruner, NewStudy, PostgresStorage, Storage, Study, TpeSampler, TrialEnd,
+    TrialState,
 };
 
 fn new_study(name: &str) -> NewStudy {
@@ -66,9 +67,7 @@ fn postgres_storage_keeps_the_trial_rules() {
                     let storage = PostgresStorage::connect(&url).unwrap();
                     let mut mine = Vec::new();
                     while let Some(id) = storage.claim_new(study.id, Some(120), true).unwrap() {
-                        storage
-                            .finish(id, TrialState::Complete, Some(1.0), None)
-                            .unwrap();
+                        storage.finish(id, &TrialEnd::complete(1.0)).unwrap();
                         mine.push(id.number);
                     }
                     mine
@@ -95,14 +94,7 @@ fn postgres_storage_keeps_the_trial_rules() {
     let paused = first.claim_new(study.id, Some(5), true).unwrap().unwrap();
     first.report(paused, 1, 0.9).unwrap();
     first.report(paused, 2, 0.8).unwrap();
-    first
-        .finish(
-            paused,
-            TrialState::Paused,
-            Some(0.8),
-            Some("paused after step 2"),
-        )
-        .unwrap();
+    first.finish(paused, &TrialEnd::paused(0.8, 2)).unwrap();
     let winners = std::thread::scope(|scope| {
         let racers: Vec<_> = (0..6)
             .map(|_| {

@@ -513,17 +513,20 @@ fn a_trial_whose_process_died_is_retried_with_its_parameters() {
             Ok(x * x)
         })
         .unwrap();
-    let empty = outcome.trials[0].message.as_deref().unwrap();
-    assert!(
-        empty.starts_with("interrupted") && !empty.contains(anneal_tune::RETRIED_AS),
-        "a trial without parameters has nothing to retry: {empty}"
+    let empty = &outcome.trials[0];
+    assert_eq!(empty.cause, Some(anneal_tune::Cause::ProcessExited));
+    assert_eq!(
+        empty.retried_as, None,
+        "a trial without parameters has nothing to retry"
     );
     let failed = &outcome.trials[1];
     assert_eq!(failed.state, TrialState::Failed);
-    let message = failed.message.as_deref().unwrap();
+    assert_eq!(failed.cause, Some(anneal_tune::Cause::ProcessExited));
+    assert_eq!(failed.retried_as, Some(2));
     assert!(
-        message.starts_with("interrupted") && message.ends_with("; retried as trial 2"),
-        "{message}"
+        failed.note().unwrap().ends_with("; retried as trial 2"),
+        "{:?}",
+        failed.note()
     );
     assert_eq!(
         seen[0],

@@ -263,10 +263,9 @@ impl Objective for CommandObjective<'_> {
 
         let deadline = self.spec.timeout.map(|t| Instant::now() + t);
         let timed_out = || -> BoxError {
-            format!(
-                "timed out after {:.0} s",
-                self.spec.timeout.unwrap_or_default().as_secs_f64()
-            )
+            anneal_tune::TuneError::TimedOut {
+                seconds: self.spec.timeout.unwrap_or_default().as_secs_f64(),
+            }
             .into()
         };
         let mut value = None;

@@ -3,6 +3,7 @@
 
 use crate::distribution::Distribution;
 use crate::space::Assignment;
+use crate::storage::Cause;
 
 /// Parameters as stored.
 pub(crate) fn params_json(params: &Assignment) -> String {
@@ -39,4 +40,14 @@ pub(crate) fn bounded_message(message: Option<String>) -> Option<String> {
         std::borrow::Cow::Borrowed(_) => m,
         clipped => clipped.into_owned(),
     })
+}
+
+/// A cause as stored (JSON, `{"kind": "killed", "signal": 9}`).
+pub(crate) fn cause_json(cause: Option<Cause>) -> Option<String> {
+    cause.map(|c| serde_json::to_string(&c).expect("causes serialise"))
+}
+
+/// A cause read back (an unreadable one, written by a newer anneal, reads as none).
+pub(crate) fn parse_cause(text: Option<String>) -> Option<Cause> {
+    serde_json::from_str(&text?).ok()
 }

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::encoding::upsert;
 use super::owner::Owner;
 use super::{
-    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
-    TrialState, check_same_study, held_or_lost, now,
+    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialEnd, TrialId,
+    TrialRecord, TrialState, check_same_study, held_or_lost, now,
 };
 use crate::error::Result;
 
@@ -125,30 +125,21 @@ impl Storage for MemoryStorage {
     fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
         let mut state = self.lock();
         let Some(t) = state
-            .trials
-            .get_mut(&failed.study)
-            .and_then(|trials| trials.iter_mut().find(|t| t.number == failed.number))
-            .filter(|t| t.state == TrialState::Failed)
+            .trial_mut(failed)
+            .filter(|t| t.state == TrialState::Failed && t.retried_as.is_none())
         else {
             return Ok(false);
         };
-        let message = t.message.get_or_insert_with(String::new);
-        if message.contains(super::RETRIED_AS) {
-            return Ok(false);
-        }
-        message.push_str(&format!("{}{retry}", super::RETRIED_AS));
+        t.retried_as = Some(retry);
         Ok(true)
     }
 
-    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
+    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
         let mut state = self.lock();
         let Some(t) = state.running_held_by(trial, owner) else {
             return Ok(false);
         };
-        t.state = TrialState::Failed;
-        t.message = Some(message.to_string());
-        t.finished = Some(now());
-        t.owner = None;
+        ended(t, end);
         Ok(true)
     }
 
@@ -215,7 +206,9 @@ impl Storage for MemoryStorage {
             started: now(),
             finished: None,
             running_seconds: 0.0,
+            cause: None,
             message: None,
+            retried_as: None,
             run_dir: None,
             owner: leased.then(|| self.owner.as_str().to_string()),
         });
@@ -227,6 +220,7 @@ impl Storage for MemoryStorage {
         let claimed = self.change(trial, TrialState::Paused, |t| {
             t.state = TrialState::Running;
             t.finished = None;
+            t.cause = None;
             t.message = None;
             t.owner = Some(self.owner.as_str().to_string());
         });
@@ -265,22 +259,12 @@ impl Storage for MemoryStorage {
         held_or_lost(held, trial)
     }
 
-    fn finish(
-        &self,
-        trial: TrialId,
-        state: TrialState,
-        value: Option<f64>,
-        message: Option<&str>,
-    ) -> Result<()> {
+    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
         let segment = self.lock().segments.remove(&(trial.study, trial.number));
         let held = self.change(trial, TrialState::Running, |t| {
-            let end = now();
-            t.state = state;
-            t.value = value;
-            t.message = message.map(str::to_string);
-            t.finished = Some(end);
-            t.running_seconds += segment.map_or(0.0, |start| end - start);
-            t.owner = None;
+            ended(t, end);
+            let finished = t.finished.unwrap_or_default();
+            t.running_seconds += segment.map_or(0.0, |start| finished - start);
         });
         held_or_lost(held, trial)
     }
@@ -296,12 +280,8 @@ impl Storage for MemoryStorage {
         let Some(t) = state.running_held_by(trial, owner) else {
             return Ok(false);
         };
-        t.state = TrialState::Paused;
-        t.value = Some(value);
         t.intermediate.retain(|(s, _)| *s <= step);
-        t.message = Some(format!("paused after step {step}"));
-        t.finished = Some(now());
-        t.owner = None;
+        ended(t, &TrialEnd::paused(value, step));
         Ok(true)
     }
 
@@ -345,4 +325,14 @@ impl Storage for MemoryStorage {
             })
             .unwrap_or_default())
     }
+}
+
+/// Ends running trial `t` as `end` says, now.
+fn ended(t: &mut TrialRecord, end: &TrialEnd) {
+    t.state = end.state;
+    t.value = end.value;
+    t.cause = end.cause;
+    t.message = end.message.clone();
+    t.finished = Some(now());
+    t.owner = None;
 }

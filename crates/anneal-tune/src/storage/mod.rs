@@ -11,22 +11,23 @@
 use serde::{Deserialize, Serialize};
 
 use crate::direction::Direction;
-use crate::distribution::Distribution;
 use crate::error::Result;
-use crate::space::Assignment;
 
 mod encoding;
+mod legacy;
 mod memory;
 mod owner;
 mod paths;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod record;
 mod sqlite;
 mod url;
 
 pub use memory::MemoryStorage;
-pub use owner::DEFAULT_LEASE;
 pub(crate) use owner::owner_is_gone;
+pub use owner::{DEFAULT_LEASE, OwnerToken, WORKER_TAG_VARIABLE};
+pub use record::{Cause, ChosenParam, StepValue, TrialEnd, TrialRecord, TrialState};
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
@@ -45,70 +46,6 @@ pub struct TrialId {
     pub study: StudyId,
     /// Its number in the study, from 0 in the order trials were claimed.
     pub number: usize,
-}
-
-/// Where a trial is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrialState {
-    /// Claimed by a process and being evaluated.
-    Running,
-    /// Finished with a value.
-    Complete,
-    /// Stopped early by the pruner; its value is its best so far.
-    Pruned,
-    /// The objective failed; the message says why.
-    Failed,
-    /// Stopped at a successive-halving rung with its state saved; it continues if it ranks well
-    /// enough once more trials reach the rung, and is pruned when the study settles otherwise.
-    Paused,
-    /// Stopped by the user (Ctrl-C) before it finished. It is over, but does not count toward
-    /// the study's budget: running the study again finishes the budget.
-    Interrupted,
-}
-
-impl TrialState {
-    /// The state's name as stored and printed.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrialState::Running => "running",
-            TrialState::Complete => "complete",
-            TrialState::Pruned => "pruned",
-            TrialState::Failed => "failed",
-            TrialState::Paused => "paused",
-            TrialState::Interrupted => "interrupted",
-        }
-    }
-
-    /// The state named `text` ([`TrialState::as_str`]'s words).
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            TrialState::Running,
-            TrialState::Complete,
-            TrialState::Pruned,
-            TrialState::Failed,
-            TrialState::Paused,
-            TrialState::Interrupted,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-
-    /// Whether the trial is over (complete, pruned, failed or interrupted).
-    pub fn is_finished(self) -> bool {
-        matches!(
-            self,
-            TrialState::Complete
-                | TrialState::Pruned
-                | TrialState::Failed
-                | TrialState::Interrupted
-        )
-    }
-
-    /// Whether the trial counts toward the study's budget (all but interrupted ones).
-    pub fn counts_toward_budget(self) -> bool {
-        self != TrialState::Interrupted
-    }
 }
 
 /// What identifies a study when it is created or reopened.
@@ -148,71 +85,6 @@ pub struct StudyRecord {
     pub seed: u64,
     /// When it was created (seconds since the Unix epoch).
     pub created: f64,
-}
-
-/// A trial as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrialRecord {
-    /// Its number in the study.
-    pub number: usize,
-    /// Where it is in its life.
-    pub state: TrialState,
-    /// Its parameters in the order they were suggested.
-    pub params: Assignment,
-    /// Each parameter's distribution, in the same order.
-    pub distributions: Vec<(String, Distribution)>,
-    /// The objective's value (complete), or the best value so far (pruned, paused).
-    pub value: Option<f64>,
-    /// `(step, value)` reported while it ran, in step order.
-    pub intermediate: Vec<(usize, f64)>,
-    /// When it was claimed (seconds since the Unix epoch).
-    pub started: f64,
-    /// When it finished or paused.
-    pub finished: Option<f64>,
-    /// Seconds it spent running, over all its segments (a paused trial's wait not counted).
-    #[serde(default)]
-    pub running_seconds: f64,
-    /// Why it failed, was pruned or paused.
-    pub message: Option<String>,
-    /// The folder the objective kept its files in (a run folder, a working directory).
-    pub run_dir: Option<String>,
-    /// The storage handle (process) running it, while it runs under a lease.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-}
-
-impl TrialRecord {
-    /// Seconds from its first claim to its end (or pause), waits included.
-    pub fn wall_seconds(&self) -> Option<f64> {
-        self.finished.map(|f| f - self.started)
-    }
-
-    /// The last reported step and its value.
-    pub fn last_step(&self) -> Option<(usize, f64)> {
-        self.intermediate.last().copied()
-    }
-}
-
-/// A value reported at one step, as a pruner reads them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepValue {
-    /// The reporting trial's number.
-    pub number: usize,
-    /// Its state now.
-    pub state: TrialState,
-    /// The value it reported at the step.
-    pub value: f64,
-}
-
-/// One parameter of a trial as recorded: its value and the distribution it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChosenParam {
-    /// The parameter's name.
-    pub name: String,
-    /// The value chosen.
-    pub value: crate::Value,
-    /// Where it was drawn from.
-    pub distribution: Distribution,
 }
 
 /// A store of studies and their trials. Every method is one atomic change or read. Each
@@ -273,15 +145,8 @@ pub trait Storage: Send + Sync {
     /// Records a running trial's value at `step` (replacing an earlier report of that step).
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()>;
 
-    /// Ends a running trial as `state` (complete, pruned, failed or paused) with its value and
-    /// a message.
-    fn finish(
-        &self,
-        trial: TrialId,
-        state: TrialState,
-        value: Option<f64>,
-        message: Option<&str>,
-    ) -> Result<()>;
+    /// Ends a running trial as `end` says (complete, pruned, failed, paused or interrupted).
+    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()>;
 
     /// Deletes a claimed running trial that will not run (an exhausted grid).
     fn release(&self, trial: TrialId) -> Result<()>;
@@ -290,9 +155,9 @@ pub trait Storage: Send + Sync {
     /// of this host that has exited.
     fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
 
-    /// Fails a stale trial still held by `owner` (as [`Storage::stale`] saw it); `false` when
-    /// it changed meanwhile (finished, or claimed again).
-    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool>;
+    /// Ends a stale trial still held by `owner` (as [`Storage::stale`] saw it) as `end` says (a
+    /// failure); `false` when it changed meanwhile (finished, or claimed again).
+    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool>;
 
     /// Puts a stale continuation still held by `owner` back to its pause after `step` with
     /// `value`, dropping its later reports; `false` when it changed meanwhile.
@@ -304,8 +169,8 @@ pub trait Storage: Send + Sync {
         value: f64,
     ) -> Result<bool>;
 
-    /// Marks failed trial `failed` as retried by trial `retry` (its message gains
-    /// [`RETRIED_AS`] and the number); `false` when it was marked already (another process
+    /// Records that trial `retry` runs failed trial `failed`'s parameters again
+    /// ([`TrialRecord::retried_as`]); `false` when it was marked already (another process
     /// retries it). Atomic: a failed trial is retried once.
     fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool>;
 
@@ -327,9 +192,6 @@ pub trait Storage: Send + Sync {
     /// The values every trial of the study reported at `step`.
     fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>>;
 }
-
-/// What a failed trial's message gains once a new trial retries its parameters.
-pub const RETRIED_AS: &str = "; retried as trial ";
 
 /// `Ok` when a change to running trial `trial` applied (this handle holds it), else the
 /// [`crate::TuneError::LeaseLost`] a change to a trial this handle does not hold is.
@@ -359,8 +221,8 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
         (**self).stale(study)
     }
-    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
-        (**self).fail_stale(trial, owner, message)
+    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
+        (**self).fail_stale(trial, owner, end)
     }
     fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
         (**self).create_study(new)
@@ -394,14 +256,8 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
         (**self).report(trial, step, value)
     }
-    fn finish(
-        &self,
-        trial: TrialId,
-        state: TrialState,
-        value: Option<f64>,
-        message: Option<&str>,
-    ) -> Result<()> {
-        (**self).finish(trial, state, value, message)
+    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
+        (**self).finish(trial, end)
     }
     fn revert_to_paused(
         &self,

@@ -17,6 +17,41 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// process missing here belonged to a handle that was dropped (a study that died with a panic).
 static LIVE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
+/// The environment variable a supervisor sets to name the worker it starts; the worker's
+/// storage handles carry the name in their owner tokens ([`OwnerToken::worker`]).
+pub const WORKER_TAG_VARIABLE: &str = "ANNEAL_WORKER_TAG";
+
+/// An owner token read back into its parts: `namespace@host/pid/start/[worker-]nonce`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerToken<'a> {
+    /// The pid namespace of the process (its `/proc/self/ns/pid` link, or `pid`).
+    pub namespace: &'a str,
+    /// The host's name.
+    pub host: &'a str,
+    /// The process id.
+    pub pid: u32,
+    /// The process's start time in clock ticks since boot (0 where unknown).
+    pub start: u64,
+    /// The name its supervisor gave the worker process, if any.
+    pub worker: Option<&'a str>,
+}
+
+impl<'a> OwnerToken<'a> {
+    /// The parts of `token`; `None` for a token this anneal did not write.
+    pub fn parse(token: &'a str) -> Option<Self> {
+        let (namespace, rest) = token.split_once('@')?;
+        let mut parts = rest.splitn(4, '/');
+        let (host, pid, start, last) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        Some(Self {
+            namespace,
+            host,
+            pid: pid.parse().ok()?,
+            start: start.parse().unwrap_or(0),
+            worker: last.rsplit_once('-').map(|(worker, _nonce)| worker),
+        })
+    }
+}
+
 /// A storage handle's owner token, `host/pid/start/nonce` (the process start time tells a
 /// reused pid apart); it counts as alive in this process until dropped.
 #[derive(Debug)]
@@ -27,7 +62,7 @@ impl Owner {
         let pid = std::process::id();
         let nonce: u64 = rand::random();
         // A supervised worker names itself, so its supervisor can tell its trials apart.
-        let tag = std::env::var("ANNEAL_WORKER_TAG")
+        let tag = std::env::var(WORKER_TAG_VARIABLE)
             .map(|t| t.replace(['/', '@'], "_") + "-")
             .unwrap_or_default();
         let token = format!(
@@ -91,29 +126,22 @@ fn process_start(pid: u32) -> Option<u64> {
 /// Whether `owner` names a process of this host that has exited (so its leases are void now).
 /// Owners on other hosts, or tokens this cannot read, are left to their lease.
 pub(crate) fn owner_is_gone(owner: &str) -> bool {
-    let Some((namespace, owner_rest)) = owner.split_once('@') else {
+    let Some(token) = OwnerToken::parse(owner) else {
         return false;
     };
-    if namespace != pid_namespace() {
+    if token.namespace != pid_namespace()
+        || token.host != host_name()
+        || !std::path::Path::new("/proc/self/stat").exists()
+    {
         return false;
     }
-    let mut parts = owner_rest.split('/');
-    let (Some(host), Some(pid), Some(start)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<u32>() else {
-        return false;
-    };
-    if host != host_name() || !std::path::Path::new("/proc/self/stat").exists() {
-        return false;
-    }
-    if pid == std::process::id() {
+    if token.pid == std::process::id() {
         // One of this process's own handles: gone once dropped.
         return !live().as_ref().is_some_and(|set| set.contains(owner));
     }
-    match process_start(pid) {
+    match process_start(token.pid) {
         None => true,
-        Some(now) => start.parse::<u64>().is_ok_and(|then| then != now),
+        Some(now) => token.start != now,
     }
 }
 
@@ -158,10 +186,23 @@ mod tests {
         child.wait().unwrap();
         let host = me.split('/').next().unwrap();
         assert!(owner_is_gone(&format!("{host}/{pid}/1/0")));
+        let namespace = me.split('@').next().unwrap();
         assert!(
-            !owner_is_gone("elsewhere/1/1/0"),
+            !owner_is_gone(&format!("{namespace}@elsewhere/1/1/0")),
             "other hosts keep their lease"
         );
         assert!(!owner_is_gone("garbage"));
+    }
+
+    #[test]
+    fn an_owner_token_reads_back_into_its_parts() {
+        let token =
+            OwnerToken::parse("pid:[4026531836]@vm/13266/2803134/w-3-00ff00ff00ff00ff").unwrap();
+        assert_eq!(token.namespace, "pid:[4026531836]");
+        assert_eq!((token.host, token.pid, token.start), ("vm", 13266, 2803134));
+        assert_eq!(token.worker, Some("w-3"), "a worker name may hold dashes");
+        let plain = OwnerToken::parse("pid@vm/1/2/00ff00ff00ff00ff").unwrap();
+        assert_eq!(plain.worker, None);
+        assert_eq!(OwnerToken::parse("before-leases"), None);
     }
 }

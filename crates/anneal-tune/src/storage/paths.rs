@@ -84,6 +84,8 @@ mod tests {
     #[test]
     fn a_stored_run_folder_reads_back_without_dot_dot() {
         let trial = |dir: &str| TrialRecord {
+            cause: None,
+            retried_as: None,
             number: 0,
             state: TrialState::Complete,
             params: Vec::new(),

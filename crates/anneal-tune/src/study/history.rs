@@ -5,10 +5,7 @@ use crate::distribution::Distribution;
 use crate::error::{Result, TuneError};
 use crate::sampler::{Observation, Seen};
 use crate::space::{Param, SearchSpace};
-use crate::storage::{TrialRecord, TrialState};
-
-use super::INTERRUPTED_MESSAGE;
-use super::retry::process_died;
+use crate::storage::{Cause, TrialRecord, TrialState};
 
 /// The best complete trial with a finite value.
 pub fn best_trial(trials: &[TrialRecord], direction: Direction) -> Option<&TrialRecord> {
@@ -72,7 +69,7 @@ pub(crate) fn observations(
                 TrialState::Pruned => (stopped_loss(t), Seen::Stopped),
                 TrialState::Paused => (stopped_loss(t), Seen::Paused),
                 // A trial that failed before any parameter was chosen has nothing to say.
-                TrialState::Failed if !t.params.is_empty() => match process_died(t) {
+                TrialState::Failed if !t.params.is_empty() => match t.process_died() {
                     true => (worst_stopped, Seen::Died),
                     false => (worst_stopped, Seen::Failed),
                 },
@@ -132,15 +129,10 @@ pub(crate) fn relative_space(trials: &[TrialRecord]) -> SearchSpace {
 /// its settings are broken, not unlucky. Trials killed with their process say nothing about
 /// the settings and are not counted.
 pub(crate) fn check_not_all_failing(trials: &[TrialRecord], max_failures: usize) -> Result<()> {
-    let interrupted = INTERRUPTED_MESSAGE.split(':').next().unwrap_or_default();
     let finished: Vec<&TrialRecord> = trials
         .iter()
         .filter(|t| !matches!(t.state, TrialState::Running | TrialState::Interrupted))
-        .filter(|t| {
-            !t.message
-                .as_deref()
-                .is_some_and(|e| e.starts_with(interrupted))
-        })
+        .filter(|t| !t.cause.is_some_and(Cause::is_interruption))
         .collect();
     if max_failures > 0
         && finished.len() >= max_failures

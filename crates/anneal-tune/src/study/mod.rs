@@ -15,8 +15,8 @@ use crate::pruner::{NopPruner, Pruner, PrunerContext};
 use crate::sampler::{Sampler, TpeSampler};
 use crate::space::SearchSpace;
 use crate::storage::{
-    MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
-    owner_is_gone,
+    Cause, MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialEnd, TrialId, TrialRecord,
+    TrialState, owner_is_gone,
 };
 use crate::trial::Trial;
 
@@ -392,7 +392,10 @@ impl Study {
                 value: trial.best_reported(),
                 step: trial.reported().last().map(|(s, _)| *s),
             },
-            TrialResult::Failed(message) => Outcome::Failed(message),
+            TrialResult::Failed(message) => Outcome::Failed {
+                cause: Cause::ObjectiveError,
+                message,
+            },
         };
         self.record_outcome(trial.id, outcome)
     }
@@ -451,8 +454,14 @@ impl Study {
                     self.storage.revert_to_paused(id, owner, step, value)?;
                 }
                 None => {
-                    let message = interrupted_message(owner_is_gone(owner));
-                    if self.storage.fail_stale(id, owner, &message)? {
+                    let cause = match owner_is_gone(owner) {
+                        true => Cause::ProcessExited,
+                        false => Cause::LeaseLapsed,
+                    };
+                    if self
+                        .storage
+                        .fail_stale(id, owner, &TrialEnd::failed(cause, None))?
+                    {
                         failed += 1;
                     }
                 }
@@ -463,37 +472,18 @@ impl Study {
 
     /// Records how a trial ended; a non-finite value is a failure (divergence).
     pub(crate) fn record_outcome(&self, id: TrialId, outcome: Outcome) -> Result<TrialRecord> {
-        let outcome = match outcome.value() {
-            Some(v) if !v.is_finite() => {
-                Outcome::Failed(format!("diverged: the objective value is {v}"))
-            }
-            _ => outcome,
+        let end = match outcome {
+            Outcome::Complete(v) if !v.is_finite() => TrialEnd::failed(
+                Cause::Diverged,
+                Some(&format!("{}: the objective value is {v}", Cause::Diverged)),
+            ),
+            Outcome::Complete(value) => TrialEnd::complete(value),
+            Outcome::Pruned { value, step } => TrialEnd::pruned(value, step),
+            Outcome::Paused { value, step } => TrialEnd::paused(value, step),
+            Outcome::Interrupted { value } => TrialEnd::interrupted(value),
+            Outcome::Failed { cause, message } => TrialEnd::failed(cause, Some(&message)),
         };
-        let (state, value, message) = match outcome {
-            Outcome::Complete(value) => (TrialState::Complete, Some(value), None),
-            Outcome::Pruned { value, step } => (
-                TrialState::Pruned,
-                value,
-                Some(step.map_or("pruned".into(), |s| format!("pruned after step {s}"))),
-            ),
-            Outcome::Paused { value, step } => (
-                TrialState::Paused,
-                Some(value),
-                Some(format!("paused after step {step}")),
-            ),
-            // The message may be megabytes of a program's output or a caller's text.
-            Outcome::Interrupted { value } => (
-                TrialState::Interrupted,
-                value,
-                Some(INTERRUPTED_BY_USER.to_string()),
-            ),
-            Outcome::Failed(message) => (
-                TrialState::Failed,
-                None,
-                Some(anneal_text::clip_message(&message).into_owned()),
-            ),
-        };
-        self.storage.finish(id, state, value, message.as_deref())?;
+        self.storage.finish(id, &end)?;
         self.storage.trial(id)?.ok_or_else(|| {
             TuneError::config(
                 "trial",
@@ -502,28 +492,6 @@ impl Study {
         })
     }
 }
-
-/// How the message of a trial left running by a dead process begins; the rest says how that
-/// was seen ([`interrupted_message`]). Readers match this prefix.
-pub const INTERRUPTED_MESSAGE: &str =
-    "interrupted: the process running this trial stopped before it finished";
-
-/// The message of a trial whose owner was seen gone (a process of this host that exited) or,
-/// otherwise, whose lease lapsed.
-fn interrupted_message(owner_gone: bool) -> String {
-    let how = match owner_gone {
-        true => "its process had exited",
-        false => "its lease lapsed",
-    };
-    format!("{INTERRUPTED_MESSAGE} ({how})")
-}
-
-/// How a trial the user stopped (Ctrl-C) is recorded.
-pub const INTERRUPTED_BY_USER: &str =
-    "interrupted by the user (not counted toward the budget: run the study again to finish it)";
-
-/// How the message of a trial whose process a signal ended begins ("killed by signal 9 (…)").
-pub const KILLED_MESSAGE: &str = "killed by signal";
 
 /// How an evaluation ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -539,19 +507,13 @@ pub(crate) enum Outcome {
         value: f64,
         step: usize,
     },
-    Failed(String),
+    /// Failed for `cause`; `message` is the error's text.
+    Failed {
+        cause: Cause,
+        message: String,
+    },
     /// Stopped by the user; `value` is its best reported so far.
     Interrupted {
         value: Option<f64>,
     },
-}
-
-impl Outcome {
-    fn value(&self) -> Option<f64> {
-        match *self {
-            Outcome::Complete(v) | Outcome::Paused { value: v, .. } => Some(v),
-            Outcome::Pruned { value, .. } | Outcome::Interrupted { value } => value,
-            Outcome::Failed(_) => None,
-        }
-    }
 }

@@ -10,7 +10,7 @@ use super::{Outcome, Study};
 use crate::error::{Result, TuneError};
 use crate::objective::{BoxError, FnObjective, Objective, Quiet, StudyObserver};
 use crate::pruner::Settlement;
-use crate::storage::{TrialId, TrialRecord, TrialState};
+use crate::storage::{Cause, TrialEnd, TrialId, TrialRecord, TrialState};
 
 /// The longest the settling process sleeps between looks at other processes' trials.
 const WAIT_FOR_OTHERS: std::time::Duration = std::time::Duration::from_secs(2);
@@ -82,9 +82,10 @@ impl Study {
                     Err(e) => {
                         let _ = self.storage().finish(
                             id,
-                            TrialState::Failed,
-                            None,
-                            Some(&format!("the sampler failed: {e}")),
+                            &TrialEnd::failed(
+                                Cause::SamplerError,
+                                Some(&format!("{}: {e}", Cause::SamplerError)),
+                            ),
                         );
                         return Err(e);
                     }
@@ -165,25 +166,26 @@ impl Study {
                     let Some(record) = trials.iter().find(|t| t.number == number) else {
                         continue;
                     };
-                    let step = record.last_step().map_or(0, |(s, _)| s);
-                    let message =
-                        format!("pruned after step {step} (paused at a rung, never promoted)");
-                    // The trial is claimed (running, this process's, under its lease) while its
-                    // files are ended, and recorded pruned only then: no other process touches
-                    // it meanwhile, and if this one dies, the trial goes back to its pause (its
-                    // state still there) or fails, and never reads pruned over half-ended files.
+                    let step = record.last_step().map(|(s, _)| s);
+                    let end = TrialEnd {
+                        message: Some(format!(
+                            "{} (paused at a rung, never promoted)",
+                            Cause::Pruned { step }
+                        )),
+                        ..TrialEnd::pruned(record.value, step)
+                    };
+                    // The trial is claimed (running, this process's, under its lease) so that no
+                    // other process promotes it meanwhile; the study learns it ended before its
+                    // files are ended. A kill before the record leaves it running, and the next
+                    // process puts it back to its pause (its saved state untouched); a kill after
+                    // it leaves a pruned trial whose folder still holds its state, which
+                    // `Objective::tidy` ends again.
                     if self.storage().claim_paused(id)? {
-                        objective.discard_paused(record);
-                        let recorded = self.storage().finish(
-                            id,
-                            TrialState::Pruned,
-                            record.value,
-                            Some(&message),
-                        );
-                        match recorded {
+                        match self.storage().finish(id, &end) {
                             Err(TuneError::LeaseLost { .. }) => continue,
                             other => other?,
                         }
+                        objective.discard_paused(record);
                         self.announce(number, observer)?;
                     }
                 }
@@ -218,7 +220,13 @@ impl Study {
                 Some(TuneError::Interrupted) => Outcome::Interrupted {
                     value: trial.best_reported(),
                 },
-                _ => Outcome::Failed(error_chain(error.as_ref())),
+                found => Outcome::Failed {
+                    cause: match found {
+                        Some(TuneError::TimedOut { .. }) => Cause::TimedOut,
+                        _ => Cause::ObjectiveError,
+                    },
+                    message: error_chain(error.as_ref()),
+                },
             },
         };
         let interrupted = matches!(outcome, Outcome::Interrupted { .. });

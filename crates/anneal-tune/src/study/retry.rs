@@ -1,11 +1,11 @@
 //! Retrying a trial whose process died: a new trial takes its parameters, once per failed trial
 //! (marked atomically in the storage) and up to the study's limit along one chain.
 
-use super::{INTERRUPTED_MESSAGE, KILLED_MESSAGE, Study};
+use super::Study;
 use crate::distribution::Distribution;
 use crate::error::Result;
 use crate::space::Assignment;
-use crate::storage::{RETRIED_AS, TrialId, TrialRecord, TrialState};
+use crate::storage::{TrialId, TrialRecord};
 
 impl Study {
     /// Whether `trial` failed because its process died and may still be retried.
@@ -13,11 +13,8 @@ impl Study {
         // A trial that died before any parameter was chosen has nothing to retry.
         self.retry_failed > 0
             && !trial.params.is_empty()
-            && process_died(trial)
-            && !trial
-                .message
-                .as_deref()
-                .is_some_and(|m| m.contains(RETRIED_AS))
+            && trial.process_died()
+            && trial.retried_as.is_none()
     }
 
     /// For new trial `id`: the parameters of the oldest trial whose process died and whose
@@ -46,28 +43,12 @@ impl Study {
     }
 }
 
-/// Whether `trial` failed because its process died (interrupted, or killed by a signal): its
-/// parameters are not to blame, so retries may take them and samplers learn nothing from it.
-pub(super) fn process_died(trial: &TrialRecord) -> bool {
-    trial.state == TrialState::Failed
-        && trial
-            .message
-            .as_deref()
-            .is_some_and(|m| m.starts_with(INTERRUPTED_MESSAGE) || m.starts_with(KILLED_MESSAGE))
-}
-
-/// How many retries led to trial `number`: the length of the chain of failed trials whose
-/// messages say they were retried as the next one.
+/// How many retries led to trial `number`: the length of the chain of failed trials each
+/// retried as the next one.
 fn retries_before(number: usize, trials: &[TrialRecord]) -> usize {
     let mut count = 0;
     let mut current = number;
-    while let Some(parent) = trials.iter().find(|t| {
-        t.message
-            .as_deref()
-            .and_then(|m| m.split(RETRIED_AS).nth(1))
-            .and_then(|n| n.split_whitespace().next()?.parse::<usize>().ok())
-            == Some(current)
-    }) {
+    while let Some(parent) = trials.iter().find(|t| t.retried_as == Some(current)) {
         count += 1;
         current = parent.number;
         if count > trials.len() {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anneal_tune::{Storage, StudyId, TrialId, TrialState, TuneError};
+use anneal_tune::{Cause, Storage, StudyId, TrialEnd, TrialId, TrialState, TuneError};
 
 /// `first` claims a trial under a lease of `lease` and reports on it. `second` may neither change
 /// it nor see it as stale while `first`'s heartbeats keep the lease alive; once the lease lapses,
@@ -32,13 +32,19 @@ pub fn check_lease_rules(
     assert_eq!(stale.len(), 1);
     assert_eq!(stale[0].intermediate, vec![(1, 0.5)]);
     let owner = stale[0].owner.clone().unwrap();
-    assert!(second.fail_stale(trial, &owner, "stale").unwrap());
     assert!(
-        !second.fail_stale(trial, &owner, "stale").unwrap(),
+        second
+            .fail_stale(trial, &owner, &TrialEnd::failed(Cause::LeaseLapsed, None))
+            .unwrap()
+    );
+    assert!(
+        !second
+            .fail_stale(trial, &owner, &TrialEnd::failed(Cause::LeaseLapsed, None))
+            .unwrap(),
         "only once"
     );
     assert!(matches!(
-        first.finish(trial, TrialState::Complete, Some(0.5), None),
+        first.finish(trial, &TrialEnd::complete(0.5)),
         Err(TuneError::LeaseLost { .. })
     ));
     assert_eq!(

@@ -113,6 +113,13 @@ impl PostgresStorage {
                 location: self.location.clone(),
                 found: "it holds no study tables yet".into(),
             },
+            MigrateError::Older(version) => TuneError::NeedsUpgrade {
+                location: self.location.clone(),
+                found: format!(
+                    "its tables are schema {version}, older than this anneal's {}",
+                    schema::SCHEMA_VERSION
+                ),
+            },
         })?;
         Ok(client)
     }

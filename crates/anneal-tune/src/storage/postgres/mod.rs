@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use postgres::{Client, IsolationLevel};
 
-use super::encoding::{distributions_json, params_json, parse_distributions, parse_params, upsert};
+use super::encoding::{
+    cause_json, distributions_json, params_json, parse_distributions, parse_params, upsert,
+};
 use super::owner::{Owner, owner_is_gone, stale_among};
 use super::{
-    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
-    TrialState, check_same_study, held_or_lost,
+    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialEnd, TrialId,
+    TrialRecord, TrialState, check_same_study, held_or_lost,
 };
 use crate::error::{Result, TuneError};
 
@@ -167,7 +169,7 @@ impl Storage for PostgresStorage {
         self.run(|client| {
             client.execute(
                 &format!(
-                    "UPDATE anneal_trials SET state = 'running', finished = NULL, message = NULL,
+                    "UPDATE anneal_trials SET state = 'running', finished = NULL, message = NULL, cause = NULL,
                          owner = $3, lease_until = {NOW} + $4::float8, segment_started = {NOW}
                      WHERE study_id = $1 AND number = $2 AND state = 'paused'"
                 ),
@@ -271,19 +273,14 @@ impl Storage for PostgresStorage {
         held_or_lost(held, trial)
     }
 
-    fn finish(
-        &self,
-        trial: TrialId,
-        state: TrialState,
-        value: Option<f64>,
-        message: Option<&str>,
-    ) -> Result<()> {
+    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
         let number = trial.number as i64;
+        let cause = cause_json(end.cause);
         let changed = self.run(|client| {
             client.execute(
                 &format!(
-                    "UPDATE anneal_trials SET state = $3, value = $4, message = $5, finished = {NOW},
-                         owner = NULL, lease_until = NULL,
+                    "UPDATE anneal_trials SET state = $3, value = $4, message = $5, cause = $7,
+                         finished = {NOW}, owner = NULL, lease_until = NULL,
                          busy = busy + GREATEST(0, {NOW} - COALESCE(segment_started, {NOW})),
                          segment_started = NULL
                      WHERE study_id = $1 AND number = $2 AND state = 'running'
@@ -292,10 +289,11 @@ impl Storage for PostgresStorage {
                 &[
                     &trial.study.0,
                     &number,
-                    &state.as_str(),
-                    &value,
-                    &message,
+                    &end.state.as_str(),
+                    &end.value,
+                    &end.message,
                     &self.owner.as_str(),
+                    &cause,
                 ],
             )
         })?;
@@ -331,19 +329,28 @@ impl Storage for PostgresStorage {
         stale_among(self, study, running)
     }
 
-    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
+    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
         // Still stale when written: a heartbeat that renewed the lease meanwhile wins.
         let gone = owner_is_gone(owner);
         let number = trial.number as i64;
+        let cause = cause_json(end.cause);
         self.run(|client| {
             client.execute(
                 &format!(
-                    "UPDATE anneal_trials SET state = 'failed', finished = {NOW}, message = $3,
-                         owner = NULL, lease_until = NULL
+                    "UPDATE anneal_trials SET state = $6, finished = {NOW}, message = $3,
+                         cause = $7, owner = NULL, lease_until = NULL
                      WHERE study_id = $1 AND number = $2 AND state = 'running' AND owner = $4
                          AND ($5 OR lease_until IS NULL OR lease_until < {NOW})"
                 ),
-                &[&trial.study.0, &number, &message, &owner, &gone],
+                &[
+                    &trial.study.0,
+                    &number,
+                    &end.message,
+                    &owner,
+                    &gone,
+                    &end.state.as_str(),
+                    &cause,
+                ],
             )
         })
         .map(one)
@@ -358,19 +365,28 @@ impl Storage for PostgresStorage {
     ) -> Result<bool> {
         let gone = owner_is_gone(owner);
         let (number, step_number) = (trial.number as i64, step as i64);
-        let message = format!("paused after step {step}");
+        let end = TrialEnd::paused(value, step);
+        let cause = cause_json(end.cause);
         self.run(|client| {
             let mut tx = client.transaction()?;
             let changed = tx.execute(
                 &format!(
                     "UPDATE anneal_trials SET state = 'paused', value = $3, message = $4,
-                         finished = {NOW}, owner = NULL, lease_until = NULL,
+                         cause = $7, finished = {NOW}, owner = NULL, lease_until = NULL,
                          busy = busy + GREATEST(0, {NOW} - COALESCE(segment_started, {NOW})),
                          segment_started = NULL
                      WHERE study_id = $1 AND number = $2 AND state = 'running' AND owner = $5
                          AND ($6 OR lease_until IS NULL OR lease_until < {NOW})"
                 ),
-                &[&trial.study.0, &number, &value, &message, &owner, &gone],
+                &[
+                    &trial.study.0,
+                    &number,
+                    &end.value,
+                    &end.message,
+                    &owner,
+                    &gone,
+                    &cause,
+                ],
             )?;
             if one(changed) {
                 tx.execute(
@@ -384,14 +400,12 @@ impl Storage for PostgresStorage {
     }
 
     fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
-        let number = failed.number as i64;
-        let mark = format!("{}{retry}", super::RETRIED_AS);
+        let (number, retry) = (failed.number as i64, retry as i64);
         self.run(|client| {
             client.execute(
-                "UPDATE anneal_trials SET message = COALESCE(message, '') || $3
-                 WHERE study_id = $1 AND number = $2 AND state = 'failed'
-                     AND strpos(COALESCE(message, ''), $4) = 0",
-                &[&failed.study.0, &number, &mark, &super::RETRIED_AS],
+                "UPDATE anneal_trials SET retried_as = $3
+                 WHERE study_id = $1 AND number = $2 AND state = 'failed' AND retried_as IS NULL",
+                &[&failed.study.0, &number, &retry],
             )
         })
         .map(one)

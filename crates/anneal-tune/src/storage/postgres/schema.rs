@@ -6,12 +6,15 @@
 use postgres::{Client, Row};
 
 use crate::direction::Direction;
-use crate::storage::encoding::{bounded_message, parse_distributions, parse_params};
+use crate::storage::encoding::{
+    bounded_message, cause_json, parse_cause, parse_distributions, parse_params,
+};
+use crate::storage::legacy;
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
 
-/// The schema this code writes. A database written by a newer anneal is refused rather than
-/// guessed at.
-pub(super) const SCHEMA_VERSION: i32 = 1;
+/// The schema this code writes (1 kept a trial's cause and retry only in its message). A
+/// database written by a newer anneal is refused rather than guessed at.
+pub(super) const SCHEMA_VERSION: i32 = 2;
 
 /// The server's time now, as stored.
 pub(super) const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::float8";
@@ -54,6 +57,8 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
              lease_until DOUBLE PRECISION,
              busy DOUBLE PRECISION NOT NULL DEFAULT 0,
              segment_started DOUBLE PRECISION,
+             cause TEXT,
+             retried_as BIGINT,
              PRIMARY KEY (study_id, number)
          );
          CREATE INDEX IF NOT EXISTS anneal_trials_running
@@ -82,12 +87,52 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
                 &[&SCHEMA_VERSION.to_string()],
             )?;
         }
-        Some(Ok(version)) if version <= SCHEMA_VERSION => {}
+        Some(Ok(version)) if version == SCHEMA_VERSION => {}
+        Some(Ok(1)) => {
+            upgrade_from_1(&mut tx)?;
+            tx.execute(
+                "UPDATE anneal_meta SET value = $1 WHERE key = 'schema_version'",
+                &[&SCHEMA_VERSION.to_string()],
+            )?;
+        }
         Some(version) => {
             return Err(MigrateError::Newer(format!("{version:?}")));
         }
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Schema 1 kept why a trial ended, and which trial retried it, in its message only.
+fn upgrade_from_1(tx: &mut postgres::Transaction) -> Result<(), postgres::Error> {
+    tx.batch_execute(
+        "ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS cause TEXT;
+         ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS retried_as BIGINT;",
+    )?;
+    let ended = tx.query(
+        "SELECT study_id, number, state, message FROM anneal_trials WHERE state != 'running'",
+        &[],
+    )?;
+    let update = tx.prepare(
+        "UPDATE anneal_trials SET cause = $3, retried_as = $4, message = $5
+         WHERE study_id = $1 AND number = $2",
+    )?;
+    for row in ended {
+        let (study, number): (i64, i64) = (row.get(0), row.get(1));
+        let state = TrialState::parse(row.get(2)).unwrap_or(TrialState::Failed);
+        let upgraded = legacy::upgrade(state, row.get(3));
+        let retried_as = upgraded.retried_as.map(|n| n as i64);
+        tx.execute(
+            &update,
+            &[
+                &study,
+                &number,
+                &cause_json(upgraded.cause),
+                &retried_as,
+                &upgraded.message,
+            ],
+        )?;
+    }
     Ok(())
 }
 
@@ -109,7 +154,8 @@ pub(super) fn check_read_only(client: &mut Client) -> Result<(), MigrateError> {
         .map(|row| row.get(0));
     match stored.as_deref().map(str::parse::<i32>) {
         None => Err(MigrateError::Missing),
-        Some(Ok(version)) if version <= SCHEMA_VERSION => Ok(()),
+        Some(Ok(version)) if version == SCHEMA_VERSION => Ok(()),
+        Some(Ok(version)) if version < SCHEMA_VERSION => Err(MigrateError::Older(version)),
         Some(version) => Err(MigrateError::Newer(format!("{version:?}"))),
     }
 }
@@ -121,6 +167,8 @@ pub(super) enum MigrateError {
     Newer(String),
     /// Not created yet (only a read-only handle leaves them so).
     Missing,
+    /// Of an older schema (its version), which only a writable handle upgrades.
+    Older(i32),
 }
 
 impl From<postgres::Error> for MigrateError {
@@ -147,7 +195,7 @@ pub(super) fn study_row(row: &Row) -> StudyRecord {
 }
 
 pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, \
-     finished, message, run_dir, owner, lease_until, busy";
+     finished, message, run_dir, owner, lease_until, busy, cause, retried_as";
 
 pub(super) fn trial_row(row: &Row) -> TrialRecord {
     let state: String = row.get(1);
@@ -162,7 +210,9 @@ pub(super) fn trial_row(row: &Row) -> TrialRecord {
         intermediate: Vec::new(),
         started: row.get(5),
         finished: row.get(6),
+        cause: parse_cause(row.get(12)),
         message: bounded_message(row.get(7)),
+        retried_as: row.get::<_, Option<i64>>(13).map(|n| n as usize),
         run_dir: row.get(8),
         owner: row.get(9),
         running_seconds: row.get(11),

@@ -11,19 +11,21 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::owner::{DEFAULT_LEASE, Owner, owner_is_gone, stale_among};
 use super::{
-    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialId, TrialRecord,
-    TrialState, check_same_study, held_or_lost, now,
+    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialEnd, TrialId,
+    TrialRecord, TrialState, check_same_study, held_or_lost, now,
 };
 use crate::error::{Result, TuneError};
 
 /// The schema this code writes; older files (schema 0 kept intermediate values as JSON, schema
-/// 2 had no leases) are upgraded in place.
-const SCHEMA_VERSION: i64 = 4;
+/// 2 had no leases, schema 4 no typed causes) are upgraded in place.
+const SCHEMA_VERSION: i64 = 5;
 
 mod open;
 mod schema;
 
-use super::encoding::{distributions_json, params_json, parse_distributions, parse_params, upsert};
+use super::encoding::{
+    cause_json, distributions_json, params_json, parse_distributions, parse_params, upsert,
+};
 use super::paths::{canonical, relative_path, resolve_run_dir};
 
 use schema::{STUDY_COLUMNS, TRIAL_COLUMNS, study_row, trial_row};
@@ -235,7 +237,8 @@ impl Storage for SqliteStorage {
 
     fn claim_paused(&self, trial: TrialId) -> Result<bool> {
         self.execute(
-            "UPDATE trials SET state = 'running', finished = NULL, error = NULL, owner = ?3,
+            "UPDATE trials SET state = 'running', finished = NULL, error = NULL, cause = NULL,
+                 owner = ?3,
                  lease_until = ?4, segment_started = ?5
              WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
             params![
@@ -317,25 +320,20 @@ impl Storage for SqliteStorage {
         held_or_lost(held, trial)
     }
 
-    fn finish(
-        &self,
-        trial: TrialId,
-        state: TrialState,
-        value: Option<f64>,
-        message: Option<&str>,
-    ) -> Result<()> {
+    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
         let changed = self.execute(
-            "UPDATE trials SET state = ?3, value = ?4, error = ?5, finished = ?6, owner = NULL,
-                 lease_until = NULL,
-                 busy = busy + MAX(0, ?6 - COALESCE(segment_started, ?6)), segment_started = NULL
+            "UPDATE trials SET state = ?3, value = ?4, error = ?5, cause = ?6, finished = ?7,
+                 owner = NULL, lease_until = NULL,
+                 busy = busy + MAX(0, ?7 - COALESCE(segment_started, ?7)), segment_started = NULL
              WHERE study_id = ?1 AND number = ?2 AND state = 'running'
-                 AND (owner IS NULL OR owner = ?7)",
+                 AND (owner IS NULL OR owner = ?8)",
             params![
                 trial.study.0,
                 trial.number as i64,
-                state.as_str(),
-                value,
-                message,
+                end.state.as_str(),
+                end.value,
+                end.message,
+                cause_json(end.cause),
                 now(),
                 self.owner.as_str()
             ],
@@ -351,21 +349,23 @@ impl Storage for SqliteStorage {
         value: f64,
     ) -> Result<bool> {
         let gone = owner_is_gone(owner);
+        let end = TrialEnd::paused(value, step);
         self.write(|tx| {
             let changed = tx.execute(
-                "UPDATE trials SET state = 'paused', value = ?3, error = ?4, finished = ?5,
-                     owner = NULL, lease_until = NULL, segment_started = NULL,
+                "UPDATE trials SET state = 'paused', value = ?3, error = ?4, cause = ?8,
+                     finished = ?5, owner = NULL, lease_until = NULL, segment_started = NULL,
                      busy = busy + MAX(0, ?5 - COALESCE(segment_started, ?5))
                  WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?6
                      AND (?7 OR lease_until IS NULL OR lease_until < ?5)",
                 params![
                     trial.study.0,
                     trial.number as i64,
-                    value,
-                    format!("paused after step {step}"),
+                    end.value,
+                    end.message,
                     now(),
                     owner,
-                    gone
+                    gone,
+                    cause_json(end.cause)
                 ],
             )?;
             if changed == 1 {
@@ -419,11 +419,11 @@ impl Storage for SqliteStorage {
         stale_among(self, study, running)
     }
 
-    fn fail_stale(&self, trial: TrialId, owner: &str, message: &str) -> Result<bool> {
+    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
         // Still stale when written: a heartbeat that renewed the lease meanwhile wins.
         let gone = owner_is_gone(owner);
         self.execute(
-            "UPDATE trials SET state = 'failed', finished = ?3, error = ?4, owner = NULL,
+            "UPDATE trials SET state = ?7, finished = ?3, error = ?4, cause = ?8, owner = NULL,
                  lease_until = NULL
              WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?5
                  AND (?6 OR lease_until IS NULL OR lease_until < ?3)",
@@ -431,9 +431,11 @@ impl Storage for SqliteStorage {
                 trial.study.0,
                 trial.number as i64,
                 now(),
-                message,
+                end.message,
                 owner,
-                gone
+                gone,
+                end.state.as_str(),
+                cause_json(end.cause)
             ],
         )
         .map(|changed| changed == 1)
@@ -441,15 +443,9 @@ impl Storage for SqliteStorage {
 
     fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
         self.execute(
-            "UPDATE trials SET error = COALESCE(error, '') || ?3
-             WHERE study_id = ?1 AND number = ?2 AND state = 'failed'
-                 AND instr(COALESCE(error, ''), ?4) = 0",
-            params![
-                failed.study.0,
-                failed.number as i64,
-                format!("{}{retry}", super::RETRIED_AS),
-                super::RETRIED_AS
-            ],
+            "UPDATE trials SET retried_as = ?3
+             WHERE study_id = ?1 AND number = ?2 AND state = 'failed' AND retried_as IS NULL",
+            params![failed.study.0, failed.number as i64, retry as i64],
         )
         .map(|changed| changed == 1)
     }

@@ -7,7 +7,10 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::SCHEMA_VERSION;
 use crate::direction::Direction;
-use crate::storage::encoding::{bounded_message, parse_distributions, parse_params};
+use crate::storage::encoding::{
+    bounded_message, cause_json, parse_cause, parse_distributions, parse_params,
+};
+use crate::storage::legacy;
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
 
 /// Opens the file in WAL mode and brings its schema up to date. Another process creating the
@@ -100,7 +103,8 @@ fn file_uri(path: &Path, query: &str) -> String {
 }
 
 /// Creates the tables, or upgrades an older file: schema 0 kept intermediate values as a JSON
-/// column and no distributions; schema 2 had no owners or leases.
+/// column and no distributions; schema 2 had no owners or leases; schema 4 kept a trial's
+/// cause and retry only in its message.
 fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -171,6 +175,37 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
              UPDATE trials SET segment_started = started WHERE state = 'running';",
         )?;
     }
+    let has_cause = tx
+        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'cause'")?
+        .exists([])?;
+    if !has_cause {
+        tx.execute_batch(
+            "ALTER TABLE trials ADD COLUMN cause TEXT;
+             ALTER TABLE trials ADD COLUMN retried_as INTEGER;",
+        )?;
+        type Row = (i64, i64, String, Option<String>);
+        let ended: Vec<Row> = tx
+            .prepare("SELECT study_id, number, state, error FROM trials WHERE state != 'running'")?
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (study, number, state, message) in ended {
+            let state = TrialState::parse(&state).unwrap_or(TrialState::Failed);
+            let upgraded = legacy::upgrade(state, message.as_deref());
+            tx.execute(
+                "UPDATE trials SET cause = ?3, retried_as = ?4, error = ?5
+                 WHERE study_id = ?1 AND number = ?2",
+                params![
+                    study,
+                    number,
+                    cause_json(upgraded.cause),
+                    upgraded.retried_as.map(|n| n as i64),
+                    upgraded.message
+                ],
+            )?;
+        }
+    }
     // Schema 0 kept each trial's values as a JSON list: move them into rows.
     let legacy: Vec<(i64, i64, String)> = tx
         .prepare("SELECT study_id, number, intermediate FROM trials WHERE intermediate != '[]'")?
@@ -207,7 +242,7 @@ pub(super) fn study_row(row: &rusqlite::Row) -> rusqlite::Result<StudyRecord> {
     })
 }
 
-pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until, busy";
+pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until, busy, cause, retried_as";
 
 pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
     let params: String = row.get(2)?;
@@ -221,7 +256,9 @@ pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
         intermediate: Vec::new(),
         started: row.get(5)?,
         finished: row.get(6)?,
+        cause: parse_cause(row.get(12)?),
         message: bounded_message(row.get(7)?),
+        retried_as: row.get::<_, Option<i64>>(13)?.map(|n| n as usize),
         run_dir: row.get(8)?,
         owner: row.get(9)?,
         running_seconds: row.get(11)?,
