@@ -241,8 +241,10 @@ float = [0.0, 1.0]
         if let Some(number) = trial["retried_as"].as_u64() {
             let retry = &trials[&number];
             assert_eq!(retry["params"], trial["params"], "{trial}");
+            // Only a trial whose process died is retried.
+            let cause = trial["cause"]["kind"].as_str().unwrap_or_default();
             assert!(
-                trial["cause"]["kind"] == "killed" || trial["cause"]["kind"] == "lease_lapsed",
+                ["killed", "process_exited", "lease_lapsed"].contains(&cause),
                 "{trial}"
             );
             retried += 1;
