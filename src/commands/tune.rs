@@ -1,10 +1,12 @@
 //! `anneal tune`: run (or resume) a sweep file's study, with worker processes for `--jobs`;
 //! `anneal worker`: join a study from any host and run its trials in this process.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anneal_data::Catalog;
-use anneal_sweep::{Supervisor, Sweep, SweepObjective, TrainingContext, WorkerEnd, open_study};
+use anneal_sweep::{
+    ParallelEnd, ParallelSweep, Sweep, SweepObjective, TrainingContext, open_study,
+};
 use anneal_tune::{StorageOptions, TrialState, best_trial, open_storage};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -13,8 +15,10 @@ use super::study::{fmt_params, fmt_value, print_counts};
 use crate::backend::BackendArgs;
 
 mod report;
+mod workers;
 
 use report::{Printer, Progress, print_test_figures};
+use workers::{Watch, WorkerCommands};
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
@@ -253,18 +257,16 @@ pub fn tune(args: TuneArgs) -> Result<()> {
             }
         );
     }
-    let interrupted = anneal_sweep::resume_study(&study, &sweep, context.as_ref())?;
-    if interrupted > 0 && !(args.quiet || args.json) {
-        outln!(
-            "resumed: {interrupted} trial(s) left running by a stopped process were marked failed"
-        );
-    }
     // The trials run in worker processes while this one watches and reports: a trial that
     // aborts its process (a failed allocation, the out-of-memory killer) takes down only its
     // worker, is recorded with its signal, and a new worker carries the study on.
     if args.joined {
         // One worker among any number, on any hosts: this process runs trials until the
         // budget is spent, then helps settle the paused ones.
+        let failed = anneal_sweep::resume_study(&study, &sweep, context.as_ref())?;
+        if failed > 0 && !args.quiet {
+            outln!("{}", resumed_line(failed));
+        }
         let outcome = anneal_sweep::run_sweep(&study, &sweep, context.as_ref(), &mut progress)?;
         let mine = progress.finished();
         print_counts(&outcome.study, &outcome.trials);
@@ -272,71 +274,34 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         return unless_interrupted();
     }
     let commands = WorkerCommands::new(&args, data_dir, sweep.file.trials)?;
-    let mut workers = Supervisor::start(
-        args.jobs,
-        4 * args.jobs,
-        !args.quiet,
-        Some(location.clone()),
-        move |slot| commands.command(slot),
-    )?;
-    let mut printer = Printer::new(sweep.file.trials);
-    let mut progress = progress.with_status_line();
-    let mut worker_errors = Vec::new();
-    let mut interrupting = false;
-    while workers.running() {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        if anneal_sweep::signals::interrupted() && !interrupting {
-            // The workers are in process groups of their own: the Ctrl-C is passed on.
-            interrupting = true;
-            workers.interrupt();
-            if !(args.quiet || args.json) {
-                eprintln!(
-                    "stopping: the running trials end as interrupted (Ctrl-C again stops at once)"
-                );
-            }
+    let parallel = ParallelSweep {
+        study: &study,
+        sweep: &sweep,
+        training: context.as_ref(),
+        jobs: args.jobs,
+        location: location.clone(),
+        show_stderr: !args.quiet,
+    };
+    let mut events = Watch {
+        printer: Printer::new(sweep.file.trials),
+        progress: progress.with_status_line(),
+        talk: !(args.quiet || args.json),
+    };
+    let end = parallel.run(move |slot| commands.command(slot), &mut events);
+    events.progress.finish();
+    let (outcome, worker_errors) = match end? {
+        ParallelEnd::Finished {
+            outcome,
+            worker_errors,
+        } => (outcome, worker_errors),
+        // The reader went away: stop here, quietly; a rerun resumes the study.
+        ParallelEnd::Abandoned => return Ok(()),
+        ParallelEnd::Interrupted => {
+            // No new trial, no settling of paused ones: a rerun does both.
+            print_counts(study.record(), &study.trials()?);
+            return Err(Interrupted.into());
         }
-        for end in workers.poll()? {
-            match end {
-                WorkerEnd::Done | WorkerEnd::Interrupted => {}
-                WorkerEnd::Failed(message) => worker_errors.push(message),
-                WorkerEnd::Killed {
-                    tag,
-                    signal,
-                    stderr,
-                } => {
-                    for number in anneal_sweep::record_worker_death(&study, &tag, signal, &stderr)?
-                    {
-                        tracing::warn!("trial {number}: its worker was killed by signal {signal}");
-                    }
-                }
-            }
-        }
-        printer.catch_up(&study, &mut progress)?;
-        if crate::output::closed() {
-            // The reader went away: stop here, quietly; the trials the workers held are
-            // recorded interrupted, the others stand, and a rerun resumes the study.
-            workers.stop();
-            anneal_sweep::resume_study(&study, &sweep, context.as_ref())?;
-            return Ok(());
-        }
-    }
-    printer.catch_up(&study, &mut progress)?;
-    progress.finish();
-    if interrupting {
-        // No new trial, no settling of paused ones: a rerun does both.
-        print_counts(study.record(), &study.trials()?);
-        return Err(Interrupted.into());
-    }
-    // With every worker gone: record trials a dead worker left running as interrupted, finish
-    // any budget a failed worker left, and settle paused trials (continue the promotable ones,
-    // prune the rest).
-    let outcome = anneal_sweep::run_sweep(&study, &sweep, context.as_ref(), &mut progress)?;
-    if outcome.interrupted > 0 {
-        worker_errors.push(format!(
-            "{} trial(s) of a failed worker were marked interrupted",
-            outcome.interrupted
-        ));
-    }
+    };
     if !worker_errors.is_empty() {
         bail!("{}", worker_errors.join("; "));
     }
@@ -346,11 +311,7 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         .any(|t| t.state == TrialState::Complete)
     {
         print_counts(&outcome.study, &outcome.trials);
-        let last = outcome
-            .trials
-            .iter()
-            .rev()
-            .find_map(|t| t.message.as_deref());
+        let last = outcome.trials.iter().rev().find_map(|t| t.note());
         bail!(
             "no trial of study '{}' completed{}",
             outcome.study.name,
@@ -358,18 +319,21 @@ pub fn tune(args: TuneArgs) -> Result<()> {
                 .unwrap_or_default()
         );
     }
+    let best = best_trial(&outcome.trials, outcome.study.direction);
+    // The best trial's config trained again on train + validation, when asked for.
+    let retrain = || -> Result<anneal_sweep::Retrained> {
+        let Some(context) = &context else {
+            bail!("--retrain-best needs a training sweep (this objective trains no model)");
+        };
+        let best = best.context("no complete trial to retrain")?;
+        let root = sweep.file.runs_dir.join(&sweep.file.study);
+        Ok(anneal_sweep::retrain_best(best, &root, context)?)
+    };
     if args.json {
         let mut doc = crate::commands::study::summary_json(&outcome.study, &outcome.trials);
         doc["grid_exhausted"] = outcome.grid_exhausted.into();
         if args.retrain_best {
-            let (Some(context), Some(best)) = (
-                &context,
-                best_trial(&outcome.trials, outcome.study.direction),
-            ) else {
-                bail!("--retrain-best needs a training sweep with a complete trial");
-            };
-            let root = sweep.file.runs_dir.join(&sweep.file.study);
-            let retrained = anneal_sweep::retrain_best(best, &root, context)?;
+            let retrained = retrain()?;
             doc["retrained"] = serde_json::json!({
                 "folder": retrained.folder,
                 "epochs": retrained.epochs,
@@ -383,7 +347,6 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         outln!("the grid has fewer points than the budget: every grid point has been tried");
     }
     print_counts(&outcome.study, &outcome.trials);
-    let best = best_trial(&outcome.trials, outcome.study.direction);
     if let Some(best) = best {
         outln!(
             "best: trial {} value {} with {}",
@@ -396,13 +359,10 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         }
     }
     if args.retrain_best {
-        let Some(context) = &context else {
-            bail!("--retrain-best needs a training sweep (this objective trains no model)");
-        };
-        let best = best.context("no complete trial to retrain")?;
-        let root = sweep.file.runs_dir.join(&sweep.file.study);
-        outln!("retraining trial {} on train + validation", best.number);
-        let retrained = anneal_sweep::retrain_best(best, &root, context)?;
+        if let Some(best) = best {
+            outln!("retraining trial {} on train + validation", best.number);
+        }
+        let retrained = retrain()?;
         outln!(
             "retrained for {} epochs → {}",
             retrained.epochs,
@@ -413,53 +373,7 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     Ok(())
 }
 
-/// The command line of each worker: this program on the same sweep and study, one CPU thread,
-/// quiet, its device from `--devices` round-robin. The storage location is not on it: the
-/// supervisor hands it over on the worker's standard input.
-struct WorkerCommands {
-    exe: PathBuf,
-    args: Vec<std::ffi::OsString>,
-    devices: Vec<usize>,
-    device: Option<usize>,
-}
-
-impl WorkerCommands {
-    fn new(args: &TuneArgs, data_dir: Option<&Path>, trials: usize) -> Result<Self> {
-        let exe = std::env::current_exe().context("finding the anneal executable for workers")?;
-        let mut line: Vec<std::ffi::OsString> = Vec::new();
-        line.push("tune".into());
-        line.push(args.sweep.clone().into());
-        if let Some(dir) = data_dir {
-            line.extend(["--data-dir".into(), dir.into()]);
-        }
-        line.extend(["--threads".into(), "1".into()]);
-        // The location (perhaps with a password) goes down the worker's standard input.
-        line.push("--storage-from-parent".into());
-        line.extend(["--lease".into(), args.shared.lease.to_string().into()]);
-        if let Some(artifacts) = &args.shared.artifacts {
-            line.extend(["--artifacts".into(), artifacts.into()]);
-        }
-        line.extend(["--trials".into(), trials.to_string().into()]);
-        line.extend(["--worker".into(), "--quiet".into()]);
-        line.extend(["--backend".into(), args.backend.name().into()]);
-        Ok(Self {
-            exe,
-            args: line,
-            devices: args.devices.clone(),
-            device: args.backend.device,
-        })
-    }
-
-    fn command(&self, slot: usize) -> std::process::Command {
-        let mut command = std::process::Command::new(&self.exe);
-        command.args(&self.args);
-        let device = match self.devices.as_slice() {
-            [] => self.device,
-            list => Some(list[slot % list.len()]),
-        };
-        if let Some(device) = device {
-            command.args(["--device", &device.to_string()]);
-        }
-        command
-    }
+/// What is said when a run starts by repairing what stopped processes left.
+fn resumed_line(failed: usize) -> String {
+    format!("resumed: {failed} trial(s) left running by a stopped process were marked failed")
 }

@@ -11,6 +11,7 @@ pub mod command;
 pub mod error;
 pub mod export;
 pub mod file;
+pub mod parallel;
 pub mod retrain;
 pub mod run_folders;
 pub mod runner;
@@ -22,6 +23,7 @@ pub use check::check_training_sweep;
 pub use command::{CommandObjective, CommandSpec};
 pub use error::{Result, SweepError};
 pub use file::{Sweep, SweepFile, SweepObjective};
+pub use parallel::{ParallelEnd, ParallelEvents, ParallelSweep};
 pub use retrain::{Retrained, retrain_best};
 pub use run_folders::{RemovedRuns, remove_run_folders};
 pub use runner::{

@@ -153,10 +153,18 @@ pub(crate) fn stale_among(
     study: StudyId,
     running: impl IntoIterator<Item = (TrialRecord, bool)>,
 ) -> Result<Vec<TrialRecord>> {
+    // A supervised worker leaves a dead sibling's trials to the supervisor, which records them
+    // with the signal that ended the worker (and its last words); should the supervisor be
+    // gone too, the lease still runs out.
+    let supervised = OwnerToken::parse(storage.owner()).is_some_and(|me| me.worker.is_some());
+    let left_to_supervisor = |owner: &str| {
+        supervised && OwnerToken::parse(owner).is_some_and(|them| them.worker.is_some())
+    };
     let mut stale = Vec::new();
     for (trial, expired) in running {
         let owner = trial.owner.as_deref().unwrap_or_default();
-        if owner != storage.owner() && (expired || owner_is_gone(owner)) {
+        let gone = || !left_to_supervisor(owner) && owner_is_gone(owner);
+        if owner != storage.owner() && (expired || gone()) {
             let id = TrialId {
                 study,
                 number: trial.number,
