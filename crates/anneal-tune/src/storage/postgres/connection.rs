@@ -10,6 +10,7 @@ use postgres::{Client, NoTls};
 
 use super::PostgresStorage;
 use super::schema::{self, MigrateError, check_read_only, migrate};
+use super::session::Session;
 use crate::error::{Result, TuneError};
 use crate::storage::TrialRecord;
 use crate::storage::owner::{DEFAULT_LEASE, Owner};
@@ -61,7 +62,7 @@ impl PostgresStorage {
         config.keepalives_idle(Duration::from_secs(20));
         let location = describe(&config);
         let storage = Self {
-            client: Mutex::new(None),
+            session: Mutex::new(None),
             config,
             location,
             owner: Owner::new(),
@@ -70,7 +71,7 @@ impl PostgresStorage {
             read_only,
         };
         let client = storage.open_client()?;
-        *storage.lock() = Some(client);
+        *storage.lock() = Some(Session::new(client));
         Ok(storage)
     }
 
@@ -144,30 +145,30 @@ impl PostgresStorage {
         }
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, Option<Client>> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Option<Session>> {
         // A panic while holding the lock leaves no half-done transaction (an open one rolls back
         // when dropped), so a poisoned lock is still usable.
-        self.client
+        self.session
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `work` on the connection, connecting again first if it was lost. A call the server
     /// dropped mid-way is tried again: each `work` is one transaction or one statement, so a
-    /// dropped one left nothing behind. (A commit whose reply alone was lost would be repeated;
-    /// the only change where that matters, a claim, then leaves one trial held by this handle,
-    /// which fails as stale once it exits: the study stays consistent.)
+    /// dropped one left nothing behind. (A commit whose reply alone was lost is repeated; the
+    /// only change where that matters, a claim, carries a key and looks for its earlier row
+    /// first.)
     pub(super) fn run<T>(
         &self,
-        mut work: impl FnMut(&mut Client) -> std::result::Result<T, postgres::Error>,
+        mut work: impl FnMut(&mut Session) -> std::result::Result<T, postgres::Error>,
     ) -> Result<T> {
         let mut guard = self.lock();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if guard.as_ref().is_none_or(Client::is_closed) {
+            if guard.as_ref().is_none_or(Session::is_closed) {
                 *guard = None;
-                *guard = Some(self.reconnect()?);
+                *guard = Some(Session::new(self.reconnect()?));
             }
             let client = guard.as_mut().expect("connected above");
             match work(client) {

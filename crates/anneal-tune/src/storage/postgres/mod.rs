@@ -9,8 +9,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use postgres::{Client, IsolationLevel};
-
 use super::encoding::{
     cause_json, distributions_json, params_json, parse_distributions, parse_params, upsert,
 };
@@ -24,12 +22,17 @@ use crate::error::{Result, TuneError};
 mod connection;
 mod password;
 mod schema;
+mod session;
 
-use schema::{NOW, STUDY_COLUMNS, TRIAL_COLUMNS, study_row, trial_row};
+use schema::{
+    NOW, STUDY_COLUMNS, TRIAL_COLUMNS, TRIAL_WITH_VALUES, study_row, trial_row,
+    trial_row_with_values,
+};
+use session::Session;
 
 /// A PostgreSQL study database.
 pub struct PostgresStorage {
-    client: Mutex<Option<Client>>,
+    session: Mutex<Option<Session>>,
     config: postgres::Config,
     location: String,
     owner: Owner,
@@ -130,7 +133,24 @@ impl Storage for PostgresStorage {
     ) -> Result<Option<TrialId>> {
         let owner = leased.then(|| self.owner.as_str());
         let lease = leased.then(|| self.lease_seconds());
+        // The claim's own key: a claim repeated after a lost connection first looks for the row
+        // an attempt whose commit reply was lost may have written, so a lost reply never leaves
+        // a trial held by this handle that nothing runs.
+        let key: i64 = rand::random();
+        let mut repeated = false;
         self.run(|client| {
+            if std::mem::replace(&mut repeated, true) {
+                let earlier = client.query_opt(
+                    "SELECT number FROM anneal_trials WHERE study_id = $1 AND claim_key = $2",
+                    &[&study.0, &key],
+                )?;
+                if let Some(row) = earlier {
+                    return Ok(Some(TrialId {
+                        study,
+                        number: row.get::<_, i64>(0) as usize,
+                    }));
+                }
+            }
             let mut tx = client.transaction()?;
             // The study's row lock serialises claims: one count and one number at a time.
             let exists = tx.query_opt(
@@ -151,10 +171,11 @@ impl Storage for PostgresStorage {
             }
             tx.execute(
                 &format!(
-                    "INSERT INTO anneal_trials (study_id, number, state, started, owner, lease_until, segment_started)
-                     VALUES ($1, $2, 'running', {NOW}, $3, {NOW} + $4::float8, {NOW})"
+                    "INSERT INTO anneal_trials (study_id, number, state, started, owner, lease_until,
+                         segment_started, claim_key)
+                     VALUES ($1, $2, 'running', {NOW}, $3, {NOW} + $4::float8, {NOW}, $5)"
                 ),
-                &[&study.0, &next, &owner, &lease],
+                &[&study.0, &next, &owner, &lease, &key],
             )?;
             tx.commit()?;
             Ok(Some(TrialId {
@@ -249,28 +270,23 @@ impl Storage for PostgresStorage {
 
     fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
         let (number, step) = (trial.number as i64, step as i64);
-        let held = self.run(|client| {
-            let mut tx = client.transaction()?;
-            // The trial's row lock: no stale-failing in between the check and the write.
-            let held = tx.query_opt(
-                "SELECT 1 FROM anneal_trials
-                 WHERE study_id = $1 AND number = $2 AND state = 'running'
-                     AND (owner IS NULL OR owner = $3)
-                 FOR UPDATE",
-                &[&trial.study.0, &number, &self.owner.as_str()],
-            )?;
-            if held.is_none() {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO anneal_values (study_id, number, step, value) VALUES ($1, $2, $3, $4)
+        // One statement, one round trip: the trial's row lock, taken in the same statement as
+        // the write, keeps a stale-failing from slipping in between the check and the write.
+        let written = self.run(|client| {
+            client.execute(
+                "WITH held AS (
+                     SELECT 1 FROM anneal_trials
+                     WHERE study_id = $1 AND number = $2 AND state = 'running'
+                         AND (owner IS NULL OR owner = $5)
+                     FOR UPDATE
+                 )
+                 INSERT INTO anneal_values (study_id, number, step, value)
+                 SELECT $1, $2, $3, $4 FROM held
                  ON CONFLICT (study_id, number, step) DO UPDATE SET value = EXCLUDED.value",
-                &[&trial.study.0, &number, &step, &value],
-            )?;
-            tx.commit()?;
-            Ok(true)
+                &[&trial.study.0, &number, &step, &value, &self.owner.as_str()],
+            )
         })?;
-        held_or_lost(held, trial)
+        held_or_lost(one(written), trial)
     }
 
     fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
@@ -417,84 +433,35 @@ impl Storage for PostgresStorage {
 
     fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
         let known: Vec<i64> = known.iter().map(|&n| n as i64).collect();
-        let trials = self.run(|client| {
-            // One snapshot: the trials and their values as of one moment.
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let mut trials: Vec<TrialRecord> = tx
-                .query(
-                    &format!(
-                        "SELECT {TRIAL_COLUMNS} FROM anneal_trials WHERE study_id = $1
-                         AND NOT (state IN ('complete', 'pruned', 'failed', 'interrupted') AND number = ANY($2))
-                         ORDER BY number"
-                    ),
-                    &[&study.0, &known],
-                )?
-                .iter()
-                .map(trial_row)
-                .collect();
-            for row in tx.query(
-                "SELECT v.number, v.step, v.value FROM anneal_values v
-                 JOIN anneal_trials t ON t.study_id = v.study_id AND t.number = v.number
-                 WHERE v.study_id = $1
-                     AND NOT (t.state IN ('complete', 'pruned', 'failed', 'interrupted') AND v.number = ANY($2))
-                 ORDER BY v.number, v.step",
+        // One statement, so the trials and their values are of one moment.
+        let rows = self.run(|client| {
+            client.query(
+                &format!(
+                    "SELECT {TRIAL_WITH_VALUES} FROM anneal_trials t WHERE study_id = $1
+                     AND NOT (state IN ('complete', 'pruned', 'failed', 'interrupted') AND number = ANY($2))
+                     ORDER BY number"
+                ),
                 &[&study.0, &known],
-            )? {
-                let number = row.get::<_, i64>(0) as usize;
-                let step = row.get::<_, i64>(1) as usize;
-                let value: Option<f64> = row.get(2);
-                if let Ok(i) = trials.binary_search_by_key(&number, |t| t.number) {
-                    trials[i]
-                        .intermediate
-                        .push((step, value.unwrap_or(f64::NAN)));
-                }
-            }
-            tx.commit()?;
-            Ok(trials)
+            )
         })?;
-        Ok(trials.into_iter().map(|t| self.resolved(t)).collect())
+        Ok(rows
+            .iter()
+            .map(|row| self.resolved(trial_row_with_values(row)))
+            .collect())
     }
 
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
         let number = trial.number as i64;
-        let record = self.run(|client| {
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let Some(row) = tx.query_opt(
+        let row = self.run(|client| {
+            client.query_opt(
                 &format!(
-                    "SELECT {TRIAL_COLUMNS} FROM anneal_trials WHERE study_id = $1 AND number = $2"
+                    "SELECT {TRIAL_WITH_VALUES} FROM anneal_trials t
+                     WHERE study_id = $1 AND number = $2"
                 ),
                 &[&trial.study.0, &number],
-            )?
-            else {
-                return Ok(None);
-            };
-            let mut record = trial_row(&row);
-            record.intermediate = tx
-                .query(
-                    "SELECT step, value FROM anneal_values WHERE study_id = $1 AND number = $2
-                     ORDER BY step",
-                    &[&trial.study.0, &number],
-                )?
-                .iter()
-                .map(|row| {
-                    (
-                        row.get::<_, i64>(0) as usize,
-                        row.get::<_, Option<f64>>(1).unwrap_or(f64::NAN),
-                    )
-                })
-                .collect();
-            tx.commit()?;
-            Ok(Some(record))
+            )
         })?;
-        Ok(record.map(|t| self.resolved(t)))
+        Ok(row.map(|row| self.resolved(trial_row_with_values(&row))))
     }
 
     fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>> {

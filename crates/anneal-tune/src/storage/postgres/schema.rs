@@ -12,7 +12,8 @@ use crate::storage::encoding::{
 use crate::storage::legacy;
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
 
-/// The schema this code writes (1 kept a trial's cause and retry only in its message). A
+/// The schema this code writes (1 kept a trial's cause and retry only in its message, and no
+/// claim keys). A
 /// database written by a newer anneal is refused rather than guessed at.
 pub(super) const SCHEMA_VERSION: i32 = 2;
 
@@ -59,6 +60,7 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
              segment_started DOUBLE PRECISION,
              cause TEXT,
              retried_as BIGINT,
+             claim_key BIGINT,
              PRIMARY KEY (study_id, number)
          );
          CREATE INDEX IF NOT EXISTS anneal_trials_running
@@ -103,11 +105,13 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     Ok(())
 }
 
-/// Schema 1 kept why a trial ended, and which trial retried it, in its message only.
+/// Schema 1 kept why a trial ended, and which trial retried it, in its message only, and had no
+/// claim keys.
 fn upgrade_from_1(tx: &mut postgres::Transaction) -> Result<(), postgres::Error> {
     tx.batch_execute(
         "ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS cause TEXT;
-         ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS retried_as BIGINT;",
+         ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS retried_as BIGINT;
+         ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS claim_key BIGINT;",
     )?;
     let ended = tx.query(
         "SELECT study_id, number, state, message FROM anneal_trials WHERE state != 'running'",
@@ -217,4 +221,26 @@ pub(super) fn trial_row(row: &Row) -> TrialRecord {
         owner: row.get(9),
         running_seconds: row.get(11),
     }
+}
+
+/// A trial's columns (of `anneal_trials t`) with its reported steps and values as two arrays in
+/// step order: a trial and its values in one statement, so in one round trip and one snapshot.
+pub(super) const TRIAL_WITH_VALUES: &str = "number, state, params, distributions, value, started, \
+     finished, message, run_dir, owner, lease_until, busy, cause, retried_as, \
+     ARRAY(SELECT v.step FROM anneal_values v \
+           WHERE v.study_id = t.study_id AND v.number = t.number ORDER BY v.step), \
+     ARRAY(SELECT v.value FROM anneal_values v \
+           WHERE v.study_id = t.study_id AND v.number = t.number ORDER BY v.step)";
+
+/// A row of [`TRIAL_WITH_VALUES`].
+pub(super) fn trial_row_with_values(row: &Row) -> TrialRecord {
+    let mut trial = trial_row(row);
+    let steps: Vec<i64> = row.get(14);
+    let values: Vec<Option<f64>> = row.get(15);
+    trial.intermediate = steps
+        .into_iter()
+        .zip(values)
+        .map(|(step, value)| (step as usize, value.unwrap_or(f64::NAN)))
+        .collect();
+    trial
 }
