@@ -2,8 +2,8 @@
 //! killed process left, then run trials until the budget is spent.
 
 use anneal_tune::{
-    BoxError, Objective, OptimizeOutcome, Storage, Study, StudyObserver, StudyRecord, Trial,
-    TrialRecord,
+    BoxError, Objective, OptimizeOutcome, PausedTrials, Storage, Study, StudyObserver, StudyRecord,
+    Trial, TrialRecord,
 };
 
 use crate::command::CommandObjective;
@@ -56,7 +56,7 @@ pub fn run_sweep(
     observer: &mut dyn StudyObserver,
 ) -> Result<SweepOutcome> {
     let interrupted = resume_study(study, sweep, training)?;
-    let mut outcome = run(study, sweep, training, observer, true)?;
+    let mut outcome = run(study, sweep, training, observer, PausedTrials::Settle)?;
     outcome.interrupted = interrupted;
     Ok(outcome)
 }
@@ -70,7 +70,7 @@ pub fn run_sweep_worker(
     training: Option<&TrainingContext>,
     observer: &mut dyn StudyObserver,
 ) -> Result<SweepOutcome> {
-    run(study, sweep, training, observer, false)
+    run(study, sweep, training, observer, PausedTrials::Leave)
 }
 
 fn run(
@@ -78,7 +78,7 @@ fn run(
     sweep: &Sweep,
     training: Option<&TrainingContext>,
     observer: &mut dyn StudyObserver,
-    settle: bool,
+    paused: PausedTrials,
 ) -> Result<SweepOutcome> {
     crate::signals::install();
     let mut objective = objective(sweep, training)?;
@@ -86,7 +86,7 @@ fn run(
         sweep.file.trials,
         objective.as_mut(),
         &mut UntilInterrupted(observer),
-        settle,
+        paused,
     )?;
     Ok(SweepOutcome {
         study: study.record().clone(),

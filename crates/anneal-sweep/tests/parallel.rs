@@ -11,7 +11,7 @@ use anneal_sweep::{
     ParallelEnd, ParallelEvents, ParallelSweep, Sweep, open_study, run_sweep_worker,
     workers::read_handshake,
 };
-use anneal_tune::{Cause, StorageOptions, Study, StudyObserver, TrialState, open_storage};
+use anneal_tune::{Cause, Quiet, StorageOptions, Study, StudyObserver, TrialState, open_storage};
 
 /// Set in a worker's environment: `crash` (abort in the first trial) or `work`.
 const ROLE: &str = "ANNEAL_PARALLEL_TEST_ROLE";
@@ -34,11 +34,8 @@ fn worker_role() {
             std::process::abort()
         });
     }
-    run_sweep_worker(&study, &sweep, None, &mut Silent).unwrap();
+    run_sweep_worker(&study, &sweep, None, &mut Quiet).unwrap();
 }
-
-struct Silent;
-impl StudyObserver for Silent {}
 
 /// What the watching side heard.
 #[derive(Default)]

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anneal_sweep::{Sweep, SweepOutcome, open_study, run_sweep};
 use anneal_tune::{
-    Direction, Quiet, SearchSpace, SqliteStorage, Study, Synthetic, TrialState, best_trial, branin,
-    gamma, grid, hartmann6, lookup, nest_layers,
+    Direction, Quiet, RungVerdict, SearchSpace, SqliteStorage, Study, Synthetic, TrialState,
+    best_trial, branin, gamma, grid, hartmann6, lookup, nest_layers,
 };
 
 fn sweep(text: &str) -> Sweep {
@@ -614,22 +614,26 @@ fn successive_halving_promotes_the_best_third_of_each_rung() {
     // η = 3, first rung at epoch 1: rungs at 1, 3, 9; other epochs decide nothing.
     assert_eq!(
         anneal_tune::successive_halving(2, 0.5, &[], 1, 3, Direction::Maximize),
-        None
+        RungVerdict::NotARung
     );
     assert_eq!(
         anneal_tune::successive_halving(4, 0.5, &[], 1, 3, Direction::Maximize),
-        None
+        RungVerdict::NotARung
     );
     // Trials reach rung 1 one after another (maximising). Promotable means in the best ⌊n/3⌋
     // of the n trials there so far, itself included: the first two never are (they pause),
-    // the third is if it leads, and so on. `true` = not promotable (yet).
+    // the third is if it leads, and so on. `true` = not promotable (yet): it waits.
     let arrivals = [0.5, 0.4, 0.7, 0.6, 0.8, 0.3, 0.75];
     let expected = [true, true, false, true, false, true, false];
     for (k, (&value, &held)) in arrivals.iter().zip(&expected).enumerate() {
         let others = &arrivals[..k];
         assert_eq!(
             anneal_tune::successive_halving(1, value, others, 1, 3, Direction::Maximize),
-            Some(held),
+            if held {
+                RungVerdict::Wait
+            } else {
+                RungVerdict::Promote
+            },
             "arrival {k} ({value}) with {others:?}"
         );
     }
@@ -644,22 +648,22 @@ fn successive_halving_promotes_the_best_third_of_each_rung() {
     };
     assert_eq!(
         anneal_tune::successive_halving(1, 0.6, &all(0.6), 1, 3, Direction::Maximize),
-        Some(true)
+        RungVerdict::Wait
     );
     let mut nine = all(0.7);
     nine.extend([0.1, 0.2]);
     assert_eq!(
         anneal_tune::successive_halving(1, 0.7, &nine, 1, 3, Direction::Maximize),
-        Some(false)
+        RungVerdict::Promote
     );
     // The same at rung 3 (and minimising flips the order).
     assert_eq!(
         anneal_tune::successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Direction::Minimize),
-        Some(false)
+        RungVerdict::Promote
     );
     assert_eq!(
         anneal_tune::successive_halving(3, 0.35, &[0.3, 0.4], 1, 3, Direction::Minimize),
-        Some(true)
+        RungVerdict::Wait
     );
 }
 

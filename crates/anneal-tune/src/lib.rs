@@ -49,7 +49,7 @@ pub use error::{Result, TuneError};
 pub use objective::{BoxError, Objective, Quiet, StudyObserver};
 pub use pruner::{
     AshaPruner, Decision, HyperbandPruner, MedianPruner, NopPruner, PruneQuery, Pruner,
-    PrunerConfig, PrunerContext, Settlement, hyperband_bracket, hyperband_brackets,
+    PrunerConfig, PrunerContext, RungVerdict, Settlement, hyperband_bracket, hyperband_brackets,
     successive_halving,
 };
 pub use sampler::{
@@ -65,7 +65,8 @@ pub use storage::{
     WORKER_TAG_VARIABLE, is_postgres_url, open_storage, sqlite_path,
 };
 pub use study::{
-    MAX_STUDY_NAME, OptimizeOutcome, Study, StudyBuilder, TrialResult, best_trial, check_study_name,
+    MAX_STUDY_NAME, OptimizeOutcome, PausedTrials, Study, StudyBuilder, TrialResult, best_trial,
+    check_study_name,
 };
 pub use synthetic::{SYNTHETIC_FUNCTIONS, Synthetic, ackley, branin, hartmann6, rosenbrock};
 pub use trial::Trial;

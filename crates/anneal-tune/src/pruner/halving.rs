@@ -5,11 +5,21 @@ use crate::direction::Direction;
 use crate::error::{Result, TuneError};
 use crate::storage::{TrialRecord, TrialState};
 
-/// Successive-halving verdict at `step`: `Some(false)` promote, `Some(true)` not (yet)
-/// promotable, `None` when `step` is not a rung. `others` are the values other trials reported
-/// at that step. A trial is promotable when it ranks in the best ⌊n/η⌋ of the `n` trials at the
-/// rung, itself included (ASHA's rule): the first η − 1 arrivals never are, so they wait
-/// (paused) until later arrivals show whether they belong to the best third.
+/// Where a trial stands at a successive-halving rung.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RungVerdict {
+    /// The step is not a rung: nothing to decide.
+    NotARung,
+    /// It ranks in the best ⌊n/η⌋ of the n trials at the rung: it goes on.
+    Promote,
+    /// Not (yet) promotable: it waits, paused, or stops where it cannot pause.
+    Wait,
+}
+
+/// Successive-halving verdict at `step`. `others` are the values other trials reported at that
+/// step. A trial is promotable when it ranks in the best ⌊n/η⌋ of the `n` trials at the rung,
+/// itself included (ASHA's rule): the first η − 1 arrivals never are, so they wait (paused)
+/// until later arrivals show whether they belong to the best third.
 pub fn successive_halving(
     step: usize,
     value: f64,
@@ -17,37 +27,43 @@ pub fn successive_halving(
     first_rung: usize,
     eta: usize,
     direction: Direction,
-) -> Option<bool> {
+) -> RungVerdict {
     let eta = eta.max(2);
     let mut rung = first_rung.max(1);
     while rung < step {
         // A step past every rung a usize holds is on none.
-        rung = rung.checked_mul(eta)?;
+        let Some(next) = rung.checked_mul(eta) else {
+            return RungVerdict::NotARung;
+        };
+        rung = next;
     }
     if rung != step {
-        return None;
+        return RungVerdict::NotARung;
     }
     if !value.is_finite() {
-        return Some(true);
+        return RungVerdict::Wait;
     }
     let finite = || others.iter().filter(|v| v.is_finite());
     let better = finite().filter(|&&v| direction.better(v, value)).count();
     let reached = finite().count() + 1;
-    Some(better >= reached / eta)
+    match better >= reached / eta {
+        true => RungVerdict::Wait,
+        false => RungVerdict::Promote,
+    }
 }
 
 /// Turns a rung verdict into a decision. A trial that cannot pause gets Optuna's rule for the
 /// first arrivals instead: it goes on if nothing at the rung beats it, else it stops.
 pub(crate) fn rung_decision(
-    verdict: Option<bool>,
+    verdict: RungVerdict,
     query: &PruneQuery,
     others: &[f64],
     direction: Direction,
 ) -> Decision {
     match verdict {
-        None | Some(false) => Decision::Continue,
-        Some(true) if query.can_pause => Decision::Pause,
-        Some(true) => {
+        RungVerdict::NotARung | RungVerdict::Promote => Decision::Continue,
+        RungVerdict::Wait if query.can_pause => Decision::Pause,
+        RungVerdict::Wait => {
             let beaten = !query.value.is_finite()
                 || others
                     .iter()
@@ -150,8 +166,7 @@ pub(crate) fn decide(
         first,
         rungs.eta(),
         context.direction,
-    )
-    .is_none()
+    ) == RungVerdict::NotARung
     {
         return Ok(Decision::Continue);
     }
@@ -190,7 +205,7 @@ pub(crate) fn next_promotion(
                 rungs.first_rung(context.seed, t.number),
                 rungs.eta(),
                 context.direction,
-            ) == Some(false)
+            ) == RungVerdict::Promote
         })
     });
     furthest_first(context.direction, promotable).map(|t| t.number)

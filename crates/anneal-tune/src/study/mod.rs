@@ -28,7 +28,7 @@ mod start;
 
 pub use history::best_trial;
 pub use name::{MAX_STUDY_NAME, check_study_name};
-pub use optimize::OptimizeOutcome;
+pub use optimize::{OptimizeOutcome, PausedTrials};
 
 /// How a trial ended, as told to [`Study::tell`].
 #[derive(Debug, Clone, PartialEq)]

@@ -25,6 +25,16 @@ pub struct OptimizeOutcome {
     pub exhausted: bool,
 }
 
+/// What [`Study::optimize_with`] does with paused trials once the budget is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PausedTrials {
+    /// Settle them: continue those a rung-based pruner promotes, prune the rest (the process
+    /// that owns the study, after any workers).
+    Settle,
+    /// Leave them for the process that settles (a worker beside others).
+    Leave,
+}
+
 impl Study {
     /// Evaluates `objective` until the study holds `trials` trials in all (trials of earlier
     /// runs count, so rerunning after a kill finishes the same budget), then settles paused
@@ -34,20 +44,27 @@ impl Study {
     where
         F: FnMut(&mut Trial) -> Result<f64, BoxError>,
     {
-        self.optimize_with(trials, &mut FnObjective(objective), &mut Quiet, true)
+        self.optimize_with(
+            trials,
+            &mut FnObjective(objective),
+            &mut Quiet,
+            PausedTrials::Settle,
+        )
     }
 
     /// [`Study::optimize`] for an [`Objective`], reporting progress to `observer`. With
-    /// `settle` false this is a worker beside others: it stops when there is no trial to start
-    /// or promote and leaves paused trials for the process that settles (which runs once every
-    /// worker has exited, so no worker ever waits on a trial a dead process left running).
+    /// [`PausedTrials::Leave`] this is a worker beside others: it stops when there is no trial
+    /// to start or promote and leaves paused trials for the process that settles (which runs
+    /// once every worker has exited, so no worker ever waits on a trial a dead process left
+    /// running).
     pub fn optimize_with(
         &self,
         trials: usize,
         objective: &mut dyn Objective,
         observer: &mut dyn StudyObserver,
-        settle: bool,
+        paused: PausedTrials,
     ) -> Result<OptimizeOutcome> {
+        let settle = paused == PausedTrials::Settle;
         let mut exhausted = false;
         let can_pause = objective.can_pause();
         loop {
