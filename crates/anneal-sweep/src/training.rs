@@ -275,8 +275,32 @@ fn end_paused_run(context: &TrainingContext, trial: &TrialRecord) {
     let Ok((root, name)) = paused_folder(trial.run_dir.as_deref()) else {
         return;
     };
+    let folder = root.join(&name);
+    // The study records a trial pruned before its folder is ended, so another process's
+    // `tidy` may find the same folder still holding its state while the settling process ends
+    // it: one process ends a folder at a time (a lock the system drops with a dead process),
+    // and only while its saved state is there.
+    let lock_path = folder.join(ENDING_LOCK);
+    let Ok(lock) = std::fs::File::create(&lock_path) else {
+        return;
+    };
+    if lock.try_lock().is_err() {
+        return;
+    }
+    let state_dir = folder.join(anneal_train::resume::RESUME_DIR);
+    if anneal_train::resume::read_state(&state_dir).is_ok_and(|state| state.is_some()) {
+        end_locked(context, trial, &root, &name);
+    }
+    let _ = std::fs::remove_file(&lock_path);
+}
+
+/// While a run folder is ending, the process ending it holds a lock on this file in it.
+const ENDING_LOCK: &str = ".ending.lock";
+
+/// [`end_paused_run`] under its lock.
+fn end_locked(context: &TrainingContext, trial: &TrialRecord, root: &Path, name: &str) {
     let ended = catch_unwind(AssertUnwindSafe(|| {
-        anneal_train::stop_paused(&context.target(&root, &name))
+        anneal_train::stop_paused(&context.target(root, name))
             .map(drop)
             .map_err(|e| e.to_string())
     }))

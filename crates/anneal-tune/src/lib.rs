@@ -30,17 +30,19 @@
 
 #![warn(missing_docs)]
 
-pub mod direction;
-pub mod distribution;
-pub mod error;
-pub mod objective;
-pub mod pruner;
-pub mod sampler;
-pub mod space;
-pub mod storage;
-pub mod study;
-pub mod synthetic;
-pub mod trial;
+// The modules are private: every public item has one path, at the crate's root.
+
+mod direction;
+mod distribution;
+mod error;
+mod objective;
+mod pruner;
+mod sampler;
+mod space;
+mod storage;
+mod study;
+mod synthetic;
+mod trial;
 
 pub use anneal_rng::SeededRng;
 pub use direction::Direction;
@@ -60,9 +62,9 @@ pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]
 pub use storage::PostgresStorage;
 pub use storage::{
-    Cause, ChosenParam, MemoryStorage, NewStudy, OwnerToken, SqliteStorage, StepValue, Storage,
-    StorageOptions, StudyId, StudyRecord, TrialEnd, TrialId, TrialRecord, TrialState,
-    WORKER_TAG_VARIABLE, is_postgres_url, open_storage, sqlite_path,
+    Cause, ChosenParam, DEFAULT_LEASE, MemoryStorage, NewStudy, OwnerToken, SqliteStorage,
+    StepValue, Storage, StorageOptions, StudyId, StudyRecord, TrialEnd, TrialId, TrialRecord,
+    TrialState, WORKER_TAG_VARIABLE, is_postgres_url, open_storage, sqlite_path,
 };
 pub use study::{
     MAX_STUDY_NAME, OptimizeOutcome, PausedTrials, Study, StudyBuilder, TrialResult, best_trial,
