@@ -145,16 +145,10 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
          );
          CREATE INDEX IF NOT EXISTS intermediate_by_step ON intermediate_values (study_id, step);",
     )?;
-    let has_distributions = tx
-        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'distributions'")?
-        .exists([])?;
-    if !has_distributions {
+    if !has_column(&tx, "distributions")? {
         tx.execute_batch("ALTER TABLE trials ADD COLUMN distributions TEXT NOT NULL DEFAULT '[]'")?;
     }
-    let has_owner = tx
-        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'owner'")?
-        .exists([])?;
-    if !has_owner {
+    if !has_column(&tx, "owner")? {
         // Trials left running before leases existed belong to a lapsed owner: the next
         // process recovers them as it recovers any stale trial.
         tx.execute_batch(
@@ -163,10 +157,7 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
              UPDATE trials SET owner = 'before-leases', lease_until = 0 WHERE state = 'running';",
         )?;
     }
-    let has_busy = tx
-        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'busy'")?
-        .exists([])?;
-    if !has_busy {
+    if !has_column(&tx, "busy")? {
         // Older trials' running time is their whole span (the best known).
         tx.execute_batch(
             "ALTER TABLE trials ADD COLUMN busy REAL NOT NULL DEFAULT 0;
@@ -175,10 +166,7 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
              UPDATE trials SET segment_started = started WHERE state = 'running';",
         )?;
     }
-    let has_cause = tx
-        .prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = 'cause'")?
-        .exists([])?;
-    if !has_cause {
+    if !has_column(&tx, "cause")? {
         tx.execute_batch(
             "ALTER TABLE trials ADD COLUMN cause TEXT;
              ALTER TABLE trials ADD COLUMN retried_as INTEGER;",
@@ -223,6 +211,12 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     tx.execute("UPDATE trials SET intermediate = '[]'", [])?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()
+}
+
+/// Whether the trials table has `column` (older files lack the newer ones).
+fn has_column(tx: &rusqlite::Transaction, column: &str) -> rusqlite::Result<bool> {
+    tx.prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = ?1")?
+        .exists([column])
 }
 
 pub(super) const STUDY_COLUMNS: &str =
