@@ -16,20 +16,25 @@ fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
         definition: String::new(),
         seed: 0,
     };
+    // Every handle reads one clock that moves only when the test says.
+    let clock = anneal_tune::ManualClock::at(1.0e9);
+    let open = || {
+        SqliteStorage::open(&db)
+            .unwrap()
+            .with_clock(std::sync::Arc::new(clock.clone()))
+    };
     // Trial 0: its holder is alive but stopped renewing its lease (a hung process).
-    let hung = SqliteStorage::open(&db)
-        .unwrap()
-        .with_lease(Duration::from_millis(50));
+    let hung = open().with_lease(Duration::from_secs(60));
     let id = hung.create_study(&new).unwrap().id;
     hung.claim_new(id, None, true).unwrap().unwrap();
     // Trial 1: its holder is gone (a process of this host that exited), seen at once.
-    let gone = SqliteStorage::open(&db).unwrap();
+    let gone = open();
     gone.claim_new(id, None, true).unwrap().unwrap();
     drop(gone);
-    std::thread::sleep(Duration::from_millis(200));
+    clock.advance(Duration::from_secs(61));
     let study = Study::builder()
         .name("s")
-        .storage(SqliteStorage::open(&db).unwrap())
+        .storage(open())
         .sampler(RandomSampler)
         .build()
         .unwrap();

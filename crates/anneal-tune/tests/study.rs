@@ -412,9 +412,17 @@ fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
     use anneal_tune::Storage;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lease.db");
-    let lease = std::time::Duration::from_millis(300);
-    let first = SqliteStorage::open(&db).unwrap().with_lease(lease);
-    let second = SqliteStorage::open(&db).unwrap().with_lease(lease);
+    // Time moves only when the test says: no sleeping through leases.
+    let lease = std::time::Duration::from_secs(60);
+    let clock = anneal_tune::ManualClock::at(1.0e9);
+    let first = SqliteStorage::open(&db)
+        .unwrap()
+        .with_lease(lease)
+        .with_clock(std::sync::Arc::new(clock.clone()));
+    let second = SqliteStorage::open(&db)
+        .unwrap()
+        .with_lease(lease)
+        .with_clock(std::sync::Arc::new(clock.clone()));
     let study = first
         .create_study(&anneal_tune::NewStudy {
             name: "s".into(),
@@ -425,9 +433,11 @@ fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
             seed: 0,
         })
         .unwrap();
-    lease::check_lease_rules(&first, &second, study.id, lease);
+    lease::check_lease_rules(&first, &second, study.id, lease, &|d| clock.advance(d));
     // A handle that is dropped (its process died) makes its trials stale at once.
-    let gone = SqliteStorage::open(&db).unwrap();
+    let gone = SqliteStorage::open(&db)
+        .unwrap()
+        .with_clock(std::sync::Arc::new(clock.clone()));
     let orphan = gone.claim_new(study.id, Some(5), true).unwrap().unwrap();
     assert!(
         second.stale(study.id).unwrap().is_empty(),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::direction::Direction;
 use crate::error::Result;
 
+mod clock;
 mod encoding;
 mod legacy;
 mod memory;
@@ -24,6 +25,7 @@ mod record;
 mod sqlite;
 mod url;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryStorage;
 pub(crate) use owner::owner_is_gone;
 pub use owner::{DEFAULT_LEASE, OwnerToken, WORKER_TAG_VARIABLE};

@@ -7,12 +7,15 @@ use anneal_tune::{Cause, Storage, StudyId, TrialEnd, TrialId, TrialState, TuneEr
 
 /// `first` claims a trial under a lease of `lease` and reports on it. `second` may neither change
 /// it nor see it as stale while `first`'s heartbeats keep the lease alive; once the lease lapses,
-/// `second` fails it exactly once, and `first`'s late writes are refused. Returns the trial.
+/// `second` fails it exactly once, and `first`'s late writes are refused. `pass(d)` lets `d` of
+/// the storages' time go by (moves a manual clock on, or sleeps where the clock is a server's).
+/// Returns the trial.
 pub fn check_lease_rules(
     first: &dyn Storage,
     second: &dyn Storage,
     study: StudyId,
     lease: Duration,
+    pass: &dyn Fn(Duration),
 ) -> TrialId {
     let trial = first.claim_new(study, Some(5), true).unwrap().unwrap();
     first.report(trial, 1, 0.5).unwrap();
@@ -21,13 +24,13 @@ pub fn check_lease_rules(
         Err(TuneError::LeaseLost { .. })
     ));
     for _ in 0..4 {
-        std::thread::sleep(lease / 3);
+        pass(lease / 3);
         first.heartbeat().unwrap();
         assert!(second.stale(study).unwrap().is_empty());
     }
     // Without heartbeats the lease lapses: the other handle fails it, and the first one's
     // late writes are refused rather than overwriting what happened since.
-    std::thread::sleep(lease + lease / 2);
+    pass(lease + lease / 2);
     let stale = second.stale(study).unwrap();
     assert_eq!(stale.len(), 1);
     assert_eq!(stale[0].intermediate, vec![(1, 0.5)]);

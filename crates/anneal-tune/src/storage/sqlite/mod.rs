@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::owner::{DEFAULT_LEASE, Owner, owner_is_gone, stale_among};
 use super::{
     ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialEnd, TrialId,
-    TrialRecord, TrialState, check_same_study, held_or_lost, now,
+    TrialRecord, TrialState, check_same_study, held_or_lost,
 };
 use crate::error::{Result, TuneError};
 
@@ -38,6 +38,8 @@ pub struct SqliteStorage {
     lease: std::time::Duration,
     /// Opened only to read: every change is refused before it reaches the file.
     read_only: bool,
+    /// What leases and trial times are measured by.
+    clock: std::sync::Arc<dyn super::Clock>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -53,6 +55,13 @@ impl SqliteStorage {
     /// The same storage with trials claimed under leases of `lease` (default one minute).
     pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// The same storage measuring leases and trial times by `clock` (the system's by default);
+    /// every handle on one file must share one clock.
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn super::Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -75,7 +84,7 @@ impl SqliteStorage {
 
     /// When a lease taken now ends.
     fn lease_end(&self) -> f64 {
-        now() + self.lease.as_secs_f64()
+        self.clock.now() + self.lease.as_secs_f64()
     }
 
     /// `Ok` when this handle may change running trial `trial` (it holds it, or nobody does);
@@ -156,7 +165,7 @@ impl Storage for SqliteStorage {
         }
         self.execute(
             "INSERT OR IGNORE INTO studies (name, direction, objective, sampler, sweep, seed, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![new.name, new.direction.name(), new.objective, new.sampler, new.definition, new.seed as i64, now()],
+            params![new.name, new.direction.name(), new.objective, new.sampler, new.definition, new.seed as i64, self.clock.now()],
         )?;
         // Another process may have created it in between: check it the same way.
         let created = self
@@ -226,7 +235,7 @@ impl Storage for SqliteStorage {
                 "INSERT INTO trials (study_id, number, state, params, seed, started, owner, lease_until,
                      segment_started)
                  VALUES (?1, ?2, 'running', '[]', 0, ?3, ?4, ?5, ?3)",
-                params![study.0, next, now(), owner, lease_until],
+                params![study.0, next, self.clock.now(), owner, lease_until],
             )?;
             Ok(Some(TrialId {
                 study,
@@ -246,7 +255,7 @@ impl Storage for SqliteStorage {
                 trial.number as i64,
                 self.owner.as_str(),
                 self.lease_end(),
-                now()
+                self.clock.now()
             ],
         )
         .map(|changed| changed == 1)
@@ -334,7 +343,7 @@ impl Storage for SqliteStorage {
                 end.value,
                 end.message,
                 cause_json(end.cause),
-                now(),
+                self.clock.now(),
                 self.owner.as_str()
             ],
         )?;
@@ -362,7 +371,7 @@ impl Storage for SqliteStorage {
                     trial.number as i64,
                     end.value,
                     end.message,
-                    now(),
+                    self.clock.now(),
                     owner,
                     gone,
                     cause_json(end.cause)
@@ -410,7 +419,7 @@ impl Storage for SqliteStorage {
         };
         let running = read().map_err(|e| self.fail(e))?;
         drop(connection);
-        let time = now();
+        let time = self.clock.now();
         let running = running
             .into_iter()
             .map(|(trial, lease_until): (_, Option<f64>)| {
@@ -430,7 +439,7 @@ impl Storage for SqliteStorage {
             params![
                 trial.study.0,
                 trial.number as i64,
-                now(),
+                self.clock.now(),
                 end.message,
                 owner,
                 gone,

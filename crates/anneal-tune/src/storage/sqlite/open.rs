@@ -57,6 +57,7 @@ impl SqliteStorage {
             owner: Owner::new(),
             lease: DEFAULT_LEASE,
             read_only,
+            clock: std::sync::Arc::new(crate::storage::SystemClock),
         }
     }
 }
