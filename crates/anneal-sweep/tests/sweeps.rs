@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anneal_sweep::{Sweep, SweepOutcome, open_study, run_sweep};
 use anneal_tune::{
-    Direction, Quiet, RungVerdict, SearchSpace, SqliteStorage, Study, Synthetic, TrialState,
-    best_trial, branin, gamma, grid, hartmann6, lookup, nest_layers,
+    Direction, Quiet, SearchSpace, SqliteStorage, Study, Synthetic, TrialState, best_trial, grid,
+    lookup, nest_layers,
 };
 
 fn sweep(text: &str) -> Sweep {
@@ -40,23 +40,6 @@ fn random_points(sweep: &Sweep, seed: u64, count: usize) -> Vec<anneal_tune::Ass
             point
         })
         .collect()
-}
-
-#[test]
-fn test_functions_have_their_published_minima() {
-    assert!((branin(std::f64::consts::PI, 2.275) - 0.397887).abs() < 1e-6);
-    assert!((branin(-std::f64::consts::PI, 12.275) - 0.397887).abs() < 1e-6);
-    let optimum = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573];
-    assert!(
-        (hartmann6(&optimum) - -3.32237).abs() < 1e-4,
-        "{}",
-        hartmann6(&optimum)
-    );
-    assert_eq!(Synthetic::Branin.minimum(), 0.397887);
-    assert_eq!(
-        [gamma(1), gamma(10), gamma(11), gamma(100), gamma(500)],
-        [1, 1, 2, 10, 25]
-    );
 }
 
 #[test]
@@ -585,85 +568,6 @@ fn pruned_training_trials_are_recorded_with_the_epoch_they_reached() {
         best.state,
         TrialState::Complete,
         "the best trial is a complete one"
-    );
-}
-
-#[test]
-fn hyperband_brackets_for_81_epochs_and_eta_3() {
-    let brackets = anneal_tune::hyperband_brackets(1, 81, 3);
-    assert_eq!(brackets, [(81, 1), (34, 3), (15, 9), (8, 27), (5, 81)]);
-    // Bracket assignment is fixed by the study seed and trial number, and proportional to the
-    // brackets' sizes.
-    let mut counts = [0usize; 5];
-    for n in 0..1430 {
-        let b = anneal_tune::hyperband_bracket(7, n, &brackets);
-        assert_eq!(b, anneal_tune::hyperband_bracket(7, n, &brackets));
-        counts[b] += 1;
-    }
-    for (count, (size, _)) in counts.iter().zip(&brackets) {
-        let expected = 1430.0 * *size as f64 / 143.0;
-        assert!(
-            (*count as f64 - expected).abs() < 0.35 * expected + 10.0,
-            "{counts:?}"
-        );
-    }
-}
-
-#[test]
-fn successive_halving_promotes_the_best_third_of_each_rung() {
-    // η = 3, first rung at epoch 1: rungs at 1, 3, 9; other epochs decide nothing.
-    assert_eq!(
-        anneal_tune::successive_halving(2, 0.5, &[], 1, 3, Direction::Maximize),
-        RungVerdict::NotARung
-    );
-    assert_eq!(
-        anneal_tune::successive_halving(4, 0.5, &[], 1, 3, Direction::Maximize),
-        RungVerdict::NotARung
-    );
-    // Trials reach rung 1 one after another (maximising). Promotable means in the best ⌊n/3⌋
-    // of the n trials there so far, itself included: the first two never are (they pause),
-    // the third is if it leads, and so on. `true` = not promotable (yet): it waits.
-    let arrivals = [0.5, 0.4, 0.7, 0.6, 0.8, 0.3, 0.75];
-    let expected = [true, true, false, true, false, true, false];
-    for (k, (&value, &held)) in arrivals.iter().zip(&expected).enumerate() {
-        let others = &arrivals[..k];
-        assert_eq!(
-            anneal_tune::successive_halving(1, value, others, 1, 3, Direction::Maximize),
-            if held {
-                RungVerdict::Wait
-            } else {
-                RungVerdict::Promote
-            },
-            "arrival {k} ({value}) with {others:?}"
-        );
-    }
-    // Re-checked once all seven are in, the paused ones stay paused: 0.5 and 0.6 are not in
-    // the best two (0.8, 0.75)... but with two more weak arrivals (n = 9, best three) 0.7 is.
-    let all = |except: f64| {
-        arrivals
-            .iter()
-            .copied()
-            .filter(|&v| v != except)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        anneal_tune::successive_halving(1, 0.6, &all(0.6), 1, 3, Direction::Maximize),
-        RungVerdict::Wait
-    );
-    let mut nine = all(0.7);
-    nine.extend([0.1, 0.2]);
-    assert_eq!(
-        anneal_tune::successive_halving(1, 0.7, &nine, 1, 3, Direction::Maximize),
-        RungVerdict::Promote
-    );
-    // The same at rung 3 (and minimising flips the order).
-    assert_eq!(
-        anneal_tune::successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Direction::Minimize),
-        RungVerdict::Promote
-    );
-    assert_eq!(
-        anneal_tune::successive_halving(3, 0.35, &[0.3, 0.4], 1, 3, Direction::Minimize),
-        RungVerdict::Wait
     );
 }
 

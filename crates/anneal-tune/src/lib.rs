@@ -51,12 +51,11 @@ pub use error::{Result, TuneError};
 pub use objective::{BoxError, Objective, Quiet, StudyObserver};
 pub use pruner::{
     AshaPruner, Decision, HyperbandPruner, MedianPruner, NopPruner, PruneQuery, Pruner,
-    PrunerConfig, PrunerContext, RungVerdict, Settlement, hyperband_bracket, hyperband_brackets,
-    successive_halving,
+    PrunerConfig, PrunerContext, Settlement, hyperband_bracket, hyperband_brackets,
 };
 pub use sampler::{
     CmaEsSampler, GpSampler, GridSampler, Observation, RandomSampler, SampleContext, Sampler,
-    SamplerConfig, Seen, TpeSampler, gamma, grid,
+    SamplerConfig, Seen, TpeSampler, grid,
 };
 pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]
@@ -71,5 +70,5 @@ pub use study::{
     MAX_STUDY_NAME, OptimizeOutcome, PausedTrials, Study, StudyBuilder, TrialResult, best_trial,
     check_study_name,
 };
-pub use synthetic::{SYNTHETIC_FUNCTIONS, Synthetic, ackley, branin, hartmann6, rosenbrock};
+pub use synthetic::{SYNTHETIC_FUNCTIONS, Synthetic};
 pub use trial::Trial;

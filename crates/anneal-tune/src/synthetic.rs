@@ -263,6 +263,19 @@ pub fn hartmann6(x: &[f64; 6]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn test_functions_have_their_published_minima() {
+        assert!((branin(std::f64::consts::PI, 2.275) - 0.397887).abs() < 1e-6);
+        assert!((branin(-std::f64::consts::PI, 12.275) - 0.397887).abs() < 1e-6);
+        let optimum = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573];
+        assert!(
+            (hartmann6(&optimum) - -3.32237).abs() < 1e-4,
+            "{}",
+            hartmann6(&optimum)
+        );
+        assert_eq!(Synthetic::Branin.minimum(), 0.397887);
+    }
+
     use super::*;
     use serde_json::Value;
 

@@ -258,3 +258,66 @@ impl Pruner for AshaPruner {
         check_rungs(self.min_resource, self.reduction_factor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successive_halving_promotes_the_best_third_of_each_rung() {
+        // η = 3, first rung at epoch 1: rungs at 1, 3, 9; other epochs decide nothing.
+        assert_eq!(
+            successive_halving(2, 0.5, &[], 1, 3, Direction::Maximize),
+            RungVerdict::NotARung
+        );
+        assert_eq!(
+            successive_halving(4, 0.5, &[], 1, 3, Direction::Maximize),
+            RungVerdict::NotARung
+        );
+        // Trials reach rung 1 one after another (maximising). Promotable means in the best ⌊n/3⌋
+        // of the n trials there so far, itself included: the first two never are (they pause),
+        // the third is if it leads, and so on. `true` = not promotable (yet): it waits.
+        let arrivals = [0.5, 0.4, 0.7, 0.6, 0.8, 0.3, 0.75];
+        let expected = [true, true, false, true, false, true, false];
+        for (k, (&value, &held)) in arrivals.iter().zip(&expected).enumerate() {
+            let others = &arrivals[..k];
+            assert_eq!(
+                successive_halving(1, value, others, 1, 3, Direction::Maximize),
+                if held {
+                    RungVerdict::Wait
+                } else {
+                    RungVerdict::Promote
+                },
+                "arrival {k} ({value}) with {others:?}"
+            );
+        }
+        // Re-checked once all seven are in, the paused ones stay paused: 0.5 and 0.6 are not in
+        // the best two (0.8, 0.75)... but with two more weak arrivals (n = 9, best three) 0.7 is.
+        let all = |except: f64| {
+            arrivals
+                .iter()
+                .copied()
+                .filter(|&v| v != except)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            successive_halving(1, 0.6, &all(0.6), 1, 3, Direction::Maximize),
+            RungVerdict::Wait
+        );
+        let mut nine = all(0.7);
+        nine.extend([0.1, 0.2]);
+        assert_eq!(
+            successive_halving(1, 0.7, &nine, 1, 3, Direction::Maximize),
+            RungVerdict::Promote
+        );
+        // The same at rung 3 (and minimising flips the order).
+        assert_eq!(
+            successive_halving(3, 0.2, &[0.3, 0.4], 1, 3, Direction::Minimize),
+            RungVerdict::Promote
+        );
+        assert_eq!(
+            successive_halving(3, 0.35, &[0.3, 0.4], 1, 3, Direction::Minimize),
+            RungVerdict::Wait
+        );
+    }
+}

@@ -112,3 +112,28 @@ impl Pruner for HyperbandPruner {
         halving::check_rungs(first, self.reduction_factor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hyperband_brackets_for_81_epochs_and_eta_3() {
+        let brackets = hyperband_brackets(1, 81, 3);
+        assert_eq!(brackets, [(81, 1), (34, 3), (15, 9), (8, 27), (5, 81)]);
+        // Bracket assignment (a function of the study seed and trial number) is proportional to
+        // the brackets' sizes.
+        let mut counts = [0usize; 5];
+        for n in 0..1430 {
+            let b = hyperband_bracket(7, n, &brackets);
+            counts[b] += 1;
+        }
+        for (count, (size, _)) in counts.iter().zip(&brackets) {
+            let expected = 1430.0 * *size as f64 / 143.0;
+            assert!(
+                (*count as f64 - expected).abs() < 0.35 * expected + 10.0,
+                "{counts:?}"
+            );
+        }
+    }
+}

@@ -17,7 +17,7 @@ mod halving;
 mod hyperband;
 mod median;
 
-pub use halving::{AshaPruner, RungVerdict, successive_halving};
+pub use halving::AshaPruner;
 pub use hyperband::{HyperbandPruner, hyperband_bracket, hyperband_brackets};
 pub use median::MedianPruner;
 

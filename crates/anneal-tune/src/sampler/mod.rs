@@ -27,7 +27,7 @@ pub use cmaes::CmaEsSampler;
 pub use gp::GpSampler;
 pub use grid::{GridSampler, grid};
 pub use random::RandomSampler;
-pub use tpe::{TpeSampler, gamma};
+pub use tpe::TpeSampler;
 
 /// A trial as the samplers see it.
 #[derive(Debug, Clone, PartialEq)]

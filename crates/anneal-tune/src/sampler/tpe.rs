@@ -210,6 +210,15 @@ impl Sampler for TpeSampler {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_good_group_is_a_tenth_of_the_trials_up_to_25() {
+        assert_eq!(
+            [gamma(1), gamma(10), gamma(11), gamma(100), gamma(500)],
+            [1, 1, 2, 10, 25]
+        );
+    }
+
     use super::*;
 
     fn observation(x: f64, curve: &[(usize, f64)], stopped: bool) -> Observation {
