@@ -286,6 +286,45 @@ fn asha_without_pausing_continues_only_the_leader_of_a_rung() {
         pruned.iter().all(|s| [1, 3].contains(s)),
         "only at rungs: {pruned:?}"
     );
+    // At each rung a trial went on exactly when it ranked in the best third of the trials
+    // there so far (itself included), or, failing that, when none of them beat it; trials run
+    // one after another here, so "so far" is the trials numbered before it.
+    let at = |t: &anneal_tune::TrialRecord, rung: usize| {
+        t.intermediate
+            .iter()
+            .find(|(s, _)| *s == rung)
+            .map(|(_, v)| *v)
+    };
+    let mut leaders = 0;
+    for rung in [1, 3] {
+        for (i, trial) in outcome.trials.iter().enumerate() {
+            let Some(value) = at(trial, rung) else {
+                continue;
+            };
+            let earlier: Vec<f64> = outcome.trials[..i]
+                .iter()
+                .filter_map(|t| at(t, rung))
+                .collect();
+            let better = earlier.iter().filter(|&&v| v < value).count();
+            let promotable = better < (earlier.len() + 1) / 3;
+            let went_on = trial.last_step().unwrap().0 > rung;
+            assert_eq!(
+                went_on,
+                promotable || better == 0,
+                "trial {} at rung {rung}: {value} against {earlier:?}",
+                trial.number
+            );
+            leaders += usize::from(went_on);
+        }
+    }
+    assert!(leaders > 0, "some trial went on past a rung");
+    assert!(
+        outcome
+            .trials
+            .iter()
+            .any(|t| t.state == TrialState::Complete && t.intermediate.len() == 9),
+        "a leader trained to the end"
+    );
 }
 
 #[test]
