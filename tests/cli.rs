@@ -1027,7 +1027,7 @@ fn two_tune_processes_share_one_study_without_touching_each_others_trials() {
     let sweep = write_config(
         dir.path(),
         "iris.sweep.toml",
-        &IRIS_SWEEP.replace("trials = 4", "trials = 12").replace(
+        &IRIS_SWEEP.replace("trials = 4", "trials = 48").replace(
             "sampler = { kind = \"random\" }",
             "sampler = { kind = \"random\" }\npruner = { kind = \"asha\", min_resource = 1, reduction_factor = 3 }",
         ),
@@ -1054,7 +1054,24 @@ fn two_tune_processes_share_one_study_without_touching_each_others_trials() {
             .unwrap()
     };
     let first = spawn();
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    // The second starts once the first has claimed a trial (an event, not a guess at timing).
+    let db = dir.path().join("s.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !anneal_tune::SqliteStorage::open_read_only(&db)
+        .and_then(|s| {
+            let Some(study) = s.study("iris-sweep")? else {
+                return Ok(false);
+            };
+            Ok(!s.trials(study.id)?.is_empty())
+        })
+        .unwrap_or(false)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first never claimed a trial"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let second = spawn();
     for child in [first, second] {
         let output = child.wait_with_output().unwrap();
@@ -1068,7 +1085,22 @@ fn two_tune_processes_share_one_study_without_touching_each_others_trials() {
     let study = storage.study("iris-sweep").unwrap().unwrap();
     let trials = storage.trials(study.id).unwrap();
     let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
-    assert_eq!(numbers, (0..12).collect::<Vec<_>>(), "exact budget");
+    assert_eq!(numbers, (0..48).collect::<Vec<_>>(), "exact budget");
+    // The two processes did run at once: two trials that never paused (so each ran in one
+    // stretch, in one process) were running at the same moment.
+    let stretches: Vec<(f64, f64)> = trials
+        .iter()
+        .filter_map(|t| Some((t.started, t.finished?, t.running_seconds)))
+        .filter(|(start, end, busy)| (end - start - busy).abs() < 1e-3)
+        .map(|(start, end, _)| (start, end))
+        .collect();
+    assert!(
+        stretches
+            .iter()
+            .enumerate()
+            .any(|(i, a)| stretches[i + 1..].iter().any(|b| a.0 < b.1 && b.0 < a.1)),
+        "the two processes never ran trials at the same time"
+    );
     for t in &trials {
         let epochs: Vec<usize> = t.intermediate.iter().map(|(e, _)| *e).collect();
         assert_eq!(
@@ -1091,7 +1123,7 @@ fn two_tune_processes_share_one_study_without_touching_each_others_trials() {
                 )
             }
             anneal_tune::TrialState::Pruned => {
-                assert_eq!(status, "stopped", "trial {}", t.number)
+                assert_eq!(status, "stopped", "trial {}: {summary}", t.number)
             }
             other => panic!("trial {} ended {other:?}: {:?}", t.number, t.message),
         }

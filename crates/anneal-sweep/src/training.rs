@@ -152,14 +152,13 @@ impl Objective for TrainingObjective<'_> {
             let Ok((root, name)) = paused_folder(trial.run_dir.as_deref()) else {
                 continue;
             };
-            let folder = root.join(&name);
-            let saved =
-                anneal_train::resume::read_state(&folder.join(anneal_train::resume::RESUME_DIR))
-                    .is_ok_and(|state| state.is_some());
-            if trial.state == TrialState::Pruned && saved {
-                end_paused_run(self.context, trial);
-            }
-            remove_partial_files(&folder);
+            // A folder another process is ending right now is its business.
+            with_folder_lock(&root.join(&name), |folder| {
+                if trial.state == TrialState::Pruned && holds_saved_state(folder) {
+                    end_locked(self.context, trial, &root, &name);
+                }
+                remove_partial_files(folder);
+            });
         }
     }
 }
@@ -275,11 +274,19 @@ fn end_paused_run(context: &TrainingContext, trial: &TrialRecord) {
     let Ok((root, name)) = paused_folder(trial.run_dir.as_deref()) else {
         return;
     };
-    let folder = root.join(&name);
-    // The study records a trial pruned before its folder is ended, so another process's
-    // `tidy` may find the same folder still holding its state while the settling process ends
-    // it: one process ends a folder at a time (a lock the system drops with a dead process),
-    // and only while its saved state is there.
+    with_folder_lock(&root.join(&name), |folder| {
+        if holds_saved_state(folder) {
+            end_locked(context, trial, &root, &name);
+        }
+    });
+}
+
+/// Runs `work` on a finished trial's run folder unless another process is at it. The study
+/// records a trial pruned before its folder is ended, so another process's `tidy` may find
+/// the folder still holding its state (or a half-written checkpoint) while the settling
+/// process ends it: one process works on a folder at a time, under a lock the system drops
+/// with a dead process.
+fn with_folder_lock(folder: &Path, work: impl FnOnce(&Path)) {
     let lock_path = folder.join(ENDING_LOCK);
     let Ok(lock) = std::fs::File::create(&lock_path) else {
         return;
@@ -287,14 +294,17 @@ fn end_paused_run(context: &TrainingContext, trial: &TrialRecord) {
     if lock.try_lock().is_err() {
         return;
     }
-    let state_dir = folder.join(anneal_train::resume::RESUME_DIR);
-    if anneal_train::resume::read_state(&state_dir).is_ok_and(|state| state.is_some()) {
-        end_locked(context, trial, &root, &name);
-    }
+    work(folder);
     let _ = std::fs::remove_file(&lock_path);
 }
 
-/// While a run folder is ending, the process ending it holds a lock on this file in it.
+/// Whether a run folder still holds a paused run's saved state.
+fn holds_saved_state(folder: &Path) -> bool {
+    anneal_train::resume::read_state(&folder.join(anneal_train::resume::RESUME_DIR))
+        .is_ok_and(|state| state.is_some())
+}
+
+/// While a run folder is being ended or tidied, the process at it holds a lock on this file.
 const ENDING_LOCK: &str = ".ending.lock";
 
 /// [`end_paused_run`] under its lock.
