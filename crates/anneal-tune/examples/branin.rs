@@ -1,7 +1,17 @@
 //! Minimise the Branin function with TPE, keeping the study in a SQLite file: a process that
 //! opens the same file and study name resumes it (`cargo run -p anneal-tune --example branin`).
 
-use anneal_tune::{Direction, SqliteStorage, Study, TpeSampler, branin};
+use std::f64::consts::PI;
+
+use anneal_tune::{Direction, SqliteStorage, Study, TpeSampler};
+
+/// The Branin function, whose minimum 0.397887 is at three points of the box.
+fn branin(x1: f64, x2: f64) -> f64 {
+    let b = 5.1 / (4.0 * PI * PI);
+    let c = 5.0 / PI;
+    let t = 1.0 / (8.0 * PI);
+    (x2 - b * x1 * x1 + c * x1 - 6.0).powi(2) + 10.0 * (1.0 - t) * x1.cos() + 10.0
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join(format!("anneal-branin-{}.db", std::process::id()));

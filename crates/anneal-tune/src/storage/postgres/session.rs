@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
-use postgres::{Client, Row, Statement, Transaction};
+use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
@@ -15,19 +15,41 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 #[derive(Default)]
 struct Prepared(HashMap<String, Statement>);
 
-impl Prepared {
-    /// The statement for `sql`, prepared on first use through `prepare`.
-    fn get(
-        &mut self,
-        sql: &str,
-        prepare: impl FnOnce(&str) -> Result<Statement, postgres::Error>,
-    ) -> Result<Statement, postgres::Error> {
-        if let Some(statement) = self.0.get(sql) {
+/// A connection (or a transaction on it) seen through its prepared statements: the calls the
+/// storage makes, each preparing its statement on first use.
+struct Cached<'a, C: GenericClient> {
+    client: &'a mut C,
+    prepared: &'a mut Prepared,
+}
+
+impl<C: GenericClient> Cached<'_, C> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.prepared.0.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = prepare(sql)?;
-        self.0.insert(sql.to_string(), statement.clone());
+        let statement = self.client.prepare(sql)?;
+        self.prepared.0.insert(sql.to_string(), statement.clone());
         Ok(statement)
+    }
+
+    fn execute(&mut self, sql: &str, params: Params) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.execute(&statement, params)
+    }
+
+    fn query(&mut self, sql: &str, params: Params) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.query(&statement, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Params) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.query_opt(&statement, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: Params) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.query_one(&statement, params)
     }
 }
 
@@ -49,14 +71,19 @@ impl Session {
         self.client.is_closed()
     }
 
+    fn cached(&mut self) -> Cached<'_, Client> {
+        Cached {
+            client: &mut self.client,
+            prepared: &mut self.prepared,
+        }
+    }
+
     pub(super) fn execute(&mut self, sql: &str, params: Params) -> Result<u64, postgres::Error> {
-        let statement = self.prepared.get(sql, |s| self.client.prepare(s))?;
-        self.client.execute(&statement, params)
+        self.cached().execute(sql, params)
     }
 
     pub(super) fn query(&mut self, sql: &str, params: Params) -> Result<Vec<Row>, postgres::Error> {
-        let statement = self.prepared.get(sql, |s| self.client.prepare(s))?;
-        self.client.query(&statement, params)
+        self.cached().query(sql, params)
     }
 
     pub(super) fn query_opt(
@@ -64,8 +91,7 @@ impl Session {
         sql: &str,
         params: Params,
     ) -> Result<Option<Row>, postgres::Error> {
-        let statement = self.prepared.get(sql, |s| self.client.prepare(s))?;
-        self.client.query_opt(&statement, params)
+        self.cached().query_opt(sql, params)
     }
 
     /// A transaction at the server's default isolation (read committed).
@@ -83,20 +109,20 @@ pub(super) struct SessionTransaction<'a> {
     prepared: &'a mut Prepared,
 }
 
-impl SessionTransaction<'_> {
-    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
-        let tx = &mut self.tx;
-        self.prepared.get(sql, |s| tx.prepare(s))
+impl<'a> SessionTransaction<'a> {
+    fn cached(&mut self) -> Cached<'_, Transaction<'a>> {
+        Cached {
+            client: &mut self.tx,
+            prepared: &mut *self.prepared,
+        }
     }
 
     pub(super) fn execute(&mut self, sql: &str, params: Params) -> Result<u64, postgres::Error> {
-        let statement = self.statement(sql)?;
-        self.tx.execute(&statement, params)
+        self.cached().execute(sql, params)
     }
 
     pub(super) fn query_one(&mut self, sql: &str, params: Params) -> Result<Row, postgres::Error> {
-        let statement = self.statement(sql)?;
-        self.tx.query_one(&statement, params)
+        self.cached().query_one(sql, params)
     }
 
     pub(super) fn query_opt(
@@ -104,8 +130,7 @@ impl SessionTransaction<'_> {
         sql: &str,
         params: Params,
     ) -> Result<Option<Row>, postgres::Error> {
-        let statement = self.statement(sql)?;
-        self.tx.query_opt(&statement, params)
+        self.cached().query_opt(sql, params)
     }
 
     pub(super) fn commit(self) -> Result<(), postgres::Error> {
