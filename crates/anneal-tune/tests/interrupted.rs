@@ -8,14 +8,7 @@ use anneal_tune::{Cause, NewStudy, RandomSampler, SqliteStorage, Storage, Study,
 fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let new = NewStudy {
-        name: "s".into(),
-        direction: anneal_tune::Direction::Minimize,
-        objective: String::new(),
-        sampler: String::new(),
-        definition: String::new(),
-        seed: 0,
-    };
+    let new = NewStudy::new("s", anneal_tune::Direction::Minimize);
     // Every handle reads one clock that moves only when the test says.
     let clock = anneal_tune::ManualClock::at(1.0e9);
     let open = || {

@@ -23,12 +23,9 @@ use anneal_tune::{
 
 fn new_study(name: &str) -> NewStudy {
     NewStudy {
-        name: name.into(),
-        direction: Direction::Minimize,
         objective: "test".into(),
-        sampler: String::new(),
         definition: "{}".into(),
-        seed: 0,
+        ..NewStudy::new(name, Direction::Minimize)
     }
 }
 

@@ -131,14 +131,7 @@ fn a_study_in_a_folder_nobody_may_write_is_read_and_never_written() {
     refused(storage.claim_new(studies[0].id, None, true).map(drop));
     refused(storage.delete_study(studies[0].id));
     refused(storage.heartbeat().map(drop));
-    let other = NewStudy {
-        name: "other".into(),
-        direction: anneal_tune::Direction::Minimize,
-        objective: String::new(),
-        sampler: String::new(),
-        definition: String::new(),
-        seed: 0,
-    };
+    let other = NewStudy::new("other", anneal_tune::Direction::Minimize);
     refused(storage.create_study(&other).map(drop));
     let err = storage.delete_study(studies[0].id).unwrap_err().to_string();
     assert!(err.contains("open read-only"), "{err}");

@@ -201,14 +201,7 @@ fn a_retried_trial_shows_the_dead_trials_point_at_once() {
     // A worker claims a trial, picks its point and its process dies.
     let dead = SqliteStorage::open(&db).unwrap();
     let study_id = dead
-        .create_study(&anneal_tune::NewStudy {
-            name: "retry".into(),
-            direction: Direction::Minimize,
-            objective: String::new(),
-            sampler: String::new(),
-            definition: String::new(),
-            seed: 0,
-        })
+        .create_study(&anneal_tune::NewStudy::new("retry", Direction::Minimize))
         .unwrap()
         .id;
     let claimed = dead.claim_new(study_id, None, true).unwrap().unwrap();

@@ -463,14 +463,7 @@ fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
         .with_lease(lease)
         .with_clock(std::sync::Arc::new(clock.clone()));
     let study = first
-        .create_study(&anneal_tune::NewStudy {
-            name: "s".into(),
-            direction: Direction::Minimize,
-            objective: String::new(),
-            sampler: String::new(),
-            definition: String::new(),
-            seed: 0,
-        })
+        .create_study(&anneal_tune::NewStudy::new("s", Direction::Minimize))
         .unwrap();
     lease::check_lease_rules(&first, &second, study.id, lease, &|d| clock.advance(d));
     // A handle that is dropped (its process died) makes its trials stale at once.
@@ -518,14 +511,7 @@ fn a_trial_whose_process_died_is_retried_with_its_parameters() {
     use anneal_tune::{Distribution, Storage, Value};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("retry.db");
-    let new = anneal_tune::NewStudy {
-        name: "retry".into(),
-        direction: Direction::Minimize,
-        objective: String::new(),
-        sampler: String::new(),
-        definition: String::new(),
-        seed: 0,
-    };
+    let new = anneal_tune::NewStudy::new("retry", Direction::Minimize);
     // A process claims a trial and dies before choosing anything; another claims one, picks
     // its parameter and dies.
     let dead = SqliteStorage::open(&db).unwrap();

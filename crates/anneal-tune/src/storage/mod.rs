@@ -68,6 +68,21 @@ pub struct NewStudy {
     pub seed: u64,
 }
 
+impl NewStudy {
+    /// A study named `name` in `direction`, seed 0, with nothing said of its objective or
+    /// sampler and no definition to check on reopening (set the fields for more).
+    pub fn new(name: impl Into<String>, direction: Direction) -> Self {
+        Self {
+            name: name.into(),
+            direction,
+            objective: String::new(),
+            sampler: String::new(),
+            definition: String::new(),
+            seed: 0,
+        }
+    }
+}
+
 /// A study's identity and settings as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudyRecord {
