@@ -152,12 +152,18 @@ impl Objective for TrainingObjective<'_> {
             let Ok((root, name)) = paused_folder(trial.run_dir.as_deref()) else {
                 continue;
             };
-            // A folder another process is ending right now is its business.
-            with_folder_lock(&root.join(&name), |folder| {
-                if trial.state == TrialState::Pruned && holds_saved_state(folder) {
+            let folder = root.join(&name);
+            let unended = || trial.state == TrialState::Pruned && holds_saved_state(&folder);
+            // Most folders need nothing: only those that do are locked (and looked at again
+            // under the lock, as a folder another process is ending right now is its business).
+            if !unended() && leftovers(&folder).is_empty() {
+                continue;
+            }
+            with_folder_lock(&folder, |folder| {
+                if unended() {
                     end_locked(self.context, trial, &root, &name);
                 }
-                remove_partial_files(folder);
+                remove_leftovers(folder);
             });
         }
     }
@@ -243,19 +249,26 @@ pub(crate) fn paused_folder(run_dir: Option<&str>) -> Result<(PathBuf, String), 
     ))
 }
 
-/// Deletes what interrupted writes left in a run folder: files and folders whose name holds
+/// What interrupted writes left in a run folder: files and folders whose name holds
 /// `.partial` (a write is made beside its target and renamed into place) or ends `.discarded`
 /// (a saved state is renamed so before it is removed).
-fn remove_partial_files(folder: &Path) {
+fn leftovers(folder: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(folder) else {
-        return;
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.contains(".partial") && !name.ends_with(".discarded") {
-            continue;
-        }
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.contains(".partial") || name.ends_with(".discarded")
+        })
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// Deletes a run folder's [`leftovers`].
+fn remove_leftovers(folder: &Path) {
+    for path in leftovers(folder) {
         let removed = if path.is_dir() {
             std::fs::remove_dir_all(&path)
         } else {
