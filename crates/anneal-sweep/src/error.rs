@@ -27,6 +27,9 @@ pub enum SweepError {
         /// The operating system's error (in the message, not repeated as a cause).
         error: std::io::Error,
     },
+    /// A parallel sweep's worker processes could not be started or watched.
+    #[error("the sweep's worker processes: {0}")]
+    Workers(std::io::Error),
 }
 
 impl SweepError {

@@ -102,7 +102,7 @@ impl ParallelSweep<'_> {
             Some(self.location.clone()),
             make,
         )
-        .map_err(|e| SweepError::config("jobs", format!("cannot start a worker: {e}")))?;
+        .map_err(SweepError::Workers)?;
         let mut worker_errors = Vec::new();
         let mut interrupting = false;
         while workers.running() {
@@ -113,10 +113,7 @@ impl ParallelSweep<'_> {
                 workers.interrupt();
                 events.interrupting();
             }
-            let ends = workers
-                .poll()
-                .map_err(|e| SweepError::config("jobs", format!("cannot watch a worker: {e}")))?;
-            for end in ends {
+            for end in workers.poll().map_err(SweepError::Workers)? {
                 match end {
                     WorkerEnd::Done | WorkerEnd::Interrupted => {}
                     WorkerEnd::Failed(message) => worker_errors.push(message),
