@@ -122,7 +122,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
     }
     let study = Study::builder()
         .name(&args.study.study)
-        .boxed_storage(open_storage(
+        .storage(open_storage(
             &args.study.storage,
             &StorageOptions::default(),
         )?)
@@ -131,7 +131,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
             DirectionArg::Maximize => Direction::Maximize,
         })
         .objective("asked from the command line")
-        .boxed_sampler(sampler.init(Some(&space))?)
+        .sampler(sampler.init(Some(&space))?)
         .seed(args.seed)
         .build()?;
     let mut trial = study.ask()?;
@@ -151,7 +151,7 @@ pub fn tell(args: TellArgs) -> Result<()> {
         .with_context(|| format!("no study '{}' in {}", args.study.study, storage.location()))?;
     let study = Study::builder()
         .name(&existing.name)
-        .boxed_storage(storage)
+        .storage(storage)
         .direction(existing.direction)
         .build()?;
     let result = match (args.value, args.state) {

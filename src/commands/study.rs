@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anneal_tune::{
-    Assignment, Storage, StorageOptions, StudyRecord, TrialRecord, TrialState, TuneError,
-    best_trial, open_storage, sqlite_path,
+    Assignment, LeasedStorage, Storage, StorageOptions, StudyRecord, TrialRecord, TrialState,
+    TuneError, best_trial, open_storage, sqlite_path,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -109,7 +109,7 @@ pub enum Access {
 
 /// The study storage `location` names: a SQLite file that exists (reading never creates one),
 /// or a PostgreSQL database.
-pub fn open_database(location: &str, access: Access) -> Result<Box<dyn Storage>> {
+pub fn open_database(location: &str, access: Access) -> Result<LeasedStorage> {
     if let Some(path) = sqlite_path(location) {
         if !path.exists() {
             bail!(

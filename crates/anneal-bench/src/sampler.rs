@@ -99,7 +99,7 @@ pub fn run_study(
     let mut builder = Study::builder()
         .name(format!("{}-{}-{seed}", function.name(), condition.name()))
         .storage(MemoryStorage::new())
-        .boxed_sampler(sampler.init(Some(&space))?)
+        .sampler(sampler.init(Some(&space))?)
         .search_space(space.clone())
         .seed(seed);
     if condition == Condition::Pruned {
@@ -291,7 +291,7 @@ pub fn suggestion_ms(sampler: &SamplerConfig, history: usize, rounds: usize) -> 
     let timed = Study::builder()
         .name("overhead")
         .storage(storage)
-        .boxed_sampler(sampler.init(Some(&space))?)
+        .sampler(sampler.init(Some(&space))?)
         .build()?;
     let started = Instant::now();
     for _ in 0..rounds.max(1) {

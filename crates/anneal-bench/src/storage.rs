@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anneal_tune::{
-    ChosenParam, Direction, MedianPruner, NewStudy, StepValue, Storage, StorageOptions, Study,
-    StudyId, StudyRecord, TpeSampler, TrialEnd, TrialId, TrialRecord, open_storage,
+    Change, Condition, Direction, Lease, LeaseState, LeasedStorage, MedianPruner, NewStudy,
+    StepValue, Storage, StorageOptions, Study, StudyId, StudyRecord, TpeSampler, TrialId,
+    TrialRecord, open_storage,
 };
 
 use crate::{BenchError, Result};
@@ -72,12 +73,13 @@ pub fn storage_throughput(bench: &StorageBench) -> Result<StorageFigures> {
                 let (counts, name) = (counts.clone(), name.clone());
                 scope.spawn(move || -> Result<()> {
                     let storage = open_storage(&bench.location, &StorageOptions::default())?;
+                    let counting = Counting {
+                        inner: storage.shared_storage(),
+                        counts,
+                    };
                     let study = Study::builder()
                         .name(name)
-                        .boxed_storage(Box::new(Counting {
-                            inner: storage,
-                            counts,
-                        }))
+                        .storage(LeasedStorage::from(counting).with_lease(storage.lease()))
                         .direction(Direction::Minimize)
                         .sampler(TpeSampler::default())
                         .pruner(MedianPruner::default())
@@ -148,7 +150,7 @@ fn rows_of(trials: &[TrialRecord]) -> usize {
 
 /// A storage that counts what passes through it.
 struct Counting {
-    inner: Box<dyn Storage>,
+    inner: Arc<dyn Storage>,
     counts: Arc<Counts>,
 }
 
@@ -162,15 +164,9 @@ impl Storage for Counting {
     fn location(&self) -> String {
         self.inner.location()
     }
-    fn owner(&self) -> &str {
-        self.inner.owner()
-    }
-    fn lease(&self) -> Duration {
-        self.inner.lease()
-    }
-    fn create_study(&self, new: &NewStudy) -> anneal_tune::Result<StudyRecord> {
+    fn add_study(&self, new: &NewStudy) -> anneal_tune::Result<()> {
         self.call();
-        self.inner.create_study(new)
+        self.inner.add_study(new)
     }
     fn study(&self, name: &str) -> anneal_tune::Result<Option<StudyRecord>> {
         self.call();
@@ -188,10 +184,10 @@ impl Storage for Counting {
         &self,
         study: StudyId,
         budget: Option<usize>,
-        leased: bool,
+        lease: Option<Lease<'_>>,
     ) -> anneal_tune::Result<Option<TrialId>> {
         self.call();
-        let claimed = self.inner.claim_new(study, budget, leased)?;
+        let claimed = self.inner.claim_new(study, budget, lease)?;
         if let Some(budget) = budget {
             self.counts
                 .trials_total
@@ -202,59 +198,23 @@ impl Storage for Counting {
         }
         Ok(claimed)
     }
-    fn claim_paused(&self, trial: TrialId) -> anneal_tune::Result<bool> {
-        self.call();
-        self.inner.claim_paused(trial)
-    }
-    fn heartbeat(&self) -> anneal_tune::Result<usize> {
-        self.call();
-        self.inner.heartbeat()
-    }
-    fn set_params(&self, trial: TrialId, params: &[ChosenParam]) -> anneal_tune::Result<()> {
-        self.call();
-        self.inner.set_params(trial, params)
-    }
-    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> anneal_tune::Result<()> {
-        self.call();
-        self.inner.set_run_dir(trial, run_dir)
-    }
-    fn report(&self, trial: TrialId, step: usize, value: f64) -> anneal_tune::Result<()> {
-        self.call();
-        self.inner.report(trial, step, value)
-    }
-    fn finish(&self, trial: TrialId, end: &TrialEnd) -> anneal_tune::Result<()> {
-        self.call();
-        self.inner.finish(trial, end)
-    }
-    fn release(&self, trial: TrialId) -> anneal_tune::Result<()> {
-        self.call();
-        self.inner.release(trial)
-    }
-    fn stale(&self, study: StudyId) -> anneal_tune::Result<Vec<TrialRecord>> {
-        self.call();
-        let stale = self.inner.stale(study)?;
-        self.counts.read(Read::History, rows_of(&stale));
-        Ok(stale)
-    }
-    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> anneal_tune::Result<bool> {
-        self.call();
-        self.inner.fail_stale(trial, owner, end)
-    }
-    fn revert_to_paused(
+    fn update(
         &self,
         trial: TrialId,
-        owner: &str,
-        step: usize,
-        value: f64,
+        when: Condition<'_>,
+        change: Change<'_>,
     ) -> anneal_tune::Result<bool> {
         self.call();
-        self.inner.revert_to_paused(trial, owner, step, value)
+        self.inner.update(trial, when, change)
     }
-    fn trials(&self, study: StudyId) -> anneal_tune::Result<Vec<TrialRecord>> {
+    fn renew(&self, lease: Lease<'_>) -> anneal_tune::Result<usize> {
         self.call();
-        let trials = self.inner.trials(study)?;
-        self.counts.read(Read::History, rows_of(&trials));
-        Ok(trials)
+        self.inner.renew(lease)
+    }
+    fn leases(&self, study: StudyId) -> anneal_tune::Result<Vec<LeaseState>> {
+        // Owners and lease ends only, not trials: a stale trial is then read whole (counted).
+        self.call();
+        self.inner.leases(study)
     }
     fn trials_except(
         &self,
@@ -265,10 +225,6 @@ impl Storage for Counting {
         let trials = self.inner.trials_except(study, known)?;
         self.counts.read(Read::History, rows_of(&trials));
         Ok(trials)
-    }
-    fn mark_retried(&self, failed: TrialId, retry: usize) -> anneal_tune::Result<bool> {
-        self.call();
-        self.inner.mark_retried(failed, retry)
     }
     fn trial(&self, trial: TrialId) -> anneal_tune::Result<Option<TrialRecord>> {
         self.call();

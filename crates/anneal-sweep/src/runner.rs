@@ -2,8 +2,8 @@
 //! killed process left, then run trials until the budget is spent.
 
 use anneal_tune::{
-    BoxError, Objective, OptimizeOutcome, PausedTrials, Storage, Study, StudyObserver, StudyRecord,
-    Trial, TrialRecord,
+    BoxError, LeasedStorage, Objective, OptimizeOutcome, PausedTrials, Study, StudyObserver,
+    StudyRecord, Trial, TrialRecord,
 };
 
 use crate::command::CommandObjective;
@@ -27,19 +27,19 @@ pub struct SweepOutcome {
 /// Opens (or creates) the sweep's study in `storage` with the file's sampler and pruner. Check
 /// a training sweep against its data first ([`crate::check_training_sweep`]), so a broken sweep
 /// creates no study.
-pub fn open_study(sweep: &Sweep, storage: Box<dyn Storage>) -> Result<Study> {
+pub fn open_study(sweep: &Sweep, storage: impl Into<LeasedStorage>) -> Result<Study> {
     let new = sweep.new_study();
     Ok(Study::builder()
         .name(new.name)
-        .boxed_storage(storage)
+        .storage(storage)
         .direction(new.direction)
         .objective(new.objective)
         .sampler_settings(new.sampler)
         .definition(new.definition)
         .seed(new.seed)
         .search_space(sweep.space.clone())
-        .boxed_sampler(sweep.file.sampler.init(Some(&sweep.space))?)
-        .boxed_pruner(sweep.file.pruner.init()?)
+        .sampler(sweep.file.sampler.init(Some(&sweep.space))?)
+        .pruner(sweep.file.pruner.init()?)
         .max_failures(sweep.file.max_failures)
         .retry_failed(sweep.file.retry_failed)
         .build()?)

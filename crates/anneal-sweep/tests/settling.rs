@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use anneal_sweep::{Sweep, TrainingContext, open_study, run_sweep};
 use anneal_tune::{
-    Cause, ChosenParam, NewStudy, Quiet, SqliteStorage, StepValue, Storage, StudyId, StudyRecord,
-    TrialEnd, TrialId, TrialRecord, TrialState,
+    Cause, Change, Condition, Lease, LeaseState, NewStudy, Quiet, SqliteStorage, StepValue,
+    Storage, StudyId, StudyRecord, TrialId, TrialRecord, TrialState,
 };
 
 /// Where the settling process dies.
@@ -32,36 +32,31 @@ struct Dying {
 }
 
 impl Storage for Dying {
-    fn finish(&self, trial: TrialId, end: &TrialEnd) -> anneal_tune::Result<()> {
-        let settling =
-            end.state == TrialState::Pruned && self.claimed.lock().unwrap().contains(&trial.number);
+    fn update(
+        &self,
+        trial: TrialId,
+        when: Condition<'_>,
+        change: Change<'_>,
+    ) -> anneal_tune::Result<bool> {
+        let settling = matches!(change, Change::End(end) if end.state == TrialState::Pruned)
+            && self.claimed.lock().unwrap().contains(&trial.number);
         if settling && self.point == KillPoint::BeforeTheRecord {
             panic!("killed before the record");
         }
-        self.inner.finish(trial, end)?;
+        let changed = self.inner.update(trial, when, change)?;
         if settling && self.point == KillPoint::AfterTheRecord {
             panic!("killed after the record");
         }
-        Ok(())
-    }
-    fn claim_paused(&self, trial: TrialId) -> anneal_tune::Result<bool> {
-        let claimed = self.inner.claim_paused(trial)?;
-        if claimed {
+        if changed && matches!(change, Change::Resume(_)) {
             self.claimed.lock().unwrap().push(trial.number);
         }
-        Ok(claimed)
+        Ok(changed)
     }
     fn location(&self) -> String {
         self.inner.location()
     }
-    fn owner(&self) -> &str {
-        self.inner.owner()
-    }
-    fn lease(&self) -> std::time::Duration {
-        self.inner.lease()
-    }
-    fn create_study(&self, new: &NewStudy) -> anneal_tune::Result<StudyRecord> {
-        self.inner.create_study(new)
+    fn add_study(&self, new: &NewStudy) -> anneal_tune::Result<()> {
+        self.inner.add_study(new)
     }
     fn study(&self, name: &str) -> anneal_tune::Result<Option<StudyRecord>> {
         self.inner.study(name)
@@ -76,45 +71,22 @@ impl Storage for Dying {
         &self,
         study: StudyId,
         budget: Option<usize>,
-        leased: bool,
+        lease: Option<Lease<'_>>,
     ) -> anneal_tune::Result<Option<TrialId>> {
-        self.inner.claim_new(study, budget, leased)
+        self.inner.claim_new(study, budget, lease)
     }
-    fn heartbeat(&self) -> anneal_tune::Result<usize> {
-        self.inner.heartbeat()
+    fn renew(&self, lease: Lease<'_>) -> anneal_tune::Result<usize> {
+        self.inner.renew(lease)
     }
-    fn set_params(&self, trial: TrialId, params: &[ChosenParam]) -> anneal_tune::Result<()> {
-        self.inner.set_params(trial, params)
+    fn leases(&self, study: StudyId) -> anneal_tune::Result<Vec<LeaseState>> {
+        self.inner.leases(study)
     }
-    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> anneal_tune::Result<()> {
-        self.inner.set_run_dir(trial, run_dir)
-    }
-    fn report(&self, trial: TrialId, step: usize, value: f64) -> anneal_tune::Result<()> {
-        self.inner.report(trial, step, value)
-    }
-    fn release(&self, trial: TrialId) -> anneal_tune::Result<()> {
-        self.inner.release(trial)
-    }
-    fn stale(&self, study: StudyId) -> anneal_tune::Result<Vec<TrialRecord>> {
-        self.inner.stale(study)
-    }
-    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> anneal_tune::Result<bool> {
-        self.inner.fail_stale(trial, owner, end)
-    }
-    fn revert_to_paused(
+    fn trials_except(
         &self,
-        trial: TrialId,
-        owner: &str,
-        step: usize,
-        value: f64,
-    ) -> anneal_tune::Result<bool> {
-        self.inner.revert_to_paused(trial, owner, step, value)
-    }
-    fn mark_retried(&self, failed: TrialId, retry: usize) -> anneal_tune::Result<bool> {
-        self.inner.mark_retried(failed, retry)
-    }
-    fn trials(&self, study: StudyId) -> anneal_tune::Result<Vec<TrialRecord>> {
-        self.inner.trials(study)
+        study: StudyId,
+        known: &[usize],
+    ) -> anneal_tune::Result<Vec<TrialRecord>> {
+        self.inner.trials_except(study, known)
     }
     fn trial(&self, trial: TrialId) -> anneal_tune::Result<Option<TrialRecord>> {
         self.inner.trial(trial)
@@ -174,7 +146,7 @@ fn a_kill_at_each_write_of_the_settling_leaves_the_study_and_the_folder_agreeing
             claimed: Mutex::new(Vec::new()),
         };
         let killed = catch_unwind(AssertUnwindSafe(|| {
-            let study = open_study(&sweep, Box::new(dying)).unwrap();
+            let study = open_study(&sweep, dying).unwrap();
             run_sweep(&study, &sweep, Some(&context), &mut Quiet)
         }));
         assert!(killed.is_err(), "{point:?}: the settling was not reached");
@@ -205,7 +177,7 @@ fn a_kill_at_each_write_of_the_settling_leaves_the_study_and_the_folder_agreeing
         drop(storage);
 
         // A new process runs the sweep again: it settles, and repairs what was cut short.
-        let study = open_study(&sweep, Box::new(SqliteStorage::open(&db).unwrap())).unwrap();
+        let study = open_study(&sweep, SqliteStorage::open(&db).unwrap()).unwrap();
         let outcome = run_sweep(&study, &sweep, Some(&context), &mut Quiet).unwrap();
         let trials = &outcome.trials;
         assert_eq!(trials.len(), 2, "{point:?}: no trial lost or added");

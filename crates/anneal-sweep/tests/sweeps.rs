@@ -14,7 +14,7 @@ fn sweep(text: &str) -> Sweep {
 }
 
 fn study(sweep: &Sweep, db: &Path) -> Study {
-    open_study(sweep, Box::new(SqliteStorage::open(db).unwrap())).unwrap()
+    open_study(sweep, SqliteStorage::open(db).unwrap()).unwrap()
 }
 
 fn run(text: &str, db: &Path) -> SweepOutcome {
@@ -248,8 +248,7 @@ fn a_killed_sweep_resumes_without_losing_or_repeating_trials() {
     let mut s = sweep(five);
     {
         // A handle that claims a trial under a lease and is gone, as a killed process is.
-        use anneal_tune::Storage;
-        let storage = SqliteStorage::open(&db).unwrap();
+        let storage = anneal_tune::LeasedStorage::from(SqliteStorage::open(&db).unwrap());
         let record = storage.study("k").unwrap().unwrap();
         storage.claim_new(record.id, None, true).unwrap();
     }
@@ -299,7 +298,7 @@ fn a_redefined_study_is_refused() {
     let db = dir.path().join("r.db");
     run("study = \"x\"\nsynthetic = \"branin\"\ntrials = 2\n", &db);
     let other = sweep("study = \"x\"\nsynthetic = \"hartmann6\"\ntrials = 2\n");
-    let err = open_study(&other, Box::new(SqliteStorage::open(&db).unwrap()))
+    let err = open_study(&other, SqliteStorage::open(&db).unwrap())
         .unwrap_err()
         .to_string();
     assert!(err.contains("different definition"), "{err}");

@@ -61,10 +61,10 @@ pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]
 pub use storage::PostgresStorage;
 pub use storage::{
-    Cause, ChosenParam, Clock, DEFAULT_LEASE, ManualClock, MemoryStorage, NewStudy, OwnerToken,
-    SqliteStorage, StepValue, Storage, StorageOptions, StudyId, StudyRecord, SystemClock, TrialEnd,
-    TrialId, TrialRecord, TrialState, WORKER_TAG_VARIABLE, is_postgres_url, open_storage,
-    sqlite_path,
+    Cause, Change, ChosenParam, Clock, Condition, DEFAULT_LEASE, Lease, LeaseState, LeasedStorage,
+    ManualClock, MemoryStorage, NewStudy, OwnerToken, SqliteStorage, StepValue, Storage,
+    StorageOptions, StudyId, StudyRecord, SystemClock, TrialEnd, TrialId, TrialRecord, TrialState,
+    WORKER_TAG_VARIABLE, is_postgres_url, open_storage, sqlite_path,
 };
 pub use study::{
     MAX_STUDY_NAME, OptimizeOutcome, PausedTrials, Study, StudyBuilder, TrialResult, best_trial,

@@ -25,7 +25,7 @@ fn run(settings: &str, failing: &[i64]) -> (Vec<i64>, bool) {
     let study = Study::builder()
         .name("grid-failures")
         .search_space(space.clone())
-        .boxed_sampler(grid(settings).init(Some(&space)).unwrap())
+        .sampler(grid(settings).init(Some(&space)).unwrap())
         .build()
         .unwrap();
     let outcome = study
@@ -81,7 +81,7 @@ fn points_running_trials_hold_are_not_handed_out_twice() {
     let study = Study::builder()
         .name("grid-parallel")
         .search_space(space.clone())
-        .boxed_sampler(grid("").init(Some(&space)).unwrap())
+        .sampler(grid("").init(Some(&space)).unwrap())
         .build()
         .unwrap();
     // Trials asked one after another while the earlier ones still run, as parallel workers do.

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use anneal_tune::{Cause, NewStudy, RandomSampler, SqliteStorage, Storage, Study, TrialState};
+use anneal_tune::{
+    Cause, LeasedStorage, NewStudy, RandomSampler, SqliteStorage, Study, TrialState,
+};
 
 #[test]
 fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
@@ -12,9 +14,11 @@ fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
     // Every handle reads one clock that moves only when the test says.
     let clock = anneal_tune::ManualClock::at(1.0e9);
     let open = || {
-        SqliteStorage::open(&db)
-            .unwrap()
-            .with_clock(std::sync::Arc::new(clock.clone()))
+        LeasedStorage::from(
+            SqliteStorage::open(&db)
+                .unwrap()
+                .with_clock(std::sync::Arc::new(clock.clone())),
+        )
     };
     // Trial 0: its holder is alive but stopped renewing its lease (a hung process).
     let hung = open().with_lease(Duration::from_secs(60));

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anneal_tune::{
-    Direction, MedianPruner, NewStudy, PostgresStorage, Storage, Study, TpeSampler, TrialEnd,
-    TrialState,
+    Direction, LeasedStorage, MedianPruner, NewStudy, PostgresStorage, Storage, Study, TpeSampler,
+    TrialEnd, TrialState,
 };
 
 fn new_study(name: &str) -> NewStudy {
@@ -36,8 +36,8 @@ fn postgres_storage_keeps_the_trial_rules() {
     };
     let url = server.url();
     let lease = Duration::from_millis(400);
-    let first = PostgresStorage::connect(&url).unwrap().with_lease(lease);
-    let second = PostgresStorage::connect(&url).unwrap().with_lease(lease);
+    let connect = || LeasedStorage::from(PostgresStorage::connect(&url).unwrap());
+    let (first, second) = (connect().with_lease(lease), connect().with_lease(lease));
     assert_eq!(
         first.location(),
         url,
@@ -61,7 +61,7 @@ fn postgres_storage_keeps_the_trial_rules() {
             .map(|_| {
                 let url = url.clone();
                 scope.spawn(move || {
-                    let storage = PostgresStorage::connect(&url).unwrap();
+                    let storage = LeasedStorage::from(PostgresStorage::connect(&url).unwrap());
                     let mut mine = Vec::new();
                     while let Some(id) = storage.claim_new(study.id, Some(120), true).unwrap() {
                         storage.finish(id, &TrialEnd::complete(1.0)).unwrap();
@@ -98,7 +98,8 @@ fn postgres_storage_keeps_the_trial_rules() {
             .map(|_| {
                 let url = url.clone();
                 scope.spawn(move || {
-                    let storage = PostgresStorage::connect(&url).unwrap().with_lease(lease);
+                    let storage = LeasedStorage::from(PostgresStorage::connect(&url).unwrap())
+                        .with_lease(lease);
                     let won = storage.claim_paused(paused).unwrap();
                     if won {
                         storage.report(paused, 3, 0.7).unwrap();
@@ -135,10 +136,12 @@ fn postgres_storage_keeps_the_trial_rules() {
     // that mounts it elsewhere finds the same folder.
     let shared = tempfile::tempdir().unwrap();
     let (here, there) = (shared.path().join("here"), shared.path().join("there"));
-    let writer = PostgresStorage::connect(&url)
-        .unwrap()
-        .with_artifacts(&here)
-        .unwrap();
+    let writer = LeasedStorage::from(
+        PostgresStorage::connect(&url)
+            .unwrap()
+            .with_artifacts(&here)
+            .unwrap(),
+    );
     let reader = PostgresStorage::connect(&url)
         .unwrap()
         .with_artifacts(&there)

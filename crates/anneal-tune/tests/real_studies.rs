@@ -199,7 +199,7 @@ fn a_retried_trial_shows_the_dead_trials_point_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("retry.db");
     // A worker claims a trial, picks its point and its process dies.
-    let dead = SqliteStorage::open(&db).unwrap();
+    let dead = anneal_tune::LeasedStorage::from(SqliteStorage::open(&db).unwrap());
     let study_id = dead
         .create_study(&anneal_tune::NewStudy::new("retry", Direction::Minimize))
         .unwrap()

@@ -8,8 +8,8 @@ mod lease;
 
 use anneal_tune::{
     AshaPruner, BoxError, ChosenParam, Direction, Distribution, GpSampler, GridSampler,
-    MedianPruner, MemoryStorage, ParamSpec, RandomSampler, Sampler, SearchSpace, SqliteStorage,
-    Storage, Study, TpeSampler, Trial, TrialResult, TrialState, TuneError,
+    LeasedStorage, MedianPruner, MemoryStorage, ParamSpec, RandomSampler, Sampler, SearchSpace,
+    SqliteStorage, Storage, Study, TpeSampler, Trial, TrialResult, TrialState, TuneError,
 };
 
 fn samplers() -> Vec<(&'static str, Box<dyn Sampler>)> {
@@ -52,7 +52,7 @@ fn every_sampler_handles_parameters_seen_in_only_some_trials() {
     for (name, sampler) in samplers() {
         let study = Study::builder()
             .name("conditional")
-            .boxed_sampler(sampler)
+            .sampler(sampler)
             .seed(3)
             .build()
             .unwrap();
@@ -94,7 +94,7 @@ fn ask_and_tell_give_the_same_trials_as_optimize_for_the_same_seed() {
             let sampler = samplers().into_iter().find(|(n, _)| *n == name).unwrap().1;
             Study::builder()
                 .name(study_name)
-                .boxed_sampler(sampler)
+                .sampler(sampler)
                 .seed(11)
                 .build()
                 .unwrap()
@@ -448,28 +448,25 @@ INSERT INTO trials VALUES (1, 0, 'complete', '[[\"x\", 0.5]]', 0.75, '[[1, 0.5],
 
 #[test]
 fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
-    use anneal_tune::Storage;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lease.db");
     // Time moves only when the test says: no sleeping through leases.
     let lease = std::time::Duration::from_secs(60);
     let clock = anneal_tune::ManualClock::at(1.0e9);
-    let first = SqliteStorage::open(&db)
-        .unwrap()
-        .with_lease(lease)
-        .with_clock(std::sync::Arc::new(clock.clone()));
-    let second = SqliteStorage::open(&db)
-        .unwrap()
-        .with_lease(lease)
-        .with_clock(std::sync::Arc::new(clock.clone()));
+    let open = || {
+        LeasedStorage::from(
+            SqliteStorage::open(&db)
+                .unwrap()
+                .with_clock(std::sync::Arc::new(clock.clone())),
+        )
+    };
+    let (first, second) = (open().with_lease(lease), open().with_lease(lease));
     let study = first
         .create_study(&anneal_tune::NewStudy::new("s", Direction::Minimize))
         .unwrap();
     lease::check_lease_rules(&first, &second, study.id, lease, &|d| clock.advance(d));
     // A handle that is dropped (its process died) makes its trials stale at once.
-    let gone = SqliteStorage::open(&db)
-        .unwrap()
-        .with_clock(std::sync::Arc::new(clock.clone()));
+    let gone = open();
     let orphan = gone.claim_new(study.id, Some(5), true).unwrap().unwrap();
     assert!(
         second.stale(study.id).unwrap().is_empty(),
@@ -508,13 +505,13 @@ fn a_schema_0_database_takes_new_trials() {
 
 #[test]
 fn a_trial_whose_process_died_is_retried_with_its_parameters() {
-    use anneal_tune::{Distribution, Storage, Value};
+    use anneal_tune::{Distribution, Value};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("retry.db");
     let new = anneal_tune::NewStudy::new("retry", Direction::Minimize);
     // A process claims a trial and dies before choosing anything; another claims one, picks
     // its parameter and dies.
-    let dead = SqliteStorage::open(&db).unwrap();
+    let dead = LeasedStorage::from(SqliteStorage::open(&db).unwrap());
     let study_id = dead.create_study(&new).unwrap().id;
     dead.claim_new(study_id, None, true).unwrap().unwrap();
     let claimed = dead.claim_new(study_id, None, true).unwrap().unwrap();

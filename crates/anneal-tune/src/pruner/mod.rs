@@ -79,6 +79,13 @@ pub enum Settlement {
     Prune(Vec<usize>),
 }
 
+/// Any pruner, boxed, as the study builder takes it.
+impl<S: Pruner + 'static> From<S> for Box<dyn Pruner> {
+    fn from(value: S) -> Self {
+        Box::new(value)
+    }
+}
+
 /// Decides whether trials go on.
 pub trait Pruner: Send + Sync {
     /// A short name for messages.

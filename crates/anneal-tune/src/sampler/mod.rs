@@ -115,6 +115,13 @@ impl SampleContext<'_> {
     }
 }
 
+/// Any sampler, boxed, as the study builder takes it.
+impl<S: Sampler + 'static> From<S> for Box<dyn Sampler> {
+    fn from(value: S) -> Self {
+        Box::new(value)
+    }
+}
+
 /// Chooses parameter values. Samplers minimise the observations' `loss`.
 pub trait Sampler: Send + Sync {
     /// A short name for messages and stored study settings.

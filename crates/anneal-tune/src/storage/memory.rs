@@ -5,28 +5,18 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::encoding::upsert;
-use super::owner::Owner;
 use super::{
-    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialEnd, TrialId,
-    TrialRecord, TrialState, check_same_study, held_or_lost, now,
+    Change, Condition, Lease, LeaseState, NewStudy, Standing, StepValue, Storage, StudyId,
+    StudyRecord, TrialId, TrialRecord, TrialState, now,
 };
 use crate::error::Result;
 
 /// An in-memory storage (the default of [`crate::Study::builder`]). Everything in it lives in
-/// this process, so its trials are never stale; leases are kept only as owners.
-#[derive(Debug)]
+/// this process, so no lease ever runs out (and no heartbeat is needed): a trial is stale only
+/// once the handle that held it is dropped.
+#[derive(Debug, Default)]
 pub struct MemoryStorage {
     state: Mutex<State>,
-    owner: Owner,
-}
-
-impl Default for MemoryStorage {
-    fn default() -> Self {
-        Self {
-            state: Mutex::default(),
-            owner: Owner::new(),
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -45,12 +35,6 @@ impl State {
             .iter_mut()
             .find(|t| t.number == trial.number)
     }
-
-    /// The trial, if it is running and `owner` holds it.
-    fn running_held_by(&mut self, trial: TrialId, owner: &str) -> Option<&mut TrialRecord> {
-        self.trial_mut(trial)
-            .filter(|t| t.state == TrialState::Running && t.owner.as_deref() == Some(owner))
-    }
 }
 
 impl MemoryStorage {
@@ -64,33 +48,6 @@ impl MemoryStorage {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
-    /// Applies `change` to the trial if it is in `state` (and, running, held by this handle or
-    /// nobody); whether it was.
-    fn change(
-        &self,
-        trial: TrialId,
-        state: TrialState,
-        change: impl FnOnce(&mut TrialRecord),
-    ) -> bool {
-        let mut guard = self.lock();
-        let found = guard
-            .trial_mut(trial)
-            .filter(|t| t.state == state)
-            .filter(|t| {
-                state != TrialState::Running
-                    || t.owner
-                        .as_deref()
-                        .is_none_or(|owner| owner == self.owner.as_str())
-            });
-        match found {
-            Some(record) => {
-                change(record);
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 impl Storage for MemoryStorage {
@@ -98,56 +55,14 @@ impl Storage for MemoryStorage {
         "memory".into()
     }
 
-    fn owner(&self) -> &str {
-        self.owner.as_str()
+    fn shared(&self) -> bool {
+        false
     }
 
-    fn lease(&self) -> std::time::Duration {
-        super::DEFAULT_LEASE
-    }
-
-    fn heartbeat(&self) -> Result<usize> {
-        let state = self.lock();
-        Ok(state
-            .trials
-            .values()
-            .flatten()
-            .filter(|t| {
-                t.state == TrialState::Running && t.owner.as_deref() == Some(self.owner.as_str())
-            })
-            .count())
-    }
-
-    fn stale(&self, _study: StudyId) -> Result<Vec<TrialRecord>> {
-        Ok(Vec::new())
-    }
-
-    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
+    fn add_study(&self, new: &NewStudy) -> Result<()> {
         let mut state = self.lock();
-        let Some(t) = state
-            .trial_mut(failed)
-            .filter(|t| t.state == TrialState::Failed && t.retried_as.is_none())
-        else {
-            return Ok(false);
-        };
-        t.retried_as = Some(retry);
-        Ok(true)
-    }
-
-    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
-        let mut state = self.lock();
-        let Some(t) = state.running_held_by(trial, owner) else {
-            return Ok(false);
-        };
-        ended(t, end);
-        Ok(true)
-    }
-
-    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
-        let mut state = self.lock();
-        if let Some(existing) = state.studies.iter().find(|s| s.name == new.name) {
-            check_same_study(existing, new, "memory")?;
-            return Ok(existing.clone());
+        if state.studies.iter().any(|s| s.name == new.name) {
+            return Ok(());
         }
         state.next_id += 1;
         let record = StudyRecord {
@@ -160,9 +75,9 @@ impl Storage for MemoryStorage {
             seed: new.seed,
             created: now(),
         };
-        state.studies.push(record.clone());
         state.trials.insert(record.id, Vec::new());
-        Ok(record)
+        state.studies.push(record);
+        Ok(())
     }
 
     fn study(&self, name: &str) -> Result<Option<StudyRecord>> {
@@ -184,7 +99,7 @@ impl Storage for MemoryStorage {
         &self,
         study: StudyId,
         budget: Option<usize>,
-        leased: bool,
+        lease: Option<Lease<'_>>,
     ) -> Result<Option<TrialId>> {
         let mut state = self.lock();
         let trials = state.trials.entry(study).or_default();
@@ -210,91 +125,112 @@ impl Storage for MemoryStorage {
             message: None,
             retried_as: None,
             run_dir: None,
-            owner: leased.then(|| self.owner.as_str().to_string()),
+            owner: lease.map(|lease| lease.owner.to_string()),
         });
         state.segments.insert((study, number), now());
         Ok(Some(TrialId { study, number }))
     }
 
-    fn claim_paused(&self, trial: TrialId) -> Result<bool> {
-        let claimed = self.change(trial, TrialState::Paused, |t| {
-            t.state = TrialState::Running;
-            t.finished = None;
-            t.cause = None;
-            t.message = None;
-            t.owner = Some(self.owner.as_str().to_string());
-        });
-        if claimed {
-            self.lock()
-                .segments
-                .insert((trial.study, trial.number), now());
-        }
-        Ok(claimed)
-    }
-
-    fn set_params(&self, trial: TrialId, chosen: &[ChosenParam]) -> Result<()> {
-        let held = self.change(trial, TrialState::Running, |t| {
-            for c in chosen {
-                upsert(&mut t.params, &c.name, c.value.clone());
-                upsert(&mut t.distributions, &c.name, c.distribution.clone());
-            }
-        });
-        held_or_lost(held, trial)
-    }
-
-    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
-        let held = self.change(trial, TrialState::Running, |t| {
-            t.run_dir = run_dir.map(str::to_string);
-        });
-        held_or_lost(held, trial)
-    }
-
-    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        let held = self.change(trial, TrialState::Running, |t| {
-            match t.intermediate.binary_search_by_key(&step, |(s, _)| *s) {
-                Ok(i) => t.intermediate[i].1 = value,
-                Err(i) => t.intermediate.insert(i, (step, value)),
-            }
-        });
-        held_or_lost(held, trial)
-    }
-
-    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
-        let segment = self.lock().segments.remove(&(trial.study, trial.number));
-        let held = self.change(trial, TrialState::Running, |t| {
-            ended(t, end);
-            let finished = t.finished.unwrap_or_default();
-            t.running_seconds += segment.map_or(0.0, |start| finished - start);
-        });
-        held_or_lost(held, trial)
-    }
-
-    fn revert_to_paused(
-        &self,
-        trial: TrialId,
-        owner: &str,
-        step: usize,
-        value: f64,
-    ) -> Result<bool> {
+    fn update(&self, trial: TrialId, when: Condition<'_>, change: Change<'_>) -> Result<bool> {
         let mut state = self.lock();
-        let Some(t) = state.running_held_by(trial, owner) else {
+        let Some(t) = state.trial_mut(trial) else {
             return Ok(false);
         };
-        t.intermediate.retain(|(s, _)| *s <= step);
-        ended(t, &TrialEnd::paused(value, step));
+        let standing = Standing {
+            state: t.state,
+            owner: t.owner.as_deref(),
+            // Nothing outside this process shares it: no lease runs out.
+            lease_until: Some(f64::INFINITY),
+            retried: t.retried_as.is_some(),
+        };
+        if !when.holds(&standing, now()) {
+            return Ok(false);
+        }
+        match change {
+            Change::Params(chosen) => {
+                for c in chosen {
+                    upsert(&mut t.params, &c.name, c.value.clone());
+                    upsert(&mut t.distributions, &c.name, c.distribution.clone());
+                }
+            }
+            Change::RunDir(run_dir) => t.run_dir = run_dir.map(str::to_string),
+            Change::Report { step, value } => {
+                match t.intermediate.binary_search_by_key(&step, |(s, _)| *s) {
+                    Ok(i) => t.intermediate[i].1 = value,
+                    Err(i) => t.intermediate.insert(i, (step, value)),
+                }
+            }
+            Change::End(end) => {
+                if let Some(step) = change.keeps_values_through() {
+                    t.intermediate.retain(|(s, _)| *s <= step);
+                }
+                t.state = end.state;
+                t.value = end.value;
+                t.cause = end.cause;
+                t.message = end.message.clone();
+                t.owner = None;
+                let finished = now();
+                t.finished = Some(finished);
+                let segment = state.segments.remove(&(trial.study, trial.number));
+                let t = state.trial_mut(trial).expect("found above");
+                t.running_seconds += segment.map_or(0.0, |start| (finished - start).max(0.0));
+            }
+            Change::Resume(lease) => {
+                t.state = TrialState::Running;
+                t.finished = None;
+                t.cause = None;
+                t.message = None;
+                t.owner = Some(lease.owner.to_string());
+                state.segments.insert((trial.study, trial.number), now());
+            }
+            Change::RetriedAs(retry) => t.retried_as = Some(retry),
+            Change::Remove => {
+                if let Some(trials) = state.trials.get_mut(&trial.study) {
+                    trials.retain(|t| t.number != trial.number);
+                }
+            }
+        }
         Ok(true)
     }
 
-    fn release(&self, trial: TrialId) -> Result<()> {
-        let mut state = self.lock();
-        if let Some(trials) = state.trials.get_mut(&trial.study) {
-            trials.retain(|t| !(t.number == trial.number && t.state == TrialState::Running));
-        }
-        Ok(())
+    fn renew(&self, lease: Lease<'_>) -> Result<usize> {
+        let state = self.lock();
+        Ok(state
+            .trials
+            .values()
+            .flatten()
+            .filter(|t| t.state == TrialState::Running && t.owner.as_deref() == Some(lease.owner))
+            .count())
     }
 
-    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
-        Ok(self.lock().trials.get(&study).cloned().unwrap_or_default())
+    fn leases(&self, study: StudyId) -> Result<Vec<LeaseState>> {
+        let state = self.lock();
+        Ok(state
+            .trials
+            .get(&study)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.state == TrialState::Running)
+            .filter_map(|t| {
+                Some(LeaseState {
+                    number: t.number,
+                    owner: t.owner.clone()?,
+                    expired: false,
+                })
+            })
+            .collect())
+    }
+
+    fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
+        let state = self.lock();
+        Ok(state
+            .trials
+            .get(&study)
+            .into_iter()
+            .flatten()
+            .filter(|t| !(t.state.is_finished() && known.binary_search(&t.number).is_ok()))
+            .cloned()
+            .collect())
     }
 
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
@@ -325,14 +261,4 @@ impl Storage for MemoryStorage {
             })
             .unwrap_or_default())
     }
-}
-
-/// Ends running trial `t` as `end` says, now.
-fn ended(t: &mut TrialRecord, end: &TrialEnd) {
-    t.state = end.state;
-    t.value = end.value;
-    t.cause = end.cause;
-    t.message = end.message.clone();
-    t.finished = Some(now());
-    t.owner = None;
 }

@@ -1,8 +1,10 @@
 //! Where studies live. A [`Storage`] is written as trial state changes (claim a trial, record a
-//! parameter, report a value, pause, finish), each one atomic, so any number of processes can
-//! share a study and a kill at any point loses at most the running trial's unfinished step.
-//! Reads are shaped for a networked database: the values at one step for a pruner, the trials
-//! once per trial for a sampler.
+//! parameter, report a value, pause, finish), each one atomic and conditional on the trial's
+//! state and owner, so any number of processes can share a study and a kill at any point loses
+//! at most the running trial's unfinished step. Reads are shaped for a networked database: the
+//! values at one step for a pruner, the trials once per trial for a sampler. A
+//! [`LeasedStorage`] is one owner's handle on a storage: the lease, stale-trial, retry and
+//! pause rules, written once for every backend.
 //!
 //! [`SqliteStorage`] keeps studies in a file; `PostgresStorage` (the `postgres` feature) in a
 //! PostgreSQL database that workers on many hosts share; [`MemoryStorage`] keeps them in this
@@ -13,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::direction::Direction;
 use crate::error::Result;
 
+mod change;
 mod clock;
 mod encoding;
+mod leased;
 mod legacy;
 mod memory;
 mod owner;
@@ -25,7 +29,10 @@ mod record;
 mod sqlite;
 mod url;
 
+pub(crate) use change::Standing;
+pub use change::{Change, Condition, Lease, LeaseState};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use leased::LeasedStorage;
 pub use memory::MemoryStorage;
 pub(crate) use owner::owner_is_gone;
 pub use owner::{DEFAULT_LEASE, OwnerToken, WORKER_TAG_VARIABLE};
@@ -104,24 +111,23 @@ pub struct StudyRecord {
     pub created: f64,
 }
 
-/// A store of studies and their trials. Every method is one atomic change or read. Each
-/// handle has an owner token ([`Storage::owner`]): trials it claims run under a lease that
-/// [`Storage::heartbeat`] renews, changes to a running trial apply only for its owner (or to a
-/// trial claimed without a lease, as `ask` does for other programs), and another handle may end
-/// a trial only once it is stale ([`Storage::stale`]).
+/// A store of studies and their trials: the atomic primitives a backend provides. Every method
+/// is one atomic change or read; changes to a trial go through [`Storage::update`], made only
+/// if the trial is as a [`Condition`] says. The rules built on them (leases and heartbeats,
+/// stale-trial recovery, retries, pausing) are written once, in [`LeasedStorage`], which is
+/// what a study holds.
 pub trait Storage: Send + Sync {
     /// Where the studies are, for messages (a file path, "memory").
     fn location(&self) -> String;
 
-    /// This handle's owner token.
-    fn owner(&self) -> &str;
+    /// Whether other processes may open the same studies (a file, a database), so that the
+    /// trials a handle runs need a lease renewed by a heartbeat. Default: yes.
+    fn shared(&self) -> bool {
+        true
+    }
 
-    /// How long a trial this handle claims stays its own without a heartbeat.
-    fn lease(&self) -> std::time::Duration;
-
-    /// Creates the study, or returns the existing one of that name, which must have the same
-    /// direction and definition.
-    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord>;
+    /// Adds the study unless one of its name exists (then changes nothing).
+    fn add_study(&self, new: &NewStudy) -> Result<()>;
 
     /// The study of that name.
     fn study(&self, name: &str) -> Result<Option<StudyRecord>>;
@@ -133,91 +139,56 @@ pub trait Storage: Send + Sync {
     fn delete_study(&self, study: StudyId) -> Result<()>;
 
     /// Claims the next trial number for a new running trial, unless the study already holds
-    /// `budget` trials; with `leased`, the trial is this handle's under a lease. Atomic across
-    /// processes: parallel workers never exceed the budget or share a number.
+    /// `budget` trials (interrupted ones not counted); held under `lease` when given, else by
+    /// nobody. Atomic across processes: parallel workers never exceed the budget or share a
+    /// number.
     fn claim_new(
         &self,
         study: StudyId,
         budget: Option<usize>,
-        leased: bool,
+        lease: Option<Lease<'_>>,
     ) -> Result<Option<TrialId>>;
 
-    /// Takes a paused trial back to running, this handle's under a lease; `false` when it is no
-    /// longer paused (another process took it first).
-    fn claim_paused(&self, trial: TrialId) -> Result<bool>;
+    /// Applies `change` to the trial if it is as `when` says, atomically; whether it was.
+    fn update(&self, trial: TrialId, when: Condition<'_>, change: Change<'_>) -> Result<bool>;
 
-    /// Renews the lease of every trial this handle runs; how many.
-    fn heartbeat(&self) -> Result<usize>;
+    /// Renews the lease of every running trial `lease.owner` holds; how many.
+    fn renew(&self, lease: Lease<'_>) -> Result<usize>;
 
-    /// Records some of a running trial's parameters at once (each replacing one of the same
-    /// name): those a sampler drew jointly as the trial is claimed, so other workers see its
-    /// point at once, then each one the objective asks for.
-    fn set_params(&self, trial: TrialId, params: &[ChosenParam]) -> Result<()>;
-
-    /// Records the folder a running trial keeps its files in (`None`: it has none after all).
-    /// A file storage keeps it relative to the file's folder, so a study moved together with
-    /// its runs still finds them.
-    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()>;
-
-    /// Records a running trial's value at `step` (replacing an earlier report of that step).
-    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()>;
-
-    /// Ends a running trial as `end` says (complete, pruned, failed, paused or interrupted).
-    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()>;
-
-    /// Deletes a claimed running trial that will not run (an exhausted grid).
-    fn release(&self, trial: TrialId) -> Result<()>;
-
-    /// The study's running trials whose owner's lease has expired, or whose owner was a process
-    /// of this host that has exited.
-    fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
-
-    /// Ends a stale trial still held by `owner` (as [`Storage::stale`] saw it) as `end` says (a
-    /// failure); `false` when it changed meanwhile (finished, or claimed again).
-    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool>;
-
-    /// Puts a stale continuation still held by `owner` back to its pause after `step` with
-    /// `value`, dropping its later reports; `false` when it changed meanwhile.
-    fn revert_to_paused(
-        &self,
-        trial: TrialId,
-        owner: &str,
-        step: usize,
-        value: f64,
-    ) -> Result<bool>;
-
-    /// Records that trial `retry` runs failed trial `failed`'s parameters again
-    /// ([`TrialRecord::retried_as`]); `false` when it was marked already (another process
-    /// retries it). Atomic: a failed trial is retried once.
-    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool>;
-
-    /// The study's trials, in number order.
-    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>>;
+    /// The study's running trials that have an owner, each with whether its lease has run out.
+    fn leases(&self, study: StudyId) -> Result<Vec<LeaseState>>;
 
     /// The study's trials but the finished ones numbered in `known` (sorted), in number order.
-    /// A finished trial never changes, so a caller that keeps them reads only what is new or
-    /// still moving: the reads per trial stay flat however many trials and steps came before.
-    fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
-        let mut trials = self.trials(study)?;
-        trials.retain(|t| !(t.state.is_finished() && known.binary_search(&t.number).is_ok()));
-        Ok(trials)
-    }
+    /// A finished trial's values never change, so a caller that keeps them reads only what is
+    /// new or still moving: the reads per trial stay flat however many trials and steps came
+    /// before.
+    fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>>;
 
     /// One trial.
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>>;
 
     /// The values every trial of the study reported at `step`.
     fn values_at(&self, study: StudyId, step: usize) -> Result<Vec<StepValue>>;
-}
 
-/// `Ok` when a change to running trial `trial` applied (this handle holds it), else the
-/// [`crate::TuneError::LeaseLost`] a change to a trial this handle does not hold is.
-pub(crate) fn held_or_lost(held: bool, trial: TrialId) -> Result<()> {
-    match held {
-        true => Ok(()),
-        false => Err(crate::TuneError::LeaseLost {
-            number: trial.number,
-        }),
+    /// Creates the study, or returns the existing one of that name, which must have the same
+    /// direction and definition.
+    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
+        if let Some(existing) = self.study(&new.name)? {
+            check_same_study(&existing, new, &self.location())?;
+            return Ok(existing);
+        }
+        self.add_study(new)?;
+        // Another process may have created it in between: check it the same way.
+        let created = self.study(&new.name)?.ok_or_else(|| {
+            crate::TuneError::config("study", "the study vanished as it was created")
+        })?;
+        check_same_study(&created, new, &self.location())?;
+        Ok(created)
+    }
+
+    /// The study's trials, in number order.
+    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+        self.trials_except(study, &[])
     }
 }
 
@@ -226,23 +197,11 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn location(&self) -> String {
         (**self).location()
     }
-    fn owner(&self) -> &str {
-        (**self).owner()
+    fn shared(&self) -> bool {
+        (**self).shared()
     }
-    fn lease(&self) -> std::time::Duration {
-        (**self).lease()
-    }
-    fn heartbeat(&self) -> Result<usize> {
-        (**self).heartbeat()
-    }
-    fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
-        (**self).stale(study)
-    }
-    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
-        (**self).fail_stale(trial, owner, end)
-    }
-    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
-        (**self).create_study(new)
+    fn add_study(&self, new: &NewStudy) -> Result<()> {
+        (**self).add_study(new)
     }
     fn study(&self, name: &str) -> Result<Option<StudyRecord>> {
         (**self).study(name)
@@ -257,45 +216,21 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
         &self,
         study: StudyId,
         budget: Option<usize>,
-        leased: bool,
+        lease: Option<Lease<'_>>,
     ) -> Result<Option<TrialId>> {
-        (**self).claim_new(study, budget, leased)
+        (**self).claim_new(study, budget, lease)
     }
-    fn claim_paused(&self, trial: TrialId) -> Result<bool> {
-        (**self).claim_paused(trial)
+    fn update(&self, trial: TrialId, when: Condition<'_>, change: Change<'_>) -> Result<bool> {
+        (**self).update(trial, when, change)
     }
-    fn set_params(&self, trial: TrialId, params: &[ChosenParam]) -> Result<()> {
-        (**self).set_params(trial, params)
+    fn renew(&self, lease: Lease<'_>) -> Result<usize> {
+        (**self).renew(lease)
     }
-    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
-        (**self).set_run_dir(trial, run_dir)
-    }
-    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        (**self).report(trial, step, value)
-    }
-    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
-        (**self).finish(trial, end)
-    }
-    fn revert_to_paused(
-        &self,
-        trial: TrialId,
-        owner: &str,
-        step: usize,
-        value: f64,
-    ) -> Result<bool> {
-        (**self).revert_to_paused(trial, owner, step, value)
-    }
-    fn release(&self, trial: TrialId) -> Result<()> {
-        (**self).release(trial)
-    }
-    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
-        (**self).trials(study)
+    fn leases(&self, study: StudyId) -> Result<Vec<LeaseState>> {
+        (**self).leases(study)
     }
     fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
         (**self).trials_except(study, known)
-    }
-    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
-        (**self).mark_retried(failed, retry)
     }
     fn trial(&self, trial: TrialId) -> Result<Option<TrialRecord>> {
         (**self).trial(trial)
@@ -313,11 +248,7 @@ pub(crate) fn now() -> f64 {
 }
 
 /// The refusal to reopen a study under another definition.
-pub(crate) fn check_same_study(
-    existing: &StudyRecord,
-    new: &NewStudy,
-    location: &str,
-) -> Result<()> {
+fn check_same_study(existing: &StudyRecord, new: &NewStudy, location: &str) -> Result<()> {
     let definition_differs = !new.definition.is_empty() && existing.definition != new.definition;
     if existing.direction != new.direction
         || definition_differs

@@ -7,9 +7,6 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{Storage, StudyId, TrialId, TrialRecord};
-use crate::error::Result;
-
 /// How long a claimed trial stays its owner's without a heartbeat, by default.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
@@ -143,36 +140,6 @@ pub(crate) fn owner_is_gone(owner: &str) -> bool {
         None => true,
         Some(now) => token.start != now,
     }
-}
-
-/// Of a study's running trials, each with whether its lease has expired: those another handle
-/// than `storage` holds whose lease lapsed or whose process is gone, each read whole (with its
-/// values). Every storage's [`Storage::stale`] applies this one rule.
-pub(crate) fn stale_among(
-    storage: &dyn Storage,
-    study: StudyId,
-    running: impl IntoIterator<Item = (TrialRecord, bool)>,
-) -> Result<Vec<TrialRecord>> {
-    // A supervised worker leaves a dead sibling's trials to the supervisor, which records them
-    // with the signal that ended the worker (and its last words); should the supervisor be
-    // gone too, the lease still runs out.
-    let supervised = OwnerToken::parse(storage.owner()).is_some_and(|me| me.worker.is_some());
-    let left_to_supervisor = |owner: &str| {
-        supervised && OwnerToken::parse(owner).is_some_and(|them| them.worker.is_some())
-    };
-    let mut stale = Vec::new();
-    for (trial, expired) in running {
-        let owner = trial.owner.as_deref().unwrap_or_default();
-        let gone = || !left_to_supervisor(owner) && owner_is_gone(owner);
-        if owner != storage.owner() && (expired || gone()) {
-            let id = TrialId {
-                study,
-                number: trial.number,
-            };
-            stale.push(storage.trial(id)?.unwrap_or(trial));
-        }
-    }
-    Ok(stale)
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ impl std::fmt::Display for Cause {
     }
 }
 
-/// How a running trial ends, as [`crate::Storage::finish`] records it.
+/// How a running trial ends, as [`crate::LeasedStorage::finish`] records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialEnd {
     /// Complete, pruned, failed, paused or interrupted.
@@ -215,6 +215,11 @@ impl TrialEnd {
         Self::stopped(TrialState::Interrupted, value, Cause::ByUser)
     }
 
+    /// The step a pause ends after.
+    pub fn paused_after(&self) -> Option<usize> {
+        paused_step(self.state, self.cause)
+    }
+
     fn stopped(state: TrialState, value: Option<f64>, cause: Cause) -> Self {
         Self {
             state,
@@ -222,6 +227,14 @@ impl TrialEnd {
             cause: Some(cause),
             message: Some(cause.to_string()),
         }
+    }
+}
+
+/// The step a trial in `state` for `cause` paused after.
+fn paused_step(state: TrialState, cause: Option<Cause>) -> Option<usize> {
+    match (state, cause) {
+        (TrialState::Paused, Some(Cause::Paused { step })) => Some(step),
+        _ => None,
     }
 }
 
@@ -280,10 +293,7 @@ impl TrialRecord {
 
     /// The step a paused trial stopped after.
     pub fn paused_after(&self) -> Option<usize> {
-        match (self.state, self.cause) {
-            (TrialState::Paused, Some(Cause::Paused { step })) => Some(step),
-            _ => None,
-        }
+        paused_step(self.state, self.cause)
     }
 
     /// Whether the trial failed because its process died (interrupted, killed by a signal):

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{SqliteStorage, Storage};
+use super::{LeasedStorage, SqliteStorage, Storage};
 use crate::error::{Result, TuneError};
 
 /// How a storage handle opened by [`open_storage`] behaves.
@@ -44,9 +44,9 @@ pub fn sqlite_path(location: &str) -> Option<&Path> {
     }
 }
 
-/// Opens the storage `location` names: a PostgreSQL URL, or a SQLite file (created, with its
-/// folder, if missing, unless [`StorageOptions::read_only`]).
-pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn Storage>> {
+/// Opens a handle on the storage `location` names: a PostgreSQL URL, or a SQLite file
+/// (created, with its folder, if missing, unless [`StorageOptions::read_only`]).
+pub fn open_storage(location: &str, options: &StorageOptions) -> Result<LeasedStorage> {
     let lease = options.lease.unwrap_or(super::DEFAULT_LEASE);
     if lease < Duration::from_millis(100) {
         return Err(TuneError::config(
@@ -58,7 +58,7 @@ pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn 
         ));
     }
     let Some(path) = sqlite_path(location) else {
-        return open_postgres(location, options, lease);
+        return Ok(LeasedStorage::from(open_postgres(location, options)?).with_lease(lease));
     };
     if let Some((scheme, _)) = location.split_once("://") {
         return Err(TuneError::config(
@@ -78,20 +78,15 @@ pub fn open_storage(location: &str, options: &StorageOptions) -> Result<Box<dyn 
         true => SqliteStorage::open_read_only(path)?,
         false => SqliteStorage::open(path)?,
     };
-    Ok(Box::new(storage.with_lease(lease)))
+    Ok(LeasedStorage::from(storage).with_lease(lease))
 }
 
 #[cfg(feature = "postgres")]
-fn open_postgres(
-    location: &str,
-    options: &StorageOptions,
-    lease: Duration,
-) -> Result<Box<dyn Storage>> {
-    let storage = match options.read_only {
+fn open_postgres(location: &str, options: &StorageOptions) -> Result<Box<dyn Storage>> {
+    let mut storage = match options.read_only {
         true => super::PostgresStorage::connect_read_only(location)?,
         false => super::PostgresStorage::connect(location)?,
     };
-    let mut storage = storage.with_lease(lease);
     if let Some(artifacts) = &options.artifacts {
         storage = storage.with_artifacts(artifacts)?;
     }
@@ -99,11 +94,7 @@ fn open_postgres(
 }
 
 #[cfg(not(feature = "postgres"))]
-fn open_postgres(
-    location: &str,
-    _options: &StorageOptions,
-    _lease: Duration,
-) -> Result<Box<dyn Storage>> {
+fn open_postgres(location: &str, _options: &StorageOptions) -> Result<Box<dyn Storage>> {
     Err(TuneError::config(
         "storage",
         format!(

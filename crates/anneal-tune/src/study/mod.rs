@@ -15,8 +15,8 @@ use crate::pruner::{NopPruner, Pruner, PrunerContext};
 use crate::sampler::{Sampler, TpeSampler};
 use crate::space::SearchSpace;
 use crate::storage::{
-    Cause, MemoryStorage, NewStudy, Storage, StudyId, StudyRecord, TrialEnd, TrialId, TrialRecord,
-    TrialState, owner_is_gone,
+    Cause, LeasedStorage, MemoryStorage, NewStudy, StudyId, StudyRecord, TrialEnd, TrialId,
+    TrialRecord, TrialState, owner_is_gone,
 };
 use crate::trial::Trial;
 
@@ -41,10 +41,10 @@ pub enum TrialResult {
     Failed(String),
 }
 
-/// A study, open on its storage. While it is open, a background thread renews the leases of
-/// the trials it runs, so other processes on the same study never take them over.
+/// A study, open on its storage. While it is open on a storage other processes may share, a
+/// background thread renews the leases of the trials it runs, so they never take them over.
 pub struct Study {
-    storage: Arc<dyn Storage>,
+    storage: Arc<LeasedStorage>,
     record: StudyRecord,
     sampler: Box<dyn Sampler>,
     pruner: Box<dyn Pruner>,
@@ -54,7 +54,7 @@ pub struct Study {
     /// Finished trials read so far, in number order: they never change, so each look at the
     /// study reads only new and unfinished trials (as Optuna's cached storage does).
     finished: std::sync::Mutex<Vec<TrialRecord>>,
-    _heartbeat: Heartbeat,
+    _heartbeat: Option<Heartbeat>,
 }
 
 /// Renews this handle's leases every quarter lease until dropped.
@@ -64,7 +64,7 @@ struct Heartbeat {
 }
 
 impl Heartbeat {
-    fn start(storage: Arc<dyn Storage>) -> Self {
+    fn start(storage: Arc<LeasedStorage>) -> Self {
         let (stop, stopped) = mpsc::channel::<()>();
         let interval = (storage.lease() / 4).max(Duration::from_millis(10));
         let thread = std::thread::Builder::new()
@@ -108,7 +108,7 @@ impl std::fmt::Debug for Study {
 /// Builds a [`Study`]: `Study::builder().name("mlp").storage(...).build()?`.
 pub struct StudyBuilder {
     name: String,
-    storage: Option<Arc<dyn Storage>>,
+    storage: Option<LeasedStorage>,
     space: Option<SearchSpace>,
     direction: Direction,
     sampler: Option<Box<dyn Sampler>>,
@@ -128,15 +128,10 @@ impl StudyBuilder {
         self
     }
 
-    /// Where trials are kept (default: in memory).
-    pub fn storage(mut self, storage: impl Storage + 'static) -> Self {
-        self.storage = Some(Arc::new(storage));
-        self
-    }
-
-    /// Where trials are kept, already boxed.
-    pub fn boxed_storage(mut self, storage: Box<dyn Storage>) -> Self {
-        self.storage = Some(Arc::from(storage));
+    /// Where trials are kept (default: in memory): any [`crate::Storage`], boxed or not, or a
+    /// [`LeasedStorage`] handle with its own lease.
+    pub fn storage(mut self, storage: impl Into<LeasedStorage>) -> Self {
+        self.storage = Some(storage.into());
         self
     }
 
@@ -154,27 +149,16 @@ impl StudyBuilder {
         self
     }
 
-    /// The sampler (default: TPE with Optuna's settings).
-    pub fn sampler(mut self, sampler: impl Sampler + 'static) -> Self {
-        self.sampler = Some(Box::new(sampler));
+    /// The sampler (default: TPE with Optuna's settings), boxed (from
+    /// [`crate::SamplerConfig::init`]) or not.
+    pub fn sampler(mut self, sampler: impl Into<Box<dyn Sampler>>) -> Self {
+        self.sampler = Some(sampler.into());
         self
     }
 
-    /// The sampler, already boxed (from [`crate::SamplerConfig::init`]).
-    pub fn boxed_sampler(mut self, sampler: Box<dyn Sampler>) -> Self {
-        self.sampler = Some(sampler);
-        self
-    }
-
-    /// The pruner (default: none).
-    pub fn pruner(mut self, pruner: impl Pruner + 'static) -> Self {
-        self.pruner = Some(Box::new(pruner));
-        self
-    }
-
-    /// The pruner, already boxed (from [`crate::PrunerConfig::init`]).
-    pub fn boxed_pruner(mut self, pruner: Box<dyn Pruner>) -> Self {
-        self.pruner = Some(pruner);
+    /// The pruner (default: none), boxed (from [`crate::PrunerConfig::init`]) or not.
+    pub fn pruner(mut self, pruner: impl Into<Box<dyn Pruner>>) -> Self {
+        self.pruner = Some(pruner.into());
         self
     }
 
@@ -225,9 +209,7 @@ impl StudyBuilder {
         if let Some(pruner) = &self.pruner {
             pruner.validate()?;
         }
-        let storage = self
-            .storage
-            .unwrap_or_else(|| Arc::new(MemoryStorage::new()));
+        let storage = Arc::new(self.storage.unwrap_or_else(|| MemoryStorage::new().into()));
         let sampler = self
             .sampler
             .unwrap_or_else(|| Box::new(TpeSampler::default()));
@@ -242,7 +224,8 @@ impl StudyBuilder {
             seed: self.seed,
         })?;
         Ok(Study {
-            _heartbeat: Heartbeat::start(storage.clone()),
+            // Nothing can take over the trials of a storage no other process shares.
+            _heartbeat: storage.shared().then(|| Heartbeat::start(storage.clone())),
             storage,
             record,
             sampler,
@@ -300,8 +283,8 @@ impl Study {
     }
 
     /// The storage the study lives in.
-    pub fn storage(&self) -> &dyn Storage {
-        self.storage.as_ref()
+    pub fn storage(&self) -> &LeasedStorage {
+        &self.storage
     }
 
     /// The declared search space, if the study was built with one.
@@ -360,7 +343,7 @@ impl Study {
 
     pub(crate) fn pruner_context(&self) -> PrunerContext<'_> {
         PrunerContext {
-            storage: self.storage.as_ref(),
+            storage: &**self.storage,
             study: self.id(),
             direction: self.direction(),
             seed: self.seed(),

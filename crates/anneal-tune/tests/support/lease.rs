@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anneal_tune::{Cause, Storage, StudyId, TrialEnd, TrialId, TrialState, TuneError};
+use anneal_tune::{Cause, LeasedStorage, StudyId, TrialEnd, TrialId, TrialState, TuneError};
 
 /// `first` claims a trial under a lease of `lease` and reports on it. `second` may neither change
 /// it nor see it as stale while `first`'s heartbeats keep the lease alive; once the lease lapses,
@@ -11,8 +11,8 @@ use anneal_tune::{Cause, Storage, StudyId, TrialEnd, TrialId, TrialState, TuneEr
 /// the storages' time go by (moves a manual clock on, or sleeps where the clock is a server's).
 /// Returns the trial.
 pub fn check_lease_rules(
-    first: &dyn Storage,
-    second: &dyn Storage,
+    first: &LeasedStorage,
+    second: &LeasedStorage,
     study: StudyId,
     lease: Duration,
     pass: &dyn Fn(Duration),

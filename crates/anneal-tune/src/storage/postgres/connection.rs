@@ -13,7 +13,6 @@ use super::schema::{self, MigrateError, check_read_only, migrate};
 use super::session::Session;
 use crate::error::{Result, TuneError};
 use crate::storage::TrialRecord;
-use crate::storage::owner::{DEFAULT_LEASE, Owner};
 use crate::storage::paths::{canonical, relative_path, resolve_run_dir};
 
 /// How long a handle keeps trying to reach its server again after losing it.
@@ -65,20 +64,12 @@ impl PostgresStorage {
             session: Mutex::new(None),
             config,
             location,
-            owner: Owner::new(),
-            lease: DEFAULT_LEASE,
             artifacts: None,
             read_only,
         };
         let client = storage.open_client()?;
         *storage.lock() = Some(Session::new(client));
         Ok(storage)
-    }
-
-    /// The same storage with trials claimed under leases of `lease` (default one minute).
-    pub fn with_lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
-        self
     }
 
     /// The same storage with run folders stored relative to `artifacts`, a folder every worker
@@ -195,10 +186,6 @@ impl PostgresStorage {
             location: self.location.clone(),
             message: error_text(&e),
         }
-    }
-
-    pub(super) fn lease_seconds(&self) -> f64 {
-        self.lease.as_secs_f64()
     }
 
     /// A run folder as stored: relative to the artifacts folder where it can be, else absolute.

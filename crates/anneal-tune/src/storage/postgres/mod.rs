@@ -5,29 +5,25 @@
 //! whose clocks disagree. A handle whose connection drops (a server restart) connects again on
 //! its next call, retrying for a while, instead of failing the study.
 
+use postgres::types::ToSql;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use super::encoding::{
     cause_json, distributions_json, params_json, parse_distributions, parse_params, upsert,
 };
-use super::owner::{Owner, owner_is_gone, stale_among};
 use super::{
-    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialEnd, TrialId,
-    TrialRecord, TrialState, check_same_study, held_or_lost,
+    Change, Condition, Lease, LeaseState, NewStudy, StepValue, Storage, StudyId, StudyRecord,
+    TrialId, TrialRecord, TrialState,
 };
-use crate::error::{Result, TuneError};
+use crate::error::Result;
 
 mod connection;
 mod password;
 mod schema;
 mod session;
 
-use schema::{
-    NOW, STUDY_COLUMNS, TRIAL_COLUMNS, TRIAL_WITH_VALUES, study_row, trial_row,
-    trial_row_with_values,
-};
+use schema::{NOW, STUDY_COLUMNS, TRIAL_WITH_VALUES, study_row, trial_row_with_values};
 use session::Session;
 
 /// A PostgreSQL study database.
@@ -35,8 +31,6 @@ pub struct PostgresStorage {
     session: Mutex<Option<Session>>,
     config: postgres::Config,
     location: String,
-    owner: Owner,
-    lease: Duration,
     artifacts: Option<PathBuf>,
     /// Opened only to read: its sessions are read-only, and the tables are never created.
     read_only: bool,
@@ -46,14 +40,36 @@ impl std::fmt::Debug for PostgresStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStorage")
             .field("location", &self.location)
-            .field("owner", &self.owner)
             .finish()
     }
 }
 
-/// `Ok(changed == 1)` as the storage's answer for a change to one trial.
-fn one(changed: u64) -> bool {
-    changed == 1
+/// A statement's own parameters followed by its condition's.
+fn joined<'a>(
+    own: &[&'a (dyn ToSql + Sync)],
+    guard: Vec<&'a (dyn ToSql + Sync)>,
+) -> Vec<&'a (dyn ToSql + Sync)> {
+    own.iter().copied().chain(guard).collect()
+}
+
+/// `when` as SQL on a trial's row, its parameters numbered from `$first`.
+fn guard<'a>(when: &'a Condition<'a>, first: usize) -> (String, Vec<&'a (dyn ToSql + Sync)>) {
+    match when {
+        Condition::HeldBy(owner) => (
+            format!("state = 'running' AND (owner IS NULL OR owner = ${first})"),
+            vec![owner],
+        ),
+        Condition::StaleUnder { owner, owner_gone } => (
+            format!(
+                "state = 'running' AND owner = ${first}
+                 AND (${} OR lease_until IS NULL OR lease_until < {NOW})",
+                first + 1
+            ),
+            vec![owner, owner_gone],
+        ),
+        Condition::Paused => ("state = 'paused'".into(), Vec::new()),
+        Condition::Unretried => ("state = 'failed' AND retried_as IS NULL".into(), Vec::new()),
+    }
 }
 
 impl Storage for PostgresStorage {
@@ -61,19 +77,7 @@ impl Storage for PostgresStorage {
         self.location.clone()
     }
 
-    fn owner(&self) -> &str {
-        self.owner.as_str()
-    }
-
-    fn lease(&self) -> Duration {
-        self.lease
-    }
-
-    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
-        if let Some(existing) = self.study(&new.name)? {
-            check_same_study(&existing, new, &self.location)?;
-            return Ok(existing);
-        }
+    fn add_study(&self, new: &NewStudy) -> Result<()> {
         let seed = new.seed as i64;
         self.run(|client| {
             client.execute(
@@ -90,13 +94,8 @@ impl Storage for PostgresStorage {
                     &seed,
                 ],
             )
-        })?;
-        // Another worker may have created it in between: check it the same way.
-        let created = self
-            .study(&new.name)?
-            .ok_or_else(|| TuneError::config("study", "the study vanished as it was created"))?;
-        check_same_study(&created, new, &self.location)?;
-        Ok(created)
+        })
+        .map(drop)
     }
 
     fn study(&self, name: &str) -> Result<Option<StudyRecord>> {
@@ -129,10 +128,10 @@ impl Storage for PostgresStorage {
         &self,
         study: StudyId,
         budget: Option<usize>,
-        leased: bool,
+        lease: Option<Lease<'_>>,
     ) -> Result<Option<TrialId>> {
-        let owner = leased.then(|| self.owner.as_str());
-        let lease = leased.then(|| self.lease_seconds());
+        let owner = lease.map(|lease| lease.owner);
+        let length = lease.map(|lease| lease.length.as_secs_f64());
         // The claim's own key: a claim repeated after a lost connection first looks for the row
         // an attempt whose commit reply was lost may have written, so a lost reply never leaves
         // a trial held by this handle that nothing runs.
@@ -175,7 +174,7 @@ impl Storage for PostgresStorage {
                          segment_started, claim_key)
                      VALUES ($1, $2, 'running', {NOW}, $3, {NOW} + $4::float8, {NOW}, $5)"
                 ),
-                &[&study.0, &next, &owner, &lease, &key],
+                &[&study.0, &next, &owner, &length, &key],
             )?;
             tx.commit()?;
             Ok(Some(TrialId {
@@ -185,155 +184,172 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn claim_paused(&self, trial: TrialId) -> Result<bool> {
+    fn update(&self, trial: TrialId, when: Condition<'_>, change: Change<'_>) -> Result<bool> {
         let number = trial.number as i64;
+        let run_dir = match change {
+            Change::RunDir(run_dir) => run_dir.map(|dir| self.stored_run_dir(dir)),
+            _ => None,
+        };
+        let when = &when;
         self.run(|client| {
-            client.execute(
-                &format!(
-                    "UPDATE anneal_trials SET state = 'running', finished = NULL, message = NULL, cause = NULL,
-                         owner = $3, lease_until = {NOW} + $4::float8, segment_started = {NOW}
-                     WHERE study_id = $1 AND number = $2 AND state = 'paused'"
-                ),
-                &[
-                    &trial.study.0,
-                    &number,
-                    &self.owner.as_str(),
-                    &self.lease_seconds(),
-                ],
-            )
+            // Each statement checks `when` in its own WHERE clause (under the trial's row lock),
+            // so the check and the change are one round trip.
+            let changed = match change {
+                Change::Params(chosen) => {
+                    let (guard, guard_params) = guard(when, 3);
+                    let mut tx = client.transaction()?;
+                    let Some(row) = tx.query_opt(
+                        &format!(
+                            "SELECT params, distributions FROM anneal_trials
+                             WHERE study_id = $1 AND number = $2 AND {guard} FOR UPDATE"
+                        ),
+                        &joined(&[&trial.study.0, &number], guard_params),
+                    )?
+                    else {
+                        return Ok(false);
+                    };
+                    let mut params = parse_params(row.get(0));
+                    let mut distributions = parse_distributions(row.get(1));
+                    for c in chosen {
+                        upsert(&mut params, &c.name, c.value.clone());
+                        upsert(&mut distributions, &c.name, c.distribution.clone());
+                    }
+                    tx.execute(
+                        "UPDATE anneal_trials SET params = $3, distributions = $4
+                         WHERE study_id = $1 AND number = $2",
+                        &[
+                            &trial.study.0,
+                            &number,
+                            &params_json(&params),
+                            &distributions_json(&distributions),
+                        ],
+                    )?;
+                    tx.commit()?;
+                    1
+                }
+                Change::RunDir(_) => {
+                    let (guard, guard_params) = guard(when, 4);
+                    client.execute(
+                        &format!(
+                            "UPDATE anneal_trials SET run_dir = $3
+                             WHERE study_id = $1 AND number = $2 AND {guard}"
+                        ),
+                        &joined(&[&trial.study.0, &number, &run_dir], guard_params),
+                    )?
+                }
+                Change::Report { step, value } => {
+                    let (guard, guard_params) = guard(when, 5);
+                    let step = step as i64;
+                    client.execute(
+                        &format!(
+                            "WITH held AS (
+                                 SELECT 1 FROM anneal_trials
+                                 WHERE study_id = $1 AND number = $2 AND {guard} FOR UPDATE
+                             )
+                             INSERT INTO anneal_values (study_id, number, step, value)
+                             SELECT $1, $2, $3, $4 FROM held
+                             ON CONFLICT (study_id, number, step) DO UPDATE SET value = EXCLUDED.value"
+                        ),
+                        &joined(&[&trial.study.0, &number, &step, &value], guard_params),
+                    )?
+                }
+                Change::End(end) => {
+                    let (guard, guard_params) = guard(when, 8);
+                    let kept = change.keeps_values_through().map(|step| step as i64);
+                    let cause = cause_json(end.cause);
+                    let state = end.state.as_str();
+                    // A paused trial's later values go in the same statement.
+                    let row = client.query_one(
+                        &format!(
+                            "WITH ended AS (
+                                 UPDATE anneal_trials SET state = $3, value = $4, message = $5,
+                                     cause = $6, finished = {NOW}, owner = NULL, lease_until = NULL,
+                                     busy = busy + GREATEST(0, {NOW} - COALESCE(segment_started, {NOW})),
+                                     segment_started = NULL
+                                 WHERE study_id = $1 AND number = $2 AND {guard}
+                                 RETURNING number
+                             ), dropped AS (
+                                 DELETE FROM anneal_values WHERE study_id = $1 AND step > $7
+                                     AND number IN (SELECT number FROM ended)
+                             )
+                             SELECT COUNT(*) FROM ended"
+                        ),
+                        &joined(
+                            &[
+                                &trial.study.0,
+                                &number,
+                                &state,
+                                &end.value,
+                                &end.message,
+                                &cause,
+                                &kept,
+                            ],
+                            guard_params,
+                        ),
+                    )?;
+                    row.get::<_, i64>(0) as u64
+                }
+                Change::Resume(lease) => {
+                    let (guard, guard_params) = guard(when, 5);
+                    let length = lease.length.as_secs_f64();
+                    client.execute(
+                        &format!(
+                            "UPDATE anneal_trials SET state = 'running', finished = NULL,
+                                 message = NULL, cause = NULL, owner = $3,
+                                 lease_until = {NOW} + $4::float8, segment_started = {NOW}
+                             WHERE study_id = $1 AND number = $2 AND {guard}"
+                        ),
+                        &joined(
+                            &[&trial.study.0, &number, &lease.owner, &length],
+                            guard_params,
+                        ),
+                    )?
+                }
+                Change::RetriedAs(retry) => {
+                    let (guard, guard_params) = guard(when, 4);
+                    let retry = retry as i64;
+                    client.execute(
+                        &format!(
+                            "UPDATE anneal_trials SET retried_as = $3
+                             WHERE study_id = $1 AND number = $2 AND {guard}"
+                        ),
+                        &joined(&[&trial.study.0, &number, &retry], guard_params),
+                    )?
+                }
+                Change::Remove => {
+                    // Its values go with it (ON DELETE CASCADE).
+                    let (guard, guard_params) = guard(when, 3);
+                    client.execute(
+                        &format!(
+                            "DELETE FROM anneal_trials WHERE study_id = $1 AND number = $2 AND {guard}"
+                        ),
+                        &joined(&[&trial.study.0, &number], guard_params),
+                    )?
+                }
+            };
+            Ok(changed == 1)
         })
-        .map(one)
     }
 
-    fn heartbeat(&self) -> Result<usize> {
+    fn renew(&self, lease: Lease<'_>) -> Result<usize> {
+        let length = lease.length.as_secs_f64();
         self.run(|client| {
             client.execute(
                 &format!(
                     "UPDATE anneal_trials SET lease_until = {NOW} + $2::float8
                      WHERE owner = $1 AND state = 'running'"
                 ),
-                &[&self.owner.as_str(), &self.lease_seconds()],
+                &[&lease.owner, &length],
             )
         })
         .map(|n| n as usize)
     }
 
-    fn set_params(&self, trial: TrialId, chosen: &[ChosenParam]) -> Result<()> {
-        let number = trial.number as i64;
-        let held = self.run(|client| {
-            let mut tx = client.transaction()?;
-            let Some(row) = tx.query_opt(
-                "SELECT params, distributions FROM anneal_trials
-                 WHERE study_id = $1 AND number = $2 AND state = 'running'
-                     AND (owner IS NULL OR owner = $3)
-                 FOR UPDATE",
-                &[&trial.study.0, &number, &self.owner.as_str()],
-            )?
-            else {
-                return Ok(false);
-            };
-            let mut params = parse_params(row.get(0));
-            let mut distributions = parse_distributions(row.get(1));
-            for c in chosen {
-                upsert(&mut params, &c.name, c.value.clone());
-                upsert(&mut distributions, &c.name, c.distribution.clone());
-            }
-            tx.execute(
-                "UPDATE anneal_trials SET params = $3, distributions = $4
-                 WHERE study_id = $1 AND number = $2",
-                &[
-                    &trial.study.0,
-                    &number,
-                    &params_json(&params),
-                    &distributions_json(&distributions),
-                ],
-            )?;
-            tx.commit()?;
-            Ok(true)
-        })?;
-        held_or_lost(held, trial)
-    }
-
-    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
-        let run_dir = run_dir.map(|dir| self.stored_run_dir(dir));
-        let number = trial.number as i64;
-        let changed = self.run(|client| {
-            client.execute(
-                "UPDATE anneal_trials SET run_dir = $3
-                 WHERE study_id = $1 AND number = $2 AND state = 'running'
-                     AND (owner IS NULL OR owner = $4)",
-                &[&trial.study.0, &number, &run_dir, &self.owner.as_str()],
-            )
-        })?;
-        held_or_lost(one(changed), trial)
-    }
-
-    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        let (number, step) = (trial.number as i64, step as i64);
-        // One statement, one round trip: the trial's row lock, taken in the same statement as
-        // the write, keeps a stale-failing from slipping in between the check and the write.
-        let written = self.run(|client| {
-            client.execute(
-                "WITH held AS (
-                     SELECT 1 FROM anneal_trials
-                     WHERE study_id = $1 AND number = $2 AND state = 'running'
-                         AND (owner IS NULL OR owner = $5)
-                     FOR UPDATE
-                 )
-                 INSERT INTO anneal_values (study_id, number, step, value)
-                 SELECT $1, $2, $3, $4 FROM held
-                 ON CONFLICT (study_id, number, step) DO UPDATE SET value = EXCLUDED.value",
-                &[&trial.study.0, &number, &step, &value, &self.owner.as_str()],
-            )
-        })?;
-        held_or_lost(one(written), trial)
-    }
-
-    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
-        let number = trial.number as i64;
-        let cause = cause_json(end.cause);
-        let changed = self.run(|client| {
-            client.execute(
-                &format!(
-                    "UPDATE anneal_trials SET state = $3, value = $4, message = $5, cause = $7,
-                         finished = {NOW}, owner = NULL, lease_until = NULL,
-                         busy = busy + GREATEST(0, {NOW} - COALESCE(segment_started, {NOW})),
-                         segment_started = NULL
-                     WHERE study_id = $1 AND number = $2 AND state = 'running'
-                         AND (owner IS NULL OR owner = $6)"
-                ),
-                &[
-                    &trial.study.0,
-                    &number,
-                    &end.state.as_str(),
-                    &end.value,
-                    &end.message,
-                    &self.owner.as_str(),
-                    &cause,
-                ],
-            )
-        })?;
-        held_or_lost(one(changed), trial)
-    }
-
-    fn release(&self, trial: TrialId) -> Result<()> {
-        let number = trial.number as i64;
-        // Its values go with it (ON DELETE CASCADE).
-        self.run(|client| {
-            client.execute(
-                "DELETE FROM anneal_trials WHERE study_id = $1 AND number = $2
-                     AND state = 'running' AND (owner IS NULL OR owner = $3)",
-                &[&trial.study.0, &number, &self.owner.as_str()],
-            )
-        })
-        .map(|_| ())
-    }
-
-    fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+    fn leases(&self, study: StudyId) -> Result<Vec<LeaseState>> {
         let rows = self.run(|client| {
             client.query(
                 &format!(
-                    "SELECT {TRIAL_COLUMNS}, (lease_until IS NULL OR lease_until < {NOW}) AS expired
+                    "SELECT number, owner, (lease_until IS NULL OR lease_until < {NOW})
                      FROM anneal_trials
                      WHERE study_id = $1 AND state = 'running' AND owner IS NOT NULL
                      ORDER BY number"
@@ -341,94 +357,14 @@ impl Storage for PostgresStorage {
                 &[&study.0],
             )
         })?;
-        let running = rows.iter().map(|row| (trial_row(row), row.get("expired")));
-        stale_among(self, study, running)
-    }
-
-    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
-        // Still stale when written: a heartbeat that renewed the lease meanwhile wins.
-        let gone = owner_is_gone(owner);
-        let number = trial.number as i64;
-        let cause = cause_json(end.cause);
-        self.run(|client| {
-            client.execute(
-                &format!(
-                    "UPDATE anneal_trials SET state = $6, finished = {NOW}, message = $3,
-                         cause = $7, owner = NULL, lease_until = NULL
-                     WHERE study_id = $1 AND number = $2 AND state = 'running' AND owner = $4
-                         AND ($5 OR lease_until IS NULL OR lease_until < {NOW})"
-                ),
-                &[
-                    &trial.study.0,
-                    &number,
-                    &end.message,
-                    &owner,
-                    &gone,
-                    &end.state.as_str(),
-                    &cause,
-                ],
-            )
-        })
-        .map(one)
-    }
-
-    fn revert_to_paused(
-        &self,
-        trial: TrialId,
-        owner: &str,
-        step: usize,
-        value: f64,
-    ) -> Result<bool> {
-        let gone = owner_is_gone(owner);
-        let (number, step_number) = (trial.number as i64, step as i64);
-        let end = TrialEnd::paused(value, step);
-        let cause = cause_json(end.cause);
-        self.run(|client| {
-            let mut tx = client.transaction()?;
-            let changed = tx.execute(
-                &format!(
-                    "UPDATE anneal_trials SET state = 'paused', value = $3, message = $4,
-                         cause = $7, finished = {NOW}, owner = NULL, lease_until = NULL,
-                         busy = busy + GREATEST(0, {NOW} - COALESCE(segment_started, {NOW})),
-                         segment_started = NULL
-                     WHERE study_id = $1 AND number = $2 AND state = 'running' AND owner = $5
-                         AND ($6 OR lease_until IS NULL OR lease_until < {NOW})"
-                ),
-                &[
-                    &trial.study.0,
-                    &number,
-                    &end.value,
-                    &end.message,
-                    &owner,
-                    &gone,
-                    &cause,
-                ],
-            )?;
-            if one(changed) {
-                tx.execute(
-                    "DELETE FROM anneal_values WHERE study_id = $1 AND number = $2 AND step > $3",
-                    &[&trial.study.0, &number, &step_number],
-                )?;
-            }
-            tx.commit()?;
-            Ok(one(changed))
-        })
-    }
-
-    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
-        let (number, retry) = (failed.number as i64, retry as i64);
-        self.run(|client| {
-            client.execute(
-                "UPDATE anneal_trials SET retried_as = $3
-                 WHERE study_id = $1 AND number = $2 AND state = 'failed' AND retried_as IS NULL",
-                &[&failed.study.0, &number, &retry],
-            )
-        })
-        .map(one)
-    }
-
-    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
-        self.trials_except(study, &[])
+        Ok(rows
+            .iter()
+            .map(|row| LeaseState {
+                number: row.get::<_, i64>(0) as usize,
+                owner: row.get(1),
+                expired: row.get(2),
+            })
+            .collect())
     }
 
     fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {

@@ -198,10 +198,7 @@ pub(super) fn study_row(row: &Row) -> StudyRecord {
     }
 }
 
-pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, \
-     finished, message, run_dir, owner, lease_until, busy, cause, retried_as";
-
-pub(super) fn trial_row(row: &Row) -> TrialRecord {
+fn trial_row(row: &Row) -> TrialRecord {
     let state: String = row.get(1);
     let params: String = row.get(2);
     let distributions: String = row.get(3);

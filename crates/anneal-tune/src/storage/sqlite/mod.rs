@@ -9,10 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::owner::{DEFAULT_LEASE, Owner, owner_is_gone, stale_among};
 use super::{
-    ChosenParam, NewStudy, StepValue, Storage, StudyId, StudyRecord, TrialEnd, TrialId,
-    TrialRecord, TrialState, check_same_study, held_or_lost,
+    Change, Condition, Lease, LeaseState, NewStudy, Standing, StepValue, Storage, StudyId,
+    StudyRecord, TrialId, TrialRecord, TrialState,
 };
 use crate::error::{Result, TuneError};
 
@@ -34,8 +33,6 @@ use schema::{STUDY_COLUMNS, TRIAL_COLUMNS, study_row, trial_row};
 pub struct SqliteStorage {
     connection: Mutex<Connection>,
     path: PathBuf,
-    owner: Owner,
-    lease: std::time::Duration,
     /// Opened only to read: every change is refused before it reaches the file.
     read_only: bool,
     /// What leases and trial times are measured by.
@@ -46,18 +43,11 @@ impl std::fmt::Debug for SqliteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStorage")
             .field("path", &self.path)
-            .field("owner", &self.owner)
             .finish()
     }
 }
 
 impl SqliteStorage {
-    /// The same storage with trials claimed under leases of `lease` (default one minute).
-    pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
-        self.lease = lease;
-        self
-    }
-
     /// The same storage measuring leases and trial times by `clock` (the system's by default);
     /// every handle on one file must share one clock.
     pub fn with_clock(mut self, clock: std::sync::Arc<dyn super::Clock>) -> Self {
@@ -82,19 +72,9 @@ impl SqliteStorage {
         resolve_run_dir(trial, self.home())
     }
 
-    /// When a lease taken now ends.
-    fn lease_end(&self) -> f64 {
-        self.clock.now() + self.lease.as_secs_f64()
-    }
-
-    /// `Ok` when this handle may change running trial `trial` (it holds it, or nobody does);
-    /// [`crate::TuneError::LeaseLost`] when the trial is not running or another holds it.
-    fn held(tx: &rusqlite::Transaction, trial: TrialId, owner: &str) -> rusqlite::Result<bool> {
-        tx.prepare(
-            "SELECT 1 FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'
-             AND (owner IS NULL OR owner = ?3)",
-        )?
-        .exists(params![trial.study.0, trial.number as i64, owner])
+    /// When `lease` taken now ends.
+    fn lease_end(&self, lease: Lease) -> f64 {
+        self.clock.now() + lease.length.as_secs_f64()
     }
 
     /// The database file.
@@ -150,29 +130,12 @@ impl Storage for SqliteStorage {
         self.path.display().to_string()
     }
 
-    fn owner(&self) -> &str {
-        self.owner.as_str()
-    }
-
-    fn lease(&self) -> std::time::Duration {
-        self.lease
-    }
-
-    fn create_study(&self, new: &NewStudy) -> Result<StudyRecord> {
-        if let Some(existing) = self.study(&new.name)? {
-            check_same_study(&existing, new, &self.location())?;
-            return Ok(existing);
-        }
+    fn add_study(&self, new: &NewStudy) -> Result<()> {
         self.execute(
             "INSERT OR IGNORE INTO studies (name, direction, objective, sampler, sweep, seed, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![new.name, new.direction.name(), new.objective, new.sampler, new.definition, new.seed as i64, self.clock.now()],
-        )?;
-        // Another process may have created it in between: check it the same way.
-        let created = self
-            .study(&new.name)?
-            .ok_or_else(|| TuneError::config("study", "the study vanished as it was created"))?;
-        check_same_study(&created, new, &self.location())?;
-        Ok(created)
+        )
+        .map(drop)
     }
 
     fn study(&self, name: &str) -> Result<Option<StudyRecord>> {
@@ -214,12 +177,10 @@ impl Storage for SqliteStorage {
         &self,
         study: StudyId,
         budget: Option<usize>,
-        leased: bool,
+        lease: Option<Lease<'_>>,
     ) -> Result<Option<TrialId>> {
-        let (owner, lease_until) = match leased {
-            true => (Some(self.owner.as_str()), Some(self.lease_end())),
-            false => (None, None),
-        };
+        let owner = lease.map(|lease| lease.owner);
+        let lease_until = lease.map(|lease| self.lease_end(lease));
         self.write(|tx| {
             let (count, next): (i64, i64) = tx.query_row(
                 "SELECT COUNT(*) FILTER (WHERE state != 'interrupted'), COALESCE(MAX(number) + 1, 0)
@@ -244,223 +205,80 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn claim_paused(&self, trial: TrialId) -> Result<bool> {
-        self.execute(
-            "UPDATE trials SET state = 'running', finished = NULL, error = NULL, cause = NULL,
-                 owner = ?3,
-                 lease_until = ?4, segment_started = ?5
-             WHERE study_id = ?1 AND number = ?2 AND state = 'paused'",
-            params![
-                trial.study.0,
-                trial.number as i64,
-                self.owner.as_str(),
-                self.lease_end(),
-                self.clock.now()
-            ],
-        )
-        .map(|changed| changed == 1)
+    fn update(&self, trial: TrialId, when: Condition<'_>, change: Change<'_>) -> Result<bool> {
+        let now = self.clock.now();
+        let stored = Stored {
+            run_dir: match change {
+                Change::RunDir(run_dir) => run_dir.map(|dir| self.relative(dir)),
+                _ => None,
+            },
+            lease_until: match change {
+                Change::Resume(lease) => Some(self.lease_end(lease)),
+                _ => None,
+            },
+            now,
+        };
+        // The check and the change in one write transaction: no other writer comes between.
+        self.write(|tx| {
+            let standing = tx
+                .query_row(
+                    "SELECT state, owner, lease_until, retried_as IS NOT NULL FROM trials
+                     WHERE study_id = ?1 AND number = ?2",
+                    params![trial.study.0, trial.number as i64],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, Option<String>>(1)?,
+                            row.get::<_, Option<f64>>(2)?,
+                            row.get::<_, bool>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((state, owner, lease_until, retried)) = standing else {
+                return Ok(false);
+            };
+            let standing = Standing {
+                state: TrialState::parse(&state).unwrap_or(TrialState::Failed),
+                owner: owner.as_deref(),
+                lease_until,
+                retried,
+            };
+            if !when.holds(&standing, now) {
+                return Ok(false);
+            }
+            apply(tx, trial, change, &stored)?;
+            Ok(true)
+        })
     }
 
-    fn heartbeat(&self) -> Result<usize> {
+    fn renew(&self, lease: Lease<'_>) -> Result<usize> {
         self.execute(
             "UPDATE trials SET lease_until = ?2 WHERE owner = ?1 AND state = 'running'",
-            params![self.owner.as_str(), self.lease_end()],
+            params![lease.owner, self.lease_end(lease)],
         )
     }
 
-    fn set_params(&self, trial: TrialId, chosen: &[ChosenParam]) -> Result<()> {
-        let owner = self.owner.as_str().to_string();
-        let held = self.write(|tx| {
-            if !Self::held(tx, trial, &owner)? {
-                return Ok(false);
-            }
-            let (params, distributions): (String, String) = tx.query_row(
-                "SELECT params, distributions FROM trials WHERE study_id = ?1 AND number = ?2",
-                params![trial.study.0, trial.number as i64],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?;
-            let mut params = parse_params(&params);
-            let mut distributions = parse_distributions(&distributions);
-            for c in chosen {
-                upsert(&mut params, &c.name, c.value.clone());
-                upsert(&mut distributions, &c.name, c.distribution.clone());
-            }
-            tx.execute(
-                "UPDATE trials SET params = ?3, distributions = ?4 WHERE study_id = ?1 AND number = ?2 AND state = 'running'",
-                params![
-                    trial.study.0,
-                    trial.number as i64,
-                    params_json(&params),
-                    distributions_json(&distributions)
-                ],
-            )?;
-            Ok(true)
-        })?;
-        held_or_lost(held, trial)
-    }
-
-    fn set_run_dir(&self, trial: TrialId, run_dir: Option<&str>) -> Result<()> {
-        let run_dir = run_dir.map(|dir| self.relative(dir));
-        let changed = self.execute(
-            "UPDATE trials SET run_dir = ?3 WHERE study_id = ?1 AND number = ?2
-             AND state = 'running' AND (owner IS NULL OR owner = ?4)",
-            params![
-                trial.study.0,
-                trial.number as i64,
-                run_dir,
-                self.owner.as_str()
-            ],
-        )?;
-        held_or_lost(changed == 1, trial)
-    }
-
-    fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
-        let owner = self.owner.as_str().to_string();
-        let held = self.write(|tx| {
-            if !Self::held(tx, trial, &owner)? {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT OR REPLACE INTO intermediate_values (study_id, number, step, value) VALUES (?1, ?2, ?3, ?4)",
-                params![trial.study.0, trial.number as i64, step as i64, value],
-            )?;
-            Ok(true)
-        })?;
-        held_or_lost(held, trial)
-    }
-
-    fn finish(&self, trial: TrialId, end: &TrialEnd) -> Result<()> {
-        let changed = self.execute(
-            "UPDATE trials SET state = ?3, value = ?4, error = ?5, cause = ?6, finished = ?7,
-                 owner = NULL, lease_until = NULL,
-                 busy = busy + MAX(0, ?7 - COALESCE(segment_started, ?7)), segment_started = NULL
-             WHERE study_id = ?1 AND number = ?2 AND state = 'running'
-                 AND (owner IS NULL OR owner = ?8)",
-            params![
-                trial.study.0,
-                trial.number as i64,
-                end.state.as_str(),
-                end.value,
-                end.message,
-                cause_json(end.cause),
-                self.clock.now(),
-                self.owner.as_str()
-            ],
-        )?;
-        held_or_lost(changed == 1, trial)
-    }
-
-    fn revert_to_paused(
-        &self,
-        trial: TrialId,
-        owner: &str,
-        step: usize,
-        value: f64,
-    ) -> Result<bool> {
-        let gone = owner_is_gone(owner);
-        let end = TrialEnd::paused(value, step);
-        self.write(|tx| {
-            let changed = tx.execute(
-                "UPDATE trials SET state = 'paused', value = ?3, error = ?4, cause = ?8,
-                     finished = ?5, owner = NULL, lease_until = NULL, segment_started = NULL,
-                     busy = busy + MAX(0, ?5 - COALESCE(segment_started, ?5))
-                 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?6
-                     AND (?7 OR lease_until IS NULL OR lease_until < ?5)",
-                params![
-                    trial.study.0,
-                    trial.number as i64,
-                    end.value,
-                    end.message,
-                    self.clock.now(),
-                    owner,
-                    gone,
-                    cause_json(end.cause)
-                ],
-            )?;
-            if changed == 1 {
-                tx.execute(
-                    "DELETE FROM intermediate_values WHERE study_id = ?1 AND number = ?2 AND step > ?3",
-                    params![trial.study.0, trial.number as i64, step as i64],
-                )?;
-            }
-            Ok(changed == 1)
-        })
-    }
-
-    fn release(&self, trial: TrialId) -> Result<()> {
-        let owner = self.owner.as_str().to_string();
-        self.write(|tx| {
-            let changed = tx.execute(
-                "DELETE FROM trials WHERE study_id = ?1 AND number = ?2 AND state = 'running'
-                 AND (owner IS NULL OR owner = ?3)",
-                params![trial.study.0, trial.number as i64, owner],
-            )?;
-            if changed == 1 {
-                tx.execute(
-                    "DELETE FROM intermediate_values WHERE study_id = ?1 AND number = ?2",
-                    params![trial.study.0, trial.number as i64],
-                )?;
-            }
-            Ok(())
-        })
-    }
-
-    fn stale(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
+    fn leases(&self, study: StudyId) -> Result<Vec<LeaseState>> {
+        let now = self.clock.now();
         let connection = self.lock();
-        let read = || -> rusqlite::Result<Vec<(TrialRecord, Option<f64>)>> {
+        let read = || -> rusqlite::Result<Vec<LeaseState>> {
             connection
-                .prepare(&format!(
-                    "SELECT {TRIAL_COLUMNS} FROM trials
+                .prepare(
+                    "SELECT number, owner, lease_until IS NULL OR lease_until < ?2 FROM trials
                      WHERE study_id = ?1 AND state = 'running' AND owner IS NOT NULL
-                     ORDER BY number"
-                ))?
-                .query_map(params![study.0], |row| Ok((trial_row(row)?, row.get(10)?)))?
+                     ORDER BY number",
+                )?
+                .query_map(params![study.0, now], |row| {
+                    Ok(LeaseState {
+                        number: row.get::<_, i64>(0)? as usize,
+                        owner: row.get(1)?,
+                        expired: row.get(2)?,
+                    })
+                })?
                 .collect()
         };
-        let running = read().map_err(|e| self.fail(e))?;
-        drop(connection);
-        let time = self.clock.now();
-        let running = running
-            .into_iter()
-            .map(|(trial, lease_until): (_, Option<f64>)| {
-                (trial, lease_until.is_none_or(|until| until < time))
-            });
-        stale_among(self, study, running)
-    }
-
-    fn fail_stale(&self, trial: TrialId, owner: &str, end: &TrialEnd) -> Result<bool> {
-        // Still stale when written: a heartbeat that renewed the lease meanwhile wins.
-        let gone = owner_is_gone(owner);
-        self.execute(
-            "UPDATE trials SET state = ?7, finished = ?3, error = ?4, cause = ?8, owner = NULL,
-                 lease_until = NULL
-             WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND owner = ?5
-                 AND (?6 OR lease_until IS NULL OR lease_until < ?3)",
-            params![
-                trial.study.0,
-                trial.number as i64,
-                self.clock.now(),
-                end.message,
-                owner,
-                gone,
-                end.state.as_str(),
-                cause_json(end.cause)
-            ],
-        )
-        .map(|changed| changed == 1)
-    }
-
-    fn mark_retried(&self, failed: TrialId, retry: usize) -> Result<bool> {
-        self.execute(
-            "UPDATE trials SET retried_as = ?3
-             WHERE study_id = ?1 AND number = ?2 AND state = 'failed' AND retried_as IS NULL",
-            params![failed.study.0, failed.number as i64, retry as i64],
-        )
-        .map(|changed| changed == 1)
-    }
-
-    fn trials(&self, study: StudyId) -> Result<Vec<TrialRecord>> {
-        self.trials_except(study, &[])
+        read().map_err(|e| self.fail(e))
     }
 
     fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
@@ -559,6 +377,108 @@ impl Storage for SqliteStorage {
         };
         read().map_err(|e| self.fail(e))
     }
+}
+
+/// What a change writes besides its own fields: the time, a folder as stored (relative to the
+/// database's folder), and when a resumed trial's lease ends.
+struct Stored {
+    run_dir: Option<String>,
+    lease_until: Option<f64>,
+    now: f64,
+}
+
+/// Makes `change` to `trial`, whose condition held.
+fn apply(
+    tx: &rusqlite::Transaction,
+    trial: TrialId,
+    change: Change,
+    stored: &Stored,
+) -> rusqlite::Result<()> {
+    let (study, number) = (trial.study.0, trial.number as i64);
+    match change {
+        Change::Params(chosen) => {
+            let (params, distributions): (String, String) = tx.query_row(
+                "SELECT params, distributions FROM trials WHERE study_id = ?1 AND number = ?2",
+                params![study, number],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let mut params = parse_params(&params);
+            let mut distributions = parse_distributions(&distributions);
+            for c in chosen {
+                upsert(&mut params, &c.name, c.value.clone());
+                upsert(&mut distributions, &c.name, c.distribution.clone());
+            }
+            tx.execute(
+                "UPDATE trials SET params = ?3, distributions = ?4 WHERE study_id = ?1 AND number = ?2",
+                params![
+                    study,
+                    number,
+                    params_json(&params),
+                    distributions_json(&distributions)
+                ],
+            )?;
+        }
+        Change::RunDir(_) => {
+            tx.execute(
+                "UPDATE trials SET run_dir = ?3 WHERE study_id = ?1 AND number = ?2",
+                params![study, number, stored.run_dir],
+            )?;
+        }
+        Change::Report { step, value } => {
+            tx.execute(
+                "INSERT OR REPLACE INTO intermediate_values (study_id, number, step, value) VALUES (?1, ?2, ?3, ?4)",
+                params![study, number, step as i64, value],
+            )?;
+        }
+        Change::End(end) => {
+            tx.execute(
+                "UPDATE trials SET state = ?3, value = ?4, error = ?5, cause = ?6, finished = ?7,
+                     owner = NULL, lease_until = NULL,
+                     busy = busy + MAX(0, ?7 - COALESCE(segment_started, ?7)), segment_started = NULL
+                 WHERE study_id = ?1 AND number = ?2",
+                params![
+                    study,
+                    number,
+                    end.state.as_str(),
+                    end.value,
+                    end.message,
+                    cause_json(end.cause),
+                    stored.now
+                ],
+            )?;
+            if let Some(step) = change.keeps_values_through() {
+                tx.execute(
+                    "DELETE FROM intermediate_values WHERE study_id = ?1 AND number = ?2 AND step > ?3",
+                    params![study, number, step as i64],
+                )?;
+            }
+        }
+        Change::Resume(lease) => {
+            tx.execute(
+                "UPDATE trials SET state = 'running', finished = NULL, error = NULL, cause = NULL,
+                     owner = ?3, lease_until = ?4, segment_started = ?5
+                 WHERE study_id = ?1 AND number = ?2",
+                params![study, number, lease.owner, stored.lease_until, stored.now],
+            )?;
+        }
+        Change::RetriedAs(retry) => {
+            tx.execute(
+                "UPDATE trials SET retried_as = ?3 WHERE study_id = ?1 AND number = ?2",
+                params![study, number, retry as i64],
+            )?;
+        }
+        Change::Remove => {
+            tx.execute(
+                "DELETE FROM intermediate_values WHERE study_id = ?1 AND number = ?2",
+                params![study, number],
+            )?;
+            tx.execute(
+                "DELETE FROM trials WHERE study_id = ?1 AND number = ?2",
+                params![study, number],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn storage_error(path: &Path, e: rusqlite::Error) -> TuneError {

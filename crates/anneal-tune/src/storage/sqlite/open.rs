@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use rusqlite::Connection;
 
 use super::schema::{open_connection, open_read_only};
-use super::{DEFAULT_LEASE, Owner, SqliteStorage, storage_error};
+use super::{SqliteStorage, storage_error};
 use crate::error::{Result, TuneError};
 use crate::storage::Storage;
 
@@ -54,8 +54,6 @@ impl SqliteStorage {
             path: std::fs::canonicalize(path)
                 .or_else(|_| std::path::absolute(path))
                 .unwrap_or_else(|_| path.to_path_buf()),
-            owner: Owner::new(),
-            lease: DEFAULT_LEASE,
             read_only,
             clock: std::sync::Arc::new(crate::storage::SystemClock),
         }
