@@ -40,6 +40,9 @@ pub enum ReportError {
         /// What is wrong.
         message: String,
     },
+    /// A run file could not be read as the training crate writes it.
+    #[error(transparent)]
+    Run(#[from] anneal_train::TrainError),
     /// The folder has no `summary.json`.
     #[error("{0} is not a run folder (it has no summary.json; runs are written by `anneal train`)")]
     NotARun(String),

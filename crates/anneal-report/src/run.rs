@@ -1,11 +1,13 @@
-//! A training run as its report shows it, read from the run folder: `summary.json` (status,
-//! test figures, confusion matrix, per-class figures), `metrics.csv` (one row per epoch) and
-//! `config.toml` (the run's settings).
+//! A training run as its report shows it, read from the run folder through the training
+//! crate's types: `summary.json` (status, task, test figures, confusion matrix, per-class
+//! figures), `metrics.csv` (one row per epoch) and `config.toml` (the run's settings).
 
 use std::path::Path;
 
+use anneal_train::run_dir::{CONFIG_FILE, METRICS_FILE, SUMMARY_FILE};
+use anneal_train::{Evaluation, RunDir, TaskMetrics};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::ReportError;
 
@@ -33,7 +35,7 @@ pub struct RunSummary {
     /// The run's name.
     pub name: String,
     /// "classification" or "regression".
-    pub task: &'static str,
+    pub task: String,
     /// The dataset.
     pub dataset: String,
     /// The model, in words.
@@ -76,95 +78,48 @@ pub struct ClassFigures {
     pub support: u64,
 }
 
-fn read(path: &Path) -> Result<String, ReportError> {
-    std::fs::read_to_string(path).map_err(|source| ReportError::Read {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 impl RunReport {
-    /// Reads the run folder `dir`.
+    /// Reads the run folder `dir` through the training crate's own types.
     pub fn from_folder(dir: &Path) -> Result<Self, ReportError> {
-        let summary_path = dir.join("summary.json");
-        if !summary_path.exists() {
+        if !dir.join(SUMMARY_FILE).exists() {
             return Err(ReportError::NotARun(dir.display().to_string()));
         }
-        let summary: Value =
-            serde_json::from_str(&read(&summary_path)?).map_err(|e| ReportError::Format {
-                path: summary_path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        let config = read(&dir.join("config.toml")).unwrap_or_default();
-        let (epochs, metric) = match read(&dir.join("metrics.csv")) {
-            Ok(text) => parse_metrics(&text),
-            Err(_) => (Vec::new(), None),
+        let run = RunDir::open(dir)?;
+        let summary = run.read_summary()?;
+        let config = std::fs::read_to_string(run.file(CONFIG_FILE)).unwrap_or_default();
+        // A run killed before its first epoch has no rows yet.
+        let rows = match run.file(METRICS_FILE).exists() {
+            true => run.read_metrics()?,
+            false => Vec::new(),
         };
-        let test = summary.get("test").cloned().unwrap_or(Value::Null);
-        let classes: Option<Vec<String>> = summary
-            .get("class_names")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|c| c.as_str().unwrap_or_default().to_string())
-                    .collect()
-            });
-        let confusion = test.get("confusion").and_then(|c| {
-            c.as_array()?
-                .iter()
-                .map(|row| row.as_array()?.iter().map(Value::as_u64).collect())
-                .collect()
-        });
-        let per_class = test.get("per_class").and_then(Value::as_array).map(|rows| {
-            rows.iter()
-                .enumerate()
-                .map(|(i, r)| ClassFigures {
-                    class: classes
-                        .as_ref()
-                        .and_then(|c| c.get(i).cloned())
-                        .unwrap_or_else(|| i.to_string()),
-                    precision: r
-                        .get("precision")
-                        .and_then(Value::as_f64)
-                        .unwrap_or(f64::NAN),
-                    recall: r.get("recall").and_then(Value::as_f64).unwrap_or(f64::NAN),
-                    f1: r.get("f1").and_then(Value::as_f64).unwrap_or(f64::NAN),
-                    support: r.get("support").and_then(Value::as_u64).unwrap_or(0),
-                })
-                .collect()
-        });
-        // Scalar test figures only (the matrix and per-class rows have their own sections).
-        let figures = test
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, v)| v.is_number())
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
+        let metric = rows.first().map(|row| row.headline().0.to_string());
+        let epochs = rows
+            .iter()
+            .map(|row| EpochRow {
+                epoch: row.epoch as u64,
+                train_loss: Some(row.train_loss),
+                val_loss: Some(row.val_loss),
+                val_metric: row.headline().1,
+                lr: Some(row.lr),
             })
-            .unwrap_or_default();
-        let text = |key: &str| {
-            summary
-                .get(key)
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .unwrap_or_default()
+            .collect();
+        let classes = (!summary.class_names.is_empty()).then(|| summary.class_names.clone());
+        let (figures, confusion, per_class) = match &summary.test {
+            Some(test) => test_figures(test, &summary.class_names),
+            None => Default::default(),
         };
-        let model = match summary.get("parameter_count").and_then(Value::as_u64) {
-            Some(count) => format!("{count} parameters, {} backend", text("backend")),
-            None => text("backend"),
+        let model = match summary.parameter_count {
+            0 => summary.backend.clone(),
+            count => format!("{count} parameters, {} backend", summary.backend),
         };
         Ok(Self {
             kind: "run",
             run: RunSummary {
-                name: text("name"),
-                task: if classes.is_some() {
-                    "classification"
-                } else {
-                    "regression"
-                },
-                dataset: text("dataset"),
+                task: summary.task().to_string(),
+                name: summary.name,
+                dataset: summary.dataset,
                 model,
-                status: text("status"),
+                status: summary.status.name().to_string(),
                 test: figures,
                 config,
             },
@@ -177,54 +132,52 @@ impl RunReport {
     }
 }
 
-/// The epochs of `metrics.csv` and the name of its validation metric: the first `val_`
-/// column other than the loss.
-fn parse_metrics(text: &str) -> (Vec<EpochRow>, Option<String>) {
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else {
-        return (Vec::new(), None);
+/// The scalar test figures by name, the confusion matrix and the per-class figures.
+type TestFigures = (
+    serde_json::Map<String, Value>,
+    Option<Vec<Vec<u64>>>,
+    Option<Vec<ClassFigures>>,
+);
+
+/// What the report shows of a run's test evaluation.
+fn test_figures(test: &Evaluation, class_names: &[String]) -> TestFigures {
+    let scalars: Vec<(&str, f64)> = match &test.metrics {
+        TaskMetrics::Classification(m) => vec![
+            ("loss", test.loss),
+            ("accuracy", m.accuracy),
+            ("macro_f1", m.macro_f1),
+        ],
+        TaskMetrics::Regression(m) => vec![
+            ("loss", test.loss),
+            ("mse", m.mse),
+            ("mae", m.mae),
+            ("r2", m.r2),
+        ],
     };
-    let columns: Vec<&str> = header.split(',').collect();
-    let at = |name: &str| columns.iter().position(|c| *c == name);
-    let metric_column = columns
+    // JSON has no NaN: a figure that is not a number is left out, as it was never shown.
+    let figures = scalars
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_string(), Value::from(Number::from_f64(value)?))))
+        .collect();
+    let TaskMetrics::Classification(m) = &test.metrics else {
+        return (figures, None, None);
+    };
+    let confusion = m
+        .confusion
         .iter()
-        .position(|c| c.starts_with("val_") && *c != "val_loss");
-    let (epoch, lr, train, val) = (at("epoch"), at("lr"), at("train_loss"), at("val_loss"));
-    let rows = lines
-        .filter(|l| !l.trim().is_empty())
+        .map(|row| row.iter().map(|&n| n as u64).collect())
+        .collect();
+    let per_class = m
+        .per_class
+        .iter()
         .enumerate()
-        .map(|(i, line)| {
-            let cells: Vec<&str> = line.split(',').collect();
-            let number =
-                |c: Option<usize>| c.and_then(|c| cells.get(c)?.trim().parse::<f64>().ok());
-            EpochRow {
-                epoch: number(epoch).map_or(i as u64 + 1, |e| e as u64),
-                train_loss: number(train),
-                val_loss: number(val),
-                val_metric: number(metric_column),
-                lr: number(lr),
-            }
+        .map(|(i, scores)| ClassFigures {
+            class: class_names.get(i).cloned().unwrap_or_else(|| i.to_string()),
+            precision: scores.precision,
+            recall: scores.recall,
+            f1: scores.f1,
+            support: scores.support as u64,
         })
         .collect();
-    let metric = metric_column.map(|c| columns[c].trim_start_matches("val_").to_string());
-    (rows, metric)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metrics_rows_and_the_validation_metric_are_read_by_column_name() {
-        let (rows, metric) = parse_metrics(
-            "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_f1\n\
-             1,0.001,2.0,0.3,1.5,0.6,0.5\n2,0.0005,1.0,0.7,0.9,0.8,0.75\n",
-        );
-        assert_eq!(metric.as_deref(), Some("accuracy"));
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].epoch, 2);
-        assert_eq!(rows[1].val_metric, Some(0.8));
-        assert_eq!(rows[0].lr, Some(0.001));
-        assert_eq!(rows[0].train_loss, Some(2.0));
-    }
+    (figures, Some(confusion), Some(per_class))
 }

@@ -18,6 +18,7 @@ pub mod predict;
 pub mod prepare;
 pub mod resume;
 pub mod run_dir;
+mod run_files;
 pub mod runner;
 pub mod schedule;
 pub mod trainer;
@@ -35,7 +36,8 @@ pub use pipeline::{Inputs, Pipeline};
 pub use plot::plot_curves;
 pub use predict::{NewData, Predictions, Predictor};
 pub use prepare::{PreparedData, TargetScale, prepare};
-pub use run_dir::{MetricsWriter, RunDir, RunRecorder, Summary, free_run_name};
+pub use run_dir::{MetricsWriter, RunDir, RunRecorder, free_run_name};
+pub use run_files::{MetricsRow, Summary, read_metrics};
 pub use runner::{
     Both, LoadedRun, RunTarget, evaluate_run, load_run, resume_recorded, run_recorded, stop_paused,
 };

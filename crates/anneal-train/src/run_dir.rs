@@ -9,13 +9,12 @@ use std::path::{Path, PathBuf};
 
 use anneal_model::Model;
 use burn::module::Module;
-use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::error::{Result, TrainError};
-use crate::evaluate::{Evaluation, TaskMetrics};
 use crate::pipeline::{PIPELINE_VERSION, Pipeline};
-use crate::trainer::{Control, EpochRecord, Observer, RunStatus};
+use crate::run_files::{MetricsRow, Summary, csv_row, metrics_header, read_metrics};
+use crate::trainer::{Control, EpochRecord, Observer};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const METRICS_FILE: &str = "metrics.csv";
@@ -167,6 +166,11 @@ impl RunDir {
             })
     }
 
+    /// The run's `metrics.csv`, one row per epoch.
+    pub fn read_metrics(&self) -> Result<Vec<MetricsRow>> {
+        read_metrics(&self.file(METRICS_FILE))
+    }
+
     pub fn write_summary(&self, summary: &Summary) -> Result<()> {
         let text = serde_json::to_string_pretty(summary).expect("summaries serialise");
         write_atomically(&self.file(SUMMARY_FILE), text.as_bytes())
@@ -200,37 +204,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let temp = path.with_extension("partial");
     std::fs::write(&temp, bytes).map_err(|e| TrainError::io(&temp, e))?;
     std::fs::rename(&temp, path).map_err(|e| TrainError::io(path, e))
-}
-
-/// What `summary.json` holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub name: String,
-    #[serde(flatten)]
-    pub status: RunStatus,
-    pub message: String,
-    pub dataset: String,
-    /// Class names in class-index order (empty for regression).
-    pub class_names: Vec<String>,
-    pub backend: String,
-    pub epochs_run: usize,
-    pub best_epoch: Option<usize>,
-    pub monitor: String,
-    pub best_value: Option<f64>,
-    /// Whether the final model (checkpoint, test figures) is the best epoch's or the last one's.
-    pub restored_best: bool,
-    pub wall_seconds: f64,
-    pub train_seconds: f64,
-    pub train_samples_per_sec: f64,
-    pub parameter_count: usize,
-    pub train_samples: usize,
-    pub validation_samples: usize,
-    pub test_samples: usize,
-    pub official_test: bool,
-    /// Validation figures of the final model (`None` for a run that diverged).
-    pub validation: Option<Evaluation>,
-    /// Test figures of the final model (`None` for a run that diverged).
-    pub test: Option<Evaluation>,
 }
 
 /// Writes `metrics.csv` rows as epochs end.
@@ -275,34 +248,6 @@ impl MetricsWriter {
         writeln!(self.file, "{row}")
             .and_then(|_| self.file.flush())
             .map_err(|e| TrainError::io(&self.path, e))
-    }
-}
-
-fn metrics_header(classification: bool) -> &'static str {
-    if classification {
-        "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_f1,seconds,samples_per_sec"
-    } else {
-        "epoch,lr,train_loss,val_loss,val_mse,val_mae,val_r2,seconds,samples_per_sec"
-    }
-}
-
-/// One `metrics.csv` row. Values use Rust's shortest round-trip formatting, so identical runs
-/// give identical text.
-pub fn csv_row(r: &EpochRecord) -> String {
-    let head = format!("{},{},{}", r.epoch, r.lr, r.train_loss);
-    let tail = format!("{:.3},{:.1}", r.seconds, r.samples_per_sec);
-    match &r.validation.metrics {
-        TaskMetrics::Classification(m) => format!(
-            "{head},{},{},{},{},{tail}",
-            r.train_accuracy.unwrap_or(f64::NAN),
-            r.validation.loss,
-            m.accuracy,
-            m.macro_f1
-        ),
-        TaskMetrics::Regression(m) => format!(
-            "{head},{},{},{},{},{tail}",
-            r.validation.loss, m.mse, m.mae, m.r2
-        ),
     }
 }
 

@@ -16,7 +16,8 @@ use crate::pipeline::Pipeline;
 use crate::plot::plot_curves;
 use crate::prepare::{PreparedData, prepare};
 use crate::resume::{self, RESUME_DIR};
-use crate::run_dir::{CURVES_FILE, MetricsWriter, RunDir, RunRecorder, Summary};
+use crate::run_dir::{CURVES_FILE, MetricsWriter, RunDir, RunRecorder};
+use crate::run_files::Summary;
 use crate::trainer::{Control, EpochRecord, Observer, RunStatus, TrainOutcome, train_resumable};
 
 /// Where and how a run executes.
@@ -241,6 +242,7 @@ fn summarize(
         message: status.describe(),
         status,
         dataset: data.info.name.clone(),
+        task: Some(data.info.task),
         class_names: data.info.class_names.clone(),
         backend: target.backend.to_string(),
         epochs_run: outcome.map_or(0, |o| o.history.len()),

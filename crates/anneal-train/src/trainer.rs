@@ -135,6 +135,18 @@ impl RunStatus {
         )
     }
 
+    /// The status's name as `summary.json` writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::EarlyStopped { .. } => "early_stopped",
+            RunStatus::Stopped { .. } => "stopped",
+            RunStatus::Paused { .. } => "paused",
+            RunStatus::Failed { .. } => "failed",
+            RunStatus::Diverged { .. } => "diverged",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             RunStatus::Completed => "completed".into(),
