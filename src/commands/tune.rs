@@ -216,13 +216,6 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         true => Some(Catalog::discover(data_dir)?.cached()),
         false => None,
     };
-    if let Some(catalog) = &catalog {
-        anneal_sweep::check_training_sweep(&sweep, catalog)
-            .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
-    }
-    let storage = open_storage(&location, &args.shared.options()?)?;
-    let storage_name = storage.location();
-    let study = open_study(&sweep, storage)?;
     let device = match sweep.trains() {
         true => Some(args.backend.device()?),
         false => None,
@@ -235,6 +228,10 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         }),
         _ => None,
     };
+    let storage = open_storage(&location, &args.shared.options()?)?;
+    let storage_name = storage.location();
+    let study = open_study(&sweep, storage, context.as_ref())
+        .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
     let mut progress = Progress::new(args.quiet || args.worker || args.json);
     if args.worker {
         anneal_sweep::exit_with_parent();

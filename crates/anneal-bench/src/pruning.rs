@@ -143,7 +143,11 @@ pub fn measure(
     file.runs_dir = scratch.join("runs");
     let text = toml::to_string(&file).map_err(|e| BenchError::Setting(e.to_string()))?;
     let sweep = Sweep::parse(&sweep.path, &text)?;
-    let study = open_study(&sweep, SqliteStorage::open(scratch.join("study.db"))?)?;
+    let study = open_study(
+        &sweep,
+        SqliteStorage::open(scratch.join("study.db"))?,
+        Some(context),
+    )?;
     let started = Instant::now();
     let outcome = run_sweep(&study, &sweep, Some(context), &mut Quiet);
     let wall_seconds = started.elapsed().as_secs_f64();

@@ -196,7 +196,7 @@ fn sample_value(distribution: &Distribution) -> Value {
 }
 
 /// The metric applies to the base config's dataset (a bundled dataset's task, or a CSV's).
-pub fn check_training_sweep(sweep: &Sweep, catalog: &Catalog) -> Result<()> {
+pub(crate) fn check_training_sweep(sweep: &Sweep, catalog: &Catalog) -> Result<()> {
     let SweepObjective::Training {
         base_path,
         base,

@@ -19,7 +19,6 @@ pub mod signals;
 pub mod training;
 pub mod workers;
 
-pub use check::check_training_sweep;
 pub use command::{CommandObjective, CommandSpec};
 pub use error::{Result, SweepError};
 pub use file::{Sweep, SweepFile, SweepObjective};

@@ -24,10 +24,24 @@ pub struct SweepOutcome {
     pub grid_exhausted: bool,
 }
 
-/// Opens (or creates) the sweep's study in `storage` with the file's sampler and pruner. Check
-/// a training sweep against its data first ([`crate::check_training_sweep`]), so a broken sweep
-/// creates no study.
-pub fn open_study(sweep: &Sweep, storage: impl Into<LeasedStorage>) -> Result<Study> {
+/// Opens (or creates) the sweep's study in `storage` with the file's sampler and pruner.
+/// Everything the sweep says is checked first, so a broken sweep creates no study: a training
+/// sweep against its data (its metric must fit the dataset's task), for which `training` is
+/// required.
+pub fn open_study(
+    sweep: &Sweep,
+    storage: impl Into<LeasedStorage>,
+    training: Option<&TrainingContext>,
+) -> Result<Study> {
+    if sweep.trains() {
+        let training = training.ok_or_else(|| {
+            SweepError::config(
+                "base",
+                "a training sweep needs its datasets and a device to open its study (a TrainingContext)",
+            )
+        })?;
+        crate::check::check_training_sweep(sweep, training.catalog)?;
+    }
     let new = sweep.new_study();
     Ok(Study::builder()
         .name(new.name)

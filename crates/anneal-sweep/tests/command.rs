@@ -35,7 +35,7 @@ fn sweep_text(dir: &Path, command: &str, extra: &str) -> String {
 
 fn run(dir: &Path, text: &str) -> anneal_sweep::Result<anneal_sweep::SweepOutcome> {
     let sweep = Sweep::parse(&dir.join("cmd.sweep.toml"), text)?;
-    let study = open_study(&sweep, SqliteStorage::open(dir.join("cmd.db"))?)?;
+    let study = open_study(&sweep, SqliteStorage::open(dir.join("cmd.db"))?, None)?;
     run_sweep(&study, &sweep, None, &mut Quiet)
 }
 

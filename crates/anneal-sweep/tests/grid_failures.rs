@@ -19,7 +19,7 @@ fn run(dir: &Path, failure: &str) -> SweepOutcome {
     );
     let sweep = Sweep::parse(&dir.join("grid.sweep.toml"), &text).unwrap();
     let storage = SqliteStorage::open(dir.join("grid.db")).unwrap();
-    let study = open_study(&sweep, storage).unwrap();
+    let study = open_study(&sweep, storage, None).unwrap();
     run_sweep(&study, &sweep, None, &mut Quiet).unwrap()
 }
 

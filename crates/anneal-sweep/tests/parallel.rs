@@ -27,7 +27,7 @@ fn worker_role() {
     let sweep = Sweep::load(Path::new(&sweep)).unwrap();
     let location = read_handshake().unwrap();
     let storage = open_storage(&location, &StorageOptions::default()).unwrap();
-    let study = open_study(&sweep, storage).unwrap();
+    let study = open_study(&sweep, storage, None).unwrap();
     if role == "crash" {
         let _ = study.optimize(sweep.file.trials, |trial| {
             trial.suggest_space(&sweep.space)?;
@@ -86,6 +86,7 @@ float = [0.0, 15.0]
     let study = open_study(
         &sweep,
         open_storage(&location, &StorageOptions::default()).unwrap(),
+        None,
     )
     .unwrap();
     let parallel = ParallelSweep {

@@ -146,7 +146,7 @@ fn a_kill_at_each_write_of_the_settling_leaves_the_study_and_the_folder_agreeing
             claimed: Mutex::new(Vec::new()),
         };
         let killed = catch_unwind(AssertUnwindSafe(|| {
-            let study = open_study(&sweep, dying).unwrap();
+            let study = open_study(&sweep, dying, Some(&context)).unwrap();
             run_sweep(&study, &sweep, Some(&context), &mut Quiet)
         }));
         assert!(killed.is_err(), "{point:?}: the settling was not reached");
@@ -177,7 +177,7 @@ fn a_kill_at_each_write_of_the_settling_leaves_the_study_and_the_folder_agreeing
         drop(storage);
 
         // A new process runs the sweep again: it settles, and repairs what was cut short.
-        let study = open_study(&sweep, SqliteStorage::open(&db).unwrap()).unwrap();
+        let study = open_study(&sweep, SqliteStorage::open(&db).unwrap(), Some(&context)).unwrap();
         let outcome = run_sweep(&study, &sweep, Some(&context), &mut Quiet).unwrap();
         let trials = &outcome.trials;
         assert_eq!(trials.len(), 2, "{point:?}: no trial lost or added");

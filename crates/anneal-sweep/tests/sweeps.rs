@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anneal_sweep::{Sweep, SweepOutcome, open_study, run_sweep};
+use anneal_sweep::{Sweep, SweepOutcome, TrainingContext, open_study, run_sweep};
 use anneal_tune::{
     Direction, Quiet, SearchSpace, SqliteStorage, Study, Synthetic, TrialState, best_trial, grid,
     lookup, nest_layers,
@@ -13,13 +13,13 @@ fn sweep(text: &str) -> Sweep {
     Sweep::parse(Path::new("sweep.toml"), text).unwrap()
 }
 
-fn study(sweep: &Sweep, db: &Path) -> Study {
-    open_study(sweep, SqliteStorage::open(db).unwrap()).unwrap()
+fn study(sweep: &Sweep, db: &Path, training: Option<&TrainingContext>) -> Study {
+    open_study(sweep, SqliteStorage::open(db).unwrap(), training).unwrap()
 }
 
 fn run(text: &str, db: &Path) -> SweepOutcome {
     let sweep = sweep(text);
-    run_sweep(&study(&sweep, db), &sweep, None, &mut Quiet).unwrap()
+    run_sweep(&study(&sweep, db, None), &sweep, None, &mut Quiet).unwrap()
 }
 
 /// `count` random points of a sweep's space, each from its own trial of an in-memory study.
@@ -255,7 +255,7 @@ fn a_killed_sweep_resumes_without_losing_or_repeating_trials() {
     // Rerun with a larger budget (as `--trials` does: the budget is not part of the study's
     // definition).
     s.file.trials = 9;
-    let second = run_sweep(&study(&s, &db), &s, None, &mut Quiet).unwrap();
+    let second = run_sweep(&study(&s, &db, None), &s, None, &mut Quiet).unwrap();
     assert_eq!(second.interrupted, 1);
     assert_eq!(second.trials.len(), 9, "the budget counts every trial");
     assert_eq!(
@@ -281,7 +281,7 @@ fn a_study_whose_first_trials_all_fail_stops() {
     // Branin needs x1 and x2; searching only "y" makes every trial fail.
     let text = "study = \"f\"\nsynthetic = \"branin\"\ntrials = 50\nmax_failures = 3\n[[search]]\nname = \"y\"\nfloat = [0.0, 1.0]\n";
     let s = sweep(text);
-    let study = study(&s, &dir.path().join("f.db"));
+    let study = study(&s, &dir.path().join("f.db"), None);
     let err = run_sweep(&study, &s, None, &mut Quiet)
         .unwrap_err()
         .to_string();
@@ -298,7 +298,7 @@ fn a_redefined_study_is_refused() {
     let db = dir.path().join("r.db");
     run("study = \"x\"\nsynthetic = \"branin\"\ntrials = 2\n", &db);
     let other = sweep("study = \"x\"\nsynthetic = \"hartmann6\"\ntrials = 2\n");
-    let err = open_study(&other, SqliteStorage::open(&db).unwrap())
+    let err = open_study(&other, SqliteStorage::open(&db).unwrap(), None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("different definition"), "{err}");
@@ -360,7 +360,13 @@ fn run_training_sweep(path: &Path, text: &str, db: &Path) -> SweepOutcome {
         device: &device,
         backend: "flex",
     };
-    run_sweep(&study(&sweep, db), &sweep, Some(&context), &mut Quiet).unwrap()
+    run_sweep(
+        &study(&sweep, db, Some(&context)),
+        &sweep,
+        Some(&context),
+        &mut Quiet,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -661,13 +667,18 @@ fn a_hyperband_study_killed_midway_resumes_into_the_same_rungs() {
         nth: 2,
     };
     let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_sweep(&study(&sweep, &db), &sweep, Some(&context), &mut dying)
+        run_sweep(
+            &study(&sweep, &db, Some(&context)),
+            &sweep,
+            Some(&context),
+            &mut dying,
+        )
     }));
     assert!(
         killed.is_err(),
         "the first run dies at its second promotion"
     );
-    let before = study(&sweep, &db).trials().unwrap();
+    let before = study(&sweep, &db, Some(&context)).trials().unwrap();
     assert!(
         before.iter().any(|t| t.state == TrialState::Running),
         "the continuing trial was left running"
@@ -862,13 +873,31 @@ fn a_sweep_naming_no_config_key_or_a_foreign_metric_is_refused_before_its_study(
 
     let sweep = Sweep::parse(&configs.join("t.toml"), &text("model.dropout", "val_r2")).unwrap();
     let catalog = anneal_data::Catalog::open(&configs.join("../datasets")).unwrap();
-    let err = anneal_sweep::check_training_sweep(&sweep, &catalog)
-        .unwrap_err()
+    let device = burn::tensor::Device::flex();
+    let context = TrainingContext {
+        catalog: &catalog,
+        device: &device,
+        backend: "flex",
+    };
+    // Opening the study checks the sweep against its data, before any study exists.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let err = open_study(&sweep, SqliteStorage::open(&db).unwrap(), Some(&context))
+        .err()
+        .unwrap()
         .to_string();
     assert!(
         err.contains("val_r2 does not apply to iris") && err.contains("val_accuracy"),
         "{err}"
     );
+    let storage = SqliteStorage::open(&db).unwrap();
+    assert!(
+        anneal_tune::Storage::studies(&storage).unwrap().is_empty(),
+        "no study was created"
+    );
+    // A training sweep cannot be opened without its data.
+    let err = open_study(&sweep, storage, None).err().unwrap().to_string();
+    assert!(err.contains("TrainingContext"), "{err}");
 }
 
 #[test]

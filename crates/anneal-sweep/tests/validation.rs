@@ -77,7 +77,7 @@ fn a_bad_pruner_creates_no_study() {
     };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    let err = open_study(&sweep, SqliteStorage::open(&db).unwrap())
+    let err = open_study(&sweep, SqliteStorage::open(&db).unwrap(), None)
         .err()
         .unwrap()
         .to_string();
