@@ -2,6 +2,8 @@
 //! own stream derived from the run seed, a purpose and an index (e.g. the epoch), so that changing
 //! one use never shifts another and epoch k is reproducible without replaying epochs 0..k.
 
+#![warn(missing_docs)]
+
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 

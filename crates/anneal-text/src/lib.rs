@@ -3,6 +3,8 @@
 //! with the number of bytes left out between them. A 100 MB line of standard error must not
 //! become a 100 MB database row, report or error line.
 
+#![warn(missing_docs)]
+
 use std::borrow::Cow;
 use std::collections::VecDeque;
 

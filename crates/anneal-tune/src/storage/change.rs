@@ -112,3 +112,82 @@ impl Change<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(owner: Option<&str>, lease_until: Option<f64>) -> Standing<'_> {
+        Standing {
+            state: TrialState::Running,
+            owner,
+            lease_until,
+            retried: false,
+        }
+    }
+
+    #[test]
+    fn a_running_trial_is_changed_by_its_holder_or_by_anyone_when_nobody_holds_it() {
+        let held = running(Some("a"), Some(100.0));
+        assert!(Condition::HeldBy("a").holds(&held, 50.0));
+        assert!(!Condition::HeldBy("b").holds(&held, 50.0));
+        assert!(
+            Condition::HeldBy("a").holds(&held, 500.0),
+            "its holder still writes after the lease ran out, until someone fails it"
+        );
+        assert!(Condition::HeldBy("b").holds(&running(None, None), 50.0));
+        let paused = Standing {
+            state: TrialState::Paused,
+            ..held
+        };
+        assert!(!Condition::HeldBy("a").holds(&paused, 50.0));
+        assert!(Condition::Paused.holds(&paused, 50.0));
+    }
+
+    #[test]
+    fn a_trial_is_stale_once_its_lease_ends_or_at_once_when_its_owner_is_gone() {
+        let held = running(Some("a"), Some(100.0));
+        let stale = |owner_gone, now| {
+            Condition::StaleUnder {
+                owner: "a",
+                owner_gone,
+            }
+            .holds(&held, now)
+        };
+        assert!(!stale(false, 99.0), "a live lease wins");
+        assert!(stale(false, 101.0));
+        assert!(stale(true, 99.0), "a gone owner's lease is void");
+        let renewed_by_other = Condition::StaleUnder {
+            owner: "b",
+            owner_gone: true,
+        };
+        assert!(
+            !renewed_by_other.holds(&held, 101.0),
+            "claimed by another owner meanwhile"
+        );
+        assert!(
+            Condition::StaleUnder {
+                owner: "a",
+                owner_gone: false
+            }
+            .holds(&running(Some("a"), None), 0.0),
+            "a trial left running before leases existed has none"
+        );
+    }
+
+    #[test]
+    fn a_failed_trial_is_retried_once() {
+        let failed = Standing {
+            state: TrialState::Failed,
+            owner: None,
+            lease_until: None,
+            retried: false,
+        };
+        assert!(Condition::Unretried.holds(&failed, 0.0));
+        let retried = Standing {
+            retried: true,
+            ..failed
+        };
+        assert!(!Condition::Unretried.holds(&retried, 0.0));
+    }
+}

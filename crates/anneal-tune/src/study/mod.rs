@@ -500,3 +500,22 @@ pub(crate) enum Outcome {
         value: Option<f64>,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SqliteStorage;
+
+    #[test]
+    fn only_a_study_on_a_storage_other_processes_share_renews_leases() {
+        let memory = Study::builder().name("m").build().unwrap();
+        assert!(memory._heartbeat.is_none(), "nothing can take its trials");
+        let dir = tempfile::tempdir().unwrap();
+        let file = Study::builder()
+            .name("f")
+            .storage(SqliteStorage::open(dir.path().join("s.db")).unwrap())
+            .build()
+            .unwrap();
+        assert!(file._heartbeat.is_some());
+    }
+}
