@@ -29,6 +29,11 @@ struct State {
 }
 
 impl State {
+    /// The study's trials, in number order (none for an unknown study).
+    fn trials_of(&self, study: StudyId) -> impl Iterator<Item = &TrialRecord> {
+        self.trials.get(&study).into_iter().flatten()
+    }
+
     fn trial_mut(&mut self, trial: TrialId) -> Option<&mut TrialRecord> {
         self.trials
             .get_mut(&trial.study)?
@@ -206,10 +211,7 @@ impl Storage for MemoryStorage {
     fn leases(&self, study: StudyId) -> Result<Vec<LeaseState>> {
         let state = self.lock();
         Ok(state
-            .trials
-            .get(&study)
-            .into_iter()
-            .flatten()
+            .trials_of(study)
             .filter(|t| t.state == TrialState::Running)
             .filter_map(|t| {
                 Some(LeaseState {
@@ -224,10 +226,7 @@ impl Storage for MemoryStorage {
     fn trials_except(&self, study: StudyId, known: &[usize]) -> Result<Vec<TrialRecord>> {
         let state = self.lock();
         Ok(state
-            .trials
-            .get(&study)
-            .into_iter()
-            .flatten()
+            .trials_of(study)
             .filter(|t| !(t.state.is_finished() && known.binary_search(&t.number).is_ok()))
             .cloned()
             .collect())
