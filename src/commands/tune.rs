@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anneal_data::Catalog;
 use anneal_sweep::{
-    ParallelEnd, ParallelSweep, Sweep, SweepObjective, TrainingContext, open_study,
+    ParallelEnd, ParallelSweep, Sweep, SweepObjective, SweepOverrides, TrainingContext, open_study,
 };
-use anneal_tune::{StorageOptions, TrialState, best_trial, open_storage};
+use anneal_tune::{StorageOptions, open_storage};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
@@ -194,24 +194,22 @@ pub fn tune(args: TuneArgs) -> Result<()> {
             .num_threads(1)
             .build_global();
     }
-    let mut sweep = Sweep::load(&args.sweep)
-        .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
-    if let Some(trials) = args.trials {
-        anyhow::ensure!(trials > 0, "--trials must be at least 1");
-        sweep.file.trials = trials;
-    }
-    let location = match args.storage_from_parent {
-        true => anneal_sweep::workers::read_handshake()
-            .context("reading the storage location from the parent process")?,
-        false => args
-            .shared
-            .storage
-            .clone()
-            .unwrap_or_else(|| sweep.file.storage.clone()),
+    let storage = match args.storage_from_parent {
+        true => Some(
+            anneal_sweep::workers::read_handshake()
+                .context("reading the storage location from the parent process")?,
+        ),
+        false => args.shared.storage.clone(),
     };
-    if let Some(artifacts) = &args.shared.artifacts {
-        sweep.file.runs_dir = artifacts.clone();
-    }
+    let overrides = SweepOverrides {
+        trials: args.trials,
+        storage,
+        runs_dir: args.shared.artifacts.clone(),
+    };
+    let sweep = Sweep::load(&args.sweep)
+        .and_then(|sweep| sweep.with_overrides(&overrides))
+        .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
+    let location = sweep.file.storage.clone();
     let catalog = match sweep.trains() {
         true => Some(Catalog::discover(data_dir)?.cached()),
         false => None,
@@ -302,29 +300,19 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     if !worker_errors.is_empty() {
         bail!("{}", worker_errors.join("; "));
     }
-    if !outcome
-        .trials
-        .iter()
-        .any(|t| t.state == TrialState::Complete)
-    {
-        print_counts(&outcome.study, &outcome.trials);
-        let last = outcome.trials.iter().rev().find_map(|t| t.note());
-        bail!(
-            "no trial of study '{}' completed{}",
-            outcome.study.name,
-            last.map(|m| format!("; the last says: {m}"))
-                .unwrap_or_default()
-        );
-    }
-    let best = best_trial(&outcome.trials, outcome.study.direction);
+    let best = outcome
+        .best()
+        .inspect_err(|_| print_counts(&outcome.study, &outcome.trials))?;
     // The best trial's config trained again on train + validation, when asked for.
     let retrain = || -> Result<anneal_sweep::Retrained> {
         let Some(context) = &context else {
             bail!("--retrain-best needs a training sweep (this objective trains no model)");
         };
-        let best = best.context("no complete trial to retrain")?;
-        let root = sweep.file.runs_dir.join(&sweep.file.study);
-        Ok(anneal_sweep::retrain_best(best, &root, context)?)
+        Ok(anneal_sweep::retrain_best(
+            best,
+            &sweep.runs_root(),
+            context,
+        )?)
     };
     if args.json {
         let mut doc = crate::commands::study::summary_json(&outcome.study, &outcome.trials);
@@ -344,21 +332,17 @@ pub fn tune(args: TuneArgs) -> Result<()> {
         outln!("the grid has fewer points than the budget: every grid point has been tried");
     }
     print_counts(&outcome.study, &outcome.trials);
-    if let Some(best) = best {
-        outln!(
-            "best: trial {} value {} with {}",
-            best.number,
-            fmt_value(best.value),
-            fmt_params(&best.params)
-        );
-        if let Some(run) = &best.run_dir {
-            outln!("best run folder: {run}");
-        }
+    outln!(
+        "best: trial {} value {} with {}",
+        best.number,
+        fmt_value(best.value),
+        fmt_params(&best.params)
+    );
+    if let Some(run) = &best.run_dir {
+        outln!("best run folder: {run}");
     }
     if args.retrain_best {
-        if let Some(best) = best {
-            outln!("retraining trial {} on train + validation", best.number);
-        }
+        outln!("retraining trial {} on train + validation", best.number);
         let retrained = retrain()?;
         outln!(
             "retrained for {} epochs → {}",

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anneal_data::Catalog;
-use anneal_train::{RunConfig, RunTarget, Silent, Summary, free_run_name, run_recorded};
+use anneal_train::{RunConfig, RunTarget, Summary, free_run_name, run_recorded};
+use anneal_tune::Quiet;
 use burn::tensor::Device;
 
 use crate::Result;
@@ -40,7 +41,7 @@ pub fn train_config(
         device,
         backend,
     };
-    let (_, summary) = run_recorded(&config, &target, &mut Silent)?;
+    let (_, summary) = run_recorded(&config, &target, &mut Quiet)?;
     Ok((stem, summary))
 }
 

@@ -10,6 +10,7 @@ use crate::error::{DataError, Result};
 use crate::rng::SeededRng;
 use crate::samples::DatasetInfo;
 
+/// Which augmentations to apply to training samples, and how strongly; the default applies none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AugmentConfig {
@@ -35,6 +36,7 @@ impl Default for AugmentConfig {
 }
 
 impl AugmentConfig {
+    /// Whether any augmentation is turned on.
     pub fn is_active(&self) -> bool {
         self.shift > 0.0 || self.rotation > 0.0 || self.noise > 0.0 || self.horizontal_flip
     }

@@ -15,16 +15,19 @@ pub struct HostBatch {
     pub shape: Vec<usize>,
     /// Row-major `len × feature_len` values.
     pub features: Vec<f32>,
+    /// One target per sample, in batch order.
     pub targets: Targets,
     /// Which samples of the source set these are, in batch order.
     pub indices: Vec<usize>,
 }
 
 impl HostBatch {
+    /// Number of samples in the batch.
     pub fn len(&self) -> usize {
         self.indices.len()
     }
 
+    /// Whether the batch has no samples.
     pub fn is_empty(&self) -> bool {
         self.indices.is_empty()
     }
@@ -60,12 +63,15 @@ impl HostBatch {
 /// A batch on a device.
 #[derive(Debug, Clone)]
 pub struct Batch {
+    /// Sample shape, e.g. `[64]` or `[1, 28, 28]`.
     pub shape: Vec<usize>,
     /// `[batch, features]`; see [`Batch::images`] for the image view.
     pub inputs: Tensor<2>,
+    /// The targets, on the same device as `inputs`.
     pub targets: BatchTargets,
 }
 
+/// A batch's targets on a device: class indices or real values.
 #[derive(Debug, Clone)]
 pub enum BatchTargets {
     /// `[batch]` class indices.
@@ -75,10 +81,12 @@ pub enum BatchTargets {
 }
 
 impl Batch {
+    /// Number of samples in the batch.
     pub fn len(&self) -> usize {
         self.inputs.dims()[0]
     }
 
+    /// Whether the batch has no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

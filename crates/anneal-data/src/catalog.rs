@@ -112,18 +112,22 @@ impl Catalog {
         }
     }
 
+    /// The datasets folder the catalog was opened on (empty for [`Catalog::empty`]).
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// Every dataset's manifest, sorted by name.
     pub fn manifests(&self) -> &[Manifest] {
         &self.entries
     }
 
+    /// Every dataset's name, sorted.
     pub fn names(&self) -> Vec<&str> {
         self.entries.iter().map(|m| m.name.as_str()).collect()
     }
 
+    /// The manifest of dataset `name`; an unknown name is an error listing the available ones.
     pub fn manifest(&self, name: &str) -> Result<&Manifest> {
         self.entries
             .iter()
@@ -177,19 +181,24 @@ pub enum DataSource {
     Idx(IdxSource),
 }
 
+/// A user's CSV file (plain or gzipped) and how to read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CsvSource {
+    /// The training file.
     pub path: PathBuf,
     /// A separate test file with the same columns; without one, a test set is held out of `path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_path: Option<PathBuf>,
+    /// What the target column asks a model to predict.
     pub task: Task,
     /// The target column: a header name, `"first"`, `"last"` (default) or a zero-based index.
     #[serde(default)]
     pub target: TargetColumn,
+    /// What separates the cells (default: commas).
     #[serde(default)]
     pub delimiter: Delimiter,
+    /// What the first line holds (default: column names).
     #[serde(default)]
     pub header: Header,
     /// Columns to treat as text categories even though they hold numbers (codes, ZIP codes).
@@ -207,16 +216,22 @@ pub struct CsvSource {
     pub name: Option<String>,
 }
 
+/// A user's IDX images and labels (plain or gzipped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdxSource {
+    /// The training images.
     pub train_images: PathBuf,
+    /// The training labels, one per training image.
     pub train_labels: PathBuf,
+    /// Test images; given together with `test_labels` or not at all.
     pub test_images: Option<PathBuf>,
+    /// Test labels, one per test image.
     pub test_labels: Option<PathBuf>,
     /// Whether mirroring keeps the class (enables horizontal-flip augmentation).
     #[serde(default)]
     pub flip_invariant: bool,
+    /// Optional dataset name for reports (default: the training images' file stem).
     pub name: Option<String>,
 }
 

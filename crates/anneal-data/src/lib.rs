@@ -5,6 +5,8 @@
 //! validation / test sets; a [`Preprocessor`] fitted on the training set transforms all three;
 //! a [`Loader`] shuffles, augments and batches them into Burn tensors.
 
+#![warn(missing_docs)]
+
 pub mod augment;
 pub mod batch;
 pub mod catalog;

@@ -9,11 +9,15 @@ use crate::error::{DataError, Result};
 use crate::formats::csv::{Delimiter, Header, TargetColumn};
 use crate::samples::Task;
 
+/// One bundled dataset's `manifest.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// The dataset's name, which is also its folder's name.
     pub name: String,
+    /// A short description of the data.
     pub description: String,
+    /// What the dataset asks a model to predict.
     pub task: Task,
     /// Shape of one sample: `[features]` or `[channels, height, width]`.
     pub shape: Vec<usize>,
@@ -23,38 +27,52 @@ pub struct Manifest {
     /// Whether a left-right mirror keeps an image's class (false for digits: a mirrored 2 is no 2).
     #[serde(default)]
     pub flip_invariant: bool,
+    /// The licence the data ships under.
     pub licence: String,
+    /// The data's authors and where the files come from.
     pub attribution: String,
+    /// The format of the data files and which file holds what.
     pub source: SourceFormat,
+    /// The sample counts the data files must hold.
     pub samples: SampleCounts,
     /// Every data file with its size and sha256; loading checks each one.
     pub files: Vec<FileEntry>,
 }
 
+/// How a dataset's data files are laid out (`format` in `[source]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "format", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceFormat {
     /// MNIST-style IDX images and labels, with an optional official test split.
     Idx {
+        /// The training images file, relative to the dataset folder.
         train_images: String,
+        /// The training labels file.
         train_labels: String,
+        /// The official test split's images file, if there is one.
         test_images: Option<String>,
+        /// The official test split's labels file, if there is one.
         test_labels: Option<String>,
     },
     /// A delimited table; targets are a column of it or, with `targets`, a second one-column file.
     Csv {
+        /// The table file, relative to the dataset folder.
         features: String,
+        /// What separates the cells.
         #[serde(default)]
         delimiter: Delimiter,
+        /// What the first line holds.
         #[serde(default)]
         header: Header,
         /// The target column (ignored when `targets` names a separate file).
         #[serde(default)]
         target: TargetColumn,
+        /// A separate one-column file of targets, one per row of `features`.
         targets: Option<String>,
     },
 }
 
+/// The sample counts a dataset's files must hold.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SampleCounts {
@@ -62,17 +80,23 @@ pub struct SampleCounts {
     pub train: usize,
     /// Samples in the official test split, if the dataset has one.
     pub test: Option<usize>,
+    /// Training samples per class; empty skips the check.
     #[serde(default)]
     pub train_class_counts: Vec<usize>,
+    /// Official test samples per class; empty skips the check.
     #[serde(default)]
     pub test_class_counts: Vec<usize>,
 }
 
+/// One data file, with the size and checksum it must have.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
+    /// The file's path, relative to the dataset folder.
     pub path: String,
+    /// The file's size in bytes.
     pub bytes: u64,
+    /// The file's sha256 digest, in hex.
     pub sha256: String,
 }
 
@@ -174,6 +198,7 @@ impl Manifest {
         }
     }
 
+    /// The `[[files]]` entry for `path`, if there is one.
     pub fn file_entry(&self, path: &str) -> Option<&FileEntry> {
         self.files.iter().find(|f| f.path == path)
     }

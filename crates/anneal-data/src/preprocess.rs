@@ -13,18 +13,23 @@ use crate::samples::Samples;
 pub enum PreprocessStep {
     /// z-score: subtract the mean, divide by the (population) standard deviation.
     Standardize {
+        /// Per-feature or global statistics.
         #[serde(default)]
         scope: Scope,
     },
     /// Scale to [0, 1] using the training minimum and maximum.
     MinMax {
+        /// Per-feature or global statistics.
         #[serde(default)]
         scope: Scope,
     },
     /// Principal component analysis: centre, then project on the top components, keeping either
     /// `components` of them or as many as explain `variance` (a ratio in (0, 1]).
     Pca {
+        /// How many components to keep (give this or `variance`).
         components: Option<usize>,
+        /// Keep the fewest components that explain this ratio of the variance (give this or
+        /// `components`).
         variance: Option<f64>,
         /// Divide each component by its standard deviation.
         #[serde(default)]
@@ -37,8 +42,10 @@ pub enum PreprocessStep {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
+    /// Statistics of each feature on its own.
     #[default]
     Feature,
+    /// One statistic over all values.
     Global,
 }
 
@@ -47,11 +54,19 @@ pub enum Scope {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FittedStep {
     /// `x' = (x - shift) * scale`, per feature (or one value broadcast to all).
-    Affine { shift: Vec<f32>, scale: Vec<f32> },
+    Affine {
+        /// Subtracted first: one value per feature, or a single one for all.
+        shift: Vec<f32>,
+        /// Multiplied after the shift; as many values as `shift`.
+        scale: Vec<f32>,
+    },
     /// `x' = W (x - mean)`, `W` row-major `components × input features`.
     Projection {
+        /// Per-feature training mean, subtracted first.
         mean: Vec<f32>,
+        /// The matrix `W`: one row of input-feature weights per kept component.
         weights: Vec<f32>,
+        /// Number of components kept, which is the number of output features.
         components: usize,
         /// Fraction of the training variance each kept component explains.
         explained_variance_ratio: Vec<f64>,
@@ -62,6 +77,7 @@ pub enum FittedStep {
 /// data preprocessed exactly as in training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Preprocessor {
+    /// The fitted steps, applied in order.
     pub steps: Vec<FittedStep>,
 }
 
@@ -78,6 +94,7 @@ impl Preprocessor {
         Ok(Self { steps: fitted })
     }
 
+    /// Applies the fitted steps, in order, to `samples`.
     pub fn apply(&self, samples: &Samples) -> Samples {
         let mut current = samples.clone();
         for step in &self.steps {
@@ -98,6 +115,8 @@ impl Preprocessor {
 }
 
 impl PreprocessStep {
+    /// Checks the settings (for PCA: exactly one of `components` ≥ 1 or `variance` in (0, 1]);
+    /// `field` names the step in errors.
     pub fn validate(&self, field: &str) -> Result<()> {
         if let PreprocessStep::Pca {
             components,

@@ -1,10 +1,14 @@
+//! Samples and targets in memory, and the description of the dataset they come from.
+
 use serde::{Deserialize, Serialize};
 
 /// What a dataset asks a model to predict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
+    /// Predict one of a fixed set of classes.
     Classification,
+    /// Predict one real value.
     Regression,
 }
 
@@ -27,6 +31,7 @@ pub enum Targets {
 }
 
 impl Targets {
+    /// Number of targets (one per sample).
     pub fn len(&self) -> usize {
         match self {
             Targets::Classes(c) => c.len(),
@@ -34,6 +39,7 @@ impl Targets {
         }
     }
 
+    /// Whether there are no targets.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -46,6 +52,7 @@ impl Targets {
         }
     }
 
+    /// The class indices, or `None` for real-valued targets.
     pub fn classes(&self) -> Option<&[u32]> {
         match self {
             Targets::Classes(c) => Some(c),
@@ -58,8 +65,11 @@ impl Targets {
 /// viewed with `shape` (e.g. `[4]` for a tabular row, `[1, 28, 28]` for a grey image).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Samples {
+    /// Shape of one sample, e.g. `[4]` or `[1, 28, 28]`.
     pub shape: Vec<usize>,
+    /// Row-major `len × feature_len` values.
     pub features: Vec<f32>,
+    /// One target per sample.
     pub targets: Targets,
 }
 
@@ -80,10 +90,12 @@ impl Samples {
         }
     }
 
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.targets.len()
     }
 
+    /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
@@ -140,7 +152,9 @@ impl Samples {
 /// The description of a dataset that models and reports need, independent of its samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetInfo {
+    /// The dataset's name.
     pub name: String,
+    /// What the dataset asks a model to predict.
     pub task: Task,
     /// Shape of one sample's features: `[features]` or `[channels, height, width]`.
     pub shape: Vec<usize>,
@@ -151,14 +165,17 @@ pub struct DatasetInfo {
 }
 
 impl DatasetInfo {
+    /// Number of classes (0 for regression).
     pub fn num_classes(&self) -> usize {
         self.class_names.len()
     }
 
+    /// Whether samples are images (`[channels, height, width]`).
     pub fn is_image(&self) -> bool {
         self.shape.len() == 3
     }
 
+    /// Number of values in one sample.
     pub fn feature_len(&self) -> usize {
         self.shape.iter().product()
     }
@@ -168,7 +185,10 @@ impl DatasetInfo {
 /// official test split.
 #[derive(Debug, Clone)]
 pub struct LoadedDataset {
+    /// The dataset's description.
     pub info: DatasetInfo,
+    /// The training samples (every sample when there is no separate test split).
     pub train: Samples,
+    /// The source's own test split, if it has one.
     pub test: Option<Samples>,
 }

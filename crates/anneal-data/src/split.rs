@@ -7,6 +7,7 @@ use crate::error::{DataError, Result};
 use crate::rng::derive_rng;
 use crate::samples::{DatasetInfo, LoadedDataset, Samples, Targets};
 
+/// How a dataset is split into training, validation and test sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SplitConfig {
@@ -29,6 +30,7 @@ impl Default for SplitConfig {
 }
 
 impl SplitConfig {
+    /// Checks that both fractions lie in (0, 0.9) and sum to less than 0.95.
     pub fn validate(&self) -> Result<()> {
         for (field, value) in [
             ("split.validation", self.validation),
@@ -57,9 +59,13 @@ impl SplitConfig {
 /// The three sets a run works with.
 #[derive(Debug, Clone)]
 pub struct Splits {
+    /// The dataset's description.
     pub info: DatasetInfo,
+    /// The samples to train on.
     pub train: Samples,
+    /// The samples held out for validation.
     pub validation: Samples,
+    /// The test samples.
     pub test: Samples,
     /// True when `test` is the dataset's official test split, false when it was held out.
     pub official_test: bool,
@@ -68,7 +74,9 @@ pub struct Splits {
 /// Which rows of a dataset's training file go where; indices are ascending.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitPlan {
+    /// The training rows.
     pub train: Vec<usize>,
+    /// The rows held out for validation.
     pub validation: Vec<usize>,
     /// Rows held out for test; `None` when the dataset brings its own test set.
     pub test: Option<Vec<usize>>,

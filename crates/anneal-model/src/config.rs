@@ -10,7 +10,9 @@ use crate::error::{ConfigError, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ModelConfig {
+    /// A multi-layer perceptron (`kind = "mlp"`).
     Mlp(MlpConfig),
+    /// A convolutional network (`kind = "cnn"`).
     Cnn(CnnConfig),
 }
 
@@ -18,7 +20,9 @@ pub enum ModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Widths {
+    /// A single number: the same width for every layer (CNN filters double it per block).
     Same(usize),
+    /// One width per layer.
     PerLayer(Vec<usize>),
 }
 
@@ -28,12 +32,19 @@ pub enum Widths {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", try_from = "NameWithParam")]
 pub enum Activation {
+    /// Rectified linear unit, `max(0, x)`.
     Relu,
+    /// Leaky ReLU with this negative slope (default 0.01).
     LeakyRelu(f64),
+    /// Gaussian error linear unit.
     Gelu,
+    /// Hyperbolic tangent.
     Tanh,
+    /// Logistic sigmoid.
     Sigmoid,
+    /// Exponential linear unit with this alpha (default 1.0).
     Elu(f64),
+    /// Scaled exponential linear unit.
     Selu,
 }
 
@@ -43,14 +54,21 @@ pub enum Activation {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", try_from = "NameWithParam")]
 pub enum Init {
+    /// Xavier (Glorot) uniform, gain 1.
     XavierUniform,
+    /// Xavier (Glorot) normal, gain 1.
     XavierNormal,
+    /// He (Kaiming) uniform: bound √(6 / fan_in).
     HeUniform,
+    /// He (Kaiming) normal: std √(2 / fan_in).
     HeNormal,
+    /// Normal with mean 0 and this standard deviation (default 0.01).
     Normal(f64),
+    /// Uniform in ±this range (default 0.05).
     Uniform(f64),
 }
 
+/// How a convolution treats the image border.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Padding {
@@ -60,11 +78,15 @@ pub enum Padding {
     Valid,
 }
 
+/// Downsampling after a convolution block: 2×2 windows that halve height and width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Pooling {
+    /// The window's maximum.
     Max,
+    /// The window's mean.
     Avg,
+    /// No pooling.
     None,
 }
 
@@ -73,11 +95,17 @@ pub enum Pooling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MlpConfig {
+    /// Number of hidden layers (0..=64).
     pub depth: usize,
+    /// Width of each hidden layer.
     pub units: Widths,
+    /// Non-linearity after each hidden layer.
     pub activation: Activation,
+    /// Dropout probability after each hidden layer, in [0, 1).
     pub dropout: f64,
+    /// Whether each hidden layer has batch normalisation.
     pub batch_norm: bool,
+    /// Weight initialisation.
     pub init: Init,
 }
 
@@ -86,19 +114,29 @@ pub struct MlpConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CnnConfig {
+    /// Number of convolution blocks (1..=16).
     pub blocks: usize,
     /// One base width that doubles with every block, or an explicit list (one per block).
     pub filters: Widths,
+    /// Side of the square convolution kernel, in pixels (1..=15).
     pub kernel_size: usize,
+    /// Border handling of every convolution.
     pub padding: Padding,
+    /// The pooling of the blocks that pool (see `pool_every`).
     pub pooling: Pooling,
     /// Pool after every `pool_every`-th block (and never more often); 1 pools after each block.
     pub pool_every: usize,
+    /// Number of dense layers between the last block and the output layer (0..=16).
     pub head_depth: usize,
+    /// Width of each dense head layer.
     pub head_units: Widths,
+    /// Non-linearity after every convolution and dense head layer.
     pub activation: Activation,
+    /// Dropout probability after every block and head layer, in [0, 1).
     pub dropout: f64,
+    /// Whether every convolution and head layer has batch normalisation.
     pub batch_norm: bool,
+    /// Weight initialisation.
     pub init: Init,
 }
 

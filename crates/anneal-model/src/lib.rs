@@ -1,6 +1,8 @@
 //! anneal-model: the networks anneal trains and tunes (MLP and CNN) and their losses, with every
 //! architecture choice a field of a serde config that validates before anything is built.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod conv;
 pub mod error;

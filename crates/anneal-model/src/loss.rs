@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, Result};
 
+/// Which loss to train with (`loss.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LossKind {
@@ -24,6 +25,7 @@ pub enum LossKind {
 }
 
 impl LossKind {
+    /// Every loss kind.
     pub const ALL: [LossKind; 4] = [
         LossKind::CrossEntropy,
         LossKind::Mse,
@@ -31,6 +33,7 @@ impl LossKind {
         LossKind::Bce,
     ];
 
+    /// The name configs and messages use, e.g. `cross_entropy`.
     pub fn name(self) -> &'static str {
         match self {
             LossKind::CrossEntropy => "cross_entropy",
@@ -50,9 +53,11 @@ impl LossKind {
     }
 }
 
+/// The training loss and its settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LossConfig {
+    /// Which loss.
     pub kind: LossKind,
     /// ε in [0, 1); cross-entropy only.
     pub label_smoothing: f64,

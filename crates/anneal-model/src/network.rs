@@ -20,11 +20,14 @@ use crate::error::{ConfigError, Result};
 /// number of outputs (classes, or 1 for regression and binary cross-entropy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataShape {
+    /// Shape of one input sample, e.g. `[64]` or `[1, 28, 28]`.
     pub input: Vec<usize>,
+    /// Number of network outputs.
     pub outputs: usize,
 }
 
 impl DataShape {
+    /// Number of values in one input sample.
     pub fn input_features(&self) -> usize {
         self.input.iter().product()
     }
@@ -34,11 +37,14 @@ impl DataShape {
 #[derive(Module, Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum Model {
+    /// A multi-layer perceptron.
     Mlp(Mlp),
+    /// A convolutional network.
     Cnn(Cnn),
 }
 
 impl Model {
+    /// Maps `[batch, features]` inputs to `[batch, outputs]` logits.
     pub fn forward(&self, inputs: Tensor<2>) -> Tensor<2> {
         match self {
             Model::Mlp(mlp) => mlp.forward(inputs),
@@ -86,9 +92,13 @@ impl ModelConfig {
 /// Linear → [BatchNorm] → activation → Dropout.
 #[derive(Module, Debug)]
 pub struct DenseLayer {
+    /// The linear map.
     pub linear: Linear,
+    /// Batch normalisation, when the config asks for it.
     pub norm: Option<BatchNorm>,
+    /// The non-linearity.
     pub activation: ActivationLayer,
+    /// Dropout after the activation.
     pub dropout: Dropout,
 }
 
@@ -122,9 +132,12 @@ struct LayerSettings {
     init: Init,
 }
 
+/// A multi-layer perceptron: hidden dense layers, then a linear output layer.
 #[derive(Module, Debug)]
 pub struct Mlp {
+    /// The hidden layers, input side first.
     pub hidden: Vec<DenseLayer>,
+    /// The output layer.
     pub output: Linear,
 }
 
@@ -166,19 +179,27 @@ fn dense_stack(
     (layers, last)
 }
 
+/// A convolution block's pooling layer (2×2 windows).
 #[derive(Module, Debug)]
 pub enum Pool {
+    /// Max pooling.
     Max(MaxPool2d),
+    /// Average pooling.
     Avg(AvgPool2d),
 }
 
 /// Conv2d → [BatchNorm] → activation → [pool] → Dropout.
 #[derive(Module, Debug)]
 pub struct ConvBlock {
+    /// The convolution.
     pub conv: Conv2d,
+    /// Batch normalisation, when the config asks for it.
     pub norm: Option<BatchNorm>,
+    /// The non-linearity.
     pub activation: ActivationLayer,
+    /// Pooling, in the blocks that pool.
     pub pool: Option<Pool>,
+    /// Dropout at the end of the block.
     pub dropout: Dropout,
 }
 
@@ -237,13 +258,20 @@ fn max_pool_forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
+/// A convolutional network: convolution blocks, a dense head, then a linear output layer.
 #[derive(Module, Debug)]
 pub struct Cnn {
+    /// The convolution blocks, input side first.
     pub blocks: Vec<ConvBlock>,
+    /// The dense layers after the blocks.
     pub head: Vec<DenseLayer>,
+    /// The output layer.
     pub output: Linear,
+    /// Channels of the input images, to reshape `[batch, features]` inputs into images.
     pub channels: usize,
+    /// Height of the input images, in pixels.
     pub height: usize,
+    /// Width of the input images, in pixels.
     pub width: usize,
 }
 

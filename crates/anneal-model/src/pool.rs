@@ -19,17 +19,27 @@ use crate::flex::{self, FlexAutodiff};
 /// `kernel` moved by `stride`, no padding, output rows/columns rounded down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolGeometry {
+    /// Images in the batch.
     pub batch: usize,
+    /// Channels per image.
     pub channels: usize,
+    /// Input height.
     pub in_height: usize,
+    /// Input width.
     pub in_width: usize,
+    /// Window size, `[height, width]`.
     pub kernel: [usize; 2],
+    /// Step between windows, `[vertical, horizontal]`.
     pub stride: [usize; 2],
+    /// Output height.
     pub out_height: usize,
+    /// Output width.
     pub out_width: usize,
 }
 
 impl PoolGeometry {
+    /// The geometry for `input` of shape `[batch, channels, height, width]`; `None` when a
+    /// kernel or stride side is 0 or the window is larger than the input.
     pub fn new(input: [usize; 4], kernel: [usize; 2], stride: [usize; 2]) -> Option<Self> {
         let [batch, channels, in_height, in_width] = input;
         if kernel.contains(&0)

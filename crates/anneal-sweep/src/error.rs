@@ -27,6 +27,14 @@ pub enum SweepError {
         /// The operating system's error (in the message, not repeated as a cause).
         error: std::io::Error,
     },
+    /// The sweep ended with no complete trial.
+    #[error("no trial of study '{study}' completed{}", last_words(.last))]
+    NoneCompleted {
+        /// The study's name.
+        study: String,
+        /// What the last trial that ended said, if anything.
+        last: Option<String>,
+    },
     /// A parallel sweep's worker processes could not be started or watched.
     #[error("the sweep's worker processes: {0}")]
     Workers(std::io::Error),
@@ -48,3 +56,10 @@ impl SweepError {
 
 /// The sweep runner's result type.
 pub type Result<T, E = SweepError> = std::result::Result<T, E>;
+
+/// `; the last says: …` for a note, else nothing.
+fn last_words(last: &Option<String>) -> String {
+    last.as_ref()
+        .map(|note| format!("; the last says: {note}"))
+        .unwrap_or_default()
+}

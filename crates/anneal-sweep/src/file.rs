@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anneal_train::config::{Mode, Monitor};
+use anneal_train::config::Monitor;
 use anneal_tune::{
     Direction, NewStudy, ParamSpec, PrunerConfig, SamplerConfig, SearchSpace, Synthetic,
 };
@@ -148,6 +148,18 @@ pub struct Sweep {
     pub text: String,
 }
 
+/// What a command line says instead of a sweep file ([`Sweep::with_overrides`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepOverrides {
+    /// The total number of trials instead of the file's `trials`.
+    pub trials: Option<usize>,
+    /// The study storage (a SQLite file or a PostgreSQL URL) instead of the file's `storage`.
+    pub storage: Option<String>,
+    /// The folder run folders go in instead of the file's `runs_dir` (a shared mount that
+    /// workers on many hosts name).
+    pub runs_dir: Option<PathBuf>,
+}
+
 impl Sweep {
     /// Reads and checks a sweep file.
     pub fn load(path: &Path) -> Result<Self> {
@@ -198,7 +210,7 @@ impl Sweep {
             } else {
                 file.search.clone()
             };
-            (SweepObjective::Synthetic(*f), Mode::Min, specs)
+            (SweepObjective::Synthetic(*f), Direction::Minimize, specs)
         } else if let Some(argv) = &file.command {
             if file.metric.is_some() {
                 return Err(SweepError::config(
@@ -233,7 +245,7 @@ impl Sweep {
             };
             (
                 SweepObjective::Command(spec),
-                Mode::Min,
+                Direction::Minimize,
                 file.search.clone(),
             )
         } else {
@@ -258,7 +270,7 @@ impl Sweep {
                     base: table,
                     metric,
                 },
-                metric.natural_mode(),
+                metric.natural_direction(),
                 file.search.clone(),
             )
         };
@@ -276,10 +288,7 @@ impl Sweep {
             } => crate::check::check_keys(base_path, base, &space)?,
             SweepObjective::Synthetic(_) => {}
         }
-        let direction = file.direction.unwrap_or(match natural {
-            Mode::Min => Direction::Minimize,
-            Mode::Max => Direction::Maximize,
-        });
+        let direction = file.direction.unwrap_or(natural);
         Ok(Self {
             path: path.to_path_buf(),
             text: text.to_string(),
@@ -288,6 +297,30 @@ impl Sweep {
             direction,
             file,
         })
+    }
+
+    /// The same sweep with what a command line says instead of the file: the budget, the
+    /// storage, the folder the run folders go in. None of them is part of the study's
+    /// definition, so an overridden sweep resumes the same study.
+    pub fn with_overrides(mut self, overrides: &SweepOverrides) -> Result<Self> {
+        if let Some(trials) = overrides.trials {
+            if trials == 0 {
+                return Err(SweepError::config("trials", "must be at least 1"));
+            }
+            self.file.trials = trials;
+        }
+        if let Some(storage) = &overrides.storage {
+            self.file.storage = storage.clone();
+        }
+        if let Some(runs_dir) = &overrides.runs_dir {
+            self.file.runs_dir = runs_dir.clone();
+        }
+        Ok(self)
+    }
+
+    /// The folder this sweep's trials keep their run folders in: `<runs_dir>/<study>`.
+    pub fn runs_root(&self) -> PathBuf {
+        self.file.runs_dir.join(&self.file.study)
     }
 
     /// Whether trials train models (and need a device and datasets).

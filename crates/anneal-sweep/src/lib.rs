@@ -21,7 +21,7 @@ pub mod workers;
 
 pub use command::{CommandObjective, CommandSpec};
 pub use error::{Result, SweepError};
-pub use file::{Sweep, SweepFile, SweepObjective};
+pub use file::{Sweep, SweepFile, SweepObjective, SweepOverrides};
 pub use parallel::{ParallelEnd, ParallelEvents, ParallelSweep};
 pub use retrain::{Retrained, retrain_best};
 pub use run_folders::{RemovedRuns, remove_run_folders};

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anneal_train::{RunConfig, RunDir, Silent, Summary, free_run_name, run_recorded};
+use anneal_train::{RunConfig, RunDir, Summary, free_run_name, run_recorded};
+use anneal_tune::Quiet;
 use anneal_tune::TrialRecord;
 
 use crate::error::{Result, SweepError};
@@ -42,7 +43,7 @@ pub fn retrain_best(
         config.train.warmup_epochs = 0.0;
     }
     let name = free_run_name(runs_root, "best-retrained");
-    let (_, summary) = run_recorded(&config, &context.target(runs_root, &name), &mut Silent)?;
+    let (_, summary) = run_recorded(&config, &context.target(runs_root, &name), &mut Quiet)?;
     Ok(Retrained {
         folder: runs_root.join(name),
         epochs,

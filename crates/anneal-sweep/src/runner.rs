@@ -24,6 +24,19 @@ pub struct SweepOutcome {
     pub grid_exhausted: bool,
 }
 
+impl SweepOutcome {
+    /// The best complete trial; when none completed, an error that names the study and says
+    /// what the last trial that ended said.
+    pub fn best(&self) -> Result<&TrialRecord> {
+        anneal_tune::best_trial(&self.trials, self.study.direction).ok_or_else(|| {
+            SweepError::NoneCompleted {
+                study: self.study.name.clone(),
+                last: self.trials.iter().rev().find_map(|t| t.note()),
+            }
+        })
+    }
+}
+
 /// Opens (or creates) the sweep's study in `storage` with the file's sampler and pruner.
 /// Everything the sweep says is checked first, so a broken sweep creates no study: a training
 /// sweep against its data (its metric must fit the dataset's task), for which `training` is
@@ -135,11 +148,9 @@ fn objective<'a>(
             sweep,
             function: *function,
         }),
-        (SweepObjective::Command(spec), _) => Box::new(CommandObjective::new(
-            spec,
-            &sweep.space,
-            sweep.file.runs_dir.join(&sweep.file.study),
-        )),
+        (SweepObjective::Command(spec), _) => {
+            Box::new(CommandObjective::new(spec, &sweep.space, sweep.runs_root()))
+        }
         (SweepObjective::Training { .. }, Some(context)) => {
             Box::new(TrainingObjective::new(sweep, context))
         }

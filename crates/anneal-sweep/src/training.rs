@@ -73,7 +73,7 @@ impl Objective for TrainingObjective<'_> {
             (root, name, None)
         } else {
             let params = trial.suggest_space(&self.sweep.space)?;
-            let root = self.sweep.file.runs_dir.join(&self.sweep.file.study);
+            let root = self.sweep.runs_root();
             let name = anneal_train::free_run_name(&root, &format!("trial-{}", trial.number()));
             // Absolute, so `anneal study` finds the folder from any working directory.
             let folder = std::path::absolute(root.join(&name))?;

@@ -11,21 +11,25 @@ use anneal_data::{
 use anneal_model::{LossConfig, ModelConfig};
 use serde::{Deserialize, Serialize};
 
-pub use crate::early_stopping::{DEFAULT_PATIENCE, EarlyStoppingConfig, Mode, Monitor};
+pub use crate::early_stopping::{DEFAULT_PATIENCE, EarlyStoppingConfig, Monitor};
 use crate::error::{Result, TrainError};
 use crate::schedule::{LrSchedule, ScheduleKind};
 
+/// A run config: the data, the model, the loss and the training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// The run's folder name under the runs directory (default: the config file's stem).
     #[serde(default)]
     pub name: Option<String>,
+    /// Where the samples come from and how they are prepared.
     pub data: DataConfig,
+    /// The network to build.
     pub model: ModelConfig,
     /// Defaults to the task's usual loss: cross-entropy for classes, MSE for regression.
     #[serde(default)]
     pub loss: Option<LossConfig>,
+    /// Training settings (every one has a default).
     #[serde(default)]
     pub train: TrainConfig,
 }
@@ -38,15 +42,19 @@ pub struct DataConfig {
     /// A bundled dataset by name (`anneal datasets` lists them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// A delimited table file (and optionally a separate test file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csv: Option<CsvSource>,
+    /// IDX image and label files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idx: Option<IdxSource>,
+    /// The fractions held out for validation and test, and the split's seed.
     #[serde(default)]
     pub split: SplitConfig,
     /// Steps fitted on the training split, in order.
     #[serde(default)]
     pub preprocess: Vec<PreprocessStep>,
+    /// Augmentation of the training batches.
     #[serde(default)]
     pub augment: AugmentConfig,
     /// Regression only: train on z-scored targets (statistics from the training split) and report
@@ -75,6 +83,7 @@ fn yes() -> bool {
 }
 
 impl DataConfig {
+    /// The CSV settings (`impute`, `encoding`, `unseen_category`) as the data crate takes them.
     pub fn tabular_options(&self) -> TabularOptions {
         TabularOptions {
             impute: self.impute,
@@ -129,6 +138,7 @@ impl DataConfig {
         }
     }
 
+    /// The one data source the config names; an error when it names none or more than one.
     pub fn source(&self) -> Result<DataSource> {
         match (&self.dataset, &self.csv, &self.idx) {
             (Some(name), None, None) => Ok(DataSource::Bundled(name.clone())),
@@ -146,16 +156,22 @@ impl DataConfig {
     }
 }
 
+/// How the model is trained: epochs and batches, optimizer, learning rate and schedule,
+/// regularisation, clipping and early stopping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
+    /// Epochs to train (early stopping may end the run sooner).
     pub epochs: usize,
+    /// Training samples per batch.
     pub batch_size: usize,
     /// Seeds weight initialisation, dropout, shuffling and augmentation.
     pub seed: u64,
+    /// The optimizer and its own settings.
     pub optimizer: OptimizerConfig,
     /// Base learning rate.
     pub lr: f64,
+    /// How the learning rate changes over the run, after any warm-up.
     pub schedule: ScheduleKind,
     /// Linear warm-up length in epochs (fractions allowed), before the schedule takes over.
     pub warmup_epochs: f64,
@@ -170,6 +186,7 @@ pub struct TrainConfig {
     /// exceeds it (PyTorch's `clip_grad_norm_`); `value` clamps every entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grad_clip: Option<GradClip>,
+    /// The validation metric that picks the best epoch, and when to stop.
     pub early_stopping: EarlyStoppingConfig,
 }
 
@@ -193,6 +210,7 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The learning-rate schedule these settings describe.
     pub fn lr_schedule(&self) -> LrSchedule {
         LrSchedule {
             lr: self.lr,
@@ -206,26 +224,36 @@ impl TrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
+    /// Stochastic gradient descent, with optional momentum.
     Sgd {
+        /// Momentum factor in [0, 1); 0 turns momentum off.
         #[serde(default)]
         momentum: f64,
+        /// Dampening of the momentum, in [0, 1); only with momentum.
         #[serde(default)]
         dampening: f64,
+        /// Nesterov momentum (needs momentum > 0 and dampening 0).
         #[serde(default)]
         nesterov: bool,
     },
+    /// Adam, with the coupled (L2) form of weight decay.
     Adam(AdamSettings),
     /// Adam with decoupled weight decay.
     #[serde(rename = "adamw")]
     AdamW(AdamSettings),
+    /// RMSprop.
     #[serde(rename = "rmsprop")]
     RmsProp {
+        /// Smoothing constant of the squared-gradient average, in [0, 1) (default 0.99).
         #[serde(default = "alpha")]
         alpha: f64,
+        /// Momentum factor in [0, 1) (default 0).
         #[serde(default)]
         momentum: f64,
+        /// Added to the denominator for numerical stability (default 1e-8).
         #[serde(default = "epsilon")]
         epsilon: f64,
+        /// Centred RMSprop: normalise by an estimate of the gradient's variance.
         #[serde(default)]
         centered: bool,
     },
@@ -235,12 +263,16 @@ pub enum OptimizerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdamSettings {
+    /// Decay rate of the first-moment (mean) estimate, in [0, 1) (default 0.9).
     #[serde(default = "beta1")]
     pub beta1: f64,
+    /// Decay rate of the second-moment estimate, in [0, 1) (default 0.999).
     #[serde(default = "beta2")]
     pub beta2: f64,
+    /// Added to the denominator for numerical stability (default 1e-8).
     #[serde(default = "epsilon")]
     pub epsilon: f64,
+    /// Use the AMSGrad variant (the running maximum of the second-moment estimate).
     #[serde(default)]
     pub amsgrad: bool,
 }
@@ -276,6 +308,7 @@ impl Default for OptimizerConfig {
 }
 
 impl OptimizerConfig {
+    /// The optimizer's `kind` as the config writes it.
     pub fn name(&self) -> &'static str {
         match self {
             OptimizerConfig::Sgd { .. } => "sgd",
@@ -304,6 +337,8 @@ impl RunConfig {
         Self::parse(path, &text, overrides)
     }
 
+    /// [`Self::load`] from text already read: `path` names the file in messages, and its folder is
+    /// where relative data paths start.
     pub fn parse(path: &Path, text: &str, overrides: &[String]) -> Result<Self> {
         let parse_error = |message: String| TrainError::Parse {
             path: path.to_path_buf(),

@@ -1,6 +1,7 @@
 //! Early stopping: its config (what is monitored, in which direction, with what patience) and
 //! the tracker that follows the best epoch and decides when to stop.
 
+use anneal_tune::Direction;
 use serde::{Deserialize, Serialize};
 
 /// Epochs without improvement before stopping when an `early_stopping` table leaves `patience`
@@ -16,10 +17,11 @@ fn default_patience() -> Option<usize> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EarlyStoppingConfig {
+    /// The validation metric that picks the best epoch.
     pub monitor: Monitor,
-    /// `min` or `max`; defaults to the monitor's natural direction.
+    /// `min` or `max` (or `minimize`, `maximize`); defaults to the monitor's natural direction.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<Mode>,
+    pub mode: Option<Direction>,
     /// Epochs without improvement before stopping: a number, or `"off"` to train every epoch.
     /// An `early_stopping` table without it stops after [`DEFAULT_PATIENCE`]; a config without
     /// the table trains every epoch (and still keeps the best one).
@@ -82,23 +84,33 @@ mod patience_text {
 }
 
 impl EarlyStoppingConfig {
-    pub fn mode(&self) -> Mode {
-        self.mode.unwrap_or_else(|| self.monitor.natural_mode())
+    /// The direction set in the config, or else the monitor's natural one.
+    pub fn mode(&self) -> Direction {
+        self.mode
+            .unwrap_or_else(|| self.monitor.natural_direction())
     }
 }
 
+/// A validation metric early stopping can watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Monitor {
+    /// Validation loss.
     ValLoss,
+    /// Validation accuracy (classification).
     ValAccuracy,
+    /// Validation macro F1 (classification).
     ValF1,
+    /// Validation mean squared error (regression).
     ValMse,
+    /// Validation mean absolute error (regression).
     ValMae,
+    /// Validation R² (regression).
     ValR2,
 }
 
 impl Monitor {
+    /// Every monitor.
     pub const ALL: [Monitor; 6] = [
         Monitor::ValLoss,
         Monitor::ValAccuracy,
@@ -108,6 +120,7 @@ impl Monitor {
         Monitor::ValR2,
     ];
 
+    /// The monitor's name as the config writes it (e.g. `val_loss`).
     pub fn name(self) -> &'static str {
         match self {
             Monitor::ValLoss => "val_loss",
@@ -119,13 +132,16 @@ impl Monitor {
         }
     }
 
-    pub fn natural_mode(self) -> Mode {
+    /// The direction in which the metric improves: up for accuracy, F1 and R², down for the loss
+    /// and the errors.
+    pub fn natural_direction(self) -> Direction {
         match self {
-            Monitor::ValAccuracy | Monitor::ValF1 | Monitor::ValR2 => Mode::Max,
-            Monitor::ValLoss | Monitor::ValMse | Monitor::ValMae => Mode::Min,
+            Monitor::ValAccuracy | Monitor::ValF1 | Monitor::ValR2 => Direction::Maximize,
+            Monitor::ValLoss | Monitor::ValMse | Monitor::ValMae => Direction::Minimize,
         }
     }
 
+    /// Whether the metric exists for `task` (the loss exists for both).
     pub fn fits(self, task: anneal_data::Task) -> bool {
         use anneal_data::Task;
         match self {
@@ -136,13 +152,7 @@ impl Monitor {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Min,
-    Max,
-}
-
+/// What [`BestTracker::observe`] decided about one epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Verdict {
     /// This epoch is the new best (it beat the previous best by more than `min_delta`).
@@ -151,9 +161,10 @@ pub struct Verdict {
     pub stop: bool,
 }
 
+/// Follows the best epoch of a run and counts the epochs since, to decide when to stop.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BestTracker {
-    mode: Mode,
+    mode: Direction,
     min_delta: f64,
     patience: Option<usize>,
     best: Option<(usize, f64)>,
@@ -161,6 +172,7 @@ pub struct BestTracker {
 }
 
 impl BestTracker {
+    /// A tracker that has seen no epoch yet, judging as `config` says.
     pub fn new(config: &EarlyStoppingConfig) -> Self {
         Self {
             mode: config.mode(),
@@ -176,8 +188,8 @@ impl BestTracker {
         let improved = match self.best {
             None => !value.is_nan(),
             Some((_, best)) => match self.mode {
-                Mode::Min => value < best - self.min_delta,
-                Mode::Max => value > best + self.min_delta,
+                Direction::Minimize => value < best - self.min_delta,
+                Direction::Maximize => value > best + self.min_delta,
             },
         };
         if improved {

@@ -13,22 +13,30 @@ use crate::prepare::TargetScale;
 /// and how regression targets were scaled for training.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scoring {
+    /// The loss the outputs are scored with.
     pub loss: LossConfig,
+    /// Number of classes (0 for regression).
     pub num_classes: usize,
+    /// How regression targets were scaled for training; the metrics are reported unscaled.
     pub target_scale: Option<TargetScale>,
 }
 
+/// The metrics of the task at hand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum TaskMetrics {
+    /// Accuracy, macro F1, per-class scores and the confusion matrix.
     Classification(ClassificationMetrics),
+    /// Mean squared error, mean absolute error and R².
     Regression(RegressionMetrics),
 }
 
+/// A model's mean loss and task metrics on a set of samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean loss per sample (on standardized targets for regression).
     pub loss: f64,
+    /// The task's metrics.
     #[serde(flatten)]
     pub metrics: TaskMetrics,
 }
@@ -47,6 +55,7 @@ impl Evaluation {
         }
     }
 
+    /// The accuracy for classification, `None` for regression.
     pub fn accuracy(&self) -> Option<f64> {
         match &self.metrics {
             TaskMetrics::Classification(m) => Some(m.accuracy),

@@ -4,6 +4,8 @@
 //! epoch to an [`Observer`] that may stop it; [`RunDir`] keeps a run's config, metrics,
 //! checkpoint, summary and curves on disk.
 
+#![warn(missing_docs)]
+
 pub mod clip;
 pub mod config;
 pub mod early_stopping;
@@ -24,8 +26,8 @@ pub mod schedule;
 pub mod trainer;
 
 pub use config::{
-    AdamSettings, DataConfig, EarlyStoppingConfig, GradClip, Mode, Monitor, OptimizerConfig,
-    RunConfig, TrainConfig,
+    AdamSettings, DataConfig, EarlyStoppingConfig, GradClip, Monitor, OptimizerConfig, RunConfig,
+    TrainConfig,
 };
 pub use early_stopping::{BestTracker, Verdict};
 pub use error::{Result, TrainError};
@@ -43,6 +45,6 @@ pub use runner::{
 };
 pub use schedule::{LrSchedule, ScheduleError, ScheduleKind};
 pub use trainer::{
-    Control, EpochRecord, Observer, RunStatus, Silent, StepReading, TrainOutcome, train,
-    train_resumable, train_step,
+    Control, EpochRecord, Observer, RunStatus, StepReading, TrainOutcome, train, train_resumable,
+    train_step,
 };

@@ -2,21 +2,28 @@
 
 use serde::{Deserialize, Serialize};
 
+/// One class's precision, recall, F1 and support.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
+    /// Fraction of the samples predicted as this class that are of it (0 when none were).
     pub precision: f64,
+    /// Fraction of this class's samples predicted as it (0 when it has none).
     pub recall: f64,
+    /// Harmonic mean of precision and recall (0 when both are 0).
     pub f1: f64,
     /// Samples of this class in the targets.
     pub support: usize,
 }
 
+/// Metrics of predicted classes against the actual ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationMetrics {
+    /// Fraction of samples predicted correctly (0 when there are none).
     pub accuracy: f64,
     /// Unweighted mean of per-class F1 over the classes that occur in the targets or the
     /// predictions (scikit-learn's convention); a class never predicted has precision 0.
     pub macro_f1: f64,
+    /// Each class's scores, in class-index order.
     pub per_class: Vec<ClassScores>,
     /// `confusion[actual][predicted]` counts.
     pub confusion: Vec<Vec<usize>>,
@@ -80,9 +87,12 @@ impl ClassificationMetrics {
     }
 }
 
+/// Error metrics of predicted values against the actual ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressionMetrics {
+    /// Mean squared error.
     pub mse: f64,
+    /// Mean absolute error.
     pub mae: f64,
     /// Coefficient of determination, `1 − SS_res / SS_tot` (0 when the targets are constant).
     pub r2: f64,

@@ -15,22 +15,31 @@ use crate::prepare::TargetScale;
 /// Bumped when the file's meaning changes, so an old anneal refuses a newer file clearly.
 pub const PIPELINE_VERSION: u32 = 1;
 
+/// A run's fitted input and output transformations: what `pipeline.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline {
+    /// The file's version ([`PIPELINE_VERSION`] when written).
     pub version: u32,
+    /// The dataset's name.
     pub dataset: String,
+    /// Classification or regression.
     pub task: Task,
     /// Class names in class-index order (empty for regression).
     pub class_names: Vec<String>,
+    /// How raw inputs are read and encoded.
     pub inputs: Inputs,
     /// One sample's shape before preprocessing (`[features]`, or `[channels, height, width]`).
     pub raw_shape: Vec<usize>,
+    /// The preprocessing fitted on the training data.
     pub preprocessor: Preprocessor,
     /// The shape the model takes, after preprocessing.
     pub model_shape: Vec<usize>,
+    /// The loss the model was trained with.
     pub loss: LossConfig,
     /// How many outputs the model has.
     pub outputs: usize,
+    /// How regression targets were standardised (`None` for classification, or when
+    /// `standardize_target` is off).
     pub target_scale: Option<TargetScale>,
 }
 
@@ -40,8 +49,11 @@ pub struct Pipeline {
 pub enum Inputs {
     /// Rows of a delimited table, read as the training file was and encoded column by column.
     Table {
+        /// The column delimiter.
         delimiter: Delimiter,
+        /// The header line's layout: column names, none, or scikit-learn's.
         header: Header,
+        /// Turns the table's cells into features, as fitted on the training rows.
         encoder: TabularEncoder,
         /// The target column holds class indices rather than names (the bundled tables).
         #[serde(default)]
@@ -62,6 +74,7 @@ impl Pipeline {
         samples
     }
 
+    /// What scoring the model's outputs needs: the loss, class count and target scale.
     pub fn scoring(&self) -> Scoring {
         Scoring {
             loss: self.loss.clone(),

@@ -24,8 +24,11 @@ use crate::runner::{eval_batch, finished_run, load_model};
 /// A finished run, loaded to predict.
 #[derive(Debug)]
 pub struct Predictor {
+    /// The run's folder.
     pub run: RunDir,
+    /// The run's resolved config.
     pub config: RunConfig,
+    /// The run's saved pipeline (refitted for a folder that has none).
     pub pipeline: Pipeline,
     model: Model,
 }
@@ -33,6 +36,7 @@ pub struct Predictor {
 /// New inputs, read and encoded, before preprocessing.
 #[derive(Debug, Clone)]
 pub struct NewData {
+    /// The file read (the images file for IDX).
     pub path: PathBuf,
     /// Features as read, with targets in their own units (placeholders where unlabelled).
     pub raw: Samples,
@@ -45,8 +49,11 @@ pub struct NewData {
 /// The model's answers, one per input row, in input order.
 #[derive(Debug, Clone)]
 pub struct Predictions {
+    /// Classification or regression, as the run was trained.
     pub task: Task,
+    /// Class names in class-index order (empty for regression).
     pub class_names: Vec<String>,
+    /// Number of input rows.
     pub rows: usize,
     /// Classification: the predicted class of each row.
     pub classes: Vec<u32>,

@@ -18,7 +18,9 @@ use crate::pipeline::{Inputs, PIPELINE_VERSION, Pipeline};
 /// Regression targets are trained as `(y − mean) / std`; predictions are mapped back.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TargetScale {
+    /// Mean of the training targets.
     pub mean: f32,
+    /// Standard deviation of the training targets (1 when they are constant).
     pub std: f32,
 }
 
@@ -38,6 +40,7 @@ impl TargetScale {
         }
     }
 
+    /// Standardises the samples' regression targets in place (class targets are left alone).
     pub fn scale(&self, samples: &mut Samples) {
         if let Targets::Values(values) = &mut samples.targets {
             for v in values {
@@ -46,6 +49,7 @@ impl TargetScale {
         }
     }
 
+    /// Maps a standardised value back to the targets' own units.
     pub fn unscale(&self, value: f32) -> f32 {
         value * self.std + self.mean
     }
@@ -54,12 +58,18 @@ impl TargetScale {
 /// The data of one run, preprocessed; `info.shape` is the shape the model sees.
 #[derive(Debug, Clone)]
 pub struct PreparedData {
+    /// The dataset's description, with the shape the model sees.
     pub info: DatasetInfo,
+    /// The training split, preprocessed (with the validation split added when
+    /// `train_on_validation` is on).
     pub train: Samples,
+    /// The validation split, preprocessed.
     pub validation: Samples,
+    /// The test split, preprocessed.
     pub test: Samples,
     /// The test set is the dataset's official one (MNIST, Fashion-MNIST) rather than held out.
     pub official_test: bool,
+    /// Augmentation of the training batches, when the config asks for any.
     pub augmenter: Option<Augmenter>,
     /// What new inputs go through (and the loss and target scale): saved with the run for
     /// `anneal predict`.
@@ -67,14 +77,17 @@ pub struct PreparedData {
 }
 
 impl PreparedData {
+    /// How many outputs the model has.
     pub fn num_outputs(&self) -> usize {
         self.pipeline.outputs
     }
 
+    /// The loss the run trains with (the config's, or the task's usual one).
     pub fn loss(&self) -> &LossConfig {
         &self.pipeline.loss
     }
 
+    /// What scoring the model's outputs needs (see [`Pipeline::scoring`]).
     pub fn scoring(&self) -> Scoring {
         self.pipeline.scoring()
     }

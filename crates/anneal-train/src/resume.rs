@@ -31,10 +31,15 @@ pub(crate) const STATE_FILE: &str = "state.json";
 pub struct PausedState {
     /// The last epoch trained (1-based); training continues at the next.
     pub epoch: usize,
+    /// The figures of every epoch trained so far.
     pub history: Vec<EpochRecord>,
+    /// The early-stopping tracker as it stood.
     pub tracker: BestTracker,
+    /// Seconds spent in training passes so far (validation excluded).
     pub train_seconds: f64,
+    /// The learning rate of the last optimizer step taken (reported if the next one diverges).
     pub last_applied_lr: Option<f64>,
+    /// Whether the best epoch's weights were saved with the state.
     pub has_best_model: bool,
     /// The run's first batch loss, the reference its divergence rule compares against.
     #[serde(default)]
@@ -43,10 +48,13 @@ pub struct PausedState {
 
 /// A paused run's tensors and counters, as the trainer continues from them.
 pub struct Paused {
+    /// The counters, history and early-stopping tracker.
     pub state: PausedState,
+    /// The training-mode weights.
     pub model: Model,
     /// `None` when the load was asked not to restore it.
     pub optimizer: Option<ModuleOptimizer>,
+    /// The best epoch's weights (evaluation mode), when they were saved.
     pub best_model: Option<Model>,
 }
 

@@ -16,13 +16,20 @@ use crate::pipeline::{PIPELINE_VERSION, Pipeline};
 use crate::run_files::{MetricsRow, Summary, csv_row, metrics_header, read_metrics};
 use crate::trainer::{Control, EpochRecord, Observer};
 
+/// The resolved config's file name in a run folder.
 pub const CONFIG_FILE: &str = "config.toml";
+/// The per-epoch metrics' file name in a run folder.
 pub const METRICS_FILE: &str = "metrics.csv";
+/// The model checkpoint's file name in a run folder.
 pub const CHECKPOINT_FILE: &str = "model.bpk";
+/// The summary's file name in a run folder (written when the run ends).
 pub const SUMMARY_FILE: &str = "summary.json";
+/// The learning-curve plot's file name in a run folder.
 pub const CURVES_FILE: &str = "curves.svg";
+/// The saved pipeline's file name in a run folder (see [`Pipeline`]).
 pub const PIPELINE_FILE: &str = "pipeline.json";
 
+/// A run's folder on disk.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
@@ -64,10 +71,12 @@ impl RunDir {
         })
     }
 
+    /// The folder's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The path of the file `name` in the folder.
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
@@ -171,11 +180,13 @@ impl RunDir {
         read_metrics(&self.file(METRICS_FILE))
     }
 
+    /// Writes `summary.json` (atomically: a temporary file renamed into place).
     pub fn write_summary(&self, summary: &Summary) -> Result<()> {
         let text = serde_json::to_string_pretty(summary).expect("summaries serialise");
         write_atomically(&self.file(SUMMARY_FILE), text.as_bytes())
     }
 
+    /// Reads `summary.json`.
     pub fn read_summary(&self) -> Result<Summary> {
         let path = self.file(SUMMARY_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
@@ -213,6 +224,8 @@ pub struct MetricsWriter {
 }
 
 impl MetricsWriter {
+    /// Creates the run's `metrics.csv` with its header line (the classification or the regression
+    /// columns); an existing file is an error.
     pub fn create(run: &RunDir, classification: bool) -> Result<Self> {
         let path = run.file(METRICS_FILE);
         let mut file = OpenOptions::new()
@@ -243,6 +256,7 @@ impl MetricsWriter {
         Ok(Self { file, path })
     }
 
+    /// Appends one epoch's row and flushes it to disk.
     pub fn append(&mut self, record: &EpochRecord) -> Result<()> {
         let row = csv_row(record);
         writeln!(self.file, "{row}")
@@ -254,7 +268,9 @@ impl MetricsWriter {
 /// An observer that records a run into its folder: metrics rows and best checkpoints as they
 /// happen. It never stops a run.
 pub struct RunRecorder<'a> {
+    /// The folder recorded into.
     pub run: &'a RunDir,
+    /// Writes the epochs' rows to `metrics.csv`.
     pub metrics: MetricsWriter,
     /// Checkpoint each new best model (on when the best epoch's weights are restored at the end).
     pub checkpoint_best: bool,

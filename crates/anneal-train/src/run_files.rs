@@ -15,10 +15,14 @@ use crate::trainer::{EpochRecord, RunStatus};
 /// What `summary.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// The run's name (its folder's name).
     pub name: String,
+    /// How the run ended.
     #[serde(flatten)]
     pub status: RunStatus,
+    /// The status in words.
     pub message: String,
+    /// The dataset's name.
     pub dataset: String,
     /// What the run predicts (absent from runs written before it was recorded: see
     /// [`Summary::task`]).
@@ -26,20 +30,33 @@ pub struct Summary {
     pub task: Option<Task>,
     /// Class names in class-index order (empty for regression).
     pub class_names: Vec<String>,
+    /// The backend the run used (e.g. "flex", "wgpu").
     pub backend: String,
+    /// Epochs trained (0 in the summary of a failed run).
     pub epochs_run: usize,
+    /// The best epoch by the monitored metric (1-based), if any.
     pub best_epoch: Option<usize>,
+    /// The monitored metric and its direction, e.g. `val_loss (min)`.
     pub monitor: String,
+    /// The monitored metric's value at the best epoch.
     pub best_value: Option<f64>,
     /// Whether the final model (checkpoint, test figures) is the best epoch's or the last one's.
     pub restored_best: bool,
+    /// Wall time of the run in seconds, data preparation included (a paused run's waits are not).
     pub wall_seconds: f64,
+    /// Seconds spent in training passes (validation excluded).
     pub train_seconds: f64,
+    /// Training samples per second over all epochs (training passes only).
     pub train_samples_per_sec: f64,
+    /// The model's number of trainable values.
     pub parameter_count: usize,
+    /// Samples in the training split.
     pub train_samples: usize,
+    /// Samples in the validation split.
     pub validation_samples: usize,
+    /// Samples in the test split.
     pub test_samples: usize,
+    /// The test set is the dataset's official one rather than held out.
     pub official_test: bool,
     /// Validation figures of the final model (`None` for a run that diverged).
     pub validation: Option<Evaluation>,

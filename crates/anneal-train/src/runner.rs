@@ -22,9 +22,13 @@ use crate::trainer::{Control, EpochRecord, Observer, RunStatus, TrainOutcome, tr
 
 /// Where and how a run executes.
 pub struct RunTarget<'a> {
+    /// The bundled datasets.
     pub catalog: &'a Catalog,
+    /// The folder that holds the run folders.
     pub runs_root: &'a Path,
+    /// The run's folder name under `runs_root`.
     pub name: &'a str,
+    /// The device to train and evaluate on (training uses its autodiff wrapper).
     pub device: &'a Device,
     /// The backend's name for the summary (e.g. "flex", "wgpu").
     pub backend: &'a str,
@@ -247,7 +251,7 @@ fn summarize(
         backend: target.backend.to_string(),
         epochs_run: outcome.map_or(0, |o| o.history.len()),
         best_epoch: outcome.and_then(|o| o.best.map(|b| b.0)),
-        monitor: format!("{} ({:?})", es.monitor.name(), es.mode()).to_lowercase(),
+        monitor: format!("{} ({})", es.monitor.name(), es.mode().name()),
         best_value: outcome.and_then(|o| o.best.map(|b| b.1)),
         restored_best: es.restore_best,
         wall_seconds: started.elapsed().as_secs_f64(),
@@ -266,10 +270,15 @@ fn summarize(
 /// A finished run reloaded: its config, data and checkpointed model.
 #[derive(Debug)]
 pub struct LoadedRun {
+    /// The run's folder.
     pub run: RunDir,
+    /// The run's resolved config.
     pub config: RunConfig,
+    /// The run's data, prepared again from its config.
     pub data: PreparedData,
+    /// The checkpointed model.
     pub model: Model,
+    /// The run's summary.
     pub summary: Summary,
 }
 

@@ -8,22 +8,34 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid value for `{field}`: {message}")]
 pub struct ScheduleError {
+    /// The config key at fault (e.g. `train.lr`).
     pub field: &'static str,
+    /// What is wrong with its value.
     pub message: String,
 }
 
+/// The shape of the learning-rate schedule that follows any warm-up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScheduleKind {
     /// The base learning rate throughout.
     Constant,
     /// Multiply by `gamma` every `every` epochs (PyTorch's StepLR).
-    StepDecay { every: usize, gamma: f64 },
+    StepDecay {
+        /// Epochs between decays (at least 1).
+        every: usize,
+        /// The decay factor, in (0, 1].
+        gamma: f64,
+    },
     /// Multiply by `gamma` after every epoch (PyTorch's ExponentialLR).
-    Exponential { gamma: f64 },
+    Exponential {
+        /// The decay factor per epoch, in (0, 1].
+        gamma: f64,
+    },
     /// Cosine annealing from the base rate to `min_lr` over the whole run, updated every
     /// iteration (at epoch boundaries it equals PyTorch's per-epoch CosineAnnealingLR).
     Cosine {
+        /// The rate the cosine decays to by the end of the run (default 0).
         #[serde(default)]
         min_lr: f64,
     },
@@ -34,9 +46,12 @@ pub enum ScheduleKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LrSchedule {
+    /// Base learning rate.
     pub lr: f64,
+    /// The schedule after warm-up (default: constant).
     #[serde(default = "constant")]
     pub schedule: ScheduleKind,
+    /// Linear warm-up length in epochs (fractions allowed).
     #[serde(default)]
     pub warmup_epochs: f64,
 }
@@ -46,6 +61,8 @@ fn constant() -> ScheduleKind {
 }
 
 impl LrSchedule {
+    /// Checks the rate, the warm-up and the schedule's settings, naming the first field that is
+    /// wrong.
     pub fn validate(&self) -> Result<(), ScheduleError> {
         let fail = |field, message: String| Err(ScheduleError { field, message });
         if !(self.lr.is_finite() && self.lr > 0.0) {

@@ -34,16 +34,20 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Accuracy of the training forward passes (classification only).
     pub train_accuracy: Option<f64>,
+    /// The validation set's loss and metrics after the epoch.
     pub validation: Evaluation,
     /// Wall time of the training pass (not validation).
     pub seconds: f64,
+    /// Training samples per second during the training pass.
     pub samples_per_sec: f64,
 }
 
 /// Whether an observer lets the run go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
+    /// Go on to the next epoch.
     Continue,
+    /// End the run after this epoch.
     Stop,
     /// Stop, keeping what is needed to continue later from this epoch (the tuner's
     /// successive-halving rungs). Only runs given a state folder can pause; others stop.
@@ -52,7 +56,11 @@ pub enum Control {
 
 /// Receives progress as training goes; the defaults ignore everything.
 pub trait Observer {
+    /// Called as an epoch begins: its number (1-based), the run's total epochs and the epoch's
+    /// batch count.
     fn epoch_started(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
+    /// Called after each training batch with its 1-based index, its data loss and the epoch's
+    /// training samples per second so far.
     fn batch_finished(&mut self, _batch: usize, _loss: f64, _samples_per_sec: f64) {}
     /// Called after validation. `new_best` is the evaluation-mode model when this epoch is the
     /// best so far (a recorder checkpoints it). Returning `Control::Stop` ends the run.
@@ -71,30 +79,49 @@ pub trait Observer {
     }
 }
 
-/// An observer that watches nothing.
-pub struct Silent;
-impl Observer for Silent {}
+/// The observer that watches nothing is the tuner's [`anneal_tune::Quiet`], for studies and runs
+/// alike.
+impl Observer for anneal_tune::Quiet {}
 
+/// How a run ended (or paused), as `summary.json` records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum RunStatus {
     /// Every epoch ran.
     Completed,
     /// Early stopping ended the run after `epoch`.
-    EarlyStopped { epoch: usize },
+    EarlyStopped {
+        /// The last epoch trained (1-based).
+        epoch: usize,
+    },
     /// An observer stopped the run after `epoch` (a pruned trial, an interrupt).
-    Stopped { epoch: usize },
+    Stopped {
+        /// The last epoch trained (1-based).
+        epoch: usize,
+    },
     /// An observer paused the run after `epoch`; its state folder lets it continue.
-    Paused { epoch: usize },
+    Paused {
+        /// The last epoch trained (1-based).
+        epoch: usize,
+    },
     /// Something outside training failed after the run folder was created (disk full, a
     /// checkpoint that could not be written); the run's results up to then are kept.
-    Failed { error: String },
-    /// The loss became NaN or infinite.
+    Failed {
+        /// The error, in words.
+        error: String,
+    },
+    /// The loss became NaN or infinite, or grew past [`DIVERGENCE_FACTOR`] times the first
+    /// batch's.
     Diverged {
+        /// The epoch it diverged in (1-based).
         epoch: usize,
+        /// The batch it diverged at (1-based, within the epoch).
         batch: usize,
+        /// The learning rate of the last update before the divergence (the batch's own if there was
+        /// none).
         lr: f64,
-        /// NaN or ±inf; JSON has no such numbers, so it is written as a string.
+        /// The batch's loss: NaN or ±inf (JSON has no such numbers, so they are written as
+        /// strings), or a finite loss past the divergence bound.
         #[serde(with = "non_finite")]
         loss: f64,
     },
@@ -147,6 +174,7 @@ impl RunStatus {
         }
     }
 
+    /// The status in words for people, e.g. "early stopped after epoch 12".
     pub fn describe(&self) -> String {
         match self {
             RunStatus::Completed => "completed".into(),
@@ -166,14 +194,19 @@ impl RunStatus {
     }
 }
 
+/// What training returns: how it ended, its history, the best epoch and the final model.
 pub struct TrainOutcome {
+    /// How training ended.
     pub status: RunStatus,
+    /// Every epoch trained, in order (a continued run's earlier ones included).
     pub history: Vec<EpochRecord>,
     /// `(epoch, monitored value)` of the best epoch.
     pub best: Option<(usize, f64)>,
     /// The final model in evaluation mode: the best epoch's weights when `restore_best` is on.
     pub model: Model,
+    /// The model's number of trainable values.
     pub parameter_count: usize,
+    /// Seconds spent in training passes over all epochs (validation excluded).
     pub train_seconds: f64,
     /// Training samples per second over all epochs (training passes only).
     pub samples_per_sec: f64,

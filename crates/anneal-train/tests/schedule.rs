@@ -141,7 +141,8 @@ fn schedules_parse_from_toml_and_bad_values_name_the_field() {
 
 #[test]
 fn best_tracker_counts_patience_from_the_last_real_improvement() {
-    use anneal_train::{BestTracker, EarlyStoppingConfig, Mode, Monitor};
+    use anneal_train::{BestTracker, EarlyStoppingConfig, Monitor};
+    use anneal_tune::Direction;
     let mut tracker = BestTracker::new(&EarlyStoppingConfig {
         monitor: Monitor::ValLoss,
         mode: None,
@@ -177,7 +178,10 @@ fn best_tracker_counts_patience_from_the_last_real_improvement() {
         min_delta: 0.0,
         restore_best: true,
     });
-    assert_eq!(Monitor::ValAccuracy.natural_mode(), Mode::Max);
+    assert_eq!(
+        Monitor::ValAccuracy.natural_direction(),
+        Direction::Maximize
+    );
     max.observe(1, 0.5);
     assert!(max.observe(2, 0.7).improved);
     assert!(!max.observe(3, 0.6).improved);

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use anneal_data::Catalog;
 use anneal_model::Model;
 use anneal_train::{
-    Control, EpochRecord, Observer, RunConfig, RunStatus, RunTarget, Silent, TaskMetrics,
-    TrainError, evaluate_run, load_run, prepare, run_recorded, train,
+    Control, EpochRecord, Observer, RunConfig, RunStatus, RunTarget, TaskMetrics, TrainError,
+    evaluate_run, load_run, prepare, run_recorded, train,
 };
+use anneal_tune::Quiet;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 
@@ -43,7 +44,7 @@ fn device() -> Device {
 
 fn fit(config: &RunConfig) -> anneal_train::TrainOutcome {
     let data = prepare(config, &catalog()).unwrap();
-    train(config, &data, &device(), &mut Silent).unwrap()
+    train(config, &data, &device(), &mut Quiet).unwrap()
 }
 
 /// Every metric of every epoch, without the wall-clock columns.
@@ -286,7 +287,7 @@ fn value_clipping_bounds_every_update() {
     );
     let data = prepare(&c, &catalog()).unwrap();
     let steps = data.train.len().div_ceil(16) as f32;
-    let trained = parameters(&train(&c, &data, &device(), &mut Silent).unwrap().model, 2);
+    let trained = parameters(&train(&c, &data, &device(), &mut Quiet).unwrap().model, 2);
     let moved = initial
         .iter()
         .zip(&trained)
@@ -323,7 +324,7 @@ fn norm_clipping_bounds_the_global_step() {
     );
     let data = prepare(&c, &catalog()).unwrap();
     let steps = data.train.len().div_ceil(16) as f64;
-    let trained = parameters(&train(&c, &data, &device(), &mut Silent).unwrap().model, 0);
+    let trained = parameters(&train(&c, &data, &device(), &mut Quiet).unwrap().model, 0);
     let moved = initial
         .iter()
         .zip(&trained)
@@ -349,7 +350,7 @@ fn metrics_record_the_epoch_boundary_rate_with_warmup_and_cosine() {
     );
     let data = prepare(&c, &catalog()).unwrap();
     let per_epoch = data.train.len().div_ceil(16);
-    let outcome = train(&c, &data, &device(), &mut Silent).unwrap();
+    let outcome = train(&c, &data, &device(), &mut Quiet).unwrap();
     let schedule = c.train.lr_schedule();
     assert_eq!(outcome.history.len(), 6);
     for r in &outcome.history {
@@ -383,7 +384,7 @@ lr = 3e-3
         .target_scale
         .expect("regression targets are standardized");
     assert!(scale.mean > 100.0 && scale.mean < 200.0, "{scale:?}");
-    let outcome = train(&c, &data, &device(), &mut Silent).unwrap();
+    let outcome = train(&c, &data, &device(), &mut Quiet).unwrap();
     let TaskMetrics::Regression(m) = &outcome.history.last().unwrap().validation.metrics else {
         panic!("regression metrics expected")
     };
@@ -411,7 +412,7 @@ fn a_recorded_run_holds_everything_and_reloads_to_the_same_test_metrics() {
         device: &device,
         backend: "flex",
     };
-    let (run, summary) = run_recorded(&c, &target, &mut Silent).unwrap();
+    let (run, summary) = run_recorded(&c, &target, &mut Quiet).unwrap();
     assert_eq!(summary.status, RunStatus::Completed);
     assert_eq!(summary.epochs_run, 8);
     assert_eq!(summary.test_samples, 30);
@@ -445,7 +446,7 @@ fn a_recorded_run_holds_everything_and_reloads_to_the_same_test_metrics() {
     assert_eq!(Some(&again), summary.test.as_ref());
 
     // A second run under the same name is refused and leaves the first untouched.
-    let err = run_recorded(&c, &target, &mut Silent).unwrap_err();
+    let err = run_recorded(&c, &target, &mut Quiet).unwrap_err();
     assert!(matches!(err, TrainError::RunExists(_)), "{err}");
     assert_eq!(
         std::fs::read_to_string(run.file("metrics.csv")).unwrap(),
@@ -469,7 +470,7 @@ fn a_diverged_run_is_recorded_as_such_and_cannot_be_evaluated() {
         device: &device,
         backend: "flex",
     };
-    let (run, summary) = run_recorded(&c, &target, &mut Silent).unwrap();
+    let (run, summary) = run_recorded(&c, &target, &mut Quiet).unwrap();
     assert!(matches!(summary.status, RunStatus::Diverged { .. }));
     assert!(summary.test.is_none());
     let json = std::fs::read_to_string(run.file("summary.json")).unwrap();
@@ -493,7 +494,7 @@ fn config_errors_leave_no_run_folder() {
         device: &device,
         backend: "flex",
     };
-    assert!(run_recorded(&c, &target, &mut Silent).is_err());
+    assert!(run_recorded(&c, &target, &mut Quiet).is_err());
     assert!(!runs.join("bad").exists());
 }
 
@@ -535,7 +536,7 @@ fn a_paused_run_continues_exactly_where_an_unpaused_one_would_be() {
         ],
     );
     let data = prepare(&c, &catalog()).unwrap();
-    let straight = train(&c, &data, &device(), &mut Silent).unwrap();
+    let straight = train(&c, &data, &device(), &mut Quiet).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join(anneal_train::resume::RESUME_DIR);
@@ -547,7 +548,7 @@ fn a_paused_run_continues_exactly_where_an_unpaused_one_would_be() {
     assert_eq!(paused_epoch(&state), Some(5));
 
     let resumed =
-        anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
+        anneal_train::train_resumable(&c, &data, &device(), &mut Quiet, Some(&state)).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
     assert_eq!(
         resumed.history.len(),
@@ -583,7 +584,7 @@ fn a_save_killed_between_its_renames_leaves_the_previous_state() {
     std::fs::rename(&state, state.with_extension("old")).unwrap();
     assert_eq!(paused_epoch(&state), Some(2));
     let resumed =
-        anneal_train::train_resumable(&c, &data, &device(), &mut Silent, Some(&state)).unwrap();
+        anneal_train::train_resumable(&c, &data, &device(), &mut Quiet, Some(&state)).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
     assert_eq!(resumed.history.len(), 6);
 }

@@ -23,10 +23,10 @@ fn an_interrupted_trial_says_whether_its_process_exited_or_its_lease_lapsed() {
     // Trial 0: its holder is alive but stopped renewing its lease (a hung process).
     let hung = open().with_lease(Duration::from_secs(60));
     let id = hung.create_study(&new).unwrap().id;
-    hung.claim_new(id, None, true).unwrap().unwrap();
+    hung.claim_new(id, None).unwrap().unwrap();
     // Trial 1: its holder is gone (a process of this host that exited), seen at once.
     let gone = open();
-    gone.claim_new(id, None, true).unwrap().unwrap();
+    gone.claim_new(id, None).unwrap().unwrap();
     drop(gone);
     clock.advance(Duration::from_secs(61));
     let study = Study::builder()

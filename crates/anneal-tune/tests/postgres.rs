@@ -63,7 +63,7 @@ fn postgres_storage_keeps_the_trial_rules() {
                 scope.spawn(move || {
                     let storage = LeasedStorage::from(PostgresStorage::connect(&url).unwrap());
                     let mut mine = Vec::new();
-                    while let Some(id) = storage.claim_new(study.id, Some(120), true).unwrap() {
+                    while let Some(id) = storage.claim_new(study.id, Some(120)).unwrap() {
                         storage.finish(id, &TrialEnd::complete(1.0)).unwrap();
                         mine.push(id.number);
                     }
@@ -89,7 +89,7 @@ fn postgres_storage_keeps_the_trial_rules() {
 
     // A paused trial is continued by exactly one of the handles that race for it, and a
     // continuation whose owner vanished goes back to its pause with its later values dropped.
-    let paused = first.claim_new(study.id, Some(5), true).unwrap().unwrap();
+    let paused = first.claim_new(study.id, Some(5)).unwrap().unwrap();
     first.report(paused, 1, 0.9).unwrap();
     first.report(paused, 2, 0.8).unwrap();
     first.finish(paused, &TrialEnd::paused(0.8, 2)).unwrap();
@@ -146,7 +146,7 @@ fn postgres_storage_keeps_the_trial_rules() {
         .unwrap()
         .with_artifacts(&there)
         .unwrap();
-    let with_files = writer.claim_new(study.id, Some(5), true).unwrap().unwrap();
+    let with_files = writer.claim_new(study.id, Some(5)).unwrap().unwrap();
     let folder = here.canonicalize().unwrap().join("leases/trial-3");
     writer
         .set_run_dir(with_files, Some(folder.to_str().unwrap()))

@@ -128,7 +128,7 @@ fn a_study_in_a_folder_nobody_may_write_is_read_and_never_written() {
             "{result:?}"
         );
     };
-    refused(storage.claim_new(studies[0].id, None, true).map(drop));
+    refused(storage.claim_new(studies[0].id, None).map(drop));
     refused(storage.delete_study(studies[0].id));
     refused(storage.heartbeat().map(drop));
     let other = NewStudy::new("other", anneal_tune::Direction::Minimize);
@@ -213,7 +213,7 @@ fn a_read_only_postgres_session_reads_and_refuses_changes() {
     assert_eq!(storage.trials(studies[0].id).unwrap().len(), 2);
     // The server refuses each change, and the refusal is the typed one.
     for result in [
-        storage.claim_new(studies[0].id, None, true).map(drop),
+        storage.claim_new(studies[0].id, None).map(drop),
         storage.delete_study(studies[0].id),
     ] {
         assert!(

@@ -204,7 +204,7 @@ fn a_retried_trial_shows_the_dead_trials_point_at_once() {
         .create_study(&anneal_tune::NewStudy::new("retry", Direction::Minimize))
         .unwrap()
         .id;
-    let claimed = dead.claim_new(study_id, None, true).unwrap().unwrap();
+    let claimed = dead.claim_new(study_id, None).unwrap().unwrap();
     let point = anneal_tune::ChosenParam {
         name: "x".into(),
         value: Value::from(0.123456789),

@@ -467,7 +467,7 @@ fn a_live_trial_is_only_its_holders_and_a_lapsed_lease_makes_it_stale() {
     lease::check_lease_rules(&first, &second, study.id, lease, &|d| clock.advance(d));
     // A handle that is dropped (its process died) makes its trials stale at once.
     let gone = open();
-    let orphan = gone.claim_new(study.id, Some(5), true).unwrap().unwrap();
+    let orphan = gone.claim_new(study.id, Some(5)).unwrap().unwrap();
     assert!(
         second.stale(study.id).unwrap().is_empty(),
         "alive while open"
@@ -513,8 +513,8 @@ fn a_trial_whose_process_died_is_retried_with_its_parameters() {
     // its parameter and dies.
     let dead = LeasedStorage::from(SqliteStorage::open(&db).unwrap());
     let study_id = dead.create_study(&new).unwrap().id;
-    dead.claim_new(study_id, None, true).unwrap().unwrap();
-    let claimed = dead.claim_new(study_id, None, true).unwrap().unwrap();
+    dead.claim_new(study_id, None).unwrap().unwrap();
+    let claimed = dead.claim_new(study_id, None).unwrap().unwrap();
     let x = Value::from(0.123456789);
     let distribution = Distribution::Float {
         low: -1.0,

@@ -8,17 +8,22 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DataError, Result};
 use crate::formats::{maybe_gunzip, read_file};
 
+/// What separates a table's cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delimiter {
+    /// Commas (the default).
     #[default]
     Comma,
+    /// Semicolons.
     Semicolon,
+    /// Tabs.
     Tab,
     /// Any run of spaces or tabs.
     Whitespace,
 }
 
+/// What a table's first line holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Header {
@@ -51,7 +56,10 @@ impl Default for TargetColumn {
 /// caller decides whether targets are class labels or real values.
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// Each feature column's name: from the header, or `x<i>` (its column index) without
+    /// a header of names.
     pub feature_names: Vec<String>,
+    /// Feature columns per row.
     pub num_features: usize,
     /// Row-major `rows × num_features`.
     pub features: Vec<f32>,
@@ -63,14 +71,19 @@ pub struct Table {
     pub declared: Option<SklearnHeader>,
 }
 
+/// The header line of scikit-learn's bundled files.
 #[derive(Debug, Clone)]
 pub struct SklearnHeader {
+    /// The declared number of data rows.
     pub samples: usize,
+    /// The declared number of feature columns.
     pub features: usize,
+    /// The class names that follow the two counts.
     pub class_names: Vec<String>,
 }
 
 impl Table {
+    /// Number of data rows.
     pub fn rows(&self) -> usize {
         self.features.len() / self.num_features.max(1)
     }
@@ -88,6 +101,8 @@ pub fn read_table(
     parse_table(path, &bytes, delimiter, header, target)
 }
 
+/// [`read_table`] on bytes already read and decompressed; `path` only names the file in
+/// errors.
 pub fn parse_table(
     path: &Path,
     bytes: &[u8],
@@ -187,28 +202,34 @@ pub fn parse_number(path: &Path, line: u64, column: usize, cell: &str) -> Result
 /// A table as text: every cell as written (trimmed), before any column is interpreted.
 #[derive(Debug, Clone)]
 pub struct RawTable {
+    /// The file the table was read from.
     pub path: PathBuf,
     /// Every column's name: from the header, or `x0`, `x1`… when there is none.
     pub names: Vec<String>,
     /// Whether the names come from a header line.
     pub named: bool,
+    /// Number of columns in every row.
     pub width: usize,
     /// The 1-based line of each row.
     pub lines: Vec<u64>,
     /// Row-major `rows × width`.
     pub cells: Vec<String>,
+    /// The scikit-learn header, when the file has one.
     pub declared: Option<SklearnHeader>,
 }
 
 impl RawTable {
+    /// Number of data rows.
     pub fn rows(&self) -> usize {
         self.lines.len()
     }
 
+    /// The cells of data row `row`.
     pub fn row(&self, row: usize) -> &[String] {
         &self.cells[row * self.width..(row + 1) * self.width]
     }
 
+    /// The text of one cell.
     pub fn cell(&self, row: usize, column: usize) -> &str {
         &self.cells[row * self.width + column]
     }
@@ -230,6 +251,8 @@ pub fn read_raw(path: &Path, delimiter: Delimiter, header: Header) -> Result<Raw
     parse_raw(path, &bytes, delimiter, header)
 }
 
+/// [`read_raw`] on bytes already read and decompressed; `path` names the file in errors
+/// and in the table.
 pub fn parse_raw(
     path: &Path,
     bytes: &[u8],

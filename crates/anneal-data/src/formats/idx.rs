@@ -12,7 +12,9 @@ const UNSIGNED_BYTE: u8 = 0x08;
 /// A decoded IDX array of unsigned bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdxArray {
+    /// The size of each dimension, from the header.
     pub dims: Vec<usize>,
+    /// The elements, in row-major order.
     pub data: Vec<u8>,
 }
 

@@ -30,6 +30,7 @@ pub fn verify_sha256(path: &Path, bytes: &[u8], expected: &str) -> Result<()> {
     }
 }
 
+/// The sha256 digest of `bytes`, in lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

@@ -11,21 +11,30 @@ use crate::tabular::{ColumnKind, Encoding, Impute, Missing, TabularOptions, Unse
 /// One feature column, fitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncodedColumn {
+    /// The column's name in the training file.
     pub name: String,
+    /// What the column becomes.
     #[serde(flatten)]
     pub encoding: ColumnEncoding,
 }
 
+/// How one fitted column becomes features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ColumnEncoding {
     /// A number as written; `fill` replaces a missing cell (none: a missing cell is an error).
-    Numeric { fill: Option<f32> },
+    Numeric {
+        /// The value a missing cell takes.
+        fill: Option<f32>,
+    },
     /// A text category. One-hot gives one feature per category (sorted); ordinal gives the
     /// category's index. `fill` is the category a missing cell takes.
     Categorical {
+        /// The training rows' categories, sorted.
         categories: Vec<String>,
+        /// Whether the column is encoded as one ordinal feature (else one-hot).
         ordinal: bool,
+        /// The category a missing cell takes (none: a missing cell is an error).
         fill: Option<String>,
     },
 }
@@ -62,7 +71,9 @@ pub struct TabularEncoder {
     pub ignored: Vec<String>,
     /// Whether columns are matched by header name (else by position).
     pub named: bool,
+    /// Which cells count as missing.
     pub missing: Missing,
+    /// What a category the training rows never had becomes.
     pub unseen_category: UnseenCategory,
 }
 

@@ -58,8 +58,11 @@ pub enum UnseenCategory {
 /// The config keys that turn a table into features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TabularOptions {
+    /// How missing cells are filled.
     pub impute: Impute,
+    /// How text columns become features.
     pub encoding: Encoding,
+    /// What a category the training rows never had becomes.
     pub unseen_category: UnseenCategory,
 }
 
@@ -67,13 +70,16 @@ pub struct TabularOptions {
 /// markers a config adds (`data.csv.missing = ["?"]`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Missing {
+    /// Markers the config adds to [`Missing::STANDARD`].
     #[serde(default)]
     pub extra: Vec<String>,
 }
 
 impl Missing {
+    /// The cells that always count as missing.
     pub const STANDARD: [&'static str; 7] = ["", "NA", "N/A", "NaN", "nan", "NULL", "null"];
 
+    /// Whether `cell` counts as missing.
     pub fn is(&self, cell: &str) -> bool {
         Self::STANDARD.contains(&cell) || self.extra.iter().any(|m| m == cell)
     }
@@ -82,7 +88,9 @@ impl Missing {
 /// What a feature column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {
+    /// Numbers: one feature.
     Numeric,
+    /// Text categories; the target column is also given this kind.
     Categorical,
     /// Not a feature (`data.csv.ignore`: IDs, free text, leaks of the target); `anneal predict`
     /// copies it to its output.
@@ -207,11 +215,17 @@ pub fn column_kinds(
 /// A user's table read and checked, not yet encoded.
 #[derive(Debug, Clone)]
 pub struct TabularData {
+    /// The dataset's description, with an empty `shape` (known only once the table is encoded).
     pub info: DatasetInfo,
+    /// The training file's cells.
     pub table: RawTable,
+    /// Position of the target column in `table`.
     pub target: usize,
+    /// Each column's kind, in file order.
     pub kinds: Vec<ColumnKind>,
+    /// The training file's targets, one per row.
     pub targets: crate::samples::Targets,
+    /// Which cells count as missing.
     pub missing: Missing,
     /// The separate test file.
     pub test: Option<RawTable>,
@@ -220,9 +234,13 @@ pub struct TabularData {
 /// What one column of a training file holds, for `anneal datasets check`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnSummary {
+    /// The column's name (from the header, or `x<i>`).
     pub name: String,
+    /// What the column holds.
     pub kind: ColumnKind,
+    /// Whether it is the target column.
     pub target: bool,
+    /// Number of missing cells.
     pub missing: usize,
     /// Distinct values among the present cells.
     pub distinct: usize,

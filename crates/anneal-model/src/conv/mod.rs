@@ -22,17 +22,27 @@ pub use routing::{ConvPath, conv2d, conv2d_routed};
 /// `[batch, out_channels, out_height, out_width]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
+    /// Images in the batch.
     pub batch: usize,
+    /// Input channels.
     pub in_channels: usize,
+    /// Input height.
     pub in_height: usize,
+    /// Input width.
     pub in_width: usize,
+    /// Output channels (filters).
     pub out_channels: usize,
+    /// Kernel size, `[height, width]`.
     pub kernel: [usize; 2],
+    /// Step between kernel positions, `[vertical, horizontal]`.
     pub stride: [usize; 2],
     /// Zero rows/columns added before the first input row/column.
     pub padding_begin: [usize; 2],
+    /// Spacing between kernel taps, `[vertical, horizontal]` (1: adjacent).
     pub dilation: [usize; 2],
+    /// Output height.
     pub out_height: usize,
+    /// Output width.
     pub out_width: usize,
 }
 
@@ -384,8 +394,12 @@ pub fn forward(
 
 /// Gradients of a convolution with respect to its input, weight and bias.
 pub struct ConvGradients {
+    /// The input gradient, `[batch, in_channels, in_height, in_width]`; `None` unless
+    /// asked for.
     pub input: Option<Vec<f32>>,
+    /// The weight gradient, `[out_channels, in_channels, kernel_height, kernel_width]`.
     pub weight: Vec<f32>,
+    /// The bias gradient, one value per output channel.
     pub bias: Vec<f32>,
 }
 

@@ -89,17 +89,16 @@ impl LeasedStorage {
         }
     }
 
-    /// Claims the next trial number for a new running trial, unless the study already holds
-    /// `budget` trials; with `leased`, the trial is this handle's under a lease, else nobody
-    /// holds it and it runs until told (as `ask` does for other programs).
-    pub fn claim_new(
-        &self,
-        study: StudyId,
-        budget: Option<usize>,
-        leased: bool,
-    ) -> Result<Option<TrialId>> {
-        let lease = leased.then(|| self.my_lease());
-        self.storage.claim_new(study, budget, lease)
+    /// Claims the next trial number for a new running trial, this handle's under a lease,
+    /// unless the study already holds `budget` trials.
+    pub fn claim_new(&self, study: StudyId, budget: Option<usize>) -> Result<Option<TrialId>> {
+        self.storage.claim_new(study, budget, Some(self.my_lease()))
+    }
+
+    /// Claims the next trial number for a new running trial that nobody holds: it runs until
+    /// told, from any process (as `ask` does for other programs), and never goes stale.
+    pub fn claim_unleased(&self, study: StudyId) -> Result<Option<TrialId>> {
+        self.storage.claim_new(study, None, None)
     }
 
     /// Takes a paused trial back to running, this handle's under a lease; `false` when it is no

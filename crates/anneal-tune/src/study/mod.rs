@@ -357,7 +357,7 @@ impl Study {
         let trials = self.trials()?;
         let id = self
             .storage
-            .claim_new(self.id(), None, false)?
+            .claim_unleased(self.id())?
             .ok_or_else(|| TuneError::config("study", "no trial could be claimed"))?;
         self.start(id, &trials)?.ok_or_else(|| {
             TuneError::config(

@@ -90,7 +90,7 @@ impl Study {
             let claimed = if exhausted {
                 None
             } else {
-                self.storage().claim_new(self.id(), Some(trials), true)?
+                self.storage().claim_new(self.id(), Some(trials))?
             };
             let started = match claimed {
                 Some(id) => match self.start(id, &snapshot) {

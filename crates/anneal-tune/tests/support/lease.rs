@@ -17,7 +17,7 @@ pub fn check_lease_rules(
     lease: Duration,
     pass: &dyn Fn(Duration),
 ) -> TrialId {
-    let trial = first.claim_new(study, Some(5), true).unwrap().unwrap();
+    let trial = first.claim_new(study, Some(5)).unwrap().unwrap();
     first.report(trial, 1, 0.5).unwrap();
     assert!(matches!(
         second.report(trial, 2, 0.1),
