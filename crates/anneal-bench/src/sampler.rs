@@ -321,6 +321,8 @@ mod tests {
             ],
             distributions: Vec::new(),
             value: Some(0.0),
+            values: Vec::new(),
+            constraints: Vec::new(),
             intermediate: Vec::new(),
             started: 0.0,
             finished: Some(1.0),

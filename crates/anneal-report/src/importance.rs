@@ -153,6 +153,8 @@ mod tests {
                 ),
             ],
             value: Some(value),
+            values: Vec::new(),
+            constraints: Vec::new(),
             intermediate: Vec::new(),
             started: 0.0,
             finished: Some(1.0),

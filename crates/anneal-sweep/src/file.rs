@@ -349,6 +349,7 @@ impl Sweep {
         NewStudy {
             name: self.file.study.clone(),
             direction: self.direction,
+            directions: Vec::new(),
             objective: self.describe_objective(),
             sampler: serde_json::to_string(&self.file.sampler).expect("sampler serialises"),
             definition: serde_json::to_string(&file).expect("sweep files serialise"),

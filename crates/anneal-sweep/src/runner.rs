@@ -3,7 +3,7 @@
 
 use anneal_tune::{
     BoxError, LeasedStorage, Objective, OptimizeOutcome, PausedTrials, Study, StudyObserver,
-    StudyRecord, Trial, TrialRecord,
+    StudyRecord, Trial, TrialRecord, Values,
 };
 
 use crate::command::CommandObjective;
@@ -170,9 +170,9 @@ struct SyntheticObjective<'a> {
 }
 
 impl Objective for SyntheticObjective<'_> {
-    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<Values, BoxError> {
         let params = trial.suggest_space(&self.sweep.space)?;
-        Ok(self.function.evaluate(&params)?)
+        Ok(self.function.evaluate(&params)?.into())
     }
 }
 

@@ -12,7 +12,9 @@ use anneal_train::{
     Control, EpochRecord, Observer, RunConfig, RunStatus, RunTarget, Summary, resume_recorded,
     run_recorded,
 };
-use anneal_tune::{Assignment, BoxError, Objective, Trial, TrialRecord, TrialState, TuneError};
+use anneal_tune::{
+    Assignment, BoxError, Objective, Trial, TrialRecord, TrialState, TuneError, Values,
+};
 use burn::tensor::Device;
 
 use crate::file::{Sweep, SweepObjective};
@@ -58,7 +60,7 @@ impl Objective for TrainingObjective<'_> {
         true
     }
 
-    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<Values, BoxError> {
         let SweepObjective::Training {
             base_path,
             base,
@@ -126,7 +128,7 @@ impl Objective for TrainingObjective<'_> {
             (RunStatus::Paused { epoch }, _) => Err(TuneError::Paused { step: epoch }.into()),
             (status, _) if !status.is_success() => Err(summary.message.into()),
             (_, Some(step)) => Err(TuneError::Pruned { step }.into()),
-            (_, None) => kept_value(trial, &summary, *metric),
+            (_, None) => kept_value(trial, &summary, *metric).map(Values::from),
         }
     }
 

@@ -29,10 +29,13 @@ fn worker_role() {
     let storage = open_storage(&location, &StorageOptions::default()).unwrap();
     let study = open_study(&sweep, storage, None).unwrap();
     if role == "crash" {
-        let _ = study.optimize(sweep.file.trials, |trial| {
-            trial.suggest_space(&sweep.space)?;
-            std::process::abort()
-        });
+        let _ = study.optimize(
+            sweep.file.trials,
+            |trial| -> Result<f64, anneal_tune::BoxError> {
+                trial.suggest_space(&sweep.space)?;
+                std::process::abort()
+            },
+        );
     }
     run_sweep_worker(&study, &sweep, None, &mut Quiet).unwrap();
 }

@@ -949,6 +949,8 @@ fn every_kill_point_while_ending_a_pruned_paused_trial_is_repaired() {
             params: Vec::new(),
             distributions: Vec::new(),
             value: Some(0.5),
+            values: Vec::new(),
+            constraints: Vec::new(),
             intermediate: vec![(1, 0.4), (2, 0.5)],
             started: 0.0,
             finished: Some(1.0),

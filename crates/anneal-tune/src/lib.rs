@@ -36,6 +36,7 @@ mod direction;
 mod distribution;
 mod error;
 mod objective;
+mod pareto;
 mod pruner;
 mod sampler;
 mod space;
@@ -48,14 +49,15 @@ pub use anneal_rng::SeededRng;
 pub use direction::Direction;
 pub use distribution::{Distribution, Value};
 pub use error::{Result, TuneError};
-pub use objective::{BoxError, Objective, Quiet, StudyObserver};
+pub use objective::{BoxError, Objective, Quiet, StudyObserver, Values};
+pub use pareto::{hypervolume, pareto_front};
 pub use pruner::{
     AshaPruner, Decision, HyperbandPruner, MedianPruner, NopPruner, PruneQuery, Pruner,
     PrunerConfig, PrunerContext, Settlement, hyperband_bracket, hyperband_brackets,
 };
 pub use sampler::{
-    CmaEsSampler, GpSampler, GridSampler, Observation, RandomSampler, SampleContext, Sampler,
-    SamplerConfig, Seen, TpeSampler, grid,
+    CmaEsSampler, GpSampler, GridSampler, Nsga2Sampler, Observation, RandomSampler, SampleContext,
+    Sampler, SamplerConfig, Seen, TpeSampler, grid,
 };
 pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]

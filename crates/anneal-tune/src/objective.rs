@@ -6,15 +6,46 @@ use crate::trial::Trial;
 /// Any error an objective returns (a failed trial keeps its message).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What an objective gives for a trial: one value, or one per objective of a study with
+/// several (`0.93.into()`, `vec![0.93, 120_000.0].into()`, `[0.93, 0.4].into()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Values(pub Vec<f64>);
+
+impl From<f64> for Values {
+    fn from(value: f64) -> Self {
+        Self(vec![value])
+    }
+}
+
+impl From<Vec<f64>> for Values {
+    fn from(values: Vec<f64>) -> Self {
+        Self(values)
+    }
+}
+
+impl From<&[f64]> for Values {
+    fn from(values: &[f64]) -> Self {
+        Self(values.to_vec())
+    }
+}
+
+impl<const N: usize> From<[f64; N]> for Values {
+    fn from(values: [f64; N]) -> Self {
+        Self(values.to_vec())
+    }
+}
+
 /// What a study optimises. A closure `|trial| -> Result<f64, BoxError>` is one (through
-/// [`crate::Study::optimize`]); implement the trait for objectives that can pause and continue
-/// trials (successive halving's promotions) or keep files per trial.
+/// [`crate::Study::optimize`]), or one giving several values for a study with several
+/// objectives; implement the trait for objectives that can pause and continue trials
+/// (successive halving's promotions) or keep files per trial.
 pub trait Objective {
     /// Evaluates one trial: suggest its parameters through `trial`, report intermediate values,
-    /// return its value. Return [`crate::TuneError::Pruned`] (what [`Trial::report`] gives) to
-    /// stop a trial the pruner gave up on. A trial being continued from a pause has
-    /// [`Trial::resumed_from`] set and its parameters already chosen.
-    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError>;
+    /// return its value (one per objective in a study with several). Return
+    /// [`crate::TuneError::Pruned`] (what [`Trial::report`] gives) to stop a trial the pruner
+    /// gave up on. A trial being continued from a pause has [`Trial::resumed_from`] set and its
+    /// parameters already chosen.
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<Values, BoxError>;
 
     /// Whether trials can pause at a rung and continue later from where they stopped (the
     /// objective keeps their state). Without it, successive halving prunes or continues at once.
@@ -58,11 +89,12 @@ impl StudyObserver for Quiet {}
 /// A closure as an objective.
 pub(crate) struct FnObjective<F>(pub F);
 
-impl<F> Objective for FnObjective<F>
+impl<F, V> Objective for FnObjective<F>
 where
-    F: FnMut(&mut Trial) -> Result<f64, BoxError>,
+    F: FnMut(&mut Trial) -> Result<V, BoxError>,
+    V: Into<Values>,
 {
-    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
-        (self.0)(trial)
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<Values, BoxError> {
+        (self.0)(trial).map(Into::into)
     }
 }

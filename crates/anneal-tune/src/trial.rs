@@ -131,6 +131,20 @@ impl<'s> Trial<'s> {
         Ok(())
     }
 
+    /// Records the trial's constraint values, each met when at most 0 (as Optuna's
+    /// `constraints_func`): `parameters - 200_000.0` for "at most 200,000 parameters". A trial
+    /// that misses one is kept and shown, but never reported as best, and the samplers steer
+    /// away from it. Values that are not numbers are refused.
+    pub fn set_constraints(&mut self, constraints: &[f64]) -> Result<()> {
+        if let Some(bad) = constraints.iter().position(|c| !c.is_finite()) {
+            return Err(crate::TuneError::config(
+                format!("constraints[{bad}]"),
+                "is not a finite number; give each constraint as a number, at most 0 when it is met",
+            ));
+        }
+        self.study.storage().set_constraints(self.id, constraints)
+    }
+
     /// A value for parameter `name` from `distribution`. Asking again for the same name gives
     /// the same value; a fixed distribution gives its value and records it.
     pub fn suggest(&mut self, name: &str, distribution: Distribution) -> Result<Value> {

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, Value};
+use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, Value, Values};
 
 mod output;
 pub(crate) mod process;
@@ -204,7 +204,7 @@ impl<'a> CommandObjective<'a> {
 }
 
 impl Objective for CommandObjective<'_> {
-    fn evaluate(&mut self, trial: &mut Trial) -> Result<f64, BoxError> {
+    fn evaluate(&mut self, trial: &mut Trial) -> Result<Values, BoxError> {
         let params = trial.suggest_space(self.space)?;
         let folder = std::path::absolute(self.runs.join(anneal_train::free_run_name(
             &self.runs,
@@ -325,7 +325,7 @@ impl Objective for CommandObjective<'_> {
         if !status.success() {
             return Err(format!("{} {status}{}", argv[0], tail_suffix(&tail)).into());
         }
-        value.ok_or_else(|| {
+        value.map(Values::from).ok_or_else(|| {
             format!(
                 "{} printed no 'anneal: value VALUE' line{}",
                 argv[0],

@@ -53,6 +53,10 @@ impl Sampler for GridSampler {
         "grid"
     }
 
+    fn serves_several_objectives(&self) -> bool {
+        true
+    }
+
     fn sample_relative(
         &self,
         context: &SampleContext,

@@ -19,6 +19,7 @@ pub mod cmaes;
 pub mod gp;
 pub mod grid;
 pub(crate) mod normal;
+pub mod nsga2;
 pub(crate) mod parzen;
 pub mod random;
 pub mod tpe;
@@ -26,6 +27,7 @@ pub mod tpe;
 pub use cmaes::CmaEsSampler;
 pub use gp::GpSampler;
 pub use grid::{GridSampler, grid};
+pub use nsga2::Nsga2Sampler;
 pub use random::RandomSampler;
 pub use tpe::TpeSampler;
 
@@ -41,6 +43,11 @@ pub struct Observation {
     pub seen: Seen,
     /// Its reported intermediate values as `(step, loss)`, in step order (lower is better).
     pub curve: Vec<(usize, f64)>,
+    /// Every objective's loss of a complete trial of a study with several objectives, in the
+    /// study's order (empty otherwise; `loss` is then the first one's).
+    pub losses: Vec<f64>,
+    /// How far the trial is from meeting its constraints (0: it meets them, or has none).
+    pub violation: f64,
 }
 
 /// What a sampler may conclude from a trial.
@@ -73,6 +80,8 @@ impl Observation {
             loss,
             seen: Seen::Complete,
             curve: Vec::new(),
+            losses: Vec::new(),
+            violation: 0.0,
         }
     }
 
@@ -139,6 +148,12 @@ pub trait Sampler: Send + Sync {
         Ok(Some(Vec::new()))
     }
 
+    /// Whether the sampler serves studies with several objectives (it reads
+    /// [`Observation::losses`]); the others model one loss and are refused there.
+    fn serves_several_objectives(&self) -> bool {
+        false
+    }
+
     /// How many suggestions this process drew at random because the sampler's model could not
     /// be used (a model-based sampler's fallback; each is logged as it happens).
     fn fallbacks(&self) -> usize {
@@ -193,6 +208,22 @@ pub enum SamplerConfig {
         #[serde(default = "ipop")]
         ipop: bool,
     },
+    /// NSGA-II for several objectives (and constraints), with Optuna's defaults: generations
+    /// of 50, uniform crossover of tournament-chosen parents, random mutation.
+    Nsga2 {
+        /// Trials per generation.
+        #[serde(default = "nsga2_population")]
+        population: usize,
+        /// The chance a child is crossed from two parents rather than copied from one.
+        #[serde(default = "crossover_prob")]
+        crossover_prob: f64,
+        /// The chance each parameter comes from the second parent in a crossover.
+        #[serde(default = "swapping_prob")]
+        swapping_prob: f64,
+        /// The chance each parameter is drawn afresh (default 1 / the number of parameters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mutation_prob: Option<f64>,
+    },
     /// Optuna's TPE defaults: 10 random start-up trials, 24 expected-improvement candidates,
     /// γ(n) = min(⌈0.1·n⌉, 25) trials in the "good" group, prior weight 1.
     Tpe {
@@ -213,6 +244,15 @@ pub enum SamplerConfig {
     },
 }
 
+fn nsga2_population() -> usize {
+    50
+}
+fn crossover_prob() -> f64 {
+    0.9
+}
+fn swapping_prob() -> f64 {
+    0.5
+}
 fn grid_points() -> usize {
     5
 }
@@ -261,6 +301,7 @@ impl SamplerConfig {
             SamplerConfig::Tpe { .. } => "tpe",
             SamplerConfig::Gp { .. } => "gp",
             SamplerConfig::Cmaes { .. } => "cmaes",
+            SamplerConfig::Nsga2 { .. } => "nsga2",
         }
     }
 
@@ -283,6 +324,21 @@ impl SamplerConfig {
                 )
             }
             SamplerConfig::Gp { startup_trials } => Box::new(GpSampler::new(startup_trials)),
+            SamplerConfig::Nsga2 {
+                population,
+                crossover_prob,
+                swapping_prob,
+                mutation_prob,
+            } => {
+                let sampler = Nsga2Sampler {
+                    population,
+                    crossover_prob,
+                    swapping_prob,
+                    mutation_prob,
+                };
+                sampler.validate()?;
+                Box::new(sampler)
+            }
             SamplerConfig::Cmaes {
                 sigma0,
                 population,

@@ -16,6 +16,10 @@ impl Sampler for RandomSampler {
         "random"
     }
 
+    fn serves_several_objectives(&self) -> bool {
+        true
+    }
+
     fn sample_independent(
         &self,
         _context: &SampleContext,

@@ -231,6 +231,7 @@ mod tests {
                 Seen::Complete
             },
             curve: curve.to_vec(),
+            ..Observation::complete(Vec::new(), 0.0)
         }
     }
 

@@ -59,6 +59,8 @@ pub enum Change<'a> {
     End(&'a TrialEnd),
     /// Takes a paused trial back to running under `lease`.
     Resume(Lease<'a>),
+    /// Records the trial's constraint values (replacing any recorded before).
+    Constraints(&'a [f64]),
     /// Records the number of the trial that runs this failed trial's parameters again.
     RetriedAs(usize),
     /// Deletes the trial and its values (a claimed trial that will not run).

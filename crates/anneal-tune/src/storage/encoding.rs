@@ -1,6 +1,7 @@
 //! How a trial's parameters and distributions are stored: JSON arrays of `[name, value]` pairs,
 //! in suggestion order, the same in every storage.
 
+use crate::direction::Direction;
 use crate::distribution::Distribution;
 use crate::space::Assignment;
 use crate::storage::Cause;
@@ -40,6 +41,29 @@ pub(crate) fn bounded_message(message: Option<String>) -> Option<String> {
         std::borrow::Cow::Borrowed(_) => m,
         clipped => clipped.into_owned(),
     })
+}
+
+/// A list of numbers as stored (JSON), `None` for an empty one. Every number stored so is
+/// finite (objective values of complete trials, checked constraint values).
+pub(crate) fn numbers_json(numbers: &[f64]) -> Option<String> {
+    (!numbers.is_empty()).then(|| serde_json::to_string(numbers).expect("numbers serialise"))
+}
+
+/// A list of numbers read back (none where the column is empty or unreadable).
+pub(crate) fn parse_numbers(text: Option<String>) -> Vec<f64> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Directions as stored: JSON, `None` for a single-objective study.
+pub(crate) fn directions_json(directions: &[Direction]) -> Option<String> {
+    (directions.len() > 1).then(|| serde_json::to_string(directions).expect("directions serialise"))
+}
+
+/// A study's directions read back: the stored list, or its one `direction`.
+pub(crate) fn parse_directions(text: Option<String>, direction: Direction) -> Vec<Direction> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| vec![direction])
 }
 
 /// A cause as stored (JSON, `{"kind": "killed", "signal": 9}`).

@@ -139,6 +139,11 @@ impl LeasedStorage {
         self.change_held(trial, Change::RunDir(run_dir))
     }
 
+    /// Records a running trial's constraint values (each met when at most 0).
+    pub fn set_constraints(&self, trial: TrialId, constraints: &[f64]) -> Result<()> {
+        self.change_held(trial, Change::Constraints(constraints))
+    }
+
     /// Records a running trial's value at `step` (replacing an earlier report of that step).
     pub fn report(&self, trial: TrialId, step: usize, value: f64) -> Result<()> {
         self.change_held(trial, Change::Report { step, value })

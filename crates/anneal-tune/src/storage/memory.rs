@@ -74,6 +74,7 @@ impl Storage for MemoryStorage {
             id: StudyId(state.next_id),
             name: new.name.clone(),
             direction: new.direction,
+            directions: new.all_directions(),
             objective: new.objective.clone(),
             sampler: new.sampler.clone(),
             definition: new.definition.clone(),
@@ -122,6 +123,8 @@ impl Storage for MemoryStorage {
             params: Vec::new(),
             distributions: Vec::new(),
             value: None,
+            values: Vec::new(),
+            constraints: Vec::new(),
             intermediate: Vec::new(),
             started: now(),
             finished: None,
@@ -171,6 +174,7 @@ impl Storage for MemoryStorage {
                 }
                 t.state = end.state;
                 t.value = end.value;
+                t.values = end.values.clone();
                 t.cause = end.cause;
                 t.message = end.message.clone();
                 t.owner = None;
@@ -188,6 +192,7 @@ impl Storage for MemoryStorage {
                 t.owner = Some(lease.owner.to_string());
                 state.segments.insert((trial.study, trial.number), now());
             }
+            Change::Constraints(constraints) => t.constraints = constraints.to_vec(),
             Change::RetriedAs(retry) => t.retried_as = Some(retry),
             Change::Remove => {
                 if let Some(trials) = state.trials.get_mut(&trial.study) {

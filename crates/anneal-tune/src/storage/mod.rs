@@ -62,8 +62,11 @@ pub struct TrialId {
 pub struct NewStudy {
     /// Unique within the storage.
     pub name: String,
-    /// Whether values are minimised or maximised.
+    /// Whether values are minimised or maximised (the first objective's, with several).
     pub direction: Direction,
+    /// Every objective's direction when there are several, in order; empty for one objective
+    /// ([`NewStudy::direction`]).
+    pub directions: Vec<Direction>,
     /// What is optimised, in words (for listings).
     pub objective: String,
     /// The sampler's settings, in words or JSON (for listings).
@@ -76,12 +79,22 @@ pub struct NewStudy {
 }
 
 impl NewStudy {
+    /// Every objective's direction, in order (the one [`NewStudy::direction`] when
+    /// [`NewStudy::directions`] is empty).
+    pub fn all_directions(&self) -> Vec<Direction> {
+        match self.directions.is_empty() {
+            true => vec![self.direction],
+            false => self.directions.clone(),
+        }
+    }
+
     /// A study named `name` in `direction`, seed 0, with nothing said of its objective or
     /// sampler and no definition to check on reopening (set the fields for more).
     pub fn new(name: impl Into<String>, direction: Direction) -> Self {
         Self {
             name: name.into(),
             direction,
+            directions: Vec::new(),
             objective: String::new(),
             sampler: String::new(),
             definition: String::new(),
@@ -97,8 +110,11 @@ pub struct StudyRecord {
     pub id: StudyId,
     /// Unique within the storage.
     pub name: String,
-    /// Whether values are minimised or maximised.
+    /// Whether values are minimised or maximised (the first objective's, with several).
     pub direction: Direction,
+    /// Every objective's direction, in order: one for a single-objective study.
+    #[serde(default)]
+    pub directions: Vec<Direction>,
     /// What is optimised, in words.
     pub objective: String,
     /// The sampler's settings.
@@ -250,7 +266,7 @@ pub(crate) fn now() -> f64 {
 /// The refusal to reopen a study under another definition.
 fn check_same_study(existing: &StudyRecord, new: &NewStudy, location: &str) -> Result<()> {
     let definition_differs = !new.definition.is_empty() && existing.definition != new.definition;
-    if existing.direction != new.direction
+    if existing.directions != new.all_directions()
         || definition_differs
         || (!new.definition.is_empty()
             && (existing.objective != new.objective

@@ -91,6 +91,8 @@ mod tests {
             params: Vec::new(),
             distributions: Vec::new(),
             value: Some(1.0),
+            values: Vec::new(),
+            constraints: Vec::new(),
             intermediate: Vec::new(),
             started: 0.0,
             finished: None,

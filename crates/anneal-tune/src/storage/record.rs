@@ -166,8 +166,12 @@ impl std::fmt::Display for Cause {
 pub struct TrialEnd {
     /// Complete, pruned, failed, paused or interrupted.
     pub state: TrialState,
-    /// Its value (complete), or its best so far (pruned, paused, interrupted).
+    /// Its value (complete; the first objective's in a study with several), or its best so far
+    /// (pruned, paused, interrupted).
     pub value: Option<f64>,
+    /// Every objective's value of a complete trial of a study with several objectives, in the
+    /// study's order; empty otherwise.
+    pub values: Vec<f64>,
     /// Why, for every state but complete.
     pub cause: Option<Cause>,
     /// The same in words, with any detail.
@@ -180,8 +184,20 @@ impl TrialEnd {
         Self {
             state: TrialState::Complete,
             value: Some(value),
+            values: Vec::new(),
             cause: None,
             message: None,
+        }
+    }
+
+    /// Finished with one value per objective (a single value is a single-objective end).
+    pub fn complete_all(values: &[f64]) -> Self {
+        Self {
+            values: match values.len() {
+                0 | 1 => Vec::new(),
+                _ => values.to_vec(),
+            },
+            ..Self::complete(values.first().copied().unwrap_or(f64::NAN))
         }
     }
 
@@ -195,6 +211,7 @@ impl TrialEnd {
         Self {
             state: TrialState::Failed,
             value: None,
+            values: Vec::new(),
             cause: Some(cause),
             message: Some(message),
         }
@@ -224,6 +241,7 @@ impl TrialEnd {
         Self {
             state,
             value,
+            values: Vec::new(),
             cause: Some(cause),
             message: Some(cause.to_string()),
         }
@@ -249,8 +267,17 @@ pub struct TrialRecord {
     pub params: Assignment,
     /// Each parameter's distribution, in the same order.
     pub distributions: Vec<(String, Distribution)>,
-    /// The objective's value (complete), or the best value so far (pruned, paused).
+    /// The objective's value (complete; the first objective's in a study with several), or the
+    /// best value so far (pruned, paused).
     pub value: Option<f64>,
+    /// Every objective's value of a complete trial of a study with several objectives, in the
+    /// study's order; empty in a single-objective study, where [`TrialRecord::value`] is all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f64>,
+    /// The trial's constraint values, each satisfied when at most 0 (as Optuna's); empty when
+    /// the study has no constraints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<f64>,
     /// `(step, value)` reported while it ran, in step order.
     pub intermediate: Vec<(usize, f64)>,
     /// When it was claimed (seconds since the Unix epoch).
@@ -301,6 +328,27 @@ impl TrialRecord {
     /// from it.
     pub fn process_died(&self) -> bool {
         self.state == TrialState::Failed && self.cause.is_some_and(Cause::process_died)
+    }
+
+    /// Every objective's value of a complete trial: [`TrialRecord::values`] in a study with
+    /// several objectives, else its one value.
+    pub fn objective_values(&self) -> Vec<f64> {
+        match (self.values.is_empty(), self.value) {
+            (false, _) => self.values.clone(),
+            (true, Some(value)) => vec![value],
+            (true, None) => Vec::new(),
+        }
+    }
+
+    /// How far the trial is from meeting its constraints: the sum of the parts above 0 (0 when
+    /// it meets them all, or has none).
+    pub fn violation(&self) -> f64 {
+        crate::pareto::violation(&self.constraints)
+    }
+
+    /// Whether the trial meets every constraint (a trial with none does).
+    pub fn is_feasible(&self) -> bool {
+        self.violation() <= 0.0
     }
 
     /// The last reported step and its value.

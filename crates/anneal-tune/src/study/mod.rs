@@ -35,6 +35,8 @@ pub use optimize::{OptimizeOutcome, PausedTrials};
 pub enum TrialResult {
     /// It finished with this value.
     Value(f64),
+    /// It finished with these values, one per objective of a study with several.
+    Values(Vec<f64>),
     /// It was stopped early (its best reported value is kept).
     Pruned,
     /// It failed, for this reason.
@@ -111,6 +113,7 @@ pub struct StudyBuilder {
     storage: Option<LeasedStorage>,
     space: Option<SearchSpace>,
     direction: Direction,
+    directions: Vec<Direction>,
     sampler: Option<Box<dyn Sampler>>,
     pruner: Option<Box<dyn Pruner>>,
     seed: u64,
@@ -146,6 +149,19 @@ impl StudyBuilder {
     /// Minimise (the default) or maximise the objective.
     pub fn direction(mut self, direction: Direction) -> Self {
         self.direction = direction;
+        self.directions.clear();
+        self
+    }
+
+    /// Several objectives, each minimised or maximised: the objective then gives one value
+    /// per direction, in this order, and the study's result is its Pareto front
+    /// ([`Study::best_trials`]). A sampler that models one objective is refused, as is any
+    /// pruner (as Optuna).
+    pub fn directions(mut self, directions: &[Direction]) -> Self {
+        if let Some(&first) = directions.first() {
+            self.direction = first;
+        }
+        self.directions = directions.to_vec();
         self
     }
 
@@ -213,9 +229,16 @@ impl StudyBuilder {
         let sampler = self
             .sampler
             .unwrap_or_else(|| Box::new(TpeSampler::default()));
+        if self.directions.len() > 1 {
+            check_several_objectives(sampler.as_ref(), self.pruner.as_deref())?;
+        }
         let record = storage.create_study(&NewStudy {
             name: self.name,
             direction: self.direction,
+            directions: match self.directions.len() {
+                0 | 1 => Vec::new(),
+                _ => self.directions,
+            },
             objective: self.objective,
             sampler: self
                 .sampler_settings
@@ -246,6 +269,7 @@ impl Study {
             storage: None,
             space: None,
             direction: Direction::Minimize,
+            directions: Vec::new(),
             sampler: None,
             pruner: None,
             seed: 0,
@@ -272,9 +296,14 @@ impl Study {
         &self.record
     }
 
-    /// Whether values are minimised or maximised.
+    /// Whether values are minimised or maximised (the first objective's, with several).
     pub fn direction(&self) -> Direction {
         self.record.direction
+    }
+
+    /// Every objective's direction, in order: one for a single-objective study.
+    pub fn directions(&self) -> &[Direction] {
+        &self.record.directions
     }
 
     /// The study seed.
@@ -326,9 +355,23 @@ impl Study {
         Ok(all)
     }
 
-    /// The best complete trial so far.
+    /// The best complete trial so far that meets its constraints (for a study with several
+    /// objectives, where no one trial is best, see [`Study::best_trials`]).
     pub fn best_trial(&self) -> Result<Option<TrialRecord>> {
-        Ok(best_trial(&self.trials()?, self.direction()).cloned())
+        Ok(match self.directions().len() {
+            1 => best_trial(&self.trials()?, self.direction()).cloned(),
+            _ => None,
+        })
+    }
+
+    /// The trials no other beats on every objective (the Pareto front), among the complete
+    /// ones that meet their constraints, in number order. With one objective: the best trial.
+    pub fn best_trials(&self) -> Result<Vec<TrialRecord>> {
+        let trials = self.trials()?;
+        Ok(crate::pareto::pareto_front(&trials, self.directions())
+            .into_iter()
+            .cloned()
+            .collect())
     }
 
     /// Trial `number`'s own seed, from the study seed.
@@ -370,7 +413,8 @@ impl Study {
     /// Ends a trial from [`Study::ask`] (or one handed to an objective) with its result.
     pub fn tell(&self, trial: Trial<'_>, result: TrialResult) -> Result<TrialRecord> {
         let outcome = match result {
-            TrialResult::Value(value) => Outcome::Complete(value),
+            TrialResult::Value(value) => Outcome::Complete(vec![value]),
+            TrialResult::Values(values) => Outcome::Complete(values),
             TrialResult::Pruned => Outcome::Pruned {
                 value: trial.best_reported(),
                 step: trial.reported().last().map(|(s, _)| *s),
@@ -455,12 +499,33 @@ impl Study {
 
     /// Records how a trial ended; a non-finite value is a failure (divergence).
     pub(crate) fn record_outcome(&self, id: TrialId, outcome: Outcome) -> Result<TrialRecord> {
+        let objectives = self.directions().len();
         let end = match outcome {
-            Outcome::Complete(v) if !v.is_finite() => TrialEnd::failed(
-                Cause::Diverged,
-                Some(&format!("{}: the objective value is {v}", Cause::Diverged)),
+            Outcome::Complete(values) if values.len() != objectives => TrialEnd::failed(
+                Cause::ObjectiveError,
+                Some(&format!(
+                    "the objective gave {} value(s); the study has {objectives} objective(s) ({})",
+                    values.len(),
+                    self.directions()
+                        .iter()
+                        .map(|d| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             ),
-            Outcome::Complete(value) => TrialEnd::complete(value),
+            Outcome::Complete(values) if values.iter().any(|v| !v.is_finite()) => TrialEnd::failed(
+                Cause::Diverged,
+                Some(&format!(
+                    "{}: the objective value is {}",
+                    Cause::Diverged,
+                    values
+                        .iter()
+                        .map(f64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            ),
+            Outcome::Complete(values) => TrialEnd::complete_all(&values),
             Outcome::Pruned { value, step } => TrialEnd::pruned(value, step),
             Outcome::Paused { value, step } => TrialEnd::paused(value, step),
             Outcome::Interrupted { value } => TrialEnd::interrupted(value),
@@ -476,29 +541,46 @@ impl Study {
     }
 }
 
+/// Refuses what cannot serve a study with several objectives: a sampler that models one loss,
+/// and any pruner (whose rungs compare one value).
+fn check_several_objectives(sampler: &dyn Sampler, pruner: Option<&dyn Pruner>) -> Result<()> {
+    if !sampler.serves_several_objectives() {
+        return Err(TuneError::config(
+            "sampler",
+            format!(
+                "{} models one objective; a study with several objectives takes nsga2, random or grid",
+                sampler.name()
+            ),
+        ));
+    }
+    if let Some(pruner) = pruner.filter(|p| p.name() != "none") {
+        return Err(TuneError::config(
+            "pruner",
+            format!(
+                "{} compares one value per step; a study with several objectives cannot be pruned (leave the pruner out)",
+                pruner.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// How an evaluation ended.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Outcome {
-    Complete(f64),
+    /// Finished with one value per objective.
+    Complete(Vec<f64>),
     /// Stopped for good after `step`; `value` is its best so far.
     Pruned {
         value: Option<f64>,
         step: Option<usize>,
     },
     /// Paused at a rung after `step`, its state kept.
-    Paused {
-        value: f64,
-        step: usize,
-    },
+    Paused { value: f64, step: usize },
     /// Failed for `cause`; `message` is the error's text.
-    Failed {
-        cause: Cause,
-        message: String,
-    },
+    Failed { cause: Cause, message: String },
     /// Stopped by the user; `value` is its best reported so far.
-    Interrupted {
-        value: Option<f64>,
-    },
+    Interrupted { value: Option<f64> },
 }
 
 #[cfg(test)]

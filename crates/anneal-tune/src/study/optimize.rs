@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::history::{best_trial, check_not_all_failing};
 use super::{Outcome, Study};
 use crate::error::{Result, TuneError};
-use crate::objective::{BoxError, FnObjective, Objective, Quiet, StudyObserver};
+use crate::objective::{BoxError, FnObjective, Objective, Quiet, StudyObserver, Values};
 use crate::pruner::Settlement;
 use crate::storage::{Cause, TrialEnd, TrialId, TrialRecord, TrialState};
 
@@ -40,9 +40,10 @@ impl Study {
     /// runs count, so rerunning after a kill finishes the same budget), then settles paused
     /// trials. Return `Err` from the objective to fail a trial (the study goes on), or the
     /// [`TuneError::Pruned`] that [`Trial::report`] gave to record it pruned.
-    pub fn optimize<F>(&self, trials: usize, objective: F) -> Result<OptimizeOutcome>
+    pub fn optimize<F, V>(&self, trials: usize, objective: F) -> Result<OptimizeOutcome>
     where
-        F: FnMut(&mut Trial) -> Result<f64, BoxError>,
+        F: FnMut(&mut Trial) -> Result<V, BoxError>,
+        V: Into<Values>,
     {
         self.optimize_with(
             trials,
@@ -224,7 +225,7 @@ impl Study {
         let result = catch_unwind(AssertUnwindSafe(|| objective.evaluate(&mut trial)))
             .unwrap_or_else(|panic| Err(panic_message(panic).into()));
         let outcome = match result {
-            Ok(value) => Outcome::Complete(value),
+            Ok(values) => Outcome::Complete(values.0),
             Err(error) => match tune_error(error.as_ref()) {
                 Some(TuneError::Pruned { step }) => Outcome::Pruned {
                     value: trial.best_reported(),

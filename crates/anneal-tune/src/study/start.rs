@@ -11,7 +11,7 @@ impl Study {
     /// Samples trial `id`'s joint parameters from the snapshot `trials` (or takes a dead
     /// trial's, to retry it); `None` (and the claim released) when the sampler is exhausted.
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
-        let history = history::observations(trials, id.number, self.direction());
+        let history = history::observations(trials, id.number, self.directions());
         let mut rng = self.sampler_rng(id.number);
         // What is recorded now, not when the objective asks, so that another worker sampling
         // meanwhile sees this trial's point and does not propose it again: a retried trial's

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use super::encoding::{
-    cause_json, distributions_json, params_json, parse_distributions, parse_params, upsert,
+    cause_json, directions_json, distributions_json, numbers_json, params_json,
+    parse_distributions, parse_params, upsert,
 };
 use super::{
     Change, Condition, Lease, LeaseState, NewStudy, StepValue, Storage, StudyId, StudyRecord,
@@ -79,11 +80,12 @@ impl Storage for PostgresStorage {
 
     fn add_study(&self, new: &NewStudy) -> Result<()> {
         let seed = new.seed as i64;
+        let directions = directions_json(&new.all_directions());
         self.run(|client| {
             client.execute(
                 &format!(
-                    "INSERT INTO anneal_studies (name, direction, objective, sampler, definition, seed, created)
-                     VALUES ($1, $2, $3, $4, $5, $6, {NOW}) ON CONFLICT (name) DO NOTHING"
+                    "INSERT INTO anneal_studies (name, direction, objective, sampler, definition, seed, created, directions)
+                     VALUES ($1, $2, $3, $4, $5, $6, {NOW}, $7) ON CONFLICT (name) DO NOTHING"
                 ),
                 &[
                     &new.name,
@@ -92,6 +94,7 @@ impl Storage for PostgresStorage {
                     &new.sampler,
                     &new.definition,
                     &seed,
+                    &directions,
                 ],
             )
         })
@@ -254,7 +257,8 @@ impl Storage for PostgresStorage {
                     )?
                 }
                 Change::End(end) => {
-                    let (guard, guard_params) = guard(when, 8);
+                    let (guard, guard_params) = guard(when, 9);
+                    let values = numbers_json(&end.values);
                     let kept = change.keeps_values_through().map(|step| step as i64);
                     let cause = cause_json(end.cause);
                     let state = end.state.as_str();
@@ -264,6 +268,7 @@ impl Storage for PostgresStorage {
                             "WITH ended AS (
                                  UPDATE anneal_trials SET state = $3, value = $4, message = $5,
                                      cause = $6, finished = {NOW}, owner = NULL, lease_until = NULL,
+                                     vals = $8,
                                      busy = busy + GREATEST(0, {NOW} - COALESCE(segment_started, {NOW})),
                                      segment_started = NULL
                                  WHERE study_id = $1 AND number = $2 AND {guard}
@@ -283,6 +288,7 @@ impl Storage for PostgresStorage {
                                 &end.message,
                                 &cause,
                                 &kept,
+                                &values,
                             ],
                             guard_params,
                         ),
@@ -303,6 +309,17 @@ impl Storage for PostgresStorage {
                             &[&trial.study.0, &number, &lease.owner, &length],
                             guard_params,
                         ),
+                    )?
+                }
+                Change::Constraints(constraints) => {
+                    let (guard, guard_params) = guard(when, 4);
+                    let constraints = numbers_json(constraints);
+                    client.execute(
+                        &format!(
+                            "UPDATE anneal_trials SET constraints = $3
+                             WHERE study_id = $1 AND number = $2 AND {guard}"
+                        ),
+                        &joined(&[&trial.study.0, &number, &constraints], guard_params),
                     )?
                 }
                 Change::RetriedAs(retry) => {

@@ -7,15 +7,16 @@ use postgres::{Client, Row};
 
 use crate::direction::Direction;
 use crate::storage::encoding::{
-    bounded_message, cause_json, parse_cause, parse_distributions, parse_params,
+    bounded_message, cause_json, parse_cause, parse_directions, parse_distributions, parse_numbers,
+    parse_params,
 };
 use crate::storage::legacy;
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
 
 /// The schema this code writes (1 kept a trial's cause and retry only in its message, and no
-/// claim keys). A
-/// database written by a newer anneal is refused rather than guessed at.
-pub(super) const SCHEMA_VERSION: i32 = 2;
+/// claim keys; 2 had one objective and no constraints). A database written by a newer anneal
+/// is refused rather than guessed at.
+pub(super) const SCHEMA_VERSION: i32 = 3;
 
 /// The server's time now, as stored.
 pub(super) const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::float8";
@@ -41,7 +42,8 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
              sampler TEXT NOT NULL,
              definition TEXT NOT NULL,
              seed BIGINT NOT NULL,
-             created DOUBLE PRECISION NOT NULL
+             created DOUBLE PRECISION NOT NULL,
+             directions TEXT
          );
          CREATE TABLE IF NOT EXISTS anneal_trials (
              study_id BIGINT NOT NULL REFERENCES anneal_studies (id) ON DELETE CASCADE,
@@ -61,6 +63,8 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
              cause TEXT,
              retried_as BIGINT,
              claim_key BIGINT,
+             vals TEXT,
+             constraints TEXT,
              PRIMARY KEY (study_id, number)
          );
          CREATE INDEX IF NOT EXISTS anneal_trials_running
@@ -90,8 +94,11 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), MigrateError> {
             )?;
         }
         Some(Ok(version)) if version == SCHEMA_VERSION => {}
-        Some(Ok(1)) => {
-            upgrade_from_1(&mut tx)?;
+        Some(Ok(version @ (1 | 2))) => {
+            if version == 1 {
+                upgrade_from_1(&mut tx)?;
+            }
+            upgrade_from_2(&mut tx)?;
             tx.execute(
                 "UPDATE anneal_meta SET value = $1 WHERE key = 'schema_version'",
                 &[&SCHEMA_VERSION.to_string()],
@@ -140,6 +147,15 @@ fn upgrade_from_1(tx: &mut postgres::Transaction) -> Result<(), postgres::Error>
     Ok(())
 }
 
+/// Schema 2 had one objective per study and no constraints.
+fn upgrade_from_2(tx: &mut postgres::Transaction) -> Result<(), postgres::Error> {
+    tx.batch_execute(
+        "ALTER TABLE anneal_studies ADD COLUMN IF NOT EXISTS directions TEXT;
+         ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS vals TEXT;
+         ALTER TABLE anneal_trials ADD COLUMN IF NOT EXISTS constraints TEXT;",
+    )
+}
+
 /// For a read-only handle: makes the session's transactions read-only (the server then refuses
 /// any change) and checks the tables are there, of a version this code reads.
 pub(super) fn check_read_only(client: &mut Client) -> Result<(), MigrateError> {
@@ -182,14 +198,15 @@ impl From<postgres::Error> for MigrateError {
 }
 
 pub(super) const STUDY_COLUMNS: &str =
-    "id, name, direction, objective, sampler, definition, seed, created";
+    "id, name, direction, objective, sampler, definition, seed, created, directions";
 
 pub(super) fn study_row(row: &Row) -> StudyRecord {
-    let direction: String = row.get(2);
+    let direction = Direction::parse(row.get(2)).unwrap_or_default();
     StudyRecord {
         id: StudyId(row.get(0)),
         name: row.get(1),
-        direction: Direction::parse(&direction).unwrap_or_default(),
+        direction,
+        directions: parse_directions(row.get(8), direction),
         objective: row.get(3),
         sampler: row.get(4),
         definition: row.get(5),
@@ -208,6 +225,8 @@ fn trial_row(row: &Row) -> TrialRecord {
         params: parse_params(&params),
         distributions: parse_distributions(&distributions),
         value: row.get(4),
+        values: parse_numbers(row.get(14)),
+        constraints: parse_numbers(row.get(15)),
         intermediate: Vec::new(),
         started: row.get(5),
         finished: row.get(6),
@@ -223,7 +242,7 @@ fn trial_row(row: &Row) -> TrialRecord {
 /// A trial's columns (of `anneal_trials t`) with its reported steps and values as two arrays in
 /// step order: a trial and its values in one statement, so in one round trip and one snapshot.
 pub(super) const TRIAL_WITH_VALUES: &str = "number, state, params, distributions, value, started, \
-     finished, message, run_dir, owner, lease_until, busy, cause, retried_as, \
+     finished, message, run_dir, owner, lease_until, busy, cause, retried_as, vals, constraints, \
      ARRAY(SELECT v.step FROM anneal_values v \
            WHERE v.study_id = t.study_id AND v.number = t.number ORDER BY v.step), \
      ARRAY(SELECT v.value FROM anneal_values v \
@@ -232,8 +251,8 @@ pub(super) const TRIAL_WITH_VALUES: &str = "number, state, params, distributions
 /// A row of [`TRIAL_WITH_VALUES`].
 pub(super) fn trial_row_with_values(row: &Row) -> TrialRecord {
     let mut trial = trial_row(row);
-    let steps: Vec<i64> = row.get(14);
-    let values: Vec<Option<f64>> = row.get(15);
+    let steps: Vec<i64> = row.get(16);
+    let values: Vec<Option<f64>> = row.get(17);
     trial.intermediate = steps
         .into_iter()
         .zip(values)

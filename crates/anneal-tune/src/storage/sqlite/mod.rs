@@ -16,14 +16,16 @@ use super::{
 use crate::error::{Result, TuneError};
 
 /// The schema this code writes; older files (schema 0 kept intermediate values as JSON, schema
-/// 2 had no leases, schema 4 no typed causes) are upgraded in place.
-const SCHEMA_VERSION: i64 = 5;
+/// 2 had no leases, schema 4 no typed causes, schema 5 one objective and no constraints) are
+/// upgraded in place.
+const SCHEMA_VERSION: i64 = 6;
 
 mod open;
 mod schema;
 
 use super::encoding::{
-    cause_json, distributions_json, params_json, parse_distributions, parse_params, upsert,
+    cause_json, directions_json, distributions_json, numbers_json, params_json,
+    parse_distributions, parse_params, upsert,
 };
 use super::paths::{canonical, relative_path, resolve_run_dir};
 
@@ -132,8 +134,8 @@ impl Storage for SqliteStorage {
 
     fn add_study(&self, new: &NewStudy) -> Result<()> {
         self.execute(
-            "INSERT OR IGNORE INTO studies (name, direction, objective, sampler, sweep, seed, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![new.name, new.direction.name(), new.objective, new.sampler, new.definition, new.seed as i64, self.clock.now()],
+            "INSERT OR IGNORE INTO studies (name, direction, objective, sampler, sweep, seed, created, directions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![new.name, new.direction.name(), new.objective, new.sampler, new.definition, new.seed as i64, self.clock.now(), directions_json(&new.all_directions())],
         )
         .map(drop)
     }
@@ -433,7 +435,7 @@ fn apply(
         Change::End(end) => {
             tx.execute(
                 "UPDATE trials SET state = ?3, value = ?4, error = ?5, cause = ?6, finished = ?7,
-                     owner = NULL, lease_until = NULL,
+                     owner = NULL, lease_until = NULL, vals = ?8,
                      busy = busy + MAX(0, ?7 - COALESCE(segment_started, ?7)), segment_started = NULL
                  WHERE study_id = ?1 AND number = ?2",
                 params![
@@ -443,7 +445,8 @@ fn apply(
                     end.value,
                     end.message,
                     cause_json(end.cause),
-                    stored.now
+                    stored.now,
+                    numbers_json(&end.values)
                 ],
             )?;
             if let Some(step) = change.keeps_values_through() {
@@ -459,6 +462,12 @@ fn apply(
                      owner = ?3, lease_until = ?4, segment_started = ?5
                  WHERE study_id = ?1 AND number = ?2",
                 params![study, number, lease.owner, stored.lease_until, stored.now],
+            )?;
+        }
+        Change::Constraints(constraints) => {
+            tx.execute(
+                "UPDATE trials SET constraints = ?3 WHERE study_id = ?1 AND number = ?2",
+                params![study, number, numbers_json(constraints)],
             )?;
         }
         Change::RetriedAs(retry) => {

@@ -8,7 +8,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use super::SCHEMA_VERSION;
 use crate::direction::Direction;
 use crate::storage::encoding::{
-    bounded_message, cause_json, parse_cause, parse_distributions, parse_params,
+    bounded_message, cause_json, parse_cause, parse_directions, parse_distributions, parse_numbers,
+    parse_params,
 };
 use crate::storage::legacy;
 use crate::storage::{StudyId, StudyRecord, TrialRecord, TrialState};
@@ -104,7 +105,7 @@ fn file_uri(path: &Path, query: &str) -> String {
 
 /// Creates the tables, or upgrades an older file: schema 0 kept intermediate values as a JSON
 /// column and no distributions; schema 2 had no owners or leases; schema 4 kept a trial's
-/// cause and retry only in its message.
+/// cause and retry only in its message; schema 5 had one objective and no constraints.
 fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -145,10 +146,10 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
          );
          CREATE INDEX IF NOT EXISTS intermediate_by_step ON intermediate_values (study_id, step);",
     )?;
-    if !has_column(&tx, "distributions")? {
+    if !has_column(&tx, "trials", "distributions")? {
         tx.execute_batch("ALTER TABLE trials ADD COLUMN distributions TEXT NOT NULL DEFAULT '[]'")?;
     }
-    if !has_column(&tx, "owner")? {
+    if !has_column(&tx, "trials", "owner")? {
         // Trials left running before leases existed belong to a lapsed owner: the next
         // process recovers them as it recovers any stale trial.
         tx.execute_batch(
@@ -157,7 +158,7 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
              UPDATE trials SET owner = 'before-leases', lease_until = 0 WHERE state = 'running';",
         )?;
     }
-    if !has_column(&tx, "busy")? {
+    if !has_column(&tx, "trials", "busy")? {
         // Older trials' running time is their whole span (the best known).
         tx.execute_batch(
             "ALTER TABLE trials ADD COLUMN busy REAL NOT NULL DEFAULT 0;
@@ -166,7 +167,16 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
              UPDATE trials SET segment_started = started WHERE state = 'running';",
         )?;
     }
-    if !has_column(&tx, "cause")? {
+    if !has_column(&tx, "studies", "directions")? {
+        tx.execute_batch("ALTER TABLE studies ADD COLUMN directions TEXT")?;
+    }
+    if !has_column(&tx, "trials", "vals")? {
+        tx.execute_batch(
+            "ALTER TABLE trials ADD COLUMN vals TEXT;
+             ALTER TABLE trials ADD COLUMN constraints TEXT;",
+        )?;
+    }
+    if !has_column(&tx, "trials", "cause")? {
         tx.execute_batch(
             "ALTER TABLE trials ADD COLUMN cause TEXT;
              ALTER TABLE trials ADD COLUMN retried_as INTEGER;",
@@ -213,21 +223,22 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Whether the trials table has `column` (older files lack the newer ones).
-fn has_column(tx: &rusqlite::Transaction, column: &str) -> rusqlite::Result<bool> {
-    tx.prepare("SELECT 1 FROM pragma_table_info('trials') WHERE name = ?1")?
-        .exists([column])
+/// Whether `table` has `column` (older files lack the newer ones).
+fn has_column(tx: &rusqlite::Transaction, table: &str, column: &str) -> rusqlite::Result<bool> {
+    tx.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+        .exists([table, column])
 }
 
 pub(super) const STUDY_COLUMNS: &str =
-    "id, name, direction, objective, sampler, sweep, seed, created";
+    "id, name, direction, objective, sampler, sweep, seed, created, directions";
 
 pub(super) fn study_row(row: &rusqlite::Row) -> rusqlite::Result<StudyRecord> {
-    let direction: String = row.get(2)?;
+    let direction = Direction::parse(&row.get::<_, String>(2)?).unwrap_or_default();
     Ok(StudyRecord {
         id: StudyId(row.get(0)?),
         name: row.get(1)?,
-        direction: Direction::parse(&direction).unwrap_or_default(),
+        direction,
+        directions: parse_directions(row.get(8)?, direction),
         objective: row.get(3)?,
         sampler: row.get(4)?,
         definition: row.get(5)?,
@@ -236,7 +247,7 @@ pub(super) fn study_row(row: &rusqlite::Row) -> rusqlite::Result<StudyRecord> {
     })
 }
 
-pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until, busy, cause, retried_as";
+pub(super) const TRIAL_COLUMNS: &str = "number, state, params, distributions, value, started, finished, error, run_dir, owner, lease_until, busy, cause, retried_as, vals, constraints";
 
 pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
     let params: String = row.get(2)?;
@@ -247,6 +258,8 @@ pub(super) fn trial_row(row: &rusqlite::Row) -> rusqlite::Result<TrialRecord> {
         params: parse_params(&params),
         distributions: parse_distributions(&distributions),
         value: row.get(4)?,
+        values: parse_numbers(row.get(14)?),
+        constraints: parse_numbers(row.get(15)?),
         intermediate: Vec::new(),
         started: row.get(5)?,
         finished: row.get(6)?,
