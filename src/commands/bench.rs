@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 
 use crate::backend::BackendArgs;
 
+mod multi;
 mod pruning;
 mod sampler;
 mod storage;
@@ -60,6 +61,10 @@ enum BenchWhat {
     /// evaluations of five test functions, beside Optuna's figures, and the time one
     /// suggestion takes with 100 and 300 trials in the study.
     Sampler(sampler::SamplerBenchArgs),
+    /// Samplers for several objectives: hypervolume (median and quartiles over seeds) after
+    /// 100, 200 and 300 evaluations of ZDT1, ZDT2, DTLZ2 and the constrained C2-DTLZ2, and the
+    /// time one suggestion takes with 300 trials in the study.
+    Multi(multi::MultiBenchArgs),
     /// Study storage throughput: trials per second with 1, 4 and 8 workers on one study
     /// (SQLite, and PostgreSQL with `--storage postgresql://...`), and the rows the tuner reads
     /// per trial early and late in the study.
@@ -175,6 +180,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             Ok(())
         }
         BenchWhat::Sampler(args) => sampler::run(&args),
+        BenchWhat::Multi(args) => multi::run(&args),
         BenchWhat::Storage(args) => storage::run(args),
         BenchWhat::Pruning {
             sweep,

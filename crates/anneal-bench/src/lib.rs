@@ -5,6 +5,7 @@
 
 pub mod accuracy;
 pub mod data;
+pub mod multi;
 pub mod predict;
 pub mod pruning;
 pub mod sampler;

@@ -70,6 +70,12 @@ fn check_upgraded(trials: &[TrialRecord]) {
         Some("the objective failed: no such file")
     );
     assert_eq!(trials[1].intermediate, [(1, 0.9), (2, 0.8)]);
+    // One objective, no constraints: nothing to read back but the one value.
+    assert!(
+        trials
+            .iter()
+            .all(|t| t.values.is_empty() && t.constraints.is_empty())
+    );
 }
 
 #[test]
@@ -86,6 +92,7 @@ fn a_sqlite_study_of_the_previous_release_opens_with_typed_causes_and_retries() 
 
     let storage = SqliteStorage::open(&db).unwrap();
     let study = storage.study("old").unwrap().unwrap();
+    assert_eq!(study.directions, [study.direction]);
     let trials = storage.trials(study.id).unwrap();
     assert_eq!(trials.len(), 14);
     check_upgraded(&trials);
@@ -138,6 +145,7 @@ fn a_postgres_study_of_the_previous_release_opens_with_typed_causes_and_retries(
 
     let storage = anneal_tune::PostgresStorage::connect(&server.url()).unwrap();
     let study = storage.study("old").unwrap().unwrap();
+    assert_eq!(study.directions, [study.direction]);
     let trials = storage.trials(study.id).unwrap();
     assert_eq!(trials.len(), 14);
     check_upgraded(&trials);

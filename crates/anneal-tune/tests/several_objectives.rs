@@ -32,7 +32,9 @@ fn two_objectives_keep_each_value_and_give_their_pareto_front() {
     };
     let study = open();
     let outcome = study
-        .optimize(40, |trial| Ok(schaffer(trial.suggest_float("x", -1.0, 3.0)?)))
+        .optimize(40, |trial| {
+            Ok(schaffer(trial.suggest_float("x", -1.0, 3.0)?))
+        })
         .unwrap();
     assert_eq!(outcome.trials.len(), 40);
     for t in &outcome.trials {
@@ -54,7 +56,10 @@ fn two_objectives_keep_each_value_and_give_their_pareto_front() {
     // Near the true front x ∈ [0, 2] (a sampled front may hold a point just outside it).
     for t in &front {
         let x = t.params[0].1.as_f64().unwrap();
-        assert!((-0.2..=2.2).contains(&x), "x = {x} is far from Pareto-optimal");
+        assert!(
+            (-0.2..=2.2).contains(&x),
+            "x = {x} is far from Pareto-optimal"
+        );
     }
     drop(study);
 
@@ -99,7 +104,10 @@ fn a_trial_that_misses_a_constraint_is_kept_but_never_best() {
         .iter()
         .map(|t| t.value.unwrap())
         .fold(f64::INFINITY, f64::min);
-    assert!(lowest < best.value.unwrap(), "a lower value came from an infeasible trial");
+    assert!(
+        lowest < best.value.unwrap(),
+        "a lower value came from an infeasible trial"
+    );
     assert_eq!(study.best_trials().unwrap(), vec![best]);
     // A constraint that is not a number is refused, naming it.
     let err = study
@@ -121,7 +129,10 @@ fn what_cannot_serve_several_objectives_is_refused_and_a_wrong_count_fails_the_t
         .build()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("tpe models one objective") && err.contains("nsga2"), "{err}");
+    assert!(
+        err.contains("tpe models one objective") && err.contains("nsga2"),
+        "{err}"
+    );
     let err = Study::builder()
         .name("pruned")
         .directions(&BOTH_MIN)
@@ -147,7 +158,12 @@ fn what_cannot_serve_several_objectives_is_refused_and_a_wrong_count_fails_the_t
     );
     // Told from outside with both values, a trial completes.
     let trial = study.ask().unwrap();
-    let told = study.tell(trial, TrialResult::Values(vec![0.9, 12.0])).unwrap();
-    assert_eq!((told.state, told.values.clone()), (TrialState::Complete, vec![0.9, 12.0]));
+    let told = study
+        .tell(trial, TrialResult::Values(vec![0.9, 12.0]))
+        .unwrap();
+    assert_eq!(
+        (told.state, told.values.clone()),
+        (TrialState::Complete, vec![0.9, 12.0])
+    );
     assert_eq!(study.best_trials().unwrap(), vec![told]);
 }

@@ -89,7 +89,7 @@ struct Report {
     suggestion: Vec<Timing>,
 }
 
-fn sampler_config(text: &str) -> Result<(String, SamplerConfig)> {
+pub(super) fn sampler_config(text: &str) -> Result<(String, SamplerConfig)> {
     let table = if text.trim_start().starts_with('{') {
         format!("sampler = {text}")
     } else {
@@ -305,7 +305,7 @@ fn print_row(row: &Row) {
 }
 
 /// Four significant figures, in scientific notation when small.
-fn short(v: f64) -> String {
+pub(super) fn short(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v.abs() < 1e-3 {
