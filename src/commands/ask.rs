@@ -3,8 +3,8 @@
 //! records how it ended.
 
 use anneal_tune::{
-    Direction, ParamSpec, SamplerConfig, SearchSpace, StorageOptions, Study, TrialResult,
-    nest_layers, open_storage,
+    Direction, ParamSpec, RandomSampler, SamplerConfig, SearchSpace, StorageOptions, Study,
+    TrialResult, nest_layers, open_storage,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
@@ -34,10 +34,15 @@ pub struct AskArgs {
     /// Minimise or maximise (fixed when the study is created).
     #[arg(long, value_enum, default_value_t = DirectionArg::Minimize)]
     direction: DirectionArg,
-    /// The sampler: a kind (`tpe`, `random`, `gp`, `cmaes`) or a TOML table
-    /// (`'{ kind = "tpe", multivariate = false }'`).
-    #[arg(long, default_value = "tpe")]
-    sampler: String,
+    /// Several objectives, each minimised or maximised, in the order `tell --values` gives
+    /// them (`--directions maximize,minimize`); fixed when the study is created.
+    #[arg(long, value_enum, value_delimiter = ',', conflicts_with = "direction")]
+    directions: Vec<DirectionArg>,
+    /// The sampler: a kind (`tpe`, `random`, `gp`, `cmaes`, `nsga2`) or a TOML table
+    /// (`'{ kind = "tpe", multivariate = false }'`). Default: tpe, or nsga2 with several
+    /// objectives.
+    #[arg(long)]
+    sampler: Option<String>,
     /// The study seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -57,8 +62,11 @@ pub struct TellArgs {
     #[arg(long)]
     trial: usize,
     /// Its value (the trial completed).
-    #[arg(long, conflicts_with = "state", required_unless_present = "state")]
+    #[arg(long, conflicts_with_all = ["state", "values"], required_unless_present_any = ["state", "values"])]
     value: Option<f64>,
+    /// Its values, one per objective of a study with several, in the study's order.
+    #[arg(long, num_args = 1.., conflicts_with = "state")]
+    values: Vec<f64>,
     /// How it ended otherwise.
     #[arg(long, value_enum)]
     state: Option<EndState>,
@@ -114,9 +122,23 @@ fn parse_sampler(text: &str) -> Result<SamplerConfig> {
     Ok(wrapper.sampler)
 }
 
+impl DirectionArg {
+    fn direction(self) -> Direction {
+        match self {
+            DirectionArg::Minimize => Direction::Minimize,
+            DirectionArg::Maximize => Direction::Maximize,
+        }
+    }
+}
+
 pub fn ask(args: AskArgs) -> Result<()> {
     let space = parse_space(&args.space)?;
-    let sampler = parse_sampler(&args.sampler)?;
+    let directions: Vec<Direction> = match args.directions.is_empty() {
+        true => vec![args.direction.direction()],
+        false => args.directions.iter().map(|d| d.direction()).collect(),
+    };
+    let default_sampler = if directions.len() > 1 { "nsga2" } else { "tpe" };
+    let sampler = parse_sampler(args.sampler.as_deref().unwrap_or(default_sampler))?;
     if matches!(sampler, SamplerConfig::Grid { .. }) {
         bail!("--sampler grid needs the whole space up front: run a sweep file with `anneal tune`");
     }
@@ -126,10 +148,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
             &args.study.storage,
             &StorageOptions::default(),
         )?)
-        .direction(match args.direction {
-            DirectionArg::Minimize => Direction::Minimize,
-            DirectionArg::Maximize => Direction::Maximize,
-        })
+        .directions(&directions)
         .objective("asked from the command line")
         .sampler(sampler.init(Some(&space))?)
         .seed(args.seed)
@@ -149,30 +168,47 @@ pub fn tell(args: TellArgs) -> Result<()> {
     let existing = storage
         .study(&args.study.study)?
         .with_context(|| format!("no study '{}' in {}", args.study.study, storage.location()))?;
+    // Telling draws nothing, so any sampler that serves the study's objectives will do.
     let study = Study::builder()
         .name(&existing.name)
         .storage(storage)
-        .direction(existing.direction)
+        .directions(&existing.directions)
+        .sampler(RandomSampler)
         .build()?;
     let result = match (args.value, args.state) {
+        _ if !args.values.is_empty() => TrialResult::Values(args.values),
         (Some(value), _) => TrialResult::Value(value),
         (None, Some(EndState::Pruned)) => TrialResult::Pruned,
         (None, Some(EndState::Failed)) => TrialResult::Failed(
             args.message
                 .unwrap_or_else(|| "failed (told from the command line)".into()),
         ),
-        (None, None) => bail!("give --value X or --state pruned|failed"),
+        (None, None) => bail!("give --value X, --values X Y … or --state pruned|failed"),
     };
+    let told_values = matches!(result, TrialResult::Value(_) | TrialResult::Values(_));
     let record = study.tell_number(args.trial, result)?;
+    let values = record.objective_values();
+    let told = match values.len() {
+        0 => String::new(),
+        1 => format!(", value {}", values[0]),
+        _ => format!(
+            ", values {}",
+            values
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    };
     outln!(
-        "trial {} of '{}': {}{}",
+        "trial {} of '{}': {}{told}",
         record.number,
         study.name(),
-        record.state.as_str(),
-        record
-            .value
-            .map(|v| format!(", value {v}"))
-            .unwrap_or_default()
+        record.state.as_str()
     );
+    // Values the study could not take (too few, not numbers) failed the trial: say why.
+    if let Some(message) = record.message.as_deref().filter(|_| told_values) {
+        outln!("{message}");
+    }
     Ok(())
 }

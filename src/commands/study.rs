@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anneal_tune::{
     Assignment, LeasedStorage, Storage, StorageOptions, StudyRecord, TrialRecord, TrialState,
-    TuneError, best_trial, open_storage, sqlite_path,
+    TuneError, best_trial, open_storage, pareto_front, sqlite_path,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -160,6 +160,13 @@ pub fn study(args: StudyArgs) -> Result<()> {
         }
         StudyCommand::Best { study, json: true } => {
             let (study, trials) = find(&study)?;
+            if study.directions.len() > 1 {
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&pareto_front(&trials, &study.directions))?
+                );
+                return Ok(());
+            }
             let best = best_trial(&trials, study.direction)
                 .context("the study has no complete trial yet")?;
             outln!("{}", serde_json::to_string_pretty(best)?);
@@ -177,7 +184,16 @@ pub fn study(args: StudyArgs) -> Result<()> {
             for study in storage.studies()? {
                 let trials = storage.trials(study.id)?;
                 let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
-                let best = best_trial(&trials, study.direction).and_then(|t| t.value);
+                let (direction, best) = match study.directions.len() {
+                    1 => (
+                        study.direction.name().to_string(),
+                        fmt_value(best_trial(&trials, study.direction).and_then(|t| t.value)),
+                    ),
+                    n => (
+                        format!("{n} goals"),
+                        format!("front {}", pareto_front(&trials, &study.directions).len()),
+                    ),
+                };
                 outln!(
                     "{:<24} {:>6} {:>8} {:>6} {:>6}  {:<9} {:<10} {}",
                     study.name,
@@ -185,8 +201,8 @@ pub fn study(args: StudyArgs) -> Result<()> {
                     count(TrialState::Complete),
                     count(TrialState::Pruned),
                     count(TrialState::Failed),
-                    study.direction.name(),
-                    fmt_value(best),
+                    direction,
+                    best,
                     study.objective
                 );
             }
@@ -206,7 +222,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
                     "{:>5}  {:<8}  {:>12}  {:>8.1}  {}{}",
                     t.number,
                     t.state.as_str(),
-                    fmt_value(t.value),
+                    fmt_values(t),
                     t.running_seconds,
                     fmt_params(&t.params),
                     t.note().map(|e| format!("  [{e}]")).unwrap_or_default()
@@ -215,6 +231,10 @@ pub fn study(args: StudyArgs) -> Result<()> {
         }
         StudyCommand::Best { study, json: false } => {
             let (study, trials) = find(&study)?;
+            if study.directions.len() > 1 {
+                print_front(&study, &trials);
+                return Ok(());
+            }
             let best = best_trial(&trials, study.direction)
                 .context("the study has no complete trial yet")?;
             outln!(
@@ -299,21 +319,72 @@ pub fn fmt_params(params: &Assignment) -> String {
         .join(" ")
 }
 
-/// A study's outcome for machines: name, direction, objective, counts by state and the best
-/// trial (number, value, parameters, run folder).
+/// A trial's value, or its values (one per objective of a study with several).
+fn fmt_values(t: &TrialRecord) -> String {
+    match t.values.len() {
+        0 => fmt_value(t.value),
+        _ => t
+            .values
+            .iter()
+            .map(|v| fmt_value(Some(*v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// A study with several objectives: its Pareto front, a trial a line.
+pub fn print_front(study: &StudyRecord, trials: &[TrialRecord]) {
+    let front = pareto_front(trials, &study.directions);
+    let goals: Vec<&str> = study.directions.iter().map(|d| d.name()).collect();
+    outln!(
+        "Pareto front of '{}' ({}): {} trial(s) no other trial beats on every objective",
+        study.name,
+        goals.join(", "),
+        front.len()
+    );
+    for t in front {
+        outln!(
+            "  trial {}: {}  {}{}",
+            t.number,
+            fmt_values(t),
+            fmt_params(&t.params),
+            t.run_dir
+                .as_deref()
+                .map(|run| format!("  [{run}]"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+/// A study's outcome for machines: name, direction(s), objective, counts by state and the best
+/// trial (number, value, parameters, run folder), or with several objectives the Pareto front.
 pub fn summary_json(study: &StudyRecord, trials: &[TrialRecord]) -> serde_json::Value {
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
-    let best = best_trial(trials, study.direction).map(|b| {
+    let entry = |b: &TrialRecord| {
         serde_json::json!({
             "number": b.number,
             "value": b.value,
+            "values": b.objective_values(),
             "params": b.params.iter().cloned().collect::<serde_json::Map<_, _>>(),
             "run_dir": b.run_dir,
         })
-    });
+    };
+    let best = match study.directions.len() {
+        1 => best_trial(trials, study.direction).map(entry),
+        _ => None,
+    };
+    let front: Vec<serde_json::Value> = match study.directions.len() {
+        1 => Vec::new(),
+        _ => pareto_front(trials, &study.directions)
+            .into_iter()
+            .map(entry)
+            .collect(),
+    };
     serde_json::json!({
         "study": study.name,
         "direction": study.direction.name(),
+        "directions": study.directions.iter().map(|d| d.name()).collect::<Vec<_>>(),
+        "front": front,
         "objective": study.objective,
         "trials": trials.len(),
         "complete": count(TrialState::Complete),

@@ -11,7 +11,7 @@ use anneal_tune::{StorageOptions, open_storage};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::study::{fmt_params, fmt_value, print_counts};
+use super::study::{fmt_params, fmt_value, print_counts, print_front};
 use crate::backend::BackendArgs;
 
 mod report;
@@ -300,14 +300,22 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     if !worker_errors.is_empty() {
         bail!("{}", worker_errors.join("; "));
     }
-    let best = outcome
-        .best()
+    let best_trials = outcome
+        .best_trials()
         .inspect_err(|_| print_counts(&outcome.study, &outcome.trials))?;
+    let best = best_trials[0];
+    let several = outcome.study.directions.len() > 1;
     // The best trial's config trained again on train + validation, when asked for.
     let retrain = || -> Result<anneal_sweep::Retrained> {
         let Some(context) = &context else {
             bail!("--retrain-best needs a training sweep (this objective trains no model)");
         };
+        if several {
+            bail!(
+                "--retrain-best needs one best trial; with several objectives pick one of the front (`anneal study best {}`)",
+                outcome.study.name
+            );
+        }
         Ok(anneal_sweep::retrain_best(
             best,
             &sweep.runs_root(),
@@ -330,6 +338,11 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     }
     if outcome.grid_exhausted {
         outln!("the grid has fewer points than the budget: every grid point has been tried");
+    }
+    if several {
+        print_counts(&outcome.study, &outcome.trials);
+        print_front(&outcome.study, &outcome.trials);
+        return Ok(());
     }
     print_counts(&outcome.study, &outcome.trials);
     outln!(

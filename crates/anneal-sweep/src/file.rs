@@ -51,6 +51,11 @@ pub struct SweepFile {
     /// direction, and to `minimize` for other objectives.
     #[serde(default, serialize_with = "direction_as_first_written")]
     pub direction: Option<Direction>,
+    /// Several objectives, each `minimize` or `maximize`, in the order a command objective
+    /// prints them (`anneal: values A B`); instead of `direction`. The sampler defaults to
+    /// NSGA-II.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<Direction>,
     /// Total trials of the study (finished ones of earlier runs count).
     #[serde(default = "default_trials")]
     pub trials: usize,
@@ -142,8 +147,10 @@ pub struct Sweep {
     pub space: SearchSpace,
     /// What trials evaluate.
     pub objective: SweepObjective,
-    /// Minimise or maximise.
+    /// Minimise or maximise (the first objective, with several).
     pub direction: Direction,
+    /// Every objective's direction, in order: one for a single-objective sweep.
+    pub directions: Vec<Direction>,
     /// The file's text.
     pub text: String,
 }
@@ -169,10 +176,14 @@ impl Sweep {
 
     /// Checks a sweep file's text (`path` anchors its relative paths).
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
-        let file: SweepFile = toml::from_str(text).map_err(|e| SweepError::Parse {
+        let mut file: SweepFile = toml::from_str(text).map_err(|e| SweepError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        if file.directions.len() > 1 && !names_key(text, "sampler") {
+            // NSGA-II, as Optuna's default for several objectives.
+            file.sampler = toml::from_str("kind = \"nsga2\"").expect("a valid sampler table");
+        }
         anneal_tune::check_study_name(&file.study)?;
         if file.trials == 0 {
             return Err(SweepError::config("trials", "must be at least 1"));
@@ -288,13 +299,31 @@ impl Sweep {
             } => crate::check::check_keys(base_path, base, &space)?,
             SweepObjective::Synthetic(_) => {}
         }
-        let direction = file.direction.unwrap_or(natural);
+        let directions = match (file.direction, file.directions.as_slice()) {
+            (_, []) => vec![file.direction.unwrap_or(natural)],
+            (Some(_), _) => {
+                return Err(SweepError::config(
+                    "directions",
+                    "give `direction` for one objective or `directions` for several, not both",
+                ));
+            }
+            (None, several) => {
+                if several.len() > 1 && !matches!(objective, SweepObjective::Command(_)) {
+                    return Err(SweepError::config(
+                        "directions",
+                        "several objectives need a command objective that prints 'anneal: values A B …'; a training or synthetic sweep gives one value",
+                    ));
+                }
+                several.to_vec()
+            }
+        };
         Ok(Self {
             path: path.to_path_buf(),
             text: text.to_string(),
             space,
             objective,
-            direction,
+            direction: directions[0],
+            directions,
             file,
         })
     }
@@ -349,11 +378,20 @@ impl Sweep {
         NewStudy {
             name: self.file.study.clone(),
             direction: self.direction,
-            directions: Vec::new(),
+            directions: match self.directions.len() {
+                1 => Vec::new(),
+                _ => self.directions.clone(),
+            },
             objective: self.describe_objective(),
             sampler: serde_json::to_string(&self.file.sampler).expect("sampler serialises"),
             definition: serde_json::to_string(&file).expect("sweep files serialise"),
             seed: self.file.seed,
         }
     }
+}
+
+/// Whether the TOML `text` sets the top-level key `key` (a default applies otherwise).
+fn names_key(text: &str, key: &str) -> bool {
+    text.parse::<toml::Table>()
+        .is_ok_and(|table| table.contains_key(key))
 }

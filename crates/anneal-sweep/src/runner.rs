@@ -25,15 +25,23 @@ pub struct SweepOutcome {
 }
 
 impl SweepOutcome {
-    /// The best complete trial; when none completed, an error that names the study and says
-    /// what the last trial that ended said.
-    pub fn best(&self) -> Result<&TrialRecord> {
-        anneal_tune::best_trial(&self.trials, self.study.direction).ok_or_else(|| {
-            SweepError::NoneCompleted {
+    /// The study's result: its best complete trial, or with several objectives its Pareto
+    /// front (in number order), among the trials that meet their constraints; when there is
+    /// none, an error that names the study and says what the last trial that ended said.
+    pub fn best_trials(&self) -> Result<Vec<&TrialRecord>> {
+        let best = match self.study.directions.len() {
+            1 => anneal_tune::best_trial(&self.trials, self.study.direction)
+                .into_iter()
+                .collect(),
+            _ => anneal_tune::pareto_front(&self.trials, &self.study.directions),
+        };
+        match best.is_empty() {
+            true => Err(SweepError::NoneCompleted {
                 study: self.study.name.clone(),
                 last: self.trials.iter().rev().find_map(|t| t.note()),
-            }
-        })
+            }),
+            false => Ok(best),
+        }
     }
 }
 
@@ -59,7 +67,7 @@ pub fn open_study(
     Ok(Study::builder()
         .name(new.name)
         .storage(storage)
-        .direction(new.direction)
+        .directions(&sweep.directions)
         .objective(new.objective)
         .sampler_settings(new.sampler)
         .definition(new.definition)

@@ -118,7 +118,7 @@ fn failing_commands_fail_their_trials_with_the_end_of_their_stderr() {
     let outcome = run(dir.path(), &silent).unwrap();
     let message = outcome.trials[0].message.as_deref().unwrap();
     assert!(
-        message.contains("printed no 'anneal: value VALUE' line"),
+        message.contains("printed no 'anneal: value VALUE' (or 'anneal: values …') line"),
         "{message}"
     );
 

@@ -156,10 +156,11 @@ pub fn env_name(name: &str) -> String {
 }
 
 /// What one line of the program's output says.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Line {
     Report(usize, f64),
-    Value(f64),
+    /// The trial's value, or one per objective of a study with several.
+    Values(Vec<f64>),
     Other,
 }
 
@@ -173,15 +174,18 @@ fn parse_line(line: &str) -> Result<Line, String> {
             .map_err(|_| format!("'{line}': '{w}' is not a number"))
     };
     match words.as_slice() {
-        ["value", v] => Ok(Line::Value(number(v)?)),
+        ["value", v] => Ok(Line::Values(vec![number(v)?])),
+        ["values", values @ ..] if !values.is_empty() => Ok(Line::Values(
+            values.iter().map(|v| number(v)).collect::<Result<_, _>>()?,
+        )),
         ["report", step, v] => {
             let step = step
                 .parse::<usize>()
                 .map_err(|_| format!("'{line}': the step '{step}' is not a whole number"))?;
             Ok(Line::Report(step, number(v)?))
         }
-        ["value" | "report", ..] => Err(format!(
-            "'{line}' is not 'anneal: value VALUE' or 'anneal: report STEP VALUE'"
+        ["value" | "values" | "report", ..] => Err(format!(
+            "'{line}' is not 'anneal: value VALUE', 'anneal: values VALUE VALUE …' or 'anneal: report STEP VALUE'"
         )),
         // Other `anneal:` lines are the program's own words.
         _ => Ok(Line::Other),
@@ -288,7 +292,7 @@ impl Objective for CommandObjective<'_> {
                             break Some(e.into());
                         }
                     }
-                    Ok(Line::Value(v)) => value = Some(v),
+                    Ok(Line::Values(v)) => value = Some(v),
                     Ok(Line::Other) => {}
                     Err(message) => break Some(message.into()),
                 },
@@ -327,7 +331,7 @@ impl Objective for CommandObjective<'_> {
         }
         value.map(Values::from).ok_or_else(|| {
             format!(
-                "{} printed no 'anneal: value VALUE' line{}",
+                "{} printed no 'anneal: value VALUE' (or 'anneal: values …') line{}",
                 argv[0],
                 tail_suffix(&tail)
             )
@@ -378,7 +382,15 @@ mod tests {
         );
         assert_eq!(pieces("{{x}}").unwrap(), vec![Piece::Text("{x}".into())]);
         assert!(pieces("{").is_err() && pieces("a}b").is_err() && pieces("--lr={lr").is_err());
-        assert_eq!(parse_line("anneal: value 0.93"), Ok(Line::Value(0.93)));
+        assert_eq!(
+            parse_line("anneal: value 0.93"),
+            Ok(Line::Values(vec![0.93]))
+        );
+        assert_eq!(
+            parse_line("anneal: values 0.93 120000"),
+            Ok(Line::Values(vec![0.93, 120000.0]))
+        );
+        assert!(parse_line("anneal: values").is_err(), "at least one value");
         assert_eq!(
             parse_line("  anneal: report 3 0.91 "),
             Ok(Line::Report(3, 0.91))

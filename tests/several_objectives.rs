@@ -1,0 +1,123 @@
+//! Several objectives from the command line: a command sweep whose program prints one value
+//! per objective, `ask --directions` and `tell --values`, and the Pareto front as every
+//! command shows it.
+
+mod support;
+
+use support::{anneal_in, json, stderr_of_failure, stdout};
+
+#[test]
+fn a_command_sweep_with_two_objectives_ends_with_its_pareto_front() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("objective.py"),
+        "import sys\nx = float(sys.argv[1])\nprint(f\"anneal: values {x * x} {(x - 2) ** 2}\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("mo.sweep.toml"),
+        "study = \"mo\"\ncommand = [\"python3\", \"objective.py\", \"{x}\"]\n\
+         directions = [\"minimize\", \"minimize\"]\ntrials = 12\n\
+         [[search]]\nname = \"x\"\nfloat = [-1.0, 3.0]\n",
+    )
+    .unwrap();
+    let tuned = anneal_in(
+        dir.path(),
+        &["tune", "mo.sweep.toml", "--storage", "s.db", "-q"],
+    );
+    let text = stdout(&tuned);
+    assert!(text.contains("12 trials (12 complete"), "{text}");
+    assert!(
+        text.contains("Pareto front of 'mo' (minimize, minimize)"),
+        "{text}"
+    );
+
+    let best = anneal_in(
+        dir.path(),
+        &["study", "--storage", "s.db", "best", "mo", "--json"],
+    );
+    let front = json(&stdout(&best));
+    let front = front.as_array().unwrap();
+    assert!(!front.is_empty());
+    for trial in front {
+        let values = trial["values"].as_array().unwrap();
+        let x = trial["params"][0][1].as_f64().unwrap();
+        assert_eq!(values.len(), 2);
+        assert!(
+            (values[0].as_f64().unwrap() - x * x).abs() < 1e-9,
+            "{trial}"
+        );
+    }
+    let listed = stdout(&anneal_in(
+        dir.path(),
+        &["study", "--storage", "s.db", "list"],
+    ));
+    assert!(
+        listed.contains(&format!("front {}", front.len())) && listed.contains("2 goals"),
+        "{listed}"
+    );
+
+    // A study of one objective cannot say `directions` with a training or synthetic sweep.
+    std::fs::write(
+        dir.path().join("bad.sweep.toml"),
+        "study = \"bad\"\nsynthetic = \"branin\"\ndirections = [\"minimize\", \"maximize\"]\n",
+    )
+    .unwrap();
+    let refused = anneal_in(dir.path(), &["tune", "bad.sweep.toml", "--storage", "s.db"]);
+    let err = stderr_of_failure(&refused);
+    assert!(
+        err.contains("directions") && err.contains("anneal: values"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ask_and_tell_carry_one_value_per_objective() {
+    let dir = tempfile::tempdir().unwrap();
+    let ask = || {
+        let out = anneal_in(
+            dir.path(),
+            &[
+                "ask",
+                "--study",
+                "two",
+                "--storage",
+                "s.db",
+                "--space",
+                r#"{"x": {"float": [0, 1]}}"#,
+                "--directions",
+                "maximize,minimize",
+            ],
+        );
+        json(&stdout(&out))["trial"].as_u64().unwrap().to_string()
+    };
+    let tell = |trial: &str, values: &[&str]| {
+        let mut args = vec![
+            "tell",
+            "--study",
+            "two",
+            "--storage",
+            "s.db",
+            "--trial",
+            trial,
+            "--values",
+        ];
+        args.extend_from_slice(values);
+        stdout(&anneal_in(dir.path(), &args))
+    };
+    let first = ask();
+    let told = tell(&first, &["0.9", "12"]);
+    assert!(told.contains("complete, values 0.9 12"), "{told}");
+    // One value for two objectives fails the trial, and says why.
+    let second = ask();
+    let told = tell(&second, &["0.5"]);
+    assert!(
+        told.contains("failed") && told.contains("gave 1 value(s); the study has 2 objective(s)"),
+        "{told}"
+    );
+    let best = stdout(&anneal_in(
+        dir.path(),
+        &["study", "--storage", "s.db", "best", "two"],
+    ));
+    assert!(best.contains("trial 0: 0.900000, 12.000000"), "{best}");
+}
