@@ -548,7 +548,7 @@ fn check_several_objectives(sampler: &dyn Sampler, pruner: Option<&dyn Pruner>) 
         return Err(TuneError::config(
             "sampler",
             format!(
-                "{} models one objective; a study with several objectives takes nsga2, random or grid",
+                "{} models one objective; a study with several objectives takes nsga2, tpe, random or grid",
                 sampler.name()
             ),
         ));
