@@ -57,7 +57,7 @@ pub use pruner::{
 };
 pub use sampler::{
     CmaEsSampler, GpSampler, GridSampler, Nsga2Sampler, Observation, RandomSampler, SampleContext,
-    Sampler, SamplerConfig, Seen, TpeSampler, grid,
+    SampleMemo, Sampler, SamplerConfig, Seen, TpeSampler, grid,
 };
 pub use space::{Assignment, Param, ParamSpec, SearchSpace, lookup, nest_layers};
 #[cfg(feature = "postgres")]

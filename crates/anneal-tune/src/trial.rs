@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::distribution::{Distribution, Value};
 use crate::error::{Result, TuneError};
 use crate::pruner::{Decision, PruneQuery};
-use crate::sampler::Observation;
+use crate::sampler::{Observation, SampleMemo};
 use crate::space::{Assignment, Param, SearchSpace, lookup};
 use crate::storage::{ChosenParam, TrialId, TrialRecord};
 use crate::study::Study;
@@ -19,6 +19,7 @@ pub struct Trial<'s> {
     pub(crate) id: TrialId,
     rng: SeededRng,
     history: Vec<Observation>,
+    memo: SampleMemo,
     relative: Assignment,
     /// The joint values already in storage (recorded when the trial was claimed).
     recorded: Vec<ChosenParam>,
@@ -38,6 +39,7 @@ impl<'s> Trial<'s> {
         id: TrialId,
         rng: SeededRng,
         history: Vec<Observation>,
+        memo: SampleMemo,
         relative: Assignment,
         recorded: Vec<ChosenParam>,
     ) -> Self {
@@ -46,6 +48,7 @@ impl<'s> Trial<'s> {
             id,
             rng,
             history,
+            memo,
             relative,
             recorded,
             params: Vec::new(),
@@ -67,6 +70,7 @@ impl<'s> Trial<'s> {
         Self {
             rng: study.sampler_rng(record.number),
             history: Vec::new(),
+            memo: SampleMemo::default(),
             relative: Vec::new(),
             recorded: Vec::new(),
             params: record.params.clone(),
@@ -175,7 +179,9 @@ impl<'s> Trial<'s> {
                     when: Default::default(),
                     per_layer: None,
                 };
-                let context = self.study.sample_context(&self.history, self.id.number);
+                let context = self
+                    .study
+                    .sample_context(&self.history, self.id.number, &self.memo);
                 self.study
                     .sampler()
                     .sample_independent(&context, &param, &mut self.rng)?

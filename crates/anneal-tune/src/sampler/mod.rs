@@ -112,6 +112,17 @@ pub struct SampleContext<'a> {
     /// Trials stop at the rungs of a multi-fidelity pruner (ASHA, Hyperband), so a stopped
     /// trial's values are at a smaller budget by design, not because it was losing.
     pub rungs: bool,
+    /// What the sampler works out once from this history and reuses for every parameter the
+    /// objective asks for.
+    pub memo: &'a SampleMemo,
+}
+
+/// What a sampler works out once from a trial's history and reuses for each parameter the
+/// objective asks for (TPE's good group in a study with several objectives, whose hypervolume
+/// subset selection is the costly part).
+#[derive(Debug, Default)]
+pub struct SampleMemo {
+    pub(crate) good: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SampleContext<'_> {

@@ -14,6 +14,8 @@
 use anneal_rng::SeededRng;
 use rand::RngExt;
 
+#[cfg(test)]
+use super::SampleMemo;
 use super::{Observation, SampleContext, Sampler, Seen, random_value};
 use crate::distribution::Value;
 use crate::error::{Result, TuneError};
@@ -291,11 +293,13 @@ mod tests {
             }],
         };
         let one = [member(1.0, &[1.0, 2.0], 0.0)];
+        let memo = SampleMemo::default();
         let context = |history| SampleContext {
             history,
             number: 9,
             seed: 0,
             rungs: false,
+            memo: &memo,
         };
         let mut rng = anneal_rng::derive_rng(0, "test", 0);
         let first = sampler

@@ -14,6 +14,8 @@
 
 use anneal_rng::SeededRng;
 
+#[cfg(test)]
+use super::SampleMemo;
 use super::parzen::{ParzenEstimator, Point, assignment_of, coordinate, value_of};
 use super::{Observation, SampleContext, Sampler, Seen, joint_params, random_value, sobol_point};
 use crate::distribution::{Distribution, Value};
@@ -75,11 +77,11 @@ pub fn modelled_rung(history: &[Observation], needed: usize) -> Option<usize> {
 /// weights rely on). Trials still running elsewhere are bad and not counted in n, as Optuna's
 /// constant liar does: they spread parallel suggestions without posing as good results; so are
 /// failed ones. `rungs`: the pruner stops trials at rungs, so BOHB's per-rung model applies.
-fn split(
-    history: &[Observation],
+fn split<'h>(
+    context: &SampleContext<'h>,
     dims: usize,
-    rungs: bool,
-) -> (Vec<&Observation>, Vec<&Observation>) {
+) -> (Vec<&'h Observation>, Vec<&'h Observation>) {
+    let (history, rungs) = (context.history, context.rungs);
     let mut good = vec![false; history.len()];
     let ranked = |o: &Observation| matches!(o.seen, Seen::Complete | Seen::Stopped | Seen::Paused);
     // BOHB's model needs d + 1 points, plus two, at a budget before it is trusted.
@@ -97,7 +99,11 @@ fn split(
             }
         }
         None if history.iter().any(|o| !o.losses.is_empty()) => {
-            for i in several_objectives_good(history) {
+            let chosen = context
+                .memo
+                .good
+                .get_or_init(|| several_objectives_good(history));
+            for &i in chosen {
                 good[i] = true;
             }
         }
@@ -233,7 +239,7 @@ impl TpeSampler {
         context: &SampleContext,
         rng: &mut SeededRng,
     ) -> Point {
-        let (good, bad) = split(context.history, params.len(), context.rungs);
+        let (good, bad) = split(context, params.len());
         // A trial enters a density when it has a value for every modelled parameter.
         let points = |group: &[&Observation]| -> Vec<Point> {
             group
@@ -319,6 +325,20 @@ mod tests {
 
     use super::*;
 
+    fn context<'h>(
+        history: &'h [Observation],
+        rungs: bool,
+        memo: &'h SampleMemo,
+    ) -> SampleContext<'h> {
+        SampleContext {
+            history,
+            number: history.len(),
+            seed: 0,
+            rungs,
+            memo,
+        }
+    }
+
     fn observation(x: f64, curve: &[(usize, f64)], stopped: bool) -> Observation {
         Observation {
             assignment: vec![("x".into(), Value::from(x))],
@@ -356,12 +376,13 @@ mod tests {
             .map(|i| observation(i as f64, &[(3, (i as f64 - 4.0).abs())], true))
             .collect();
         history.push(observation(8.0, &[(3, 3.5), (9, 0.1)], false));
-        let (good, _) = split(&history, 1, true);
+        let memo = SampleMemo::default();
+        let (good, _) = split(&context(&history, true, &memo), 1);
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].assignment[0].1, Value::from(4.0));
         // Under a pruner without rungs (median) the stopped trials lost: the one that ran its
         // full budget is the good one, whatever the others' values at step 3.
-        let (good, _) = split(&history, 1, false);
+        let (good, _) = split(&context(&history, false, &memo), 1);
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].assignment[0].1, Value::from(8.0));
     }
@@ -382,7 +403,8 @@ mod tests {
                 ..observation(x, &[], false)
             });
         }
-        let (good, bad) = split(&history, 1, false);
+        let memo = SampleMemo::default();
+        let (good, bad) = split(&context(&history, false, &memo), 1);
         // γ(10) = 1 of the ten ranked trials is good: the failures do not make it 2.
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].assignment[0].1, Value::from(0.0));

@@ -3,7 +3,7 @@
 
 use super::{Study, history};
 use crate::error::Result;
-use crate::sampler::{Observation, SampleContext};
+use crate::sampler::{Observation, SampleContext, SampleMemo};
 use crate::storage::{ChosenParam, TrialId, TrialRecord};
 use crate::trial::Trial;
 
@@ -12,6 +12,7 @@ impl Study {
     /// trial's, to retry it); `None` (and the claim released) when the sampler is exhausted.
     pub(crate) fn start(&self, id: TrialId, trials: &[TrialRecord]) -> Result<Option<Trial<'_>>> {
         let history = history::observations(trials, id.number, self.directions());
+        let memo = SampleMemo::default();
         let mut rng = self.sampler_rng(id.number);
         // What is recorded now, not when the objective asks, so that another worker sampling
         // meanwhile sees this trial's point and does not propose it again: a retried trial's
@@ -25,7 +26,7 @@ impl Study {
                     Some(declared) => declared.clone(),
                     None => history::relative_space(trials),
                 };
-                let context = self.sample_context(&history, id.number);
+                let context = self.sample_context(&history, id.number, &memo);
                 let Some(relative) = self.sampler.sample_relative(&context, &space, &mut rng)?
                 else {
                     self.storage.release(id)?;
@@ -55,7 +56,9 @@ impl Study {
         if !recorded.is_empty() {
             self.storage.set_params(id, &recorded)?;
         }
-        Ok(Some(Trial::new(self, id, rng, history, relative, recorded)))
+        Ok(Some(Trial::new(
+            self, id, rng, history, memo, relative, recorded,
+        )))
     }
 
     /// What the sampler is told when it samples trial `number` with `history`.
@@ -63,12 +66,14 @@ impl Study {
         &self,
         history: &'h [Observation],
         number: usize,
+        memo: &'h SampleMemo,
     ) -> SampleContext<'h> {
         SampleContext {
             history,
             number,
             seed: self.seed(),
             rungs: self.pruner.has_rungs(),
+            memo,
         }
     }
 }
