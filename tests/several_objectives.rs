@@ -57,6 +57,42 @@ fn a_command_sweep_with_two_objectives_ends_with_its_pareto_front() {
         "{listed}"
     );
 
+    // No one trial is best: exporting a config asks for a trial of the front.
+    let export = anneal_in(
+        dir.path(),
+        &[
+            "study",
+            "--storage",
+            "s.db",
+            "export",
+            "mo",
+            "--config",
+            "best.toml",
+        ],
+    );
+    let err = stderr_of_failure(&export);
+    assert!(
+        err.contains("several objectives") && err.contains("Pareto front"),
+        "{err}"
+    );
+    let number = front[0]["number"].as_u64().unwrap().to_string();
+    let export = anneal_in(
+        dir.path(),
+        &[
+            "study",
+            "--storage",
+            "s.db",
+            "export",
+            "mo",
+            "--config",
+            "t.toml",
+            "--trial",
+            &number,
+        ],
+    );
+    let err = stderr_of_failure(&export);
+    assert!(err.contains(&format!("trial {number}'s folder")), "{err}");
+
     // A study of one objective cannot say `directions` with a training or synthetic sweep.
     std::fs::write(
         dir.path().join("bad.sweep.toml"),

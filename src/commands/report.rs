@@ -39,7 +39,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
             }
         })?;
         // Training studies show the best trial's run config; others its parameters.
-        let config = anneal_sweep::export::best_config(&study, &trials).ok();
+        let config = anneal_sweep::export::trial_config(&study, &trials, None).ok();
         let report = StudyReport::new(&study, &trials, config);
         // Beside a study file; in `studies/` for a database server.
         let dir = match anneal_tune::sqlite_path(&args.storage) {

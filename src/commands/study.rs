@@ -54,6 +54,10 @@ enum StudyCommand {
         /// Write the best trial's resolved run config here (`anneal train --config` reproduces it).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// With --config: this trial's config instead of the best one's (a study with several
+        /// objectives has no one best trial: pick one of its Pareto front).
+        #[arg(long, value_name = "N", requires = "config")]
+        trial: Option<usize>,
         /// Write every trial as a CSV row (number, state, value, parameters, epochs, times) here.
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
@@ -254,6 +258,7 @@ pub fn study(args: StudyArgs) -> Result<()> {
         StudyCommand::Export {
             study,
             config,
+            trial,
             csv,
             json,
         } => {
@@ -262,7 +267,10 @@ pub fn study(args: StudyArgs) -> Result<()> {
                 bail!("say what to export: --config FILE, --csv FILE and/or --json FILE");
             }
             if let Some(path) = config {
-                write(&path, &anneal_sweep::export::best_config(&study, &trials)?)?;
+                write(
+                    &path,
+                    &anneal_sweep::export::trial_config(&study, &trials, trial)?,
+                )?;
             }
             if let Some(path) = csv {
                 write(&path, &anneal_sweep::export::trials_csv(&trials))?;

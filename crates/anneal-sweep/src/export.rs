@@ -62,15 +62,44 @@ pub fn study_json(study: &StudyRecord, trials: &[TrialRecord]) -> serde_json::Va
     serde_json::json!({ "study": study, "trials": trials })
 }
 
-/// The best trial's resolved run config, headed by a comment naming the trial, without the
-/// trial's run name (a new training run picks its own): `anneal train --config` reproduces it.
-pub fn best_config(study: &StudyRecord, trials: &[TrialRecord]) -> Result<String> {
-    let best = best_trial(trials, study.direction)
-        .ok_or_else(|| SweepError::config("study", "the study has no complete trial yet"))?;
+/// A trial's resolved run config (`number`, or the best trial's), headed by a comment naming
+/// the trial, without the trial's run name (a new training run picks its own): `anneal train
+/// --config` reproduces it. A study with several objectives has no one best trial: name one
+/// of its Pareto front.
+pub fn trial_config(
+    study: &StudyRecord,
+    trials: &[TrialRecord],
+    number: Option<usize>,
+) -> Result<String> {
+    let best = match number {
+        Some(number) => trials
+            .iter()
+            .find(|t| t.number == number && t.state == anneal_tune::TrialState::Complete)
+            .ok_or_else(|| {
+                SweepError::config(
+                    "trial",
+                    format!("study '{}' has no complete trial {number}", study.name),
+                )
+            })?,
+        None if study.directions.len() > 1 => {
+            return Err(SweepError::config(
+                "trial",
+                format!(
+                    "study '{}' has several objectives and so no one best trial; name one of its Pareto front (`anneal study best {}`)",
+                    study.name, study.name
+                ),
+            ));
+        }
+        None => best_trial(trials, study.direction)
+            .ok_or_else(|| SweepError::config("study", "the study has no complete trial yet"))?,
+    };
     let run = best.run_dir.as_ref().ok_or_else(|| {
         SweepError::config(
             "study",
-            "the best trial has no run folder (its objective trained no model)",
+            format!(
+                "trial {} has no run folder (its objective trained no model)",
+                best.number
+            ),
         )
     })?;
     let source = Path::new(run).join("config.toml");
@@ -78,17 +107,25 @@ pub fn best_config(study: &StudyRecord, trials: &[TrialRecord]) -> Result<String
         return Err(SweepError::config(
             "study",
             format!(
-                "the best trial's folder {run} holds no run config (its objective trained no model)"
+                "trial {}'s folder {run} holds no run config (its objective trained no model)",
+                best.number
             ),
         ));
     }
     let text = std::fs::read_to_string(&source).map_err(|e| SweepError::io(&source, e))?;
+    let values: Vec<String> = best
+        .objective_values()
+        .iter()
+        .map(|v| format!("{v:.6}"))
+        .collect();
+    let goals: Vec<&str> = study.directions.iter().map(|d| d.name()).collect();
     let mut out = format!(
-        "# Best trial {} of study '{}' ({} = {}), exported by `anneal study export`.\n",
+        "# {} trial {} of study '{}' ({} = {}), exported by `anneal study export`.\n",
+        if number.is_some() { "The" } else { "Best" },
         best.number,
         study.name,
-        study.direction,
-        best.value.map_or("-".into(), |v| format!("{v:.6}"))
+        goals.join(", "),
+        values.join(", ")
     );
     for line in text.lines().filter(|l| !l.starts_with("name = ")) {
         out += line;
