@@ -4,11 +4,10 @@
 //! the time one suggestion takes.
 
 use std::f64::consts::FRAC_PI_2;
-use std::time::Instant;
 
 use anneal_tune::{
     Direction, MemoryStorage, RandomSampler, SamplerConfig, SearchSpace, Study, Trial, TrialRecord,
-    TrialResult, TrialState, hypervolume,
+    TrialState, hypervolume,
 };
 use serde::Serialize;
 
@@ -242,13 +241,7 @@ pub fn suggestion_ms(
         .directions(&directions)
         .sampler(sampler.init(Some(&space))?)
         .build()?;
-    let started = Instant::now();
-    for _ in 0..rounds.max(1) {
-        let mut trial = timed.ask()?;
-        trial.suggest_space(&space)?;
-        timed.tell(trial, TrialResult::Failed("timing only".into()))?;
-    }
-    Ok(started.elapsed().as_secs_f64() * 1000.0 / rounds.max(1) as f64)
+    crate::sampler::time_suggestions(&timed, &space, rounds)
 }
 
 #[cfg(test)]

@@ -293,13 +293,18 @@ pub fn suggestion_ms(sampler: &SamplerConfig, history: usize, rounds: usize) -> 
         .storage(storage)
         .sampler(sampler.init(Some(&space))?)
         .build()?;
+    time_suggestions(&timed, &space, rounds)
+}
+
+/// Milliseconds `study` takes to hand out one trial's point in `space` (mean of `rounds`).
+/// Each timed trial is told failed: the samplers see it as a failure, so the history grows
+/// by at most `rounds` trials.
+pub fn time_suggestions(study: &Study, space: &SearchSpace, rounds: usize) -> Result<f64> {
     let started = Instant::now();
     for _ in 0..rounds.max(1) {
-        let mut trial = timed.ask()?;
-        trial.suggest_space(&space)?;
-        // Told failed: the samplers see it as a failure, so the history grows by at most
-        // `rounds` trials of the timed `history`.
-        timed.tell(trial, TrialResult::Failed("timing only".into()))?;
+        let mut trial = study.ask()?;
+        trial.suggest_space(space)?;
+        study.tell(trial, TrialResult::Failed("timing only".into()))?;
     }
     Ok(started.elapsed().as_secs_f64() * 1000.0 / rounds.max(1) as f64)
 }

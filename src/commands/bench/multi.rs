@@ -8,7 +8,7 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::sampler::{sampler_config, short};
+use super::sampler::{quartile_cells, sampler_config};
 
 #[derive(Debug, Args)]
 pub struct MultiBenchArgs {
@@ -126,18 +126,7 @@ pub fn run(args: &MultiBenchArgs) -> Result<()> {
 }
 
 fn print_row(row: &Row, timing_trials: usize) {
-    let cells: Vec<String> = row
-        .hypervolume
-        .iter()
-        .map(|(n, q)| {
-            format!(
-                "@{n}: {} [{}, {}]",
-                short(q.median),
-                short(q.q1),
-                short(q.q3)
-            )
-        })
-        .collect();
+    let cells = quartile_cells(&row.hypervolume);
     outln!(
         "{} | {} | {} | {:.2} ms per suggestion at {timing_trials} trials",
         row.problem.name(),

@@ -274,10 +274,9 @@ fn row(
     }
 }
 
-fn print_row(row: &Row) {
-    let cells: Vec<String> = row
-        .regret
-        .iter()
+/// `@N: median [q1, q3]` for each evaluation count.
+pub(super) fn quartile_cells(at: &[(usize, Quartiles)]) -> Vec<String> {
+    at.iter()
         .map(|(n, q)| {
             format!(
                 "@{n}: {} [{}, {}]",
@@ -286,7 +285,11 @@ fn print_row(row: &Row) {
                 short(q.q3)
             )
         })
-        .collect();
+        .collect()
+}
+
+fn print_row(row: &Row) {
+    let cells = quartile_cells(&row.regret);
     let optuna = row
         .optuna_median_at_100
         .map_or(String::new(), |v| format!(" | Optuna @100: {}", short(v)));

@@ -16,7 +16,7 @@ use rand::RngExt;
 
 #[cfg(test)]
 use super::SampleMemo;
-use super::{Observation, SampleContext, Sampler, Seen, random_value};
+use super::{Observation, SampleContext, Sampler, Seen};
 use crate::distribution::Value;
 use crate::error::{Result, TuneError};
 use crate::pareto::{crowding_distances, dominates, nondominated_ranks};
@@ -222,13 +222,14 @@ impl Sampler for Nsga2Sampler {
         Ok(Some(child))
     }
 
+    /// A mutated parameter, or one no parent has: drawn at random.
     fn sample_independent(
         &self,
-        _context: &SampleContext,
+        context: &SampleContext,
         param: &Param,
         rng: &mut SeededRng,
     ) -> Result<Value> {
-        Ok(random_value(&param.distribution, rng))
+        super::RandomSampler.sample_independent(context, param, rng)
     }
 }
 
