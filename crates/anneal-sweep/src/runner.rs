@@ -25,16 +25,13 @@ pub struct SweepOutcome {
 }
 
 impl SweepOutcome {
-    /// The study's result: its best complete trial, or with several objectives its Pareto
-    /// front (in number order), among the trials that meet their constraints; when there is
+    /// The study's result: the trials no other beats on every objective (with one objective,
+    /// the best value's trials), in number order, among the complete trials that meet their
+    /// constraints; when there is
     /// none, an error that names the study and says what the last trial that ended said.
     pub fn best_trials(&self) -> Result<Vec<&TrialRecord>> {
-        let best = match self.study.directions.len() {
-            1 => anneal_tune::best_trial(&self.trials, self.study.direction)
-                .into_iter()
-                .collect(),
-            _ => anneal_tune::pareto_front(&self.trials, &self.study.directions),
-        };
+        // With one objective the front is the best value's trials, the first of them first.
+        let best = anneal_tune::pareto_front(&self.trials, &self.study.directions);
         match best.is_empty() {
             true => Err(SweepError::NoneCompleted {
                 study: self.study.name.clone(),

@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod memory;
 pub mod metrics;
 pub mod optimizer;
+mod optimizer_config;
 pub mod pipeline;
 pub mod plot;
 pub mod predict;

@@ -20,7 +20,7 @@ use super::{Observation, SampleContext, Sampler, Seen};
 use crate::distribution::Value;
 use crate::error::{Result, TuneError};
 use crate::pareto::{crowding_distances, dominates, nondominated_ranks};
-use crate::space::{Assignment, Param, SearchSpace};
+use crate::space::{Assignment, Param, SearchSpace, lookup};
 
 /// NSGA-II: evolves a population by crossover and mutation, keeping the best fronts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -162,13 +162,6 @@ impl<'h> Member<'h> {
             (true, true) => self.violation < other.violation,
         }
     }
-
-    fn value(&self, name: &str) -> Option<&Value> {
-        self.assignment
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
-    }
 }
 
 impl Sampler for Nsga2Sampler {
@@ -215,7 +208,7 @@ impl Sampler for Nsga2Sampler {
             if rng.random::<f64>() < mutation {
                 continue;
             }
-            if let Some(value) = from.value(&param.name) {
+            if let Some(value) = lookup(from.assignment, &param.name) {
                 child.push((param.name.clone(), value.clone()));
             }
         }
@@ -265,7 +258,7 @@ mod tests {
         let parents = sampler.parents(&history);
         let xs: Vec<f64> = parents
             .iter()
-            .map(|m| m.value("x").unwrap().as_f64().unwrap())
+            .map(|m| lookup(m.assignment, "x").unwrap().as_f64().unwrap())
             .collect();
         // Front 0 is {0, 1}; front 1 is {2, 3, 4, 5}, thinned to its two ends (2 and 5).
         assert_eq!(xs.len(), 4);

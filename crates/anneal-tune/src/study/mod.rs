@@ -3,8 +3,6 @@
 //! with [`Study::ask`] and [`Study::tell`].
 
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use anneal_rng::{SeededRng, derive_rng};
 
@@ -19,7 +17,9 @@ use crate::storage::{
     TrialRecord, TrialState, owner_is_gone,
 };
 use crate::trial::Trial;
+use heartbeat::Heartbeat;
 
+mod heartbeat;
 mod history;
 mod name;
 mod optimize;
@@ -57,42 +57,6 @@ pub struct Study {
     /// study reads only new and unfinished trials (as Optuna's cached storage does).
     finished: std::sync::Mutex<Vec<TrialRecord>>,
     _heartbeat: Option<Heartbeat>,
-}
-
-/// Renews this handle's leases every quarter lease until dropped.
-struct Heartbeat {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Heartbeat {
-    fn start(storage: Arc<LeasedStorage>) -> Self {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let interval = (storage.lease() / 4).max(Duration::from_millis(10));
-        let thread = std::thread::Builder::new()
-            .name("anneal-heartbeat".into())
-            .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    if let Err(e) = storage.heartbeat() {
-                        tracing::warn!("cannot renew trial leases: {e}");
-                    }
-                }
-            })
-            .ok();
-        Self {
-            stop: Some(stop),
-            thread,
-        }
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 impl std::fmt::Debug for Study {
