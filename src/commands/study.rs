@@ -328,7 +328,7 @@ pub fn fmt_params(params: &Assignment) -> String {
 }
 
 /// A trial's value, or its values (one per objective of a study with several).
-fn fmt_values(t: &TrialRecord) -> String {
+pub fn fmt_values(t: &TrialRecord) -> String {
     match t.values.len() {
         0 => fmt_value(t.value),
         _ => t

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anneal_data::Catalog;
 use anneal_sweep::{
-    ParallelEnd, ParallelSweep, Sweep, SweepObjective, SweepOverrides, TrainingContext, open_study,
+    ParallelEnd, ParallelSweep, Sweep, SweepOverrides, TrainingContext, open_study,
 };
 use anneal_tune::{StorageOptions, open_storage};
 use anyhow::{Context, Result, bail};
@@ -230,7 +230,10 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     let storage_name = storage.location();
     let study = open_study(&sweep, storage, context.as_ref())
         .with_context(|| format!("cannot use sweep {}", args.sweep.display()))?;
-    let mut progress = Progress::new(args.quiet || args.worker || args.json);
+    let mut progress = Progress::new(
+        args.quiet || args.worker || args.json,
+        sweep.directions.len(),
+    );
     if args.worker {
         anneal_sweep::exit_with_parent();
         anneal_sweep::run_sweep_worker(&study, &sweep, context.as_ref(), &mut progress)?;
@@ -238,17 +241,23 @@ pub fn tune(args: TuneArgs) -> Result<()> {
     }
     if !(args.quiet || args.json) {
         outln!(
-            "study '{}' in {}: {} trials, {} sampler, {} {}",
+            "study '{}' in {}: {} trials, {} sampler, {}{}",
             sweep.file.study,
             storage_name,
             sweep.file.trials,
             sweep.file.sampler.name(),
-            sweep.direction,
-            match &sweep.objective {
-                SweepObjective::Synthetic(f) => f.name().to_string(),
-                SweepObjective::Training { metric, .. } => metric.name().to_string(),
-                SweepObjective::Command(spec) =>
-                    format!("the value `{}` prints", spec.argv.join(" ")),
+            sweep.describe_goal(),
+            match sweep.constraints.len() {
+                0 => String::new(),
+                _ => format!(
+                    ", subject to {}",
+                    sweep
+                        .constraints
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             }
         );
     }

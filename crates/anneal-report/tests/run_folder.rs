@@ -35,6 +35,7 @@ fn regression_summary(task_recorded: bool) -> Summary {
                 r2: 0.7,
             }),
         }),
+        inference: None,
     }
 }
 

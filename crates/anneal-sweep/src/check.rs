@@ -5,11 +5,11 @@
 
 use anneal_data::{Catalog, DataSource, Task};
 use anneal_train::RunConfig;
-use anneal_train::config::Monitor;
 use anneal_tune::{Assignment, Distribution, Param, SearchSpace, Value, lookup};
 
 use crate::error::{Result, SweepError};
 use crate::file::{Sweep, SweepObjective};
+use crate::metrics::TrialMetric;
 use crate::training::trial_config;
 
 /// Each searched parameter, set into the base config with the earlier parameters a trial would
@@ -200,7 +200,7 @@ pub(crate) fn check_training_sweep(sweep: &Sweep, catalog: &Catalog) -> Result<(
     let SweepObjective::Training {
         base_path,
         base,
-        metric,
+        metrics,
     } = &sweep.objective
     else {
         return Ok(());
@@ -221,20 +221,34 @@ pub(crate) fn check_training_sweep(sweep: &Sweep, catalog: &Catalog) -> Result<(
             Task::Classification,
         ),
     };
-    if !metric.fits(task) {
-        let fitting: Vec<&str> = Monitor::ALL
-            .iter()
-            .filter(|m| m.fits(task))
-            .map(|m| m.name())
-            .collect();
-        return Err(SweepError::config(
-            "metric",
-            format!(
-                "{} does not apply to {dataset} ({task}); use one of: {}",
-                metric.name(),
-                fitting.join(", ")
-            ),
-        ));
+    let constrained = sweep
+        .constraints
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("constraints[{i}]"), c.name.parse::<TrialMetric>()));
+    let objectives = metrics.iter().enumerate().map(|(i, m)| {
+        let field = match sweep.file.metrics.is_empty() {
+            true => "metric".to_string(),
+            false => format!("metrics[{i}]"),
+        };
+        (field, Ok(*m))
+    });
+    for (field, metric) in objectives.chain(constrained) {
+        let Ok(metric) = metric else { continue };
+        if !metric.fits(task) {
+            let fitting: Vec<&str> = TrialMetric::names()
+                .into_iter()
+                .filter(|name| name.parse::<TrialMetric>().is_ok_and(|m| m.fits(task)))
+                .collect();
+            return Err(SweepError::config(
+                field,
+                format!(
+                    "{} does not apply to {dataset} ({task}); use one of: {}",
+                    metric.name(),
+                    fitting.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::CommandSpec;
 use crate::error::{Result, SweepError};
+use crate::metrics::{Constraint, TrialMetric};
 
 /// A sweep file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +57,17 @@ pub struct SweepFile {
     /// NSGA-II.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub directions: Vec<Direction>,
+    /// A training sweep's objectives, instead of `metric`: validation metrics and what anneal
+    /// measures of the trained model (`parameters`, `model_bytes`, `latency_ms`,
+    /// `batch_latency_ms`, `train_seconds`); each improves in its natural direction unless
+    /// `directions` says otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<TrialMetric>,
+    /// Limits a trial must keep to count (`"parameters <= 200000"`, `"val_accuracy >= 0.9"`):
+    /// on a training sweep's metrics, or on what a command prints as `anneal: metric NAME
+    /// VALUE`. A trial past one is kept and shown but never best.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
     /// Total trials of the study (finished ones of earlier runs count).
     #[serde(default = "default_trials")]
     pub trials: usize,
@@ -131,8 +143,8 @@ pub enum SweepObjective {
         base_path: PathBuf,
         /// The base config's table.
         base: toml::Table,
-        /// The validation metric that is a trial's value.
-        metric: Monitor,
+        /// The trial's objectives, in order (one for a single-objective sweep).
+        metrics: Vec<TrialMetric>,
     },
 }
 
@@ -151,6 +163,8 @@ pub struct Sweep {
     pub direction: Direction,
     /// Every objective's direction, in order: one for a single-objective sweep.
     pub directions: Vec<Direction>,
+    /// The limits a trial must keep to be feasible.
+    pub constraints: Vec<Constraint>,
     /// The file's text.
     pub text: String,
 }
@@ -180,10 +194,6 @@ impl Sweep {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        if file.directions.len() > 1 && !names_key(text, "sampler") {
-            // NSGA-II, as Optuna's default for several objectives.
-            file.sampler = toml::from_str("kind = \"nsga2\"").expect("a valid sampler table");
-        }
         anneal_tune::check_study_name(&file.study)?;
         if file.trials == 0 {
             return Err(SweepError::config("trials", "must be at least 1"));
@@ -209,6 +219,12 @@ impl Sweep {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        if file.base.is_none() && !file.metrics.is_empty() {
+            return Err(SweepError::config(
+                "metrics",
+                "`metrics` name a training sweep's objectives; a command prints its values ('anneal: values A B')",
+            ));
+        }
         let (objective, natural, specs) = if let Some(f) = &file.synthetic {
             if file.metric.is_some() {
                 return Err(SweepError::config(
@@ -221,7 +237,11 @@ impl Sweep {
             } else {
                 file.search.clone()
             };
-            (SweepObjective::Synthetic(*f), Direction::Minimize, specs)
+            (
+                SweepObjective::Synthetic(*f),
+                vec![Direction::Minimize],
+                specs,
+            )
         } else if let Some(argv) = &file.command {
             if file.metric.is_some() {
                 return Err(SweepError::config(
@@ -256,7 +276,7 @@ impl Sweep {
             };
             (
                 SweepObjective::Command(spec),
-                Direction::Minimize,
+                vec![Direction::Minimize],
                 file.search.clone(),
             )
         } else {
@@ -268,23 +288,40 @@ impl Sweep {
                 path: base_path.clone(),
                 message: e.to_string(),
             })?;
-            let metric = file.metric.unwrap_or(Monitor::ValLoss);
+            let metrics = match (file.metric, file.metrics.as_slice()) {
+                (None, []) => vec![TrialMetric::Validation(Monitor::ValLoss)],
+                (Some(metric), []) => vec![TrialMetric::Validation(metric)],
+                (None, metrics) => metrics.to_vec(),
+                (Some(_), _) => {
+                    return Err(SweepError::config(
+                        "metrics",
+                        "give `metric` for one objective or `metrics` for several, not both",
+                    ));
+                }
+            };
             if file.search.is_empty() {
                 return Err(SweepError::config(
                     "search",
                     "a training sweep needs at least one [[search]] parameter",
                 ));
             }
+            let natural = metrics.iter().map(|m| m.natural_direction()).collect();
             (
                 SweepObjective::Training {
                     base_path,
                     base: table,
-                    metric,
+                    metrics,
                 },
-                metric.natural_direction(),
+                natural,
                 file.search.clone(),
             )
         };
+        let directions = objective_directions(&file, &objective, natural)?;
+        if directions.len() > 1 && !names_key(text, "sampler") {
+            // NSGA-II, as Optuna's default for several objectives.
+            file.sampler = toml::from_str("kind = \"nsga2\"").expect("a valid sampler table");
+        }
+        let constraints = parse_constraints(&file.constraints, &objective)?;
         let space = SearchSpace::from_specs(&specs)?;
         // Built once here so a bad sampler or pruner setting fails on load, before any storage
         // is opened or study created.
@@ -299,24 +336,6 @@ impl Sweep {
             } => crate::check::check_keys(base_path, base, &space)?,
             SweepObjective::Synthetic(_) => {}
         }
-        let directions = match (file.direction, file.directions.as_slice()) {
-            (_, []) => vec![file.direction.unwrap_or(natural)],
-            (Some(_), _) => {
-                return Err(SweepError::config(
-                    "directions",
-                    "give `direction` for one objective or `directions` for several, not both",
-                ));
-            }
-            (None, several) => {
-                if several.len() > 1 && !matches!(objective, SweepObjective::Command(_)) {
-                    return Err(SweepError::config(
-                        "directions",
-                        "several objectives need a command objective that prints 'anneal: values A B …'; a training or synthetic sweep gives one value",
-                    ));
-                }
-                several.to_vec()
-            }
-        };
         Ok(Self {
             path: path.to_path_buf(),
             text: text.to_string(),
@@ -324,6 +343,7 @@ impl Sweep {
             objective,
             direction: directions[0],
             directions,
+            constraints,
             file,
         })
     }
@@ -363,8 +383,39 @@ impl Sweep {
             SweepObjective::Synthetic(f) => format!("synthetic:{}", f.name()),
             SweepObjective::Command(spec) => format!("command: {}", spec.argv.join(" ")),
             SweepObjective::Training {
-                base_path, metric, ..
-            } => format!("{} of {}", metric.name(), base_path.display()),
+                base_path, metrics, ..
+            } => {
+                let names: Vec<&str> = metrics.iter().map(|m| m.name()).collect();
+                format!("{} of {}", names.join(", "), base_path.display())
+            }
+        }
+    }
+
+    /// What the study seeks, in words: `maximize val_accuracy, minimize latency_ms`,
+    /// `minimize branin`, `minimize the value `python3 train.py` prints`.
+    pub fn describe_goal(&self) -> String {
+        match &self.objective {
+            SweepObjective::Synthetic(f) => format!("{} {}", self.direction, f.name()),
+            SweepObjective::Training { metrics, .. } => metrics
+                .iter()
+                .zip(&self.directions)
+                .map(|(metric, direction)| format!("{direction} {}", metric.name()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            SweepObjective::Command(spec) if self.directions.len() == 1 => format!(
+                "{} the value `{}` prints",
+                self.direction,
+                spec.argv.join(" ")
+            ),
+            SweepObjective::Command(spec) => format!(
+                "{} the values `{}` prints",
+                self.directions
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                spec.argv.join(" ")
+            ),
         }
     }
 
@@ -388,6 +439,84 @@ impl Sweep {
             seed: self.file.seed,
         }
     }
+}
+
+/// The objectives' directions: `direction` for one, `directions` for several (a command prints
+/// as many values, a training sweep names as many `metrics`), else each objective's natural one.
+fn objective_directions(
+    file: &SweepFile,
+    objective: &SweepObjective,
+    natural: Vec<Direction>,
+) -> Result<Vec<Direction>> {
+    match (file.direction, file.directions.as_slice()) {
+        (None, []) => Ok(natural),
+        (Some(direction), []) if natural.len() == 1 => Ok(vec![direction]),
+        (Some(_), []) => Err(SweepError::config(
+            "direction",
+            format!(
+                "one `direction` for {} metrics; give `directions`, one per metric, or leave it out for each metric's natural direction",
+                natural.len()
+            ),
+        )),
+        (Some(_), _) => Err(SweepError::config(
+            "directions",
+            "give `direction` for one objective or `directions` for several, not both",
+        )),
+        (None, several) => match objective {
+            SweepObjective::Command(_) => Ok(several.to_vec()),
+            SweepObjective::Training { metrics, .. } if metrics.len() == several.len() => {
+                Ok(several.to_vec())
+            }
+            SweepObjective::Training { metrics, .. } => Err(SweepError::config(
+                "directions",
+                format!(
+                    "{} directions for {} metrics ({}); give one per metric",
+                    several.len(),
+                    metrics.len(),
+                    metrics
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            SweepObjective::Synthetic(_) if several.len() == 1 => Ok(several.to_vec()),
+            SweepObjective::Synthetic(_) => Err(SweepError::config(
+                "directions",
+                "a synthetic objective gives one value",
+            )),
+        },
+    }
+}
+
+/// The sweep's constraints, read; a training sweep's must name its metrics.
+fn parse_constraints(texts: &[String], objective: &SweepObjective) -> Result<Vec<Constraint>> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let field = format!("constraints[{i}]");
+            let constraint: Constraint = text
+                .parse()
+                .map_err(|message: String| SweepError::config(&field, message))?;
+            match objective {
+                SweepObjective::Training { .. } => {
+                    constraint
+                        .name
+                        .parse::<TrialMetric>()
+                        .map_err(|message| SweepError::config(&field, message))?;
+                }
+                SweepObjective::Synthetic(_) => {
+                    return Err(SweepError::config(
+                        &field,
+                        "a synthetic objective has no metrics to constrain",
+                    ));
+                }
+                SweepObjective::Command(_) => {}
+            }
+            Ok(constraint)
+        })
+        .collect()
 }
 
 /// Whether the TOML `text` sets the top-level key `key` (a default applies otherwise).

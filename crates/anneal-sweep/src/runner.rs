@@ -153,9 +153,10 @@ fn objective<'a>(
             sweep,
             function: *function,
         }),
-        (SweepObjective::Command(spec), _) => {
-            Box::new(CommandObjective::new(spec, &sweep.space, sweep.runs_root()))
-        }
+        (SweepObjective::Command(spec), _) => Box::new(
+            CommandObjective::new(spec, &sweep.space, sweep.runs_root())
+                .with_constraints(&sweep.constraints),
+        ),
         (SweepObjective::Training { .. }, Some(context)) => {
             Box::new(TrainingObjective::new(sweep, context))
         }

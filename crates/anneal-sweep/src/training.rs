@@ -18,6 +18,7 @@ use anneal_tune::{
 use burn::tensor::Device;
 
 use crate::file::{Sweep, SweepObjective};
+use crate::metrics::{Constraint, TrialMetric};
 
 /// Where training trials run.
 pub struct TrainingContext<'a> {
@@ -64,7 +65,7 @@ impl Objective for TrainingObjective<'_> {
         let SweepObjective::Training {
             base_path,
             base,
-            metric,
+            metrics,
         } = &self.sweep.objective
         else {
             return Err("the training objective needs a sweep with a base run config".into());
@@ -84,9 +85,15 @@ impl Objective for TrainingObjective<'_> {
             (root, name, Some(config))
         };
         let target = self.context.target(&root, &name);
+        // Each epoch's figure of the first objective, when it is a validation metric: what the
+        // pruner judges and the report's learning curves show.
+        let reported = match metrics[0] {
+            TrialMetric::Validation(monitor) => Some(monitor),
+            _ => None,
+        };
         let mut reporter = Reporter {
             trial,
-            metric: *metric,
+            metric: reported,
             failure: None,
             stopped: None,
             epochs: usize::MAX,
@@ -128,7 +135,26 @@ impl Objective for TrainingObjective<'_> {
             (RunStatus::Paused { epoch }, _) => Err(TuneError::Paused { step: epoch }.into()),
             (status, _) if !status.is_success() => Err(summary.message.into()),
             (_, Some(step)) => Err(TuneError::Pruned { step }.into()),
-            (_, None) => kept_value(trial, &summary, *metric).map(Values::from),
+            (_, None) => {
+                let values = metrics
+                    .iter()
+                    .map(|&metric| match metric {
+                        TrialMetric::Validation(monitor) if Some(monitor) == reported => {
+                            kept_value(trial, &summary, monitor)
+                        }
+                        _ => metric.of(&summary).ok_or_else(|| {
+                            format!("the trial's run has no {}", metric.name()).into()
+                        }),
+                    })
+                    .collect::<Result<Vec<f64>, BoxError>>()?;
+                let constraints = Constraint::values_of(&self.sweep.constraints, |name| {
+                    name.parse::<TrialMetric>().ok()?.of(&summary)
+                })?;
+                if !constraints.is_empty() {
+                    trial.set_constraints(&constraints)?;
+                }
+                Ok(Values::from(values))
+            }
         }
     }
 
@@ -343,7 +369,8 @@ fn end_locked(context: &TrainingContext, trial: &TrialRecord, root: &Path, name:
 /// pruner says.
 struct Reporter<'t, 's> {
     trial: &'t mut Trial<'s>,
-    metric: Monitor,
+    /// The validation metric reported each epoch, if any.
+    metric: Option<Monitor>,
     failure: Option<String>,
     /// The epoch the pruner stopped the run at.
     stopped: Option<usize>,
@@ -363,7 +390,10 @@ impl Observer for Reporter<'_, '_> {
         record: &EpochRecord,
         _: Option<&anneal_model::Model>,
     ) -> anneal_train::Result<Control> {
-        let Some(value) = record.validation.monitored(self.metric) else {
+        let Some(value) = self
+            .metric
+            .and_then(|metric| record.validation.monitored(metric))
+        else {
             return Ok(Control::Continue);
         };
         let verdict = if record.epoch < self.epochs {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod early_stopping;
 pub mod error;
 pub mod evaluate;
+pub mod inference;
 pub mod memory;
 pub mod metrics;
 pub mod optimizer;
@@ -33,6 +34,7 @@ pub use config::{
 pub use early_stopping::{BestTracker, Verdict};
 pub use error::{Result, TrainError};
 pub use evaluate::{Evaluation, Scoring, TaskMetrics, evaluate, outputs};
+pub use inference::InferenceCost;
 pub use metrics::{ClassScores, ClassificationMetrics, RegressionMetrics};
 pub use optimizer::build_optimizer;
 pub use pipeline::{Inputs, Pipeline};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
 use crate::evaluate::{Evaluation, TaskMetrics};
+use crate::inference::InferenceCost;
 use crate::trainer::{EpochRecord, RunStatus};
 
 /// What `summary.json` holds.
@@ -62,6 +63,10 @@ pub struct Summary {
     pub validation: Option<Evaluation>,
     /// Test figures of the final model (`None` for a run that diverged).
     pub test: Option<Evaluation>,
+    /// The final model's checkpoint size and latency (`None` for a run without a final model,
+    /// and for runs written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference: Option<InferenceCost>,
 }
 
 pub(crate) fn metrics_header(classification: bool) -> &'static str {

@@ -12,11 +12,12 @@ use burn::tensor::Device;
 use crate::config::{DataConfig, RunConfig};
 use crate::error::{Result, TrainError};
 use crate::evaluate::{Evaluation, evaluate};
+use crate::inference::{self, InferenceCost, measure_latency};
 use crate::pipeline::Pipeline;
 use crate::plot::plot_curves;
 use crate::prepare::{PreparedData, prepare};
 use crate::resume::{self, RESUME_DIR};
-use crate::run_dir::{CURVES_FILE, MetricsWriter, RunDir, RunRecorder};
+use crate::run_dir::{CHECKPOINT_FILE, CURVES_FILE, MetricsWriter, RunDir, RunRecorder};
 use crate::run_files::Summary;
 use crate::trainer::{Control, EpochRecord, Observer, RunStatus, TrainOutcome, train_resumable};
 
@@ -145,7 +146,7 @@ fn finish_recorded(
             let status = RunStatus::Failed {
                 error: error.to_string(),
             };
-            let summary = summarize(resolved, data, target, status, started, None);
+            let summary = summarize(resolved, data, target, status, started, None, None);
             if let Err(marker) = run.write_summary(&summary) {
                 tracing::error!(
                     "could not mark {} as failed: {marker}",
@@ -188,9 +189,12 @@ fn record(
         &mut Both(&mut recorder, observer),
         Some(&state_dir),
     )?;
-    if outcome.status.is_success() {
+    let inference = if outcome.status.is_success() {
         run.save_checkpoint(&outcome.model)?;
-    }
+        inference_cost(run, &outcome.model, data, target.device)?
+    } else {
+        None
+    };
     let title = format!("{} on {}", target.name, data.info.name);
     let history = outcome.history.clone();
     let summary = summarize(
@@ -200,6 +204,7 @@ fn record(
         outcome.status.clone(),
         started,
         Some(&outcome),
+        inference,
     );
     run.write_summary(&summary)?;
     // The saved state goes last: until the summary says how the run ended, the state is there,
@@ -222,6 +227,7 @@ fn summarize(
     status: RunStatus,
     started: Instant,
     outcome: Option<&TrainOutcome>,
+    inference: Option<InferenceCost>,
 ) -> Summary {
     let es = &config.train.early_stopping;
     let evaluated = outcome.filter(|o| o.status.is_success()).map(|o| {
@@ -264,7 +270,37 @@ fn summarize(
         official_test: data.official_test,
         validation,
         test,
+        inference,
     }
+}
+
+/// The saved model's size and latency (see [`crate::inference`]), timed on the validation
+/// samples (the test ones when there is no validation split).
+fn inference_cost(
+    run: &RunDir,
+    model: &Model,
+    data: &PreparedData,
+    device: &Device,
+) -> Result<Option<InferenceCost>> {
+    let checkpoint = run.file(CHECKPOINT_FILE);
+    let model_bytes = std::fs::metadata(&checkpoint)
+        .map_err(|e| TrainError::io(&checkpoint, e))?
+        .len();
+    let samples = if data.validation.is_empty() {
+        &data.test
+    } else {
+        &data.validation
+    };
+    Ok(
+        measure_latency(model, samples, device).map(|(latency_ms, batch_latency_ms)| {
+            InferenceCost {
+                model_bytes,
+                latency_ms,
+                batch_latency_ms,
+                batch_size: inference::BATCH,
+            }
+        }),
+    )
 }
 
 /// A finished run reloaded: its config, data and checkpointed model.

@@ -7,7 +7,7 @@ use anneal_tune::{Study, StudyObserver, TrialRecord, TrialState};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::commands::study::{fmt_params, fmt_value};
+use crate::commands::study::{fmt_params, fmt_value, fmt_values};
 
 /// One line per trial as it ends: its outcome, time, parameters and the best so far.
 pub(super) struct Progress {
@@ -16,14 +16,17 @@ pub(super) struct Progress {
     pub(super) status: Option<ProgressBar>,
     /// Trials this process finished (or paused).
     finished: usize,
+    /// The study has several objectives: a front, no best trial.
+    several: bool,
 }
 
 impl Progress {
-    pub(super) fn new(quiet: bool) -> Self {
+    pub(super) fn new(quiet: bool, objectives: usize) -> Self {
         Self {
             quiet,
             status: None,
             finished: 0,
+            several: objectives > 1,
         }
     }
 
@@ -120,23 +123,35 @@ impl StudyObserver for Progress {
             return;
         }
         let outcome = match trial.state {
-            TrialState::Complete => format!("value {}", fmt_value(trial.value)),
+            TrialState::Complete => format!(
+                "{} {}{}",
+                if trial.values.len() > 1 { "values" } else { "value" },
+                fmt_values(trial),
+                if trial.is_feasible() { "" } else { " (infeasible)" }
+            ),
             _ => format!(
                 "{}: {}",
                 trial.state.as_str(),
                 trial.message.as_deref().unwrap_or("")
             ),
         };
+        // A study with several objectives has a front, not a best trial.
+        let best = match self.several {
+            false => format!(
+                "  | best {}",
+                best.map_or("-".into(), |b| format!(
+                    "{} (trial {})",
+                    fmt_value(b.value),
+                    b.number
+                ))
+            ),
+            true => String::new(),
+        };
         self.print(format!(
-            "trial {:>3}  {outcome}  ({:.1}s)  {}  | best {}",
+            "trial {:>3}  {outcome}  ({:.1}s)  {}{best}",
             trial.number,
             trial.running_seconds,
             fmt_params(&trial.params),
-            best.map_or("-".into(), |b| format!(
-                "{} (trial {})",
-                fmt_value(b.value),
-                b.number
-            ))
         ));
     }
 }
@@ -161,7 +176,7 @@ impl Printer {
     /// Prints every trial that reached an end (or a pause) since the last call.
     pub(super) fn catch_up(&mut self, study: &Study, progress: &mut Progress) -> Result<()> {
         let trials = study.trials()?;
-        let best = anneal_tune::best_trial(&trials, study.direction());
+        let best = study.best_of(&trials);
         if let Some(bar) = &progress.status {
             bar.set_message(status_text(
                 &trials,

@@ -3,7 +3,9 @@
 //! (`ANNEAL_PARAM_TRAIN_LR`) and in a JSON file (`$ANNEAL_PARAMS`), and reads what it prints:
 //!
 //! - `anneal: report STEP VALUE`: an intermediate value, which may prune the trial;
-//! - `anneal: value VALUE`: the trial's value (the last one printed counts).
+//! - `anneal: value VALUE`: the trial's value (the last one printed counts);
+//! - `anneal: values A B …`: one value per objective, for a study with several;
+//! - `anneal: metric NAME VALUE`: a named figure the sweep's constraints may refer to.
 //!
 //! A pruned trial's process group gets SIGTERM, then SIGKILL after the grace period; so does a
 //! trial past its timeout (recorded failed). A non-zero exit or no value fails the trial with
@@ -16,6 +18,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anneal_tune::{Assignment, BoxError, Objective, SearchSpace, Trial, Value, Values};
+
+use crate::metrics::Constraint;
 
 mod output;
 pub(crate) mod process;
@@ -161,6 +165,8 @@ enum Line {
     Report(usize, f64),
     /// The trial's value, or one per objective of a study with several.
     Values(Vec<f64>),
+    /// A named figure constraints may refer to.
+    Metric(String, f64),
     Other,
 }
 
@@ -178,14 +184,15 @@ fn parse_line(line: &str) -> Result<Line, String> {
         ["values", values @ ..] if !values.is_empty() => Ok(Line::Values(
             values.iter().map(|v| number(v)).collect::<Result<_, _>>()?,
         )),
+        ["metric", name, v] => Ok(Line::Metric(name.to_string(), number(v)?)),
         ["report", step, v] => {
             let step = step
                 .parse::<usize>()
                 .map_err(|_| format!("'{line}': the step '{step}' is not a whole number"))?;
             Ok(Line::Report(step, number(v)?))
         }
-        ["value" | "values" | "report", ..] => Err(format!(
-            "'{line}' is not 'anneal: value VALUE', 'anneal: values VALUE VALUE …' or 'anneal: report STEP VALUE'"
+        ["value" | "values" | "report" | "metric", ..] => Err(format!(
+            "'{line}' is not 'anneal: value VALUE', 'anneal: values VALUE VALUE …', 'anneal: report STEP VALUE' or 'anneal: metric NAME VALUE'"
         )),
         // Other `anneal:` lines are the program's own words.
         _ => Ok(Line::Other),
@@ -198,12 +205,26 @@ pub struct CommandObjective<'a> {
     space: &'a SearchSpace,
     /// Where trial folders go: `<runs>/trial-<n>`.
     runs: PathBuf,
+    /// Limits on the metrics the program prints.
+    constraints: &'a [Constraint],
 }
 
 impl<'a> CommandObjective<'a> {
     /// The objective of a command sweep, keeping trial folders under `runs`.
     pub fn new(spec: &'a CommandSpec, space: &'a SearchSpace, runs: PathBuf) -> Self {
-        Self { spec, space, runs }
+        Self {
+            spec,
+            space,
+            runs,
+            constraints: &[],
+        }
+    }
+
+    /// The same objective, with each trial's constraint values computed from the metrics its
+    /// program prints (`anneal: metric NAME VALUE`).
+    pub fn with_constraints(mut self, constraints: &'a [Constraint]) -> Self {
+        self.constraints = constraints;
+        self
     }
 }
 
@@ -273,6 +294,7 @@ impl Objective for CommandObjective<'_> {
             .into()
         };
         let mut value = None;
+        let mut metrics = std::collections::HashMap::new();
         let mut exited = false;
         let stopped: Option<BoxError> = loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -293,6 +315,9 @@ impl Objective for CommandObjective<'_> {
                         }
                     }
                     Ok(Line::Values(v)) => value = Some(v),
+                    Ok(Line::Metric(name, v)) => {
+                        metrics.insert(name, v);
+                    }
                     Ok(Line::Other) => {}
                     Err(message) => break Some(message.into()),
                 },
@@ -329,14 +354,20 @@ impl Objective for CommandObjective<'_> {
         if !status.success() {
             return Err(format!("{} {status}{}", argv[0], tail_suffix(&tail)).into());
         }
-        value.map(Values::from).ok_or_else(|| {
+        let value = value.ok_or_else(|| {
             format!(
                 "{} printed no 'anneal: value VALUE' (or 'anneal: values …') line{}",
                 argv[0],
                 tail_suffix(&tail)
             )
-            .into()
-        })
+        })?;
+        let constraints =
+            Constraint::values_of(self.constraints, |name| metrics.get(name).copied())
+                .map_err(|e| format!("{e} (print 'anneal: metric NAME VALUE')"))?;
+        if !constraints.is_empty() {
+            trial.set_constraints(&constraints)?;
+        }
+        Ok(Values::from(value))
     }
 }
 
@@ -395,6 +426,11 @@ mod tests {
             parse_line("  anneal: report 3 0.91 "),
             Ok(Line::Report(3, 0.91))
         );
+        assert_eq!(
+            parse_line("anneal: metric size 1200"),
+            Ok(Line::Metric("size".into(), 1200.0))
+        );
+        assert!(parse_line("anneal: metric size").is_err());
         assert_eq!(parse_line("epoch 3 loss 0.2"), Ok(Line::Other));
         assert_eq!(parse_line("anneal: loading data"), Ok(Line::Other));
         let err = parse_line("anneal: value high").unwrap_err();

@@ -322,10 +322,17 @@ impl Study {
     /// The best complete trial so far that meets its constraints (for a study with several
     /// objectives, where no one trial is best, see [`Study::best_trials`]).
     pub fn best_trial(&self) -> Result<Option<TrialRecord>> {
-        Ok(match self.directions().len() {
-            1 => best_trial(&self.trials()?, self.direction()).cloned(),
+        Ok(self.best_of(&self.trials()?).cloned())
+    }
+
+    /// The best of `trials` (this study's, as read): the complete trial that meets its
+    /// constraints with the best value; `None` with several objectives (see
+    /// [`Study::best_trials`]).
+    pub fn best_of<'t>(&self, trials: &'t [TrialRecord]) -> Option<&'t TrialRecord> {
+        match self.directions().len() {
+            1 => best_trial(trials, self.direction()),
             _ => None,
-        })
+        }
     }
 
     /// The trials no other beats on every objective (the Pareto front), among the complete

@@ -5,7 +5,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::history::{best_trial, check_not_all_failing};
+use super::history::check_not_all_failing;
 use super::{Outcome, Study};
 use crate::error::{Result, TuneError};
 use crate::objective::{BoxError, FnObjective, Objective, Quiet, StudyObserver, Values};
@@ -263,7 +263,7 @@ impl Study {
     fn announce(&self, number: usize, observer: &mut dyn StudyObserver) -> Result<()> {
         let trials = self.trials()?;
         if let Some(trial) = trials.iter().find(|t| t.number == number) {
-            observer.trial_finished(trial, best_trial(&trials, self.direction()));
+            observer.trial_finished(trial, self.best_of(&trials));
         }
         Ok(())
     }
