@@ -157,3 +157,48 @@ fn ask_and_tell_carry_one_value_per_objective() {
     ));
     assert!(best.contains("trial 0: 0.900000, 12.000000"), "{best}");
 }
+
+#[test]
+fn a_command_sweep_constrains_what_its_program_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    // The value is lowest at x = 0; the constraint keeps only x >= 1.
+    std::fs::write(
+        dir.path().join("objective.py"),
+        "import sys\nx = float(sys.argv[1])\nprint(f\"anneal: metric size {x}\")\n\
+         print(f\"anneal: value {x * x}\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("c.sweep.toml"),
+        "study = \"c\"\ncommand = [\"python3\", \"objective.py\", \"{x}\"]\n\
+         constraints = [\"size >= 1\"]\ntrials = 10\nsampler = { kind = \"random\" }\n\
+         [[search]]\nname = \"x\"\nfloat = [0.0, 2.0]\n",
+    )
+    .unwrap();
+    let tuned = anneal_in(dir.path(), &["tune", "c.sweep.toml", "--storage", "s.db"]);
+    let text = stdout(&tuned);
+    assert!(text.contains("subject to size >= 1"), "{text}");
+    assert!(text.contains("(infeasible)"), "{text}");
+    let best = json(&stdout(&anneal_in(
+        dir.path(),
+        &["study", "--storage", "s.db", "best", "c", "--json"],
+    )));
+    let x = best["params"][0][1].as_f64().unwrap();
+    assert!(x >= 1.0, "the best trial keeps the constraint: {best}");
+    assert_eq!(best["constraints"][0].as_f64().unwrap(), 1.0 - x);
+
+    // A constraint on a figure the program never prints fails the trial, saying which.
+    std::fs::write(
+        dir.path().join("m.sweep.toml"),
+        "study = \"m\"\ncommand = [\"python3\", \"objective.py\", \"{x}\"]\n\
+         constraints = [\"speed >= 1\"]\ntrials = 1\n\
+         [[search]]\nname = \"x\"\nfloat = [0.0, 2.0]\n",
+    )
+    .unwrap();
+    let failed = anneal_in(dir.path(), &["tune", "m.sweep.toml", "--storage", "s.db"]);
+    let text = stderr_of_failure(&failed);
+    assert!(
+        text.contains("speed") && text.contains("anneal: metric NAME VALUE"),
+        "{text}"
+    );
+}

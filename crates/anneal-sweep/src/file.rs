@@ -483,7 +483,7 @@ fn objective_directions(
             SweepObjective::Synthetic(_) if several.len() == 1 => Ok(several.to_vec()),
             SweepObjective::Synthetic(_) => Err(SweepError::config(
                 "directions",
-                "a synthetic objective gives one value",
+                "a synthetic objective gives one value; several objectives need a command that prints 'anneal: values A B …' or a training sweep's `metrics`",
             )),
         },
     }

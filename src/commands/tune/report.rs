@@ -125,9 +125,17 @@ impl StudyObserver for Progress {
         let outcome = match trial.state {
             TrialState::Complete => format!(
                 "{} {}{}",
-                if trial.values.len() > 1 { "values" } else { "value" },
+                if trial.values.len() > 1 {
+                    "values"
+                } else {
+                    "value"
+                },
                 fmt_values(trial),
-                if trial.is_feasible() { "" } else { " (infeasible)" }
+                if trial.is_feasible() {
+                    ""
+                } else {
+                    " (infeasible)"
+                }
             ),
             _ => format!(
                 "{}: {}",
